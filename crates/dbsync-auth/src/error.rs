@@ -1,0 +1,17 @@
+//! The one error type of this crate.
+
+/// Why a strategy could not authorize a request. Messages never contain a secret.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// The strategy is configured wrongly (an empty credential, an invalid header value...).
+    #[error("auth configuration: {0}")]
+    Config(String),
+}
+
+impl AuthError {
+    /// A configuration error with a message that says what to fix.
+    pub fn config(message: impl Into<String>) -> Self {
+        Self::Config(message.into())
+    }
+}

@@ -1,0 +1,87 @@
+//! Authentication for DBSync clients.
+//!
+//! The [`Auth`] trait is what the client calls on every attempt of every request: it adds
+//! credentials to the outgoing request, is told when the server answered `401` (so a strategy
+//! that can refresh does so), and names its scheme for logs. The four strategies the product
+//! names live beside it: [`NoAuth`], [`BasicAuth`], [`BearerAuth`] (tokens and API keys) and
+//! [`OAuth2Auth`].
+#![deny(missing_docs)]
+
+mod error;
+mod request;
+mod secret;
+mod strategies;
+
+pub use error::AuthError;
+pub use request::AuthRequest;
+pub use secret::Secret;
+pub use strategies::{BasicAuth, BearerAuth, NoAuth};
+
+use async_trait::async_trait;
+
+/// A way of authenticating requests to DBSync.
+///
+/// The client calls [`Auth::authorize`] afresh on every attempt of every request (a retry never
+/// resends stale credentials), and only for requests to the connection's own origin. When the
+/// server answers `401`, the client calls [`Auth::on_unauthorized`]; if it returns `Ok(true)` the
+/// request is retried once, and only once.
+///
+/// Implement it to plug any scheme into the client, for example an API key in a custom header:
+///
+/// ```
+/// use dbsync_auth::{Auth, AuthError, AuthRequest};
+///
+/// #[derive(Debug)]
+/// struct ApiKeyHeader(dbsync_auth::Secret);
+///
+/// #[async_trait::async_trait]
+/// impl Auth for ApiKeyHeader {
+///     async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<(), AuthError> {
+///         request.set_header("x-api-key", self.0.expose())
+///     }
+///     fn scheme(&self) -> &'static str {
+///         "api-key"
+///     }
+/// }
+/// ```
+#[async_trait]
+pub trait Auth: Send + Sync + std::fmt::Debug {
+    /// Adds credentials to an outgoing request. Called on every attempt.
+    async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<(), AuthError>;
+
+    /// The server answered `401` to a request authorized by this strategy.
+    ///
+    /// Return `Ok(true)` when the credentials changed (a token was refreshed, another process
+    /// rotated it) so that one more attempt is worthwhile; `Ok(false)` (the default) when
+    /// retrying cannot help.
+    async fn on_unauthorized(&self) -> Result<bool, AuthError> {
+        Ok(false)
+    }
+
+    /// A short name of the scheme for logs and reports (`none`, `basic`, `bearer`, `oauth2`...).
+    /// Never a credential.
+    fn scheme(&self) -> &'static str;
+
+    /// Whether this strategy sends credentials at all. The client refuses to send credentials
+    /// over plain `http://` to a non-loopback host; a strategy that sends none (like [`NoAuth`])
+    /// returns `false` and is allowed anywhere.
+    fn sends_credentials(&self) -> bool {
+        true
+    }
+}
+
+#[async_trait]
+impl<T: Auth + ?Sized> Auth for std::sync::Arc<T> {
+    async fn authorize(&self, request: &mut AuthRequest<'_>) -> Result<(), AuthError> {
+        (**self).authorize(request).await
+    }
+    async fn on_unauthorized(&self) -> Result<bool, AuthError> {
+        (**self).on_unauthorized().await
+    }
+    fn scheme(&self) -> &'static str {
+        (**self).scheme()
+    }
+    fn sends_credentials(&self) -> bool {
+        (**self).sends_credentials()
+    }
+}

@@ -1,0 +1,5 @@
+//! The `dbsync` command (being built).
+
+fn main() {
+    println!("dbsync: not built yet");
+}

@@ -1,0 +1,2 @@
+//! dbsync-client (being built).
+#![deny(missing_docs)]

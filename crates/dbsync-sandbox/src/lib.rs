@@ -1,0 +1,2 @@
+//! dbsync-sandbox (being built).
+#![deny(missing_docs)]

@@ -1,0 +1,2 @@
+//! dbsync-validate (being built).
+#![deny(missing_docs)]
