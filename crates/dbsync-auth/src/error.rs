@@ -7,6 +7,16 @@ pub enum AuthError {
     /// The strategy is configured wrongly (an empty credential, an invalid header value...).
     #[error("auth configuration: {0}")]
     Config(String),
+    /// Credentials would be sent over plain `http://` to a host that is not loopback.
+    #[error(
+        "refusing to send credentials over plain http:// to `{host}`: use https://, or allow it \
+         explicitly with `allow_insecure_http(true)` (settings: \"allow_insecure_http\": true) \
+         if the network is trusted"
+    )]
+    InsecureTransport {
+        /// The host the credentials would have gone to.
+        host: String,
+    },
 }
 
 impl AuthError {

@@ -11,11 +11,13 @@ mod error;
 mod request;
 mod secret;
 mod strategies;
+mod transport;
 
 pub use error::AuthError;
 pub use request::AuthRequest;
 pub use secret::Secret;
 pub use strategies::{BasicAuth, BearerAuth, NoAuth};
+pub use transport::ensure_secure_transport;
 
 use async_trait::async_trait;
 
