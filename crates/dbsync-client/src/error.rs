@@ -372,16 +372,20 @@ fn clone_auth_error(error: &AuthError) -> AuthError {
 }
 
 fn transport_kind(error: &reqwest::Error) -> TransportKind {
+    // reqwest does not classify TLS failures. rustls reports them as `io::Error`s of kind
+    // `InvalidData` during connect (no plain TCP connect fails that way), with messages about
+    // certificates, handshakes or corrupt messages; look for both.
     let text = chain_text(error).to_ascii_lowercase();
-    let tls = [
+    let tls_words = [
         "certificate",
         "tls",
         "handshake",
         "unknownissuer",
         "invalid peer",
-    ]
-    .iter()
-    .any(|needle| text.contains(needle));
+        "corrupt message",
+    ];
+    let tls = tls_words.iter().any(|needle| text.contains(needle))
+        || (error.is_connect() && has_invalid_data_io_error(error));
     if tls {
         TransportKind::Tls
     } else if error.is_connect() && error.is_timeout() {
@@ -393,6 +397,20 @@ fn transport_kind(error: &reqwest::Error) -> TransportKind {
     } else {
         TransportKind::Broken
     }
+}
+
+fn has_invalid_data_io_error(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = error.source();
+    while let Some(cause) = source {
+        if cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::InvalidData)
+        {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 /// The error and its sources, joined (reqwest's own message is often just "error sending

@@ -333,3 +333,56 @@ pub(crate) fn decode_json<T: DeserializeOwned>(reply: &Reply, what: &str) -> Res
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    async fn post(server: &MockServer, with_key: bool) -> Result<Reply, Error> {
+        let connection = Connection::builder()
+            .base_url(server.uri())
+            .retry(RetryPolicy::default().initial_backoff(Duration::from_millis(1)))
+            .build()
+            .unwrap();
+        let url = connection.endpoint(&["workflows", "w1", "runs"]).unwrap();
+        let mut call = Call::new(Method::POST, url, "/v1/workflows/{id}/runs".into())
+            .json_body(&serde_json::json!({"input": 1}))
+            .unwrap();
+        if with_key {
+            call = call.with_new_idempotency_key();
+        }
+        execute(&connection, call).await
+    }
+
+    #[tokio::test]
+    async fn a_post_without_a_key_is_not_retried() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(503))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let err = post(&server, false).await.unwrap_err();
+        assert_eq!(err.status(), Some(503));
+    }
+
+    #[tokio::test]
+    async fn a_post_with_a_key_is_retried() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(503))
+            .expect(4)
+            .mount(&server)
+            .await;
+        assert!(post(&server, true).await.is_err());
+    }
+
+    #[test]
+    fn idempotency_keys_are_unique_and_valid_headers() {
+        let (a, b) = (new_idempotency_key(), new_idempotency_key());
+        assert_ne!(a, b);
+        assert!(HeaderValue::from_str(&a).is_ok());
+    }
+}
