@@ -12,7 +12,9 @@ use crate::error::Error;
 use crate::page::decode_record;
 use crate::request::execute;
 use crate::resource::Resource;
-use crate::wire_error::ErrorObject;
+use dbsync_validate::ErrorObject;
+
+use crate::error::snippet;
 
 /// The most records one batch request may carry (the contract's limit).
 pub const MAX_BATCH_SIZE: usize = 100;
@@ -34,8 +36,10 @@ struct BatchItem {
     status: u16,
     #[serde(default)]
     data: Option<Value>,
+    /// Read leniently (see [`item_result`]) so that one odd error object does not hide the
+    /// outcome of the other records.
     #[serde(default)]
-    error: Option<ErrorObject>,
+    error: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -188,10 +192,16 @@ fn item_result<T: DeserializeOwned>(item: BatchItem) -> Result<T, Error> {
         };
     }
     let (message, details) = match item.error {
-        Some(error) => (
-            error.message.unwrap_or_else(|| "(no message)".to_owned()),
-            error.details,
-        ),
+        Some(error) => match ErrorObject::deserialize(&error) {
+            Ok(object) => (object.message, object.details),
+            Err(_) => (
+                format!(
+                    "unexpected batch error object `{}`",
+                    snippet(error.to_string().as_bytes())
+                ),
+                Vec::new(),
+            ),
+        },
         None => (
             "the batch result has no error object".to_owned(),
             Vec::new(),

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use dbsync_auth::AuthError;
 
-use crate::wire_error::{ErrorBody, ErrorDetail};
+use dbsync_validate::{ErrorBody, ErrorDetail, Violations};
 
 /// How many characters of an unexpected body an error quotes.
 const SNIPPET_CHARS: usize = 160;
@@ -226,17 +226,21 @@ impl Error {
         retry_after: Option<Duration>,
         body: &[u8],
     ) -> Self {
-        let (message, details) = match ErrorBody::parse(body) {
-            Some(parsed) => (
-                parsed
-                    .error
-                    .message
-                    .unwrap_or_else(|| "(no message)".to_owned()),
-                parsed.error.details,
-            ),
-            None => (describe_body(body), Vec::new()),
+        let (message, details) = match serde_json::from_slice::<ErrorBody>(body) {
+            Ok(parsed) => (parsed.error.message, parsed.error.details),
+            Err(_) => (describe_body(body), Vec::new()),
         };
         Self::from_parts(status, message, details, challenge, location, retry_after)
+    }
+
+    /// The error a local pre-flight check gives: the same [`Error::Validation`] a server `400`
+    /// with these violations would give.
+    pub(crate) fn from_violations(violations: &Violations) -> Self {
+        let object = violations.to_error_object();
+        Self::Validation {
+            message: object.message,
+            details: object.details,
+        }
     }
 
     /// Maps a status and an already parsed message (a batch item's inner error) to its error.
@@ -462,7 +466,16 @@ pub(crate) fn snippet(body: &[u8]) -> String {
 }
 
 fn list_details(details: &[ErrorDetail]) -> String {
-    details.iter().map(|d| format!("; {d}")).collect()
+    details
+        .iter()
+        .map(|d| {
+            if d.field.is_empty() {
+                format!("; {}", d.message)
+            } else {
+                format!("; {}: {}", d.field, d.message)
+            }
+        })
+        .collect()
 }
 
 fn describe_wait(wait: Option<Duration>) -> String {

@@ -41,13 +41,13 @@ mod settings;
 mod settings_env;
 mod settings_save;
 mod validate_connection;
-mod wire_error;
 
 pub use batch::{BatchOutcome, MAX_BATCH_SIZE};
 pub use connection::{
     Connection, ConnectionBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_POOL_IDLE_TIMEOUT,
     DEFAULT_TIMEOUT, DEFAULT_VALIDATE_RESOURCE,
 };
+pub use dbsync_validate::{ErrorDetail, Schema};
 pub use error::{Error, TransportKind};
 pub use page::{Meta, Page, PageFormat};
 pub use pagination::DEFAULT_PAGE_SIZE;
@@ -61,7 +61,6 @@ pub use settings::{
 };
 pub use settings_save::{SaveOptions, SaveReport};
 pub use validate_connection::ValidationReport;
-pub use wire_error::ErrorDetail;
 
 /// A record as JSON: what [`Connection::records`] works with.
 pub type Record = serde_json::Value;

@@ -146,11 +146,19 @@ impl<T: DeserializeOwned> Resource<T> {
         Ok(())
     }
 
-    /// The resource's schema as JSON: `GET /v1/{resource}/schema`.
-    pub async fn schema_json(&self) -> Result<serde_json::Value, Error> {
+    /// The resource's schema: `GET /v1/{resource}/schema`, read with dbsync-validate. A schema
+    /// the validator cannot read is an [`Error::Decode`] naming the problem.
+    pub async fn schema(&self) -> Result<dbsync_validate::Schema, Error> {
         let call = self.sub_call(Method::GET, "schema")?;
         let reply = execute(&self.connection, call).await?;
-        decode_json(&reply, "the schema")
+        let json: serde_json::Value = decode_json(&reply, "the schema")?;
+        dbsync_validate::Schema::from_json(&json).map_err(|e| {
+            Error::decode(
+                Some(reply.status),
+                format!("the server's schema cannot be used: {e}"),
+                &reply.body,
+            )
+        })
     }
 }
 

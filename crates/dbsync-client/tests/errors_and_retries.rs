@@ -36,7 +36,7 @@ async fn each_status_maps_to_its_error() {
     let (err, _s) = get_error(400, ResponseTemplate::new(400).set_body_json(validation)).await;
     assert!(matches!(err, Error::Validation { .. }));
     assert_eq!(err.details().len(), 2);
-    assert_eq!(err.details()[1].field.as_deref(), Some("age"));
+    assert_eq!(err.details()[1].field, "age");
 
     let (err, _s) = get_error(
         401,

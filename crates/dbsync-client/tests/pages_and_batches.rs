@@ -214,7 +214,7 @@ async fn a_batch_of_250_goes_out_as_100_100_50_with_outcomes_by_input_index() {
         if i == 137 {
             let err = outcome.result.as_ref().unwrap_err();
             assert!(matches!(err, Error::Validation { .. }));
-            assert_eq!(err.details()[0].field.as_deref(), Some("bad"));
+            assert_eq!(err.details()[0].field, "bad");
         } else {
             assert_eq!(outcome.result.as_ref().unwrap()["id"], format!("id-{i}"));
         }
