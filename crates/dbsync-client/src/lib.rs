@@ -64,3 +64,8 @@ pub use validate_connection::ValidationReport;
 
 /// A record as JSON: what [`Connection::records`] works with.
 pub type Record = serde_json::Value;
+
+/// The README's example, compiled as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
