@@ -108,7 +108,8 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
         }
         for chunk in ready.chunks(MAX_BATCH_SIZE) {
             for (index, result) in self.send_batch(method.clone(), chunk).await {
-                if let Some(slot) = outcomes.get_mut(index) {
+                // The first result for a record counts; a repeated index cannot overwrite it.
+                if let Some(slot @ None) = outcomes.get_mut(index) {
                     *slot = Some(result);
                 }
             }

@@ -84,7 +84,8 @@ impl Query {
         self
     }
 
-    /// Only records whose top-level `field` equals `value`. Can be repeated.
+    /// Only records whose top-level `field` equals `value`. Can be repeated. The field must not
+    /// be `limit`, `offset`, `from` or `to` (use their own methods); a list refuses such a query.
     pub fn filter(mut self, field: impl Into<String>, value: impl ToString) -> Self {
         self.filters.push((field.into(), value.to_string()));
         self
@@ -98,6 +99,15 @@ impl Query {
     /// The configured offset.
     pub fn offset_value(&self) -> Option<u64> {
         self.offset
+    }
+
+    /// A filter whose field name is one of the paging or date parameters, if any (it would be
+    /// sent twice).
+    pub(crate) fn reserved_filter(&self) -> Option<&str> {
+        self.filters
+            .iter()
+            .map(|(field, _)| field.as_str())
+            .find(|field| matches!(*field, "limit" | "offset" | "from" | "to"))
     }
 
     /// Appends the query's parameters to `url`.

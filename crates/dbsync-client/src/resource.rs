@@ -116,7 +116,7 @@ impl<T> Resource<T> {
 impl<T: DeserializeOwned> Resource<T> {
     /// One page: `GET /v1/{resource}?limit&offset&from&to&filters`.
     pub async fn list(&self, query: &Query) -> Result<Page<T>, Error> {
-        check_limit(query)?;
+        check_query(query)?;
         let mut call = self.collection_call(Method::GET)?;
         query.apply(&mut call.url);
         let reply = execute(&self.connection, call).await?;
@@ -204,7 +204,12 @@ fn record_id(id: &dyn Display) -> Result<String, Error> {
     Ok(id)
 }
 
-fn check_limit(query: &Query) -> Result<(), Error> {
+fn check_query(query: &Query) -> Result<(), Error> {
+    if let Some(field) = query.reserved_filter() {
+        return Err(Error::config(format!(
+            "`{field}` cannot be an equality filter: use Query::{field}(..)"
+        )));
+    }
     match query.limit_value() {
         Some(limit) if limit == 0 || limit > MAX_LIMIT => Err(Error::config(format!(
             "query limit {limit} is out of range: use 1..={MAX_LIMIT}"

@@ -158,6 +158,10 @@ async fn query_parameters_are_encoded() {
         contacts.list(&Query::new().limit(1001)).await,
         Err(Error::Config(_))
     ));
+    assert!(matches!(
+        contacts.list(&Query::new().filter("offset", 5)).await,
+        Err(Error::Config(_))
+    ));
     assert!(connection(&server).resource::<Value>("../admin").is_err());
 }
 
