@@ -210,6 +210,15 @@ pub struct RateLimitSettings {
     pub requests_per_minute: u32,
 }
 
+impl RateLimitSettings {
+    /// A limit of `requests_per_minute`.
+    pub fn new(requests_per_minute: u32) -> Self {
+        Self {
+            requests_per_minute,
+        }
+    }
+}
+
 /// The `pagination` object.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]

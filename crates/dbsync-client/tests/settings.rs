@@ -389,3 +389,35 @@ fn a_failed_save_leaves_nothing_behind() {
     assert!(matches!(err, Error::Config(_)));
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+#[tokio::test]
+async fn settings_reach_the_connection() {
+    use wiremock::matchers::{method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/contacts"))
+        .and(query_param("limit", "1"))
+        .and(wiremock::matchers::header("user-agent", "crm-sync/1.0"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"items": [{"id": 1}]})),
+        )
+        .expect(2)
+        .mount(&server)
+        .await;
+    let json = format!(
+        r#"{{"api_url":"{}","validate_resource":"contacts","user_agent":"crm-sync/1.0",
+            "pagination":{{"records_key":"items"}},"retry":{{"max_retries":0}}}}"#,
+        server.uri()
+    );
+    let conn = Connection::from_settings_json(&json).unwrap();
+    assert_eq!(conn.retry_policy().retries(), 0);
+    conn.validate().await.unwrap();
+    let page = conn
+        .resource::<serde_json::Value>("contacts")
+        .unwrap()
+        .list(&dbsync_client::Query::new().limit(1))
+        .await
+        .unwrap();
+    assert_eq!(page.data.len(), 1);
+}
