@@ -94,10 +94,10 @@ impl FailedRequest<'_> {
                     }
                 } else {
                     format!(
-                        "the body is not an OAuth 2.0 error ({}{}); check that token_url is \
-                         the token endpoint, or try again later if the server is failing",
+                        "the body is not an OAuth 2.0 error ({}{}); {}",
                         self.content_type(),
-                        self.excerpt(&body)
+                        self.excerpt(&body),
+                        advice_for(status)
                     )
                 };
                 AuthError::InvalidTokenResponse {
@@ -108,10 +108,7 @@ impl FailedRequest<'_> {
             RequestTokenError::Other(message) => match status {
                 Some(_) => AuthError::InvalidTokenResponse {
                     status: status_code,
-                    reason: format!(
-                        "{}; check that token_url is the token endpoint",
-                        self.clean(&message)
-                    ),
+                    reason: format!("{}; {}", self.clean(&message), advice_for(status)),
                 },
                 None => AuthError::config(format!(
                     "the token request could not be prepared: {}",
@@ -217,6 +214,16 @@ impl FailedRequest<'_> {
             cleaned.push('…');
         }
         cleaned
+    }
+}
+
+/// What to do about an unexpected answer, by its status.
+fn advice_for(status: Option<StatusCode>) -> &'static str {
+    match status {
+        Some(s) if s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS => {
+            "the token endpoint is failing or busy; try again later"
+        }
+        _ => "check that token_url is the token endpoint",
     }
 }
 
