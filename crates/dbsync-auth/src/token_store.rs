@@ -3,6 +3,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -99,6 +100,8 @@ mod unix_seconds {
 
 /// Where an [`crate::OAuth2Auth`] keeps its tokens so they survive a restart and can be shared
 /// with other processes.
+///
+/// Use one store per client and set of scopes: a token found in the store is used as it is.
 ///
 /// Before every token request the strategy calls [`TokenStore::load`] (another process may have
 /// refreshed or rotated the token meanwhile) and after every successful one
@@ -246,7 +249,13 @@ fn write_token_file(path: &Path, json: &[u8]) -> Result<(), AuthError> {
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_else(|| "token".to_owned());
-    let temporary = path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
+    // Unique per process and per save, so concurrent saves never write the same temporary file.
+    static SAVES: AtomicU64 = AtomicU64::new(0);
+    let temporary = path.with_file_name(format!(
+        ".{file_name}.{}.{}.tmp",
+        std::process::id(),
+        SAVES.fetch_add(1, Ordering::Relaxed)
+    ));
 
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -357,13 +366,34 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn failed_save_keeps_the_old_token() {
+    async fn a_failed_save_leaves_nothing_half_written() {
         let dir = tempfile::tempdir().unwrap();
         let store = FileTokenStore::new(dir.path().join("token.json"));
         store.save(&token()).await.unwrap();
+
+        // The target is a (non-empty) directory: the final rename fails.
+        let blocked = dir.path().join("blocked");
+        std::fs::create_dir(&blocked).unwrap();
+        std::fs::write(blocked.join("keep"), "x").unwrap();
+        let error = FileTokenStore::new(&blocked)
+            .save(&token())
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("blocked"), "{error}");
+        assert!(!format!("{error} {error:?}").contains("XYZ"));
+
         let missing_dir = FileTokenStore::new(dir.path().join("nope").join("token.json"));
         let error = missing_dir.save(&token()).await.unwrap_err();
         assert!(error.to_string().contains("directory exists"), "{error}");
+
+        // The good token is intact and no temporary file is left behind.
         assert_eq!(store.load().await.unwrap(), Some(token()));
+        let mut names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, vec!["blocked", "token.json"]);
+        assert_eq!(std::fs::read_to_string(blocked.join("keep")).unwrap(), "x");
     }
 }

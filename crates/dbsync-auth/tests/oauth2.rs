@@ -295,6 +295,46 @@ async fn a_token_without_expires_in_is_kept_until_a_401() {
     assert_eq!(authorization(&auth).await.unwrap(), "Bearer at-2");
 }
 
+#[tokio::test]
+async fn absurd_expiry_values_do_not_break_the_cache() {
+    let server = MockServer::start().await;
+    token_endpoint()
+        .respond_with(issue("at-1", Some(u64::MAX), None))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let store = Arc::new(MemoryTokenStore::new());
+    let auth = client_credentials(&server)
+        .token_store(store.clone())
+        .build()
+        .unwrap();
+    assert_eq!(authorization(&auth).await.unwrap(), "Bearer at-1");
+    assert_eq!(authorization(&auth).await.unwrap(), "Bearer at-1");
+
+    // A store holding a token that expires in the far future.
+    let far = serde_json::from_value::<StoredToken>(json!({
+        "access_token": "at-far", "expires_at": u64::MAX
+    }))
+    .unwrap();
+    let auth = client_credentials(&server)
+        .token_store(Arc::new(MemoryTokenStore::with_token(far)))
+        .build()
+        .unwrap();
+    assert_eq!(authorization(&auth).await.unwrap(), "Bearer at-far");
+    let near = StoredToken {
+        access_token: Secret::new("at-near"),
+        refresh_token: None,
+        expires_at: SystemTime::now().checked_add(Duration::from_secs(u64::MAX / 4)),
+        scopes: vec![],
+    };
+    let auth = client_credentials(&server)
+        .token_store(Arc::new(MemoryTokenStore::with_token(near)))
+        .build()
+        .unwrap();
+    assert_eq!(authorization(&auth).await.unwrap(), "Bearer at-near");
+    server.verify().await;
+}
+
 // --- 401 -----------------------------------------------------------------------------------------
 
 #[tokio::test]
@@ -665,6 +705,51 @@ async fn a_wrong_state_is_refused_before_any_token_request() {
         .await
         .unwrap_err();
     assert!(matches!(error, AuthError::StateMismatch), "{error:?}");
+}
+
+#[tokio::test]
+async fn the_redirect_url_is_read_for_code_state_and_errors() {
+    let server = MockServer::start().await;
+    token_endpoint()
+        .and(body_string_contains("code=code-2"))
+        .respond_with(issue("at-1", Some(3600), Some("rt-1")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let auth = code_flow(&server);
+    let (_, pending) = auth.authorize_url().unwrap();
+    let state = pending.csrf_state().expose().to_owned();
+    let callback =
+        |query: &str| Url::parse(&format!("http://127.0.0.1:8765/callback?{query}")).unwrap();
+
+    let denied = callback(&format!(
+        "error=access_denied&error_description=User+said+no&state={state}"
+    ));
+    let error = auth.exchange_redirect(&denied, &pending).await.unwrap_err();
+    assert!(
+        matches!(error, AuthError::AuthorizationRequired(_)),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("`access_denied`: User said no"),
+        "{error}"
+    );
+    assert!(error.to_string().contains("declined"), "{error}");
+
+    let forged = callback("code=code-2&state=other");
+    let error = auth.exchange_redirect(&forged, &pending).await.unwrap_err();
+    assert!(matches!(error, AuthError::StateMismatch), "{error:?}");
+    let stateless = callback("code=code-2");
+    let error = auth
+        .exchange_redirect(&stateless, &pending)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, AuthError::StateMismatch), "{error:?}");
+
+    let good = callback(&format!("code=code-2&state={state}"));
+    auth.exchange_redirect(&good, &pending).await.unwrap();
+    assert_eq!(authorization(&auth).await.unwrap(), "Bearer at-1");
+    server.verify().await;
 }
 
 #[tokio::test]

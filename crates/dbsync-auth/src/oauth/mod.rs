@@ -298,8 +298,51 @@ impl OAuth2Auth {
             code,
             verifier: pending.pkce_verifier(),
         };
+        let requested_at = Instant::now();
         let response = self.request_token(&grant).await?;
-        self.install(response, grant.name()).await.map(drop)
+        self.install(response, grant.name(), requested_at)
+            .await
+            .map(drop)
+    }
+
+    /// Completes the authorization-code grant from the URL the user was sent back to: reads
+    /// `code` and `state` from its query (or the `error` the server put there instead, such as
+    /// `access_denied`) and calls [`OAuth2Auth::exchange_code`].
+    pub async fn exchange_redirect(
+        &self,
+        redirected_to: &Url,
+        pending: &PendingAuthorization,
+    ) -> Result<(), AuthError> {
+        let query = |name: &str| {
+            redirected_to
+                .query_pairs()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.into_owned())
+        };
+        let state = query("state").unwrap_or_default();
+        if state != pending.csrf_state().expose() {
+            return Err(AuthError::StateMismatch);
+        }
+        if let Some(error) = query("error") {
+            let shown = |text: String| -> String {
+                text.chars().filter(|c| !c.is_control()).take(200).collect()
+            };
+            let description = query("error_description")
+                .map(|d| format!(": {}", shown(d)))
+                .unwrap_or_default();
+            let advice = if error == "access_denied" {
+                "the user (or a policy) declined; ask the user to authorize again"
+            } else {
+                "check the client's settings on the server (redirect_uri, scopes, allowed \
+                 grants) and start the authorization again"
+            };
+            return Err(AuthError::AuthorizationRequired(format!(
+                "the authorization server did not grant access (`{}`{description}); {advice}",
+                shown(error)
+            )));
+        }
+        let code = query("code").unwrap_or_default();
+        self.exchange_code(&code, &state, pending).await
     }
 
     /// The access token held now, fresh or not.
@@ -371,8 +414,9 @@ impl OAuth2Auth {
                 ));
             }
         };
+        let requested_at = Instant::now();
         let response = self.request_token(&grant).await?;
-        self.install(response, grant.name()).await
+        self.install(response, grant.name(), requested_at).await
     }
 
     /// Takes over what the store holds: its refresh token (the newest one), and its access token
@@ -397,7 +441,8 @@ impl OAuth2Auth {
             let now = Instant::now();
             t.access = Some(CachedAccess {
                 token: stored.access_token.clone(),
-                renew_at: remaining.map(|r| now + r.saturating_sub(self.inner.refresh_buffer)),
+                renew_at: remaining
+                    .and_then(|r| now.checked_add(r.saturating_sub(self.inner.refresh_buffer))),
             });
             tracing::debug!(
                 scheme = "oauth2",
@@ -487,11 +532,13 @@ impl OAuth2Auth {
     }
 
     /// Caches a token response (keeping the old refresh token unless a new one came) and saves
-    /// it to the store.
+    /// it to the store. The lifetime counts from when the request was sent, to err on the early
+    /// side.
     async fn install(
         &self,
         response: BasicTokenResponse,
         grant: &'static str,
+        requested_at: Instant,
     ) -> Result<Secret, AuthError> {
         let status = 200;
         if *response.token_type() != BasicTokenType::Bearer {
@@ -521,10 +568,13 @@ impl OAuth2Auth {
         };
 
         let now = Instant::now();
-        let renew_at = lifetime.map(|lifetime| {
-            now + lifetime
-                .saturating_sub(self.inner.refresh_buffer)
-                .max(lifetime / 2)
+        // A lifetime too long for the clock (a hostile `expires_in`) counts as no expiry.
+        let renew_at = lifetime.and_then(|lifetime| {
+            requested_at.checked_add(
+                lifetime
+                    .saturating_sub(self.inner.refresh_buffer)
+                    .max(lifetime / 2),
+            )
         });
         let rotated_refresh = rotated.is_some();
         let refresh = self.write_tokens(|t| {
