@@ -429,6 +429,46 @@ async fn a_rotated_refresh_token_is_kept_saved_and_used_next_time() {
 }
 
 #[tokio::test]
+async fn a_caller_that_gives_up_mid_refresh_does_not_lose_the_rotated_refresh_token() {
+    let server = MockServer::start().await;
+    token_endpoint()
+        .and(body_string_contains("refresh_token=rt-1"))
+        .respond_with(issue("at-1", Some(3600), Some("rt-2")).set_delay(Duration::from_secs(2)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    token_endpoint()
+        .and(body_string_contains("refresh_token=rt-2"))
+        .respond_with(issue("at-2", Some(3600), Some("rt-3")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let store = Arc::new(MemoryTokenStore::new());
+    let auth = OAuth2Auth::from_refresh_token(CLIENT_ID, CLIENT_SECRET, token_url(&server), "rt-1")
+        .token_store(store.clone())
+        .build()
+        .unwrap();
+
+    // The caller is dropped (say, by its own timeout) once the token request reached the server.
+    let request_arrived = async {
+        while token_requests(&server).await.is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::select! {
+        _ = authorization(&auth) => panic!("the slow token endpoint answered too early"),
+        () = request_arrived => {}
+    }
+
+    // The refresh went on: the next caller gets its token, and the rotated refresh token is kept.
+    assert_eq!(authorization(&auth).await.unwrap(), "Bearer at-1");
+    assert_eq!(store.get().unwrap().refresh_token.unwrap().expose(), "rt-2");
+    assert!(auth.on_unauthorized().await.unwrap());
+    assert_eq!(authorization(&auth).await.unwrap(), "Bearer at-2");
+    server.verify().await;
+}
+
+#[tokio::test]
 async fn a_fresh_token_in_the_store_is_used_without_a_token_request() {
     let server = MockServer::start().await;
     token_endpoint()

@@ -9,6 +9,7 @@ mod endpoint_error;
 mod pending;
 
 use std::fmt;
+use std::future::Future;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -55,7 +56,8 @@ pub const DEFAULT_TOKEN_TIMEOUT: Duration = Duration::from_secs(30);
 /// `expires_in` runs out, but never for less than half its lifetime; a token without
 /// `expires_in` is used until the server answers `401`. Many concurrent requests that need a
 /// token cause one token request: renewals are serialized, and a request that waited for a
-/// renewal uses its result. Before every token request the [`TokenStore`] (if any) is read first,
+/// renewal uses its result. A renewal runs in a task of its own (so a tokio runtime is needed):
+/// a caller that gives up midway does not lose its result. Before every token request the [`TokenStore`] (if any) is read first,
 /// because another process may already hold a newer token or may have rotated the refresh token;
 /// a rotated refresh token is kept (and saved). Clones share the cache.
 ///
@@ -96,7 +98,7 @@ struct Inner {
     /// The current tokens. Held only for short, synchronous reads and writes.
     tokens: RwLock<Tokens>,
     /// Held for the whole of a renewal, so only one runs at a time.
-    renewal: tokio::sync::Mutex<()>,
+    renewal: Arc<tokio::sync::Mutex<()>>,
 }
 
 enum Grant {
@@ -293,16 +295,20 @@ impl OAuth2Auth {
                     .to_owned(),
             ));
         }
-        let _renewal = self.inner.renewal.lock().await;
-        let grant = TokenGrant::Code {
-            code,
-            verifier: pending.pkce_verifier(),
-        };
-        let requested_at = Instant::now();
-        let response = self.request_token(&grant).await?;
-        self.install(response, grant.name(), requested_at)
-            .await
-            .map(drop)
+        let code = code.to_owned();
+        let verifier = pending.pkce_verifier().clone();
+        self.while_renewing(move |this| async move {
+            let grant = TokenGrant::Code {
+                code: &code,
+                verifier: &verifier,
+            };
+            let requested_at = Instant::now();
+            let response = this.request_token(&grant).await?;
+            this.install(response, grant.name(), requested_at)
+                .await
+                .map(drop)
+        })
+        .await
     }
 
     /// Completes the authorization-code grant from the URL the user was sent back to: reads
@@ -374,12 +380,43 @@ impl OAuth2Auth {
         }
     }
 
+    /// Runs `work` holding the renewal lock, in a task of its own: if the caller is cancelled
+    /// (a request timeout, a dropped future), the token request still completes and its result
+    /// is kept (a rotated refresh token must not be lost), and the tasks waiting for the lock
+    /// get it.
+    async fn while_renewing<T, F, Fut>(&self, work: F) -> Result<T, AuthError>
+    where
+        F: FnOnce(OAuth2Auth) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, AuthError>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let guard = Arc::clone(&self.inner.renewal).lock_owned().await;
+        let this = self.clone();
+        tokio::spawn(async move {
+            let result = work(this).await;
+            drop(guard);
+            result
+        })
+        .await
+        .map_err(|_| AuthError::Transport {
+            endpoint: self.inner.token_url.to_string(),
+            reason: "the token request task was cancelled (is the runtime shutting down?)"
+                .to_owned(),
+            timeout: false,
+        })?
+    }
+
     /// Gets a token that is fresh and not `rejected`, with at most one renewal running at a
     /// time: the one another task or process already obtained if there is one, else a new one
     /// from the token endpoint.
     async fn renew(&self, rejected: Option<&Secret>) -> Result<Secret, AuthError> {
-        let _renewal = self.inner.renewal.lock().await;
+        let rejected = rejected.cloned();
+        self.while_renewing(move |this| async move { this.renew_locked(rejected.as_ref()).await })
+            .await
+    }
 
+    /// [`OAuth2Auth::renew`], with the renewal lock held.
+    async fn renew_locked(&self, rejected: Option<&Secret>) -> Result<Secret, AuthError> {
         // Another task may have renewed while this one waited.
         if let Some(token) = self.fresh_access()
             && Some(&token) != rejected
@@ -858,7 +895,7 @@ impl OAuth2AuthBuilder {
                     access: None,
                     refresh,
                 }),
-                renewal: tokio::sync::Mutex::new(()),
+                renewal: Arc::new(tokio::sync::Mutex::new(())),
             }),
         })
     }
