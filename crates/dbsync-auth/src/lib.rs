@@ -4,7 +4,11 @@
 //! credentials to the outgoing request, is told when the server answered `401` (so a strategy
 //! that can refresh does so), and names its scheme for logs. The four strategies the product
 //! names live beside it: [`NoAuth`], [`BasicAuth`], [`BearerAuth`] (tokens and API keys) and
-//! [`OAuth2Auth`].
+//! [`OAuth2Auth`] (client credentials, refresh tokens, authorization code with PKCE; tokens
+//! cached, renewed once for many concurrent requests, and persisted through a [`TokenStore`]).
+//!
+//! Secrets are held in [`Secret`], whose `Debug` and `Display` are redacted; no strategy, error
+//! or log line of this crate shows one.
 #![deny(missing_docs)]
 
 mod error;

@@ -243,6 +243,28 @@ impl OAuth2Auth {
     /// `response_type=code`, `client_id`, `redirect_uri`, `scope`, a random `state` and a PKCE
     /// S256 `code_challenge`. Keep the returned [`PendingAuthorization`] for
     /// [`OAuth2Auth::exchange_code`].
+    ///
+    /// ```no_run
+    /// # async fn demo(redirected_to: url::Url) -> Result<(), dbsync_auth::AuthError> {
+    /// use dbsync_auth::OAuth2Auth;
+    ///
+    /// let auth = OAuth2Auth::authorization_code(
+    ///     "my-app",
+    ///     "app-secret",
+    ///     "https://api.dbsync.com/oauth/authorize",
+    ///     "https://api.dbsync.com/oauth/token",
+    ///     "http://127.0.0.1:8765/callback",
+    /// )
+    /// .scopes(["records:read"])
+    /// .build()?;
+    /// let (url, pending) = auth.authorize_url()?;
+    /// println!("open {url} in a browser");
+    /// // ... the browser comes back to http://127.0.0.1:8765/callback?code=...&state=...
+    /// auth.exchange_redirect(&redirected_to, &pending).await?;
+    /// // From here on `auth` authorizes requests and refreshes its token by itself.
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn authorize_url(&self) -> Result<(Url, PendingAuthorization), AuthError> {
         let Grant::AuthorizationCode {
             authorize_url,
