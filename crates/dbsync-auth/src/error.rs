@@ -1,7 +1,10 @@
 //! The one error type of this crate.
 
 /// Why a strategy could not authorize a request. Messages never contain a secret.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Clone`, so a client can keep it inside its own (cloneable) error without losing the
+/// details.
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthError {
     /// The strategy is configured wrongly (an empty credential, an invalid header value...).
