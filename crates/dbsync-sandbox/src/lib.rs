@@ -24,7 +24,6 @@ mod request_log;
 mod resources;
 mod rng;
 mod routes;
-mod schema;
 mod seed;
 mod state;
 mod store;
@@ -35,7 +34,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value;
+pub use dbsync_validate::Schema;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -45,9 +44,8 @@ pub use faults::{Fault, Faults};
 pub use rate_limit::RateLimitSnapshot;
 pub use request_log::{DEFAULT_LOG_CAPACITY, LogEntry};
 pub use resources::{DEFAULT_LIMIT, MAX_BATCH, MAX_LIMIT, RESERVED_NAMES, is_valid_resource_name};
-pub use seed::records_schema_json;
+pub use seed::{records_schema, records_schema_json};
 
-use schema::ResourceSchema;
 use state::{AppState, SandboxState};
 use store::{Store, write};
 
@@ -84,7 +82,7 @@ pub struct SandboxBuilder {
     seed: u64,
     rate_limit: Option<u32>,
     faults: Faults,
-    schemas: Vec<(String, Value)>,
+    schemas: Vec<(String, Schema)>,
     max_body_bytes: usize,
     bind: SocketAddr,
     token_ttl: Duration,
@@ -145,9 +143,9 @@ impl SandboxBuilder {
         self
     }
 
-    /// The schema of a resource, in the contract's JSON shape (`records` has a built-in one,
-    /// which this replaces).
-    pub fn schema(mut self, resource: impl Into<String>, schema: Value) -> Self {
+    /// The schema of a resource (`records` has a built-in one, [`records_schema`], which this
+    /// replaces). Without a schema a resource accepts any JSON object.
+    pub fn schema(mut self, resource: impl Into<String>, schema: Schema) -> Self {
         self.schemas.push((resource.into(), schema));
         self
     }
@@ -178,24 +176,16 @@ impl SandboxBuilder {
 
     fn build_state(&self) -> Result<AppState, SandboxError> {
         let mut schemas = HashMap::new();
-        let records = ResourceSchema::from_json(records_schema_json()).map_err(|message| {
-            SandboxError::InvalidSchema {
-                resource: "records".into(),
-                message,
-            }
+        let records = records_schema().map_err(|e| SandboxError::InvalidSchema {
+            resource: "records".into(),
+            message: e.to_string(),
         })?;
         schemas.insert("records".to_string(), Arc::new(records));
-        for (resource, doc) in &self.schemas {
+        for (resource, schema) in &self.schemas {
             if !is_valid_resource_name(resource) || RESERVED_NAMES.contains(&resource.as_str()) {
                 return Err(SandboxError::InvalidResourceName(resource.clone()));
             }
-            let schema = ResourceSchema::from_json(doc.clone()).map_err(|message| {
-                SandboxError::InvalidSchema {
-                    resource: resource.clone(),
-                    message,
-                }
-            })?;
-            schemas.insert(resource.clone(), Arc::new(schema));
+            schemas.insert(resource.clone(), Arc::new(schema.clone()));
         }
         let store = Store::new(schemas);
         if self.seed_records > 0 {

@@ -9,7 +9,9 @@ use axum::routing::{get, post};
 use futures::StreamExt;
 use serde_json::{Map, Value, json};
 
-use crate::error::{ApiError, ErrorDetail, json_response};
+use dbsync_validate::{Violation, ViolationCode, Violations};
+
+use crate::error::{ApiError, json_response};
 use crate::state::AppState;
 use crate::store::{ListQuery, READ_ONLY_FIELDS, Resource, WriteError, read, write};
 use crate::time_fmt::{now_micros, parse_rfc3339};
@@ -125,25 +127,36 @@ fn object(value: Value, what: &str) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
-fn read_only_details(fields: &Map<String, Value>) -> Vec<ErrorDetail> {
-    READ_ONLY_FIELDS
-        .iter()
-        .filter(|name| fields.contains_key(**name))
-        .map(|name| ErrorDetail {
-            field: (*name).to_string(),
-            message: "is read-only and cannot be set".into(),
-        })
-        .collect()
+fn read_only(field: &str, message: &str) -> Violation {
+    Violation::new(
+        field,
+        ViolationCode::Other("read_only".into()),
+        format!("{field} {message}"),
+    )
 }
 
-/// Removes read-only fields from an update, checking each is unchanged.
-fn strip_read_only(
+/// Removes read-only fields from a create: each one sent is a violation.
+fn strip_read_only_create(fields: &mut Map<String, Value>) -> Violations {
+    let mut violations = Violations::new();
+    for name in READ_ONLY_FIELDS {
+        if fields.remove(name).is_some() {
+            violations.push(read_only(
+                name,
+                "is read-only and cannot be set on a create",
+            ));
+        }
+    }
+    violations
+}
+
+/// Removes read-only fields from an update, each one a violation unless unchanged.
+fn strip_read_only_update(
     fields: &mut Map<String, Value>,
     id: u64,
     resource: &Resource,
-) -> Vec<ErrorDetail> {
+) -> Violations {
     let (created, updated) = resource.timestamps(id).unwrap_or_default();
-    let mut details = Vec::new();
+    let mut violations = Violations::new();
     for name in READ_ONLY_FIELDS {
         let Some(value) = fields.remove(name) else {
             continue;
@@ -164,19 +177,54 @@ fn strip_read_only(
             }
         };
         if !unchanged {
-            details.push(ErrorDetail {
-                field: name.to_string(),
-                message: "is read-only: it may be sent only unchanged".into(),
-            });
+            violations.push(read_only(
+                name,
+                "is read-only: an update may send it only unchanged",
+            ));
         }
     }
-    details
+    violations
+}
+
+/// A create: read-only violations and schema violations together, or the stored record.
+fn create_one(
+    res: &mut Resource,
+    mut fields: Map<String, Value>,
+    now: i64,
+) -> Result<String, ApiError> {
+    let mut violations = strip_read_only_create(&mut fields);
+    if !violations.is_empty() {
+        for v in res.check(&fields, None) {
+            violations.push(v);
+        }
+        return Err(ApiError::validation(&violations));
+    }
+    res.create(fields, now).map_err(|e| write_error(e, "", ""))
+}
+
+/// An update of an existing record (checked by the caller): every violation together.
+fn update_one(
+    res: &mut Resource,
+    resource: &str,
+    id: u64,
+    mut fields: Map<String, Value>,
+    now: i64,
+) -> Result<String, ApiError> {
+    let mut violations = strip_read_only_update(&mut fields, id, res);
+    if !violations.is_empty() {
+        for v in res.check(&fields, Some(id)) {
+            violations.push(v);
+        }
+        return Err(ApiError::validation(&violations));
+    }
+    res.update(id, fields, now)
+        .map_err(|e| write_error(e, resource, &id.to_string()))
 }
 
 fn write_error(error: WriteError, resource: &str, id: &str) -> ApiError {
     match error {
         WriteError::NotFound => not_found_id(resource, id),
-        WriteError::Invalid(details) => ApiError::validation(details),
+        WriteError::Invalid(violations) => ApiError::validation(&violations),
     }
 }
 
@@ -256,7 +304,7 @@ async fn list(
     check_name(&resource)?;
     let schema = state.store.schema(&resource);
     let has_field = |name: &str| {
-        READ_ONLY_FIELDS.contains(&name) || schema.as_ref().is_none_or(|s| s.has_field(name))
+        READ_ONLY_FIELDS.contains(&name) || schema.as_ref().is_none_or(|s| s.field(name).is_some())
     };
     let query = parse_list_query(request.uri().query(), &has_field)?;
     let (page, total) = match state.store.existing(&resource) {
@@ -279,8 +327,8 @@ async fn schema(
 ) -> Result<Response, ApiError> {
     check_name(&resource)?;
     let doc = match state.store.schema(&resource) {
-        Some(schema) => schema.doc().clone(),
-        None => json!({"fields": [], "additional_fields": true}),
+        Some(schema) => schema.to_json(),
+        None => dbsync_validate::Schema::open().to_json(),
     };
     Ok(json_response(StatusCode::OK, doc.to_string()))
 }
@@ -310,14 +358,8 @@ async fn create(
         read_json(&state, &parts.headers, body).await?,
         "The request body",
     )?;
-    let details = read_only_details(&fields);
-    if !details.is_empty() {
-        return Err(ApiError::validation(details));
-    }
     let res = state.store.resource(&resource);
-    let record = write(&res)
-        .create(fields, now_micros())
-        .map_err(|e| write_error(e, &resource, ""))?;
+    let record = create_one(&mut write(&res), fields, now_micros())?;
     Ok(json_response(StatusCode::CREATED, record))
 }
 
@@ -328,7 +370,7 @@ async fn update(
 ) -> Result<Response, ApiError> {
     check_name(&resource)?;
     let (parts, body) = request.into_parts();
-    let mut fields = object(
+    let fields = object(
         read_json(&state, &parts.headers, body).await?,
         "The request body",
     )?;
@@ -339,13 +381,7 @@ async fn update(
     if guard.timestamps(n).is_none() {
         return Err(not_found_id(&resource, &id));
     }
-    let details = strip_read_only(&mut fields, n, &guard);
-    if !details.is_empty() {
-        return Err(ApiError::validation(details));
-    }
-    let record = guard
-        .update(n, fields, now_micros())
-        .map_err(|e| write_error(e, &resource, &id))?;
+    let record = update_one(&mut guard, &resource, n, fields, now_micros())?;
     Ok(json_response(StatusCode::OK, record))
 }
 
@@ -411,15 +447,8 @@ async fn batch_create(
         .into_iter()
         .enumerate()
         .map(|(index, item)| {
-            let outcome = object(item, "A batch record").and_then(|fields| {
-                let details = read_only_details(&fields);
-                if !details.is_empty() {
-                    return Err(ApiError::validation(details));
-                }
-                guard
-                    .create(fields, now)
-                    .map_err(|e| write_error(e, &resource, ""))
-            });
+            let outcome = object(item, "A batch record")
+                .and_then(|fields| create_one(&mut guard, fields, now));
             match outcome {
                 Ok(record) => item_ok(index, StatusCode::CREATED, &record),
                 Err(error) => item_err(index, &error),
@@ -443,27 +472,23 @@ async fn batch_update(
         .into_iter()
         .enumerate()
         .map(|(index, item)| {
-            let outcome = object(item, "A batch record").and_then(|mut fields| {
+            let outcome = object(item, "A batch record").and_then(|fields| {
                 let id_text = match fields.get("id") {
                     Some(Value::String(s)) => s.clone(),
                     Some(Value::Number(n)) => n.to_string(),
                     _ => {
-                        return Err(ApiError::validation(vec![ErrorDetail {
-                            field: "id".into(),
-                            message: "is required in a batch update".into(),
-                        }]));
+                        let missing = Violation::new(
+                            "id",
+                            ViolationCode::Required,
+                            "id is required in each record of a batch update",
+                        );
+                        return Err(ApiError::validation(&Violations::from(vec![missing])));
                     }
                 };
                 let n = parse_id(&id_text)
                     .filter(|n| guard.timestamps(*n).is_some())
                     .ok_or_else(|| not_found_id(&resource, &id_text))?;
-                let details = strip_read_only(&mut fields, n, &guard);
-                if !details.is_empty() {
-                    return Err(ApiError::validation(details));
-                }
-                guard
-                    .update(n, fields, now)
-                    .map_err(|e| write_error(e, &resource, &id_text))
+                update_one(&mut guard, &resource, n, fields, now)
             });
             match outcome {
                 Ok(record) => item_ok(index, StatusCode::OK, &record),

@@ -5,7 +5,7 @@ mod common;
 use std::collections::HashSet;
 
 use common::*;
-use dbsync_sandbox::Sandbox;
+use dbsync_sandbox::{Sandbox, Schema};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -785,7 +785,8 @@ async fn custom_schema_is_strict() {
         {"name": "name", "type": "string", "required": true},
         {"name": "sku", "type": "string", "unique": true}
     ]});
-    let (sb, http) = start(Sandbox::builder().schema("products", schema.clone())).await;
+    let parsed = Schema::from_json(&schema).unwrap();
+    let (sb, http) = start(Sandbox::builder().schema("products", parsed.clone())).await;
     let served = body(
         http.get(url(&sb, "/v1/products/schema"))
             .send()
@@ -793,7 +794,8 @@ async fn custom_schema_is_strict() {
             .unwrap(),
     )
     .await;
-    assert_eq!(served, schema);
+    assert_eq!(Schema::from_json(&served).unwrap(), parsed);
+    assert_eq!(served["additional_fields"], false);
     let ok = http
         .post(url(&sb, "/v1/products"))
         .json(&json!({"name": "a", "sku": "1"}))
@@ -824,14 +826,14 @@ async fn custom_schema_is_strict() {
     assert_eq!(r["meta"]["total"], 1);
     assert!(
         Sandbox::builder()
-            .schema("workflows", json!({"fields": []}))
+            .schema("workflows", Schema::open())
             .start()
             .await
             .is_err()
     );
     assert!(
         Sandbox::builder()
-            .schema("ok", json!({"nope": 1}))
+            .schema("Bad", Schema::open())
             .start()
             .await
             .is_err()
