@@ -2,7 +2,8 @@
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, Request, State};
+use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -36,6 +37,24 @@ pub(crate) fn router() -> Router<AppState> {
             "/v1/{resource}/{id}",
             get(get_one).put(update).delete(delete),
         )
+}
+
+/// `Path`, but a path that cannot be decoded (bad percent-encoding, not UTF-8) is a `404` in the
+/// contract's shape instead of axum's plain-text rejection.
+struct ApiPath<T>(T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(ApiPath(value)),
+            Err(rejection) => Err(ApiError::not_found(format!(
+                "No such resource or record: {}",
+                rejection.body_text()
+            ))),
+        }
+    }
 }
 
 /// Whether `name` matches `[a-z][a-z0-9_-]{0,63}`.
@@ -298,7 +317,7 @@ fn parse_list_query(
 
 async fn list(
     State(state): State<AppState>,
-    Path(resource): Path<String>,
+    ApiPath(resource): ApiPath<String>,
     request: Request,
 ) -> Result<Response, ApiError> {
     check_name(&resource)?;
@@ -323,7 +342,7 @@ async fn list(
 
 async fn schema(
     State(state): State<AppState>,
-    Path(resource): Path<String>,
+    ApiPath(resource): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     check_name(&resource)?;
     let doc = match state.store.schema(&resource) {
@@ -335,7 +354,7 @@ async fn schema(
 
 async fn get_one(
     State(state): State<AppState>,
-    Path((resource, id)): Path<(String, String)>,
+    ApiPath((resource, id)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     check_name(&resource)?;
     let found = parse_id(&id)
@@ -349,7 +368,7 @@ async fn get_one(
 
 async fn create(
     State(state): State<AppState>,
-    Path(resource): Path<String>,
+    ApiPath(resource): ApiPath<String>,
     request: Request,
 ) -> Result<Response, ApiError> {
     check_name(&resource)?;
@@ -365,7 +384,7 @@ async fn create(
 
 async fn update(
     State(state): State<AppState>,
-    Path((resource, id)): Path<(String, String)>,
+    ApiPath((resource, id)): ApiPath<(String, String)>,
     request: Request,
 ) -> Result<Response, ApiError> {
     check_name(&resource)?;
@@ -387,7 +406,7 @@ async fn update(
 
 async fn delete(
     State(state): State<AppState>,
-    Path((resource, id)): Path<(String, String)>,
+    ApiPath((resource, id)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     check_name(&resource)?;
     let deleted = parse_id(&id)
@@ -435,7 +454,7 @@ fn batch_response(results: Vec<Value>) -> Response {
 
 async fn batch_create(
     State(state): State<AppState>,
-    Path(resource): Path<String>,
+    ApiPath(resource): ApiPath<String>,
     request: Request,
 ) -> Result<Response, ApiError> {
     check_name(&resource)?;
@@ -460,7 +479,7 @@ async fn batch_create(
 
 async fn batch_update(
     State(state): State<AppState>,
-    Path(resource): Path<String>,
+    ApiPath(resource): ApiPath<String>,
     request: Request,
 ) -> Result<Response, ApiError> {
     check_name(&resource)?;

@@ -711,6 +711,7 @@ async fn bad_input_gets_the_contract_error() {
         "/v1/records/999",
         "/v1/records/abc",
         "/v1/records/..%2Fx",
+        "/v1/records/%FF",
         "/v1/records/-1",
     ] {
         let r = http.get(url(&sb, path)).send().await.unwrap();
@@ -721,6 +722,7 @@ async fn bad_input_gets_the_contract_error() {
         "/v1",
         "/v1/records/1/extra",
         "/v1/Bad_Name",
+        "/v1/%FF",
         "/v1/workflows",
         "/v1/logs/1",
     ] {
@@ -878,7 +880,13 @@ async fn a_million_seeded_records_page_cheaply() {
     assert_eq!(data.len(), 500);
     assert_eq!(data[0]["id"], 999_501);
     assert_eq!(data[499]["id"], 1_000_000);
-    let one = body(http.get(url(&sb, "/v1/records/777777")).send().await.unwrap()).await;
+    let one = body(
+        http.get(url(&sb, "/v1/records/777777"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(one["id"], 777_777);
     // A date-range filter scans timestamps only.
     let ranged = body(
