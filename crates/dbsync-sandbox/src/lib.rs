@@ -201,6 +201,7 @@ impl SandboxBuilder {
             idempotency: idempotency::IdempotencyCache::default(),
             request_log: request_log::RequestLog::new(self.log_capacity),
             max_body_bytes: self.max_body_bytes,
+            token_ttl: self.token_ttl,
         })))
     }
 
@@ -233,20 +234,26 @@ impl SandboxBuilder {
             stop: Some(stop),
             task: Some(task),
             state,
-            token_ttl: self.token_ttl,
         })
     }
 }
 
 /// A running sandbox server. Dropping it stops the server.
-#[derive(Debug)]
 pub struct Sandbox {
     addr: SocketAddr,
     base_url: String,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
     state: AppState,
-    token_ttl: Duration,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("base_url", &self.base_url)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Sandbox {
@@ -272,7 +279,7 @@ impl Sandbox {
 
     /// Lifetime of issued OAuth2 access tokens.
     pub fn token_ttl(&self) -> Duration {
-        self.token_ttl
+        self.state.token_ttl
     }
 
     /// Accepts more Bearer tokens (OAuth2 access tokens, API keys) from now on.

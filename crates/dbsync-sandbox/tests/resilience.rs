@@ -154,6 +154,36 @@ async fn oauth2_mode_refuses_the_client_secret_as_a_token() {
 }
 
 #[tokio::test]
+async fn secrets_stay_out_of_debug_output() {
+    let builder = Sandbox::builder()
+        .auth(SandboxAuth::Bearer {
+            token: "tok-very-secret".into(),
+        })
+        .seed_records(2);
+    assert!(!format!("{builder:?}").contains("tok-very-secret"));
+    let sb = builder.start().await.unwrap();
+    let http = Client::new();
+    http.post(url(&sb, "/v1/keys"))
+        .bearer_auth("tok-very-secret")
+        .header("Idempotency-Key", "k")
+        .json(&json!({"key": "created-secret"}))
+        .send()
+        .await
+        .unwrap();
+    let printed = format!("{sb:?}");
+    assert!(printed.contains(sb.base_url()), "{printed}");
+    assert!(
+        !printed.contains("tok-very-secret") && !printed.contains("created-secret"),
+        "{printed}"
+    );
+    let basic = SandboxAuth::Basic {
+        username: "u".into(),
+        password: "pw-secret".into(),
+    };
+    assert!(!format!("{:?}", Sandbox::builder().auth(basic)).contains("pw-secret"));
+}
+
+#[tokio::test]
 async fn no_auth_mode_accepts_anything() {
     let (sb, http) = start(Sandbox::builder().seed_records(3)).await;
     assert_all_pass(&sb, &http, |r| r).await;
