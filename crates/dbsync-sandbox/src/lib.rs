@@ -49,6 +49,9 @@ pub use seed::{records_schema, records_schema_json};
 use state::{AppState, SandboxState};
 use store::{Store, write};
 
+/// The most records [`SandboxBuilder::seed_records`] accepts (about 40 bytes of memory each).
+pub const MAX_SEED_RECORDS: u64 = 100_000_000;
+
 /// Why the sandbox could not start.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -68,6 +71,14 @@ pub enum SandboxError {
         resource: String,
         /// What is wrong.
         message: String,
+    },
+    /// More seed records were asked for than the sandbox can hold.
+    #[error("cannot seed {requested} records: at most {max} are supported")]
+    TooManySeedRecords {
+        /// The number asked for.
+        requested: u64,
+        /// The largest supported number.
+        max: u64,
     },
     /// A resource name does not match `[a-z][a-z0-9_-]{{0,63}}` or is reserved.
     #[error("{0:?} is not a valid resource name: use [a-z][a-z0-9_-]{{0,63}}, not a reserved name")]
@@ -175,6 +186,12 @@ impl SandboxBuilder {
     }
 
     fn build_state(&self) -> Result<AppState, SandboxError> {
+        if self.seed_records > MAX_SEED_RECORDS {
+            return Err(SandboxError::TooManySeedRecords {
+                requested: self.seed_records,
+                max: MAX_SEED_RECORDS,
+            });
+        }
         let mut schemas = HashMap::new();
         let records = records_schema().map_err(|e| SandboxError::InvalidSchema {
             resource: "records".into(),

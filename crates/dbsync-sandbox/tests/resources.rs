@@ -835,6 +835,13 @@ async fn custom_schema_is_strict() {
     );
     assert!(
         Sandbox::builder()
+            .seed_records(u64::MAX)
+            .start()
+            .await
+            .is_err()
+    );
+    assert!(
+        Sandbox::builder()
             .schema("Bad", Schema::open())
             .start()
             .await
