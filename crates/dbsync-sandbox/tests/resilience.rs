@@ -244,6 +244,41 @@ async fn rate_limit_headers_and_429() {
     assert!(r.headers().get("x-ratelimit-limit").is_none());
 }
 
+#[tokio::test(start_paused = true)]
+async fn rate_limit_window_resets_after_a_minute() {
+    let (sb, http) = start(Sandbox::builder().rate_limit(1)).await;
+    let first = http.get(url(&sb, "/v1/records")).send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    let limited = http.get(url(&sb, "/v1/records")).send().await.unwrap();
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    tokio::time::advance(Duration::from_secs(61)).await;
+    let again = http.get(url(&sb, "/v1/records")).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(again.headers()["x-ratelimit-remaining"], "0");
+}
+
+#[tokio::test(start_paused = true)]
+async fn idempotency_keys_expire_after_a_day() {
+    let (sb, http) = start(Sandbox::builder()).await;
+    let post = || {
+        http.post(url(&sb, "/v1/notes"))
+            .header("Idempotency-Key", "day")
+            .json(&json!({"a": 1}))
+            .send()
+    };
+    post().await.unwrap();
+    tokio::time::advance(Duration::from_secs(23 * 3600)).await;
+    assert_eq!(
+        post().await.unwrap().headers()["idempotent-replayed"],
+        "true"
+    );
+    assert_eq!(sb.record_count("notes"), 1);
+    tokio::time::advance(Duration::from_secs(2 * 3600)).await;
+    let fresh = post().await.unwrap();
+    assert!(fresh.headers().get("idempotent-replayed").is_none());
+    assert_eq!(sb.record_count("notes"), 2);
+}
+
 fn faulty(faults: Faults) -> dbsync_sandbox::SandboxBuilder {
     Sandbox::builder().faults(faults)
 }
