@@ -917,3 +917,24 @@ async fn a_million_seeded_records_page_cheaply() {
     assert!(before > 0 && after > 0, "{before} {after}");
     assert_eq!(before + after, 1_000_000, "from is inclusive, to exclusive");
 }
+
+#[tokio::test]
+async fn concurrent_repeats_of_one_key_create_once() {
+    let (sb, http) = start(Sandbox::builder()).await;
+    let attempts = (0..20).map(|_| {
+        http.post(url(&sb, "/v1/records"))
+            .header("Idempotency-Key", "same")
+            .json(&person(1))
+            .send()
+    });
+    let statuses: Vec<u16> = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().status().as_u16())
+        .collect();
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 409),
+        "{statuses:?}"
+    );
+    assert_eq!(sb.record_count("records"), 1);
+}
