@@ -7,7 +7,9 @@
 //! 4. **send** with reqwest (the body is [`Bytes`], so every attempt sends the same body);
 //! 5. **classify** the result into a [`crate::retry::Outcome`] and a result (a reply, or an
 //!    [`Error`] mapped by [`Error::from_response`] / [`Error::from_transport`]);
-//! 6. **retry or map error**: a `401` asks the strategy to refresh and retries once at most;
+//! 6. **retry or map error**: a `401` asks the strategy to refresh
+//!    ([`dbsync_auth::Auth::on_unauthorized_for`], told the headers it sent) and retries once at
+//!    most;
 //!    everything else goes through the pure [`crate::retry::decide`];
 //! 7. **decode** the JSON body into the caller's type ([`decode_json`]).
 //!
@@ -155,6 +157,7 @@ async fn run_attempts(
         }
         // 4. send
         let started = Instant::now();
+        let sent_headers = headers.clone(); // for the strategy, should the server answer 401
         let response = send(connection, call, url, headers).await;
         let latency = started.elapsed();
         // 5. classify
@@ -171,7 +174,7 @@ async fn run_attempts(
         );
         // 6. retry or map error
         if let Outcome::Status { status: 401, .. } = outcome {
-            if !refreshed_after_401 && inner.auth.on_unauthorized().await? {
+            if !refreshed_after_401 && inner.auth.on_unauthorized_for(&sent_headers).await? {
                 refreshed_after_401 = true;
                 attempt -= 1; // the refresh retry is not one of the policy's retries
                 continue;

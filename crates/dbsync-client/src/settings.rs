@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use dbsync_auth::{Auth, BasicAuth, BearerAuth, NoAuth, Secret};
+use dbsync_auth::{Auth, BasicAuth, BearerAuth, NoAuth, OAuth2Auth, Secret};
 use serde_json::{Map, Value};
 
 use crate::connection::{Connection, ConnectionBuilder};
@@ -644,21 +644,22 @@ fn build_auth(
     })
 }
 
-/// The `oauth2` settings type: client credentials through dbsync-auth's `OAuth2Auth`
-/// (`OAuth2Auth::client_credentials(client_id, client_secret, token_url).scopes(scopes)
-/// .allow_insecure_http(allow_insecure_http).build()`, errors mapped to `auth.*` config errors).
-/// That strategy is not on main yet, so this arm says so.
+/// The `oauth2` settings type: client credentials through dbsync-auth's [`OAuth2Auth`], which
+/// calls the token endpoint with its own client (redirects off) when the first request needs a
+/// token.
 fn oauth2_auth(
-    _client_id: String,
-    _client_secret: Secret,
-    _token_url: String,
-    _scopes: Vec<String>,
-    _allow_insecure_http: bool,
+    client_id: String,
+    client_secret: Secret,
+    token_url: String,
+    scopes: Vec<String>,
+    allow_insecure_http: bool,
 ) -> Result<Arc<dyn Auth>, Error> {
-    Err(Error::config(
-        "oauth2 settings need dbsync-auth's OAuth2Auth, which this build does not have yet; \
-         build the connection in code with your own Auth strategy meanwhile",
-    ))
+    let auth = OAuth2Auth::client_credentials(client_id, client_secret, token_url)
+        .scopes(scopes)
+        .allow_insecure_http(allow_insecure_http)
+        .build()
+        .map_err(|e| Error::config(format!("auth (oauth2): {e}")))?;
+    Ok(Arc::new(auth))
 }
 
 /// `${NAME}` -> `NAME`.

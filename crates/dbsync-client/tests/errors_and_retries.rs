@@ -262,6 +262,11 @@ async fn a_401_asks_the_strategy_once_and_retries_once() {
     assert!(matches!(err, Error::Unauthorized { .. }), "{err:?}");
     assert_eq!(auth.unauthorized(), 1);
     assert_eq!(auth.authorized(), 2);
+    assert_eq!(
+        auth.rejected.lock().unwrap().as_deref(),
+        Some("Bearer token-1"),
+        "the strategy is told which credentials were rejected"
+    );
     let requests = server.received_requests().await.unwrap();
     assert_eq!(
         requests[0].headers.get("authorization").unwrap(),

@@ -157,13 +157,54 @@ fn insecure_http_is_refused_from_settings_too() {
 }
 
 #[test]
-fn oauth2_settings_say_what_is_missing() {
+fn oauth2_settings_build_an_oauth2_strategy() {
     let settings = ConnectionSettings::from_json(CONTRACT_EXAMPLE).unwrap();
-    let result = settings.connect_with_env(&env(&[("DBSYNC_CLIENT_SECRET", "s3cret")]));
-    match result {
-        Ok(conn) => assert_eq!(conn.auth_scheme(), "oauth2"),
-        Err(err) => assert!(err.to_string().contains("OAuth2Auth"), "{err}"),
-    }
+    let conn = settings
+        .connect_with_env(&env(&[("DBSYNC_CLIENT_SECRET", "s3cret")]))
+        .unwrap();
+    assert_eq!(conn.auth_scheme(), "oauth2");
+    assert!(!format!("{conn:?}").contains("s3cret"));
+    let bad_scope = ConnectionSettings::from_json(
+        r#"{"api_url":"https://h","auth":{"type":"oauth2","client_id":"a","client_secret":"s","scopes":["a b"]}}"#,
+    )
+    .unwrap();
+    let err = bad_scope.connect_with_env(&env(&[])).unwrap_err();
+    assert!(err.to_string().contains("auth (oauth2)"), "{err}");
+}
+
+#[tokio::test]
+async fn oauth2_from_env_fetches_one_token_from_the_default_endpoint() {
+    use wiremock::matchers::{body_string_contains, header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .and(body_string_contains("grant_type=client_credentials"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": "at-1", "token_type": "Bearer", "expires_in": 3600})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/records"))
+        .and(header("authorization", "Bearer at-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"data": []})))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let uri = server.uri();
+    let vars = env(&[
+        ("DBSYNC_API_URL", uri.as_str()),
+        ("DBSYNC_AUTH_TYPE", "oauth2"),
+        ("DBSYNC_CLIENT_ID", "client"),
+        ("DBSYNC_CLIENT_SECRET", "s3cret"),
+    ]);
+    let conn = Connection::from_env_map(&vars).unwrap();
+    conn.validate().await.unwrap();
+    conn.records()
+        .list(&dbsync_client::Query::new())
+        .await
+        .unwrap();
 }
 
 #[test]

@@ -38,6 +38,8 @@ pub struct CountingAuth {
     pub unauthorized: AtomicUsize,
     /// What `on_unauthorized` answers.
     pub renews: bool,
+    /// The `Authorization` header of the last rejected request, as the client reported it.
+    pub rejected: std::sync::Mutex<Option<String>>,
 }
 
 impl CountingAuth {
@@ -67,7 +69,12 @@ impl Auth for CountingAuth {
         let n = self.authorized.fetch_add(1, Ordering::SeqCst) + 1;
         request.set_header("authorization", &format!("Bearer token-{n}"))
     }
-    async fn on_unauthorized(&self) -> Result<bool, AuthError> {
+    async fn on_unauthorized_for(&self, sent: &http::HeaderMap) -> Result<bool, AuthError> {
+        let header = sent
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        *self.rejected.lock().unwrap() = header;
         self.unauthorized.fetch_add(1, Ordering::SeqCst);
         Ok(self.renews)
     }
