@@ -18,7 +18,7 @@ const SNIPPET_CHARS: usize = 160;
 pub enum Error {
     /// `400`: the request or a record is invalid. `details` lists every violation. A local
     /// pre-flight check against a schema reports the same variant, as the server would.
-    #[error("validation failed (400): {message}{}", list_details(details))]
+    #[error("validation failed (400): {message}{}", list_details(message, details))]
     Validation {
         /// The server's message.
         message: String,
@@ -465,9 +465,11 @@ pub(crate) fn snippet(body: &[u8]) -> String {
     out
 }
 
-fn list_details(details: &[ErrorDetail]) -> String {
+/// The details a message does not already say (dbsync-validate's messages list them).
+fn list_details(message: &str, details: &[ErrorDetail]) -> String {
     details
         .iter()
+        .filter(|d| !message.contains(&d.message))
         .map(|d| {
             if d.field.is_empty() {
                 format!("; {}", d.message)
