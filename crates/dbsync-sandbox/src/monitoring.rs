@@ -13,12 +13,12 @@
 use std::convert::Infallible;
 
 use axum::Router;
-use futures::StreamExt;
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use futures::StreamExt;
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
@@ -110,7 +110,8 @@ impl LogFilter {
     }
 
     fn matches(&self, entry: &LogEntry) -> bool {
-        self.from_micros.is_none_or(|from| entry.timestamp_micros >= from)
+        self.from_micros
+            .is_none_or(|from| entry.timestamp_micros >= from)
             && self.to_micros.is_none_or(|to| entry.timestamp_micros < to)
             && self.method.as_deref().is_none_or(|m| entry.method == m)
             && self.endpoint.as_deref().is_none_or(|e| {
@@ -201,7 +202,12 @@ async fn list_logs(
         single_param(&params, "offset")?,
     )?;
     let entries = matching(&state, &filter);
-    let data: Vec<Value> = entries.iter().skip(offset).take(limit).map(entry_json).collect();
+    let data: Vec<Value> = entries
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(entry_json)
+        .collect();
     Ok(axum::Json(json!({
         "data": data,
         "meta": {"limit": limit, "offset": offset, "total": entries.len()},
@@ -243,9 +249,10 @@ async fn export_logs(
     // The text is formatted chunk by chunk as the client reads it, never as one whole string.
     let header = header_line.map(|h| Ok::<_, Infallible>(Bytes::from(format!("{h}\n"))));
     let chunks: Vec<Vec<LogEntry>> = entries.chunks(EXPORT_CHUNK).map(<[_]>::to_vec).collect();
-    let body = futures::stream::iter(header).chain(futures::stream::iter(chunks).map(move |chunk| {
-        Ok::<_, Infallible>(Bytes::from(chunk.iter().map(line).collect::<String>()))
-    }));
+    let body =
+        futures::stream::iter(header).chain(futures::stream::iter(chunks).map(move |chunk| {
+            Ok::<_, Infallible>(Bytes::from(chunk.iter().map(line).collect::<String>()))
+        }));
     let mut response = Body::from_stream(body).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -257,7 +264,10 @@ async fn export_logs(
     Ok(response)
 }
 
-async fn usage(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+async fn usage(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
     reject_unknown_params(&query_pairs(query.as_deref()), &[])?;
     let body = match state.rate_limiter.snapshot() {
         Some(snapshot) => json!({
@@ -319,8 +329,16 @@ mod tests {
     #[test]
     fn filters_combine() {
         let e = entry(1, 1_000_000, "GET", "/v1/records/7", 404);
-        assert!(filter("method=get&endpoint=/v1/records&status=4xx").unwrap().matches(&e));
-        assert!(filter("endpoint=/v1/records/7&status=404").unwrap().matches(&e));
+        assert!(
+            filter("method=get&endpoint=/v1/records&status=4xx")
+                .unwrap()
+                .matches(&e)
+        );
+        assert!(
+            filter("endpoint=/v1/records/7&status=404")
+                .unwrap()
+                .matches(&e)
+        );
         assert!(!filter("endpoint=/v1/rec").unwrap().matches(&e));
         assert!(!filter("method=POST").unwrap().matches(&e));
         assert!(!filter("status=2xx").unwrap().matches(&e));

@@ -35,18 +35,9 @@ pub const TOKEN_PATH: &str = "/oauth/token";
 pub const AUTHORIZE_PATH: &str = "/oauth/authorize";
 
 /// Settings of the sandbox's OAuth 2.0 mode: the one registered client, token and code
-/// lifetimes, and the user an authorization code is issued for.
-///
-/// ```
-/// use std::time::Duration;
-/// use dbsync_sandbox::OAuth2Settings;
-///
-/// let settings = OAuth2Settings::new("my-client", "my-secret").token_ttl(Duration::from_secs(60));
-/// assert_eq!(settings.client_id(), "my-client");
-/// assert!(!format!("{settings:?}").contains("my-secret"));
-/// ```
+/// lifetimes, and the user an authorization code is issued for. `Debug` hides the secret.
 #[derive(Clone)]
-pub struct OAuth2Settings {
+pub(crate) struct OAuth2Settings {
     client_id: String,
     client_secret: String,
     token_ttl: Duration,
@@ -56,7 +47,7 @@ pub struct OAuth2Settings {
 
 impl OAuth2Settings {
     /// The registered client; access tokens live one hour, codes one minute.
-    pub fn new(client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
+    pub(crate) fn new(client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
         Self {
             client_id: client_id.into(),
             client_secret: client_secret.into(),
@@ -67,36 +58,9 @@ impl OAuth2Settings {
     }
 
     /// How long an access token is accepted (default one hour).
-    pub fn token_ttl(mut self, ttl: Duration) -> Self {
+    pub(crate) fn token_ttl(mut self, ttl: Duration) -> Self {
         self.token_ttl = ttl;
         self
-    }
-
-    /// How long an authorization code can be exchanged (default one minute).
-    pub fn code_ttl(mut self, ttl: Duration) -> Self {
-        self.code_ttl = ttl;
-        self
-    }
-
-    /// The user the authorize endpoint logs in without asking (default `sandbox-user`).
-    pub fn user(mut self, user: impl Into<String>) -> Self {
-        self.user = user.into();
-        self
-    }
-
-    /// The registered client id.
-    pub fn client_id(&self) -> &str {
-        &self.client_id
-    }
-
-    /// The registered client secret (to print for a user of the sandbox binary).
-    pub fn client_secret(&self) -> &str {
-        &self.client_secret
-    }
-
-    /// The access token lifetime.
-    pub fn access_token_ttl(&self) -> Duration {
-        self.token_ttl
     }
 }
 
