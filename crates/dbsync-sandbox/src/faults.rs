@@ -143,20 +143,32 @@ impl FaultCounter {
     }
 }
 
-fn broken_body(prefix: Option<Bytes>) -> Body {
-    let error = std::io::Error::other("injected fault: connection dropped");
-    let items: Vec<Result<Bytes, std::io::Error>> = match prefix {
-        Some(bytes) => vec![Ok(bytes), Err(error)],
-        None => vec![Err(error)],
-    };
-    Body::from_stream(futures::stream::iter(items))
+fn injected_error() -> std::io::Error {
+    std::io::Error::other("injected fault: connection dropped")
 }
 
-/// A response whose body errors at once: hyper closes the connection without a usable answer.
+/// A response whose body errors at once: hyper closes the connection before anything of the
+/// response (not even the status line) is sent.
 fn dropped(status: StatusCode) -> Response {
-    let mut response = Response::new(broken_body(None));
+    let stream = futures::stream::once(async { Err::<Bytes, _>(injected_error()) });
+    let mut response = Response::new(Body::from_stream(stream));
     *response.status_mut() = status;
     response
+}
+
+/// A body that sends `prefix`, then errors: yielding once in between lets hyper flush the head
+/// and the prefix to the socket before the error makes it abort the connection.
+fn cut_body(prefix: Bytes) -> Body {
+    let stream = futures::stream::unfold(Some(Some(prefix)), |step| async move {
+        match step? {
+            Some(bytes) => Some((Ok(bytes), Some(None))),
+            None => {
+                tokio::task::yield_now().await;
+                Some((Err::<Bytes, _>(injected_error()), None))
+            }
+        }
+    });
+    Body::from_stream(stream)
 }
 
 /// A response that promises `body.len()` bytes, sends half of them, then closes.
@@ -165,7 +177,7 @@ fn truncated(mut parts: axum::http::response::Parts, body: Bytes) -> Response {
     parts
         .headers
         .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len().max(2)));
-    Response::from_parts(parts, broken_body(Some(half)))
+    Response::from_parts(parts, cut_body(half))
 }
 
 /// The fault-injection middleware.
