@@ -180,17 +180,14 @@ impl Authenticator {
                 "Basic realm=\"dbsync\"",
                 "Unauthorized: send valid HTTP Basic credentials".to_owned(),
             ),
-            _ => match scheme_value(headers, "Bearer") {
-                // RFC 6750 3.1: a presented but refused token is `invalid_token`.
-                Some(given) => (
-                    "Bearer error=\"invalid_token\"",
-                    read(&self.verifiers)
-                        .iter()
-                        .find_map(|v| v.rejection(given))
-                        .unwrap_or_else(|| {
-                            "Unauthorized: the Bearer token is not valid".to_owned()
-                        }),
-                ),
+            // RFC 6750 3.1: a token a verifier recognises but refuses (an expired access
+            // token) is `invalid_token`, with the verifier's reason.
+            _ => match scheme_value(headers, "Bearer").and_then(|given| {
+                read(&self.verifiers)
+                    .iter()
+                    .find_map(|v| v.rejection(given))
+            }) {
+                Some(reason) => ("Bearer error=\"invalid_token\"", reason),
                 None => (
                     "Bearer",
                     "Unauthorized: send a valid token as Authorization: Bearer <token>".to_owned(),
