@@ -630,11 +630,24 @@ impl OAuthServer {
     }
 }
 
+/// The state of the endpoints: the server, or `None` outside oauth2 mode.
+type Endpoints = Option<Arc<OAuthServer>>;
+
+fn disabled() -> Response {
+    crate::error::ApiError::not_found(
+        "OAuth 2.0 is not enabled on this sandbox: start it with --auth oauth2 (SandboxAuth::OAuth2)",
+    )
+    .into_response()
+}
+
 async fn token_endpoint(
-    State(server): State<Arc<OAuthServer>>,
+    State(server): State<Endpoints>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let Some(server) = server else {
+        return disabled();
+    };
     match server.token(&headers, &body) {
         Ok(body) => {
             let mut response = (StatusCode::OK, axum::Json(body)).into_response();
@@ -646,14 +659,18 @@ async fn token_endpoint(
 }
 
 async fn authorize_endpoint(
-    State(server): State<Arc<OAuthServer>>,
+    State(server): State<Endpoints>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    server.authorize(query.as_deref().unwrap_or_default())
+    match server {
+        Some(server) => server.authorize(query.as_deref().unwrap_or_default()),
+        None => disabled(),
+    }
 }
 
-/// The token and authorize endpoints; they sit outside the API's own authentication.
-pub(crate) fn routes<S>(server: Arc<OAuthServer>) -> Router<S>
+/// The token and authorize endpoints (outside the API's own authentication); they answer `404`
+/// when `server` is `None` (not in oauth2 mode).
+pub(crate) fn routes<S>(server: Endpoints) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
@@ -750,6 +767,21 @@ mod tests {
         tokio::time::advance(Duration::from_secs(10)).await;
         assert_eq!(s.check_access_token(&token), TokenStatus::Expired);
         assert_eq!(s.check_access_token("at_other"), TokenStatus::Unknown);
+    }
+
+    #[test]
+    fn debug_never_shows_secrets_or_tokens() {
+        let s = server();
+        let body = s
+            .token(
+                &form_headers(Some("cid:csecret")),
+                b"grant_type=client_credentials",
+            )
+            .unwrap();
+        let debug = format!("{s:?}");
+        assert!(!debug.contains("csecret"), "{debug}");
+        assert!(!debug.contains(body["access_token"].as_str().unwrap()));
+        assert!(!debug.contains(body["refresh_token"].as_str().unwrap()));
     }
 
     #[test]

@@ -60,13 +60,10 @@ pub(crate) fn register_verifiers(state: &AppState) {
 
 /// The routes of these modules, merged into the core router (under its middleware stack).
 pub(crate) fn routes(state: &AppState) -> Router<AppState> {
-    let mut router = Router::new()
+    Router::new()
         .merge(api_keys::routes(state.api_keys.clone()))
         .merge(workflows::routes(state.workflows.clone()))
         .merge(monitoring::routes())
-        .merge(openapi::routes());
-    if let Some(server) = &state.oauth {
-        router = router.merge(oauth::routes(server.clone()));
-    }
-    router
+        .merge(openapi::routes())
+        .merge(oauth::routes(state.oauth.clone()))
 }

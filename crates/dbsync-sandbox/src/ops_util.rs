@@ -35,9 +35,12 @@ pub(crate) fn now_utc() -> OffsetDateTime {
     now.replace_millisecond(now.millisecond()).unwrap_or(now)
 }
 
-/// RFC 3339 text of a timestamp.
+/// RFC 3339 text of a timestamp, to the millisecond.
 pub(crate) fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&Rfc3339).unwrap_or_default()
+    at.replace_millisecond(at.millisecond())
+        .unwrap_or(at)
+        .format(&Rfc3339)
+        .unwrap_or_default()
 }
 
 /// `limit` (1..=1000, default 100) and `offset` (>= 0, default 0) from a query.
