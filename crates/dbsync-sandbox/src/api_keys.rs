@@ -18,7 +18,7 @@ use axum::routing::{delete, get, post};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorDetail};
 use crate::ops_util::{constant_time_eq, now_utc, optional_json, random_secret, rfc3339, sha256};
 
 /// Every key starts with this, so a leaked key is easy to recognise.
@@ -147,6 +147,17 @@ fn unknown_key(id: &str) -> ApiError {
     ApiError::not_found(format!("API key `{id}` not found"))
 }
 
+/// A `400` in the validation shape, with one detail.
+fn invalid_field(field: &str, message: &str) -> ApiError {
+    let mut error = ApiError::bad_request("Invalid field value");
+    error.details.push(ErrorDetail {
+        field: field.to_owned(),
+        message: message.to_owned(),
+        code: None,
+    });
+    error
+}
+
 async fn list_keys(State(store): State<Arc<ApiKeyStore>>) -> Response {
     axum::Json(store.list()).into_response()
 }
@@ -161,12 +172,7 @@ async fn create_key(
     let Some(object) = body.as_object() else {
         return Err(ApiError::bad_request("Request body must be a JSON object"));
     };
-    let detail = |message: &str| {
-        ApiError::validation(vec![crate::error::ErrorDetail {
-            field: "name".to_owned(),
-            message: message.to_owned(),
-        }])
-    };
+    let detail = |message: &str| invalid_field("name", message);
     let name = match object.get("name") {
         Some(Value::String(name)) if !name.trim().is_empty() => name,
         Some(Value::String(_)) => return Err(detail("must not be empty")),
@@ -177,10 +183,10 @@ async fn create_key(
         return Err(detail("must be at most 100 characters"));
     }
     if let Some(other) = object.keys().find(|k| k.as_str() != "name") {
-        return Err(ApiError::validation(vec![crate::error::ErrorDetail {
-            field: other.clone(),
-            message: "is not a field of an API key; send only `name`".to_owned(),
-        }]));
+        return Err(invalid_field(
+            other,
+            "is not a field of an API key; send only `name`",
+        ));
     }
     Ok((StatusCode::CREATED, axum::Json(store.create(name))).into_response())
 }

@@ -1,38 +1,12 @@
-//! The contract's error body and the one error type every handler returns.
+//! The one error type every handler returns, written as the contract's error body
+//! (`dbsync_validate::ErrorBody`, the project's single error-body type).
 //!
 //! `{"error": {"code": <status>, "message": "...", "details": [{"field": "...", "message": "..."}]}}`
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
-
-/// One violation inside an error body (`details`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ErrorDetail {
-    /// The field the violation is about.
-    pub field: String,
-    /// What is wrong with it.
-    pub message: String,
-}
-
-/// The inner error object (`{"code","message","details"}`), also used per failed batch item.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ErrorObject {
-    /// The HTTP status code.
-    pub code: u16,
-    /// A human-readable message.
-    pub message: String,
-    /// Every violation, when there are any.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub details: Vec<ErrorDetail>,
-}
-
-/// The whole error body: `{"error": {...}}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ErrorBody {
-    /// The error object.
-    pub error: ErrorObject,
-}
+use dbsync_validate::Violations;
+pub use dbsync_validate::{ErrorBody, ErrorDetail, ErrorObject};
 
 /// An error answered to the client in the contract's shape.
 #[derive(Debug, Clone)]
@@ -62,10 +36,14 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, message)
     }
 
-    pub fn validation(details: Vec<ErrorDetail>) -> Self {
+    /// A `400` listing every violation.
+    pub fn validation(violations: &Violations) -> Self {
+        let object = violations.to_error_object();
         Self {
-            details,
-            ..Self::bad_request("Invalid field value")
+            status: StatusCode::BAD_REQUEST,
+            message: object.message,
+            details: object.details,
+            headers: Vec::new(),
         }
     }
 
@@ -75,11 +53,9 @@ impl ApiError {
     }
 
     pub fn object(&self) -> ErrorObject {
-        ErrorObject {
-            code: self.status.as_u16(),
-            message: self.message.clone(),
-            details: self.details.clone(),
-        }
+        let mut object = ErrorObject::new(self.status.as_u16(), self.message.clone());
+        object.details = self.details.clone();
+        object
     }
 }
 

@@ -30,7 +30,6 @@ mod request_log;
 mod resources;
 mod rng;
 mod routes;
-mod schema;
 mod seed;
 mod state;
 mod store;
@@ -42,7 +41,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value;
+pub use dbsync_validate::Schema;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -52,11 +51,13 @@ pub use faults::{Fault, Faults};
 pub use rate_limit::RateLimitSnapshot;
 pub use request_log::{DEFAULT_LOG_CAPACITY, LogEntry};
 pub use resources::{DEFAULT_LIMIT, MAX_BATCH, MAX_LIMIT, RESERVED_NAMES, is_valid_resource_name};
-pub use seed::records_schema_json;
+pub use seed::{records_schema, records_schema_json};
 
-use schema::ResourceSchema;
 use state::{AppState, SandboxState};
 use store::{Store, write};
+
+/// The most records [`SandboxBuilder::seed_records`] accepts (about 40 bytes of memory each).
+pub const MAX_SEED_RECORDS: u64 = 100_000_000;
 
 /// Why the sandbox could not start.
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +79,14 @@ pub enum SandboxError {
         /// What is wrong.
         message: String,
     },
+    /// More seed records were asked for than the sandbox can hold.
+    #[error("cannot seed {requested} records: at most {max} are supported")]
+    TooManySeedRecords {
+        /// The number asked for.
+        requested: u64,
+        /// The largest supported number.
+        max: u64,
+    },
     /// A resource name does not match `[a-z][a-z0-9_-]{{0,63}}` or is reserved.
     #[error("{0:?} is not a valid resource name: use [a-z][a-z0-9_-]{{0,63}}, not a reserved name")]
     InvalidResourceName(String),
@@ -91,7 +100,7 @@ pub struct SandboxBuilder {
     seed: u64,
     rate_limit: Option<u32>,
     faults: Faults,
-    schemas: Vec<(String, Value)>,
+    schemas: Vec<(String, Schema)>,
     max_body_bytes: usize,
     bind: SocketAddr,
     token_ttl: Duration,
@@ -154,9 +163,9 @@ impl SandboxBuilder {
         self
     }
 
-    /// The schema of a resource, in the contract's JSON shape (`records` has a built-in one,
-    /// which this replaces).
-    pub fn schema(mut self, resource: impl Into<String>, schema: Value) -> Self {
+    /// The schema of a resource (`records` has a built-in one, [`records_schema`], which this
+    /// replaces). Without a schema a resource accepts any JSON object.
+    pub fn schema(mut self, resource: impl Into<String>, schema: Schema) -> Self {
         self.schemas.push((resource.into(), schema));
         self
     }
@@ -194,25 +203,23 @@ impl SandboxBuilder {
     }
 
     fn build_state(&self) -> Result<AppState, SandboxError> {
+        if self.seed_records > MAX_SEED_RECORDS {
+            return Err(SandboxError::TooManySeedRecords {
+                requested: self.seed_records,
+                max: MAX_SEED_RECORDS,
+            });
+        }
         let mut schemas = HashMap::new();
-        let records = ResourceSchema::from_json(records_schema_json()).map_err(|message| {
-            SandboxError::InvalidSchema {
-                resource: "records".into(),
-                message,
-            }
+        let records = records_schema().map_err(|e| SandboxError::InvalidSchema {
+            resource: "records".into(),
+            message: e.to_string(),
         })?;
         schemas.insert("records".to_string(), Arc::new(records));
-        for (resource, doc) in &self.schemas {
+        for (resource, schema) in &self.schemas {
             if !is_valid_resource_name(resource) || RESERVED_NAMES.contains(&resource.as_str()) {
                 return Err(SandboxError::InvalidResourceName(resource.clone()));
             }
-            let schema = ResourceSchema::from_json(doc.clone()).map_err(|message| {
-                SandboxError::InvalidSchema {
-                    resource: resource.clone(),
-                    message,
-                }
-            })?;
-            schemas.insert(resource.clone(), Arc::new(schema));
+            schemas.insert(resource.clone(), Arc::new(schema.clone()));
         }
         let store = Store::new(schemas);
         if self.seed_records > 0 {
@@ -228,6 +235,7 @@ impl SandboxBuilder {
             idempotency: idempotency::IdempotencyCache::default(),
             request_log: request_log::RequestLog::new(self.log_capacity),
             max_body_bytes: self.max_body_bytes,
+            token_ttl: self.token_ttl,
             oauth: ops::oauth_server(&self.auth, self.token_ttl),
             api_keys: Arc::default(),
             workflows: Arc::new(workflows::WorkflowEngine::new(self.workflow_duration)),
@@ -265,20 +273,26 @@ impl SandboxBuilder {
             stop: Some(stop),
             task: Some(task),
             state,
-            token_ttl: self.token_ttl,
         })
     }
 }
 
 /// A running sandbox server. Dropping it stops the server.
-#[derive(Debug)]
 pub struct Sandbox {
     addr: SocketAddr,
     base_url: String,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
     state: AppState,
-    token_ttl: Duration,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("base_url", &self.base_url)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Sandbox {
@@ -304,7 +318,7 @@ impl Sandbox {
 
     /// Lifetime of issued OAuth2 access tokens.
     pub fn token_ttl(&self) -> Duration {
-        self.token_ttl
+        self.state.token_ttl
     }
 
     /// The OAuth 2.0 token endpoint, `{base}/oauth/token` (served in oauth2 mode).

@@ -1,6 +1,9 @@
 //! A requests-per-minute budget with `X-RateLimit-*` headers on every response.
 
 use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -10,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-const WINDOW_SECS: i64 = 60;
+const WINDOW: Duration = Duration::from_secs(60);
 
 /// The budget's state at one moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,12 +28,13 @@ pub struct RateLimitSnapshot {
     pub reset_at: i64,
 }
 
-/// A fixed one-minute window that starts with its first request.
+/// A fixed one-minute window that starts with its first request. Measured with tokio's clock,
+/// so tests can move time with a paused runtime.
 #[derive(Debug)]
 pub(crate) struct RateLimiter {
     limit: Option<u32>,
-    /// (window start in unix seconds, requests counted in it)
-    window: Mutex<(i64, u32)>,
+    /// (window start, requests counted in it); `None` before the first request.
+    window: Mutex<Option<(Instant, u32)>>,
 }
 
 fn unix_now() -> i64 {
@@ -41,31 +45,34 @@ impl RateLimiter {
     pub fn new(limit: Option<u32>) -> Self {
         Self {
             limit,
-            window: Mutex::new((0, 0)),
+            window: Mutex::new(None),
         }
     }
 
     fn take(&self, count: bool) -> Option<(bool, RateLimitSnapshot)> {
         let limit = self.limit?;
-        let now = unix_now();
+        let now = Instant::now();
         let mut window = self
             .window
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if now >= window.0 + WINDOW_SECS {
-            *window = (now, 0);
+        let (start, used) = match *window {
+            Some((start, used)) if now < start + WINDOW => (start, used),
+            _ => (now, 0),
+        };
+        let allowed = used < limit;
+        let used = if allowed && count { used + 1 } else { used };
+        if count || window.is_some() {
+            *window = Some((start, used));
         }
-        let allowed = window.1 < limit;
-        if allowed && count {
-            window.1 += 1;
-        }
+        let left = (start + WINDOW).saturating_duration_since(now);
         Some((
             allowed,
             RateLimitSnapshot {
                 limit,
-                used: window.1,
-                remaining: limit.saturating_sub(window.1),
-                reset_at: window.0 + WINDOW_SECS,
+                used,
+                remaining: limit.saturating_sub(used),
+                reset_at: unix_now() + left.as_secs_f64().ceil() as i64,
             },
         ))
     }

@@ -2,14 +2,17 @@
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, Request, State};
+use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures::StreamExt;
 use serde_json::{Map, Value, json};
 
-use crate::error::{ApiError, ErrorDetail, json_response};
+use dbsync_validate::{Violation, ViolationCode, Violations};
+
+use crate::error::{ApiError, json_response};
 use crate::state::AppState;
 use crate::store::{ListQuery, READ_ONLY_FIELDS, Resource, WriteError, read, write};
 use crate::time_fmt::{now_micros, parse_rfc3339};
@@ -34,6 +37,24 @@ pub(crate) fn router() -> Router<AppState> {
             "/v1/{resource}/{id}",
             get(get_one).put(update).delete(delete),
         )
+}
+
+/// `Path`, but a path that cannot be decoded (bad percent-encoding, not UTF-8) is a `404` in the
+/// contract's shape instead of axum's plain-text rejection.
+struct ApiPath<T>(T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(ApiPath(value)),
+            Err(rejection) => Err(ApiError::not_found(format!(
+                "No such resource or record: {}",
+                rejection.body_text()
+            ))),
+        }
+    }
 }
 
 /// Whether `name` matches `[a-z][a-z0-9_-]{0,63}`.
@@ -125,25 +146,36 @@ fn object(value: Value, what: &str) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
-fn read_only_details(fields: &Map<String, Value>) -> Vec<ErrorDetail> {
-    READ_ONLY_FIELDS
-        .iter()
-        .filter(|name| fields.contains_key(**name))
-        .map(|name| ErrorDetail {
-            field: (*name).to_string(),
-            message: "is read-only and cannot be set".into(),
-        })
-        .collect()
+fn read_only(field: &str, message: &str) -> Violation {
+    Violation::new(
+        field,
+        ViolationCode::Other("read_only".into()),
+        format!("{field} {message}"),
+    )
 }
 
-/// Removes read-only fields from an update, checking each is unchanged.
-fn strip_read_only(
+/// Removes read-only fields from a create: each one sent is a violation.
+fn strip_read_only_create(fields: &mut Map<String, Value>) -> Violations {
+    let mut violations = Violations::new();
+    for name in READ_ONLY_FIELDS {
+        if fields.remove(name).is_some() {
+            violations.push(read_only(
+                name,
+                "is read-only and cannot be set on a create",
+            ));
+        }
+    }
+    violations
+}
+
+/// Removes read-only fields from an update, each one a violation unless unchanged.
+fn strip_read_only_update(
     fields: &mut Map<String, Value>,
     id: u64,
     resource: &Resource,
-) -> Vec<ErrorDetail> {
+) -> Violations {
     let (created, updated) = resource.timestamps(id).unwrap_or_default();
-    let mut details = Vec::new();
+    let mut violations = Violations::new();
     for name in READ_ONLY_FIELDS {
         let Some(value) = fields.remove(name) else {
             continue;
@@ -164,19 +196,54 @@ fn strip_read_only(
             }
         };
         if !unchanged {
-            details.push(ErrorDetail {
-                field: name.to_string(),
-                message: "is read-only: it may be sent only unchanged".into(),
-            });
+            violations.push(read_only(
+                name,
+                "is read-only: an update may send it only unchanged",
+            ));
         }
     }
-    details
+    violations
+}
+
+/// A create: read-only violations and schema violations together, or the stored record.
+fn create_one(
+    res: &mut Resource,
+    mut fields: Map<String, Value>,
+    now: i64,
+) -> Result<String, ApiError> {
+    let mut violations = strip_read_only_create(&mut fields);
+    if !violations.is_empty() {
+        for v in res.check(&fields, None) {
+            violations.push(v);
+        }
+        return Err(ApiError::validation(&violations));
+    }
+    res.create(fields, now).map_err(|e| write_error(e, "", ""))
+}
+
+/// An update of an existing record (checked by the caller): every violation together.
+fn update_one(
+    res: &mut Resource,
+    resource: &str,
+    id: u64,
+    mut fields: Map<String, Value>,
+    now: i64,
+) -> Result<String, ApiError> {
+    let mut violations = strip_read_only_update(&mut fields, id, res);
+    if !violations.is_empty() {
+        for v in res.check(&fields, Some(id)) {
+            violations.push(v);
+        }
+        return Err(ApiError::validation(&violations));
+    }
+    res.update(id, fields, now)
+        .map_err(|e| write_error(e, resource, &id.to_string()))
 }
 
 fn write_error(error: WriteError, resource: &str, id: &str) -> ApiError {
     match error {
         WriteError::NotFound => not_found_id(resource, id),
-        WriteError::Invalid(details) => ApiError::validation(details),
+        WriteError::Invalid(violations) => ApiError::validation(&violations),
     }
 }
 
@@ -250,13 +317,13 @@ fn parse_list_query(
 
 async fn list(
     State(state): State<AppState>,
-    Path(resource): Path<String>,
+    ApiPath(resource): ApiPath<String>,
     request: Request,
 ) -> Result<Response, ApiError> {
     check_name(&resource)?;
     let schema = state.store.schema(&resource);
     let has_field = |name: &str| {
-        READ_ONLY_FIELDS.contains(&name) || schema.as_ref().is_none_or(|s| s.has_field(name))
+        READ_ONLY_FIELDS.contains(&name) || schema.as_ref().is_none_or(|s| s.field(name).is_some())
     };
     let query = parse_list_query(request.uri().query(), &has_field)?;
     let (page, total) = match state.store.existing(&resource) {
@@ -275,19 +342,19 @@ async fn list(
 
 async fn schema(
     State(state): State<AppState>,
-    Path(resource): Path<String>,
+    ApiPath(resource): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     check_name(&resource)?;
     let doc = match state.store.schema(&resource) {
-        Some(schema) => schema.doc().clone(),
-        None => json!({"fields": [], "additional_fields": true}),
+        Some(schema) => schema.to_json(),
+        None => dbsync_validate::Schema::open().to_json(),
     };
     Ok(json_response(StatusCode::OK, doc.to_string()))
 }
 
 async fn get_one(
     State(state): State<AppState>,
-    Path((resource, id)): Path<(String, String)>,
+    ApiPath((resource, id)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     check_name(&resource)?;
     let found = parse_id(&id)
@@ -301,7 +368,7 @@ async fn get_one(
 
 async fn create(
     State(state): State<AppState>,
-    Path(resource): Path<String>,
+    ApiPath(resource): ApiPath<String>,
     request: Request,
 ) -> Result<Response, ApiError> {
     check_name(&resource)?;
@@ -310,25 +377,19 @@ async fn create(
         read_json(&state, &parts.headers, body).await?,
         "The request body",
     )?;
-    let details = read_only_details(&fields);
-    if !details.is_empty() {
-        return Err(ApiError::validation(details));
-    }
     let res = state.store.resource(&resource);
-    let record = write(&res)
-        .create(fields, now_micros())
-        .map_err(|e| write_error(e, &resource, ""))?;
+    let record = create_one(&mut write(&res), fields, now_micros())?;
     Ok(json_response(StatusCode::CREATED, record))
 }
 
 async fn update(
     State(state): State<AppState>,
-    Path((resource, id)): Path<(String, String)>,
+    ApiPath((resource, id)): ApiPath<(String, String)>,
     request: Request,
 ) -> Result<Response, ApiError> {
     check_name(&resource)?;
     let (parts, body) = request.into_parts();
-    let mut fields = object(
+    let fields = object(
         read_json(&state, &parts.headers, body).await?,
         "The request body",
     )?;
@@ -339,19 +400,13 @@ async fn update(
     if guard.timestamps(n).is_none() {
         return Err(not_found_id(&resource, &id));
     }
-    let details = strip_read_only(&mut fields, n, &guard);
-    if !details.is_empty() {
-        return Err(ApiError::validation(details));
-    }
-    let record = guard
-        .update(n, fields, now_micros())
-        .map_err(|e| write_error(e, &resource, &id))?;
+    let record = update_one(&mut guard, &resource, n, fields, now_micros())?;
     Ok(json_response(StatusCode::OK, record))
 }
 
 async fn delete(
     State(state): State<AppState>,
-    Path((resource, id)): Path<(String, String)>,
+    ApiPath((resource, id)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     check_name(&resource)?;
     let deleted = parse_id(&id)
@@ -399,7 +454,32 @@ fn batch_response(results: Vec<Value>) -> Response {
 
 async fn batch_create(
     State(state): State<AppState>,
-    Path(resource): Path<String>,
+    ApiPath(resource): ApiPath<String>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    check_name(&resource)?;
+    let items = batch_items(&state, request).await?;
+    let res = state.store.resource(&resource);
+    let mut guard = write(&res);
+    let now = now_micros();
+    let results = items
+        .into_iter()
+        .enumerate()
+        .map(|(index, item)| {
+            let outcome = object(item, "A batch record")
+                .and_then(|fields| create_one(&mut guard, fields, now));
+            match outcome {
+                Ok(record) => item_ok(index, StatusCode::CREATED, &record),
+                Err(error) => item_err(index, &error),
+            }
+        })
+        .collect();
+    Ok(batch_response(results))
+}
+
+async fn batch_update(
+    State(state): State<AppState>,
+    ApiPath(resource): ApiPath<String>,
     request: Request,
 ) -> Result<Response, ApiError> {
     check_name(&resource)?;
@@ -412,58 +492,22 @@ async fn batch_create(
         .enumerate()
         .map(|(index, item)| {
             let outcome = object(item, "A batch record").and_then(|fields| {
-                let details = read_only_details(&fields);
-                if !details.is_empty() {
-                    return Err(ApiError::validation(details));
-                }
-                guard
-                    .create(fields, now)
-                    .map_err(|e| write_error(e, &resource, ""))
-            });
-            match outcome {
-                Ok(record) => item_ok(index, StatusCode::CREATED, &record),
-                Err(error) => item_err(index, &error),
-            }
-        })
-        .collect();
-    Ok(batch_response(results))
-}
-
-async fn batch_update(
-    State(state): State<AppState>,
-    Path(resource): Path<String>,
-    request: Request,
-) -> Result<Response, ApiError> {
-    check_name(&resource)?;
-    let items = batch_items(&state, request).await?;
-    let res = state.store.resource(&resource);
-    let mut guard = write(&res);
-    let now = now_micros();
-    let results = items
-        .into_iter()
-        .enumerate()
-        .map(|(index, item)| {
-            let outcome = object(item, "A batch record").and_then(|mut fields| {
                 let id_text = match fields.get("id") {
                     Some(Value::String(s)) => s.clone(),
                     Some(Value::Number(n)) => n.to_string(),
                     _ => {
-                        return Err(ApiError::validation(vec![ErrorDetail {
-                            field: "id".into(),
-                            message: "is required in a batch update".into(),
-                        }]));
+                        let missing = Violation::new(
+                            "id",
+                            ViolationCode::Required,
+                            "id is required in each record of a batch update",
+                        );
+                        return Err(ApiError::validation(&Violations::from(vec![missing])));
                     }
                 };
                 let n = parse_id(&id_text)
                     .filter(|n| guard.timestamps(*n).is_some())
                     .ok_or_else(|| not_found_id(&resource, &id_text))?;
-                let details = strip_read_only(&mut fields, n, &guard);
-                if !details.is_empty() {
-                    return Err(ApiError::validation(details));
-                }
-                guard
-                    .update(n, fields, now)
-                    .map_err(|e| write_error(e, &resource, &id_text))
+                update_one(&mut guard, &resource, n, fields, now)
             });
             match outcome {
                 Ok(record) => item_ok(index, StatusCode::OK, &record),

@@ -117,6 +117,11 @@ pub fn records_schema_json() -> Value {
     })
 }
 
+/// The schema of the seeded `records` resource ([`records_schema_json`] parsed).
+pub fn records_schema() -> Result<dbsync_validate::Schema, dbsync_validate::SchemaError> {
+    dbsync_validate::Schema::from_json(&records_schema_json())
+}
+
 /// Generates the seeded records of one resource.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SeedGenerator {
@@ -271,6 +276,22 @@ mod tests {
             let fields = g.fields(id);
             let email = fields.get("email").cloned().unwrap_or(Value::Null);
             assert_eq!(g.candidate_owner("email", &email), Some(id));
+        }
+    }
+
+    #[test]
+    fn seeded_records_satisfy_the_schema() {
+        let schema = records_schema().expect("records schema is valid");
+        for seed in [DEFAULT_SEED, 1, 99] {
+            let g = SeedGenerator::new(seed);
+            for id in 1..2_000u64 {
+                let record = Value::Object(g.fields(id));
+                assert_eq!(
+                    schema.validate(&record),
+                    Ok(()),
+                    "seed {seed} id {id}: {record}"
+                );
+            }
         }
     }
 

@@ -9,8 +9,8 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use serde_json::{Map, Value};
 
-use crate::error::ErrorDetail;
-use crate::schema::{OwnerLookup, ResourceSchema};
+use dbsync_validate::{Schema, UniqueLookup, ValidateOptions, Violations};
+
 use crate::seed::SeedGenerator;
 use crate::time_fmt::format_micros;
 
@@ -56,7 +56,7 @@ pub(crate) struct ListQuery {
 #[derive(Debug)]
 pub(crate) enum WriteError {
     NotFound,
-    Invalid(Vec<ErrorDetail>),
+    Invalid(Violations),
 }
 
 /// One resource's records.
@@ -64,26 +64,23 @@ pub(crate) enum WriteError {
 pub(crate) struct Resource {
     entries: Vec<Entry>,
     next_id: u64,
-    schema: Option<Arc<ResourceSchema>>,
+    schema: Option<Arc<Schema>>,
     seed: Option<SeedGenerator>,
     /// field -> JSON text of value -> id, for unique fields of stored (non-seeded) records.
     unique: HashMap<String, HashMap<String, u64>>,
 }
 
-struct Lookup<'a> {
-    resource: &'a Resource,
-    exclude: Option<u64>,
-}
+/// Uniqueness checks against the stored records of one resource.
+struct Lookup<'a>(&'a Resource);
 
-impl OwnerLookup for Lookup<'_> {
-    fn owner(&self, field: &str, value: &Value) -> Option<u64> {
-        let owner = self.resource.owner(field, value)?;
-        (Some(owner) != self.exclude).then_some(owner)
+impl UniqueLookup for Lookup<'_> {
+    fn existing_owner(&self, field: &str, value: &Value) -> Option<String> {
+        self.0.owner(field, value).map(|id| id.to_string())
     }
 }
 
 impl Resource {
-    pub fn new(schema: Option<Arc<ResourceSchema>>) -> Self {
+    pub fn new(schema: Option<Arc<Schema>>) -> Self {
         Self {
             entries: Vec::new(),
             next_id: 1,
@@ -164,11 +161,11 @@ impl Resource {
 
     fn index(&mut self, id: u64, fields: &Map<String, Value>, insert: bool) {
         let Some(schema) = &self.schema else { return };
-        for field in schema.unique_fields() {
-            let Some(value) = fields.get(&field).filter(|v| !v.is_null()) else {
+        for field in schema.fields().iter().filter(|f| f.is_unique()) {
+            let Some(value) = fields.get(field.name()).filter(|v| !v.is_null()) else {
                 continue;
             };
-            let values = self.unique.entry(field).or_default();
+            let values = self.unique.entry(field.name().to_string()).or_default();
             if insert {
                 values.insert(value.to_string(), id);
             } else if values.get(&value.to_string()) == Some(&id) {
@@ -177,16 +174,23 @@ impl Resource {
         }
     }
 
-    fn validate(&self, fields: &Map<String, Value>, exclude: Option<u64>) -> Vec<ErrorDetail> {
-        match &self.schema {
-            Some(schema) => schema.validate(
-                fields,
-                &Lookup {
-                    resource: self,
-                    exclude,
-                },
-            ),
-            None => Vec::new(),
+    /// Every violation of a create (`own_id: None`, full record) or of an update's patch
+    /// (`own_id: Some`, partial), uniqueness checked against the stored records.
+    pub fn check(&self, fields: &Map<String, Value>, own_id: Option<u64>) -> Violations {
+        let Some(schema) = &self.schema else {
+            return Violations::new();
+        };
+        // serde_json has no borrowed object view; a record is small, so clone it once.
+        let record = Value::Object(fields.clone());
+        let lookup = Lookup(self);
+        let own = own_id.map(|id| id.to_string());
+        let options = match &own {
+            Some(id) => ValidateOptions::partial().lookup(&lookup).own_id(id),
+            None => ValidateOptions::new().lookup(&lookup),
+        };
+        match schema.validate_with(&record, &options) {
+            Ok(()) => Violations::new(),
+            Err(violations) => violations,
         }
     }
 
@@ -198,9 +202,9 @@ impl Resource {
 
     /// Validates and stores a new record; returns it rendered.
     pub fn create(&mut self, fields: Map<String, Value>, now: i64) -> Result<String, WriteError> {
-        let details = self.validate(&fields, None);
-        if !details.is_empty() {
-            return Err(WriteError::Invalid(details));
+        let violations = self.check(&fields, None);
+        if !violations.is_empty() {
+            return Err(WriteError::Invalid(violations));
         }
         let id = self.next_id;
         self.next_id += 1;
@@ -227,14 +231,14 @@ impl Resource {
         now: i64,
     ) -> Result<String, WriteError> {
         let position = self.position(id).ok_or(WriteError::NotFound)?;
+        let violations = self.check(&patch, Some(id));
+        if !violations.is_empty() {
+            return Err(WriteError::Invalid(violations));
+        }
         let entry = self.entries.get(position).ok_or(WriteError::NotFound)?;
         let old = self.fields(entry);
         let mut merged = old.clone();
         merged.extend(patch);
-        let details = self.validate(&merged, Some(id));
-        if !details.is_empty() {
-            return Err(WriteError::Invalid(details));
-        }
         self.index(id, &old, false);
         self.index(id, &merged, true);
         let body = Body::Stored(Value::Object(merged).to_string().into_boxed_str());
@@ -320,11 +324,11 @@ impl Resource {
 #[derive(Debug, Default)]
 pub(crate) struct Store {
     resources: RwLock<HashMap<String, Arc<RwLock<Resource>>>>,
-    schemas: HashMap<String, Arc<ResourceSchema>>,
+    schemas: HashMap<String, Arc<Schema>>,
 }
 
 impl Store {
-    pub fn new(schemas: HashMap<String, Arc<ResourceSchema>>) -> Self {
+    pub fn new(schemas: HashMap<String, Arc<Schema>>) -> Self {
         Self {
             resources: RwLock::default(),
             schemas,
@@ -349,7 +353,7 @@ impl Store {
     }
 
     /// The schema configured for a resource, if any.
-    pub fn schema(&self, name: &str) -> Option<Arc<ResourceSchema>> {
+    pub fn schema(&self, name: &str) -> Option<Arc<Schema>> {
         self.schemas.get(name).cloned()
     }
 }

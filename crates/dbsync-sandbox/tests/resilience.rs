@@ -154,6 +154,36 @@ async fn oauth2_mode_refuses_the_client_secret_as_a_token() {
 }
 
 #[tokio::test]
+async fn secrets_stay_out_of_debug_output() {
+    let builder = Sandbox::builder()
+        .auth(SandboxAuth::Bearer {
+            token: "tok-very-secret".into(),
+        })
+        .seed_records(2);
+    assert!(!format!("{builder:?}").contains("tok-very-secret"));
+    let sb = builder.start().await.unwrap();
+    let http = Client::new();
+    http.post(url(&sb, "/v1/keys"))
+        .bearer_auth("tok-very-secret")
+        .header("Idempotency-Key", "k")
+        .json(&json!({"key": "created-secret"}))
+        .send()
+        .await
+        .unwrap();
+    let printed = format!("{sb:?}");
+    assert!(printed.contains(sb.base_url()), "{printed}");
+    assert!(
+        !printed.contains("tok-very-secret") && !printed.contains("created-secret"),
+        "{printed}"
+    );
+    let basic = SandboxAuth::Basic {
+        username: "u".into(),
+        password: "pw-secret".into(),
+    };
+    assert!(!format!("{:?}", Sandbox::builder().auth(basic)).contains("pw-secret"));
+}
+
+#[tokio::test]
 async fn no_auth_mode_accepts_anything() {
     let (sb, http) = start(Sandbox::builder().seed_records(3)).await;
     assert_all_pass(&sb, &http, |r| r).await;
@@ -212,6 +242,41 @@ async fn rate_limit_headers_and_429() {
     let (free, _) = start(Sandbox::builder()).await;
     let r = http.get(url(&free, "/v1/records")).send().await.unwrap();
     assert!(r.headers().get("x-ratelimit-limit").is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn rate_limit_window_resets_after_a_minute() {
+    let (sb, http) = start(Sandbox::builder().rate_limit(1)).await;
+    let first = http.get(url(&sb, "/v1/records")).send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    let limited = http.get(url(&sb, "/v1/records")).send().await.unwrap();
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    tokio::time::advance(Duration::from_secs(61)).await;
+    let again = http.get(url(&sb, "/v1/records")).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(again.headers()["x-ratelimit-remaining"], "0");
+}
+
+#[tokio::test(start_paused = true)]
+async fn idempotency_keys_expire_after_a_day() {
+    let (sb, http) = start(Sandbox::builder()).await;
+    let post = || {
+        http.post(url(&sb, "/v1/notes"))
+            .header("Idempotency-Key", "day")
+            .json(&json!({"a": 1}))
+            .send()
+    };
+    post().await.unwrap();
+    tokio::time::advance(Duration::from_secs(23 * 3600)).await;
+    assert_eq!(
+        post().await.unwrap().headers()["idempotent-replayed"],
+        "true"
+    );
+    assert_eq!(sb.record_count("notes"), 1);
+    tokio::time::advance(Duration::from_secs(2 * 3600)).await;
+    let fresh = post().await.unwrap();
+    assert!(fresh.headers().get("idempotent-replayed").is_none());
+    assert_eq!(sb.record_count("notes"), 2);
 }
 
 fn faulty(faults: Faults) -> dbsync_sandbox::SandboxBuilder {

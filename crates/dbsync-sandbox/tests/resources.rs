@@ -5,7 +5,7 @@ mod common;
 use std::collections::HashSet;
 
 use common::*;
-use dbsync_sandbox::Sandbox;
+use dbsync_sandbox::{Sandbox, Schema};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -711,6 +711,7 @@ async fn bad_input_gets_the_contract_error() {
         "/v1/records/999",
         "/v1/records/abc",
         "/v1/records/..%2Fx",
+        "/v1/records/%FF",
         "/v1/records/-1",
     ] {
         let r = http.get(url(&sb, path)).send().await.unwrap();
@@ -722,6 +723,7 @@ async fn bad_input_gets_the_contract_error() {
         "/v1/records/1/extra",
         "/v1/Bad_Name",
         "/v1/workflows/wf_unknown/runs/run_1",
+        "/v1/%FF",
         "/v1/logs/1",
     ] {
         let r = http.get(url(&sb, path)).send().await.unwrap();
@@ -785,7 +787,8 @@ async fn custom_schema_is_strict() {
         {"name": "name", "type": "string", "required": true},
         {"name": "sku", "type": "string", "unique": true}
     ]});
-    let (sb, http) = start(Sandbox::builder().schema("products", schema.clone())).await;
+    let parsed = Schema::from_json(&schema).unwrap();
+    let (sb, http) = start(Sandbox::builder().schema("products", parsed.clone())).await;
     let served = body(
         http.get(url(&sb, "/v1/products/schema"))
             .send()
@@ -793,7 +796,8 @@ async fn custom_schema_is_strict() {
             .unwrap(),
     )
     .await;
-    assert_eq!(served, schema);
+    assert_eq!(Schema::from_json(&served).unwrap(), parsed);
+    assert_eq!(served["additional_fields"], false);
     let ok = http
         .post(url(&sb, "/v1/products"))
         .json(&json!({"name": "a", "sku": "1"}))
@@ -824,14 +828,21 @@ async fn custom_schema_is_strict() {
     assert_eq!(r["meta"]["total"], 1);
     assert!(
         Sandbox::builder()
-            .schema("workflows", json!({"fields": []}))
+            .schema("workflows", Schema::open())
             .start()
             .await
             .is_err()
     );
     assert!(
         Sandbox::builder()
-            .schema("ok", json!({"nope": 1}))
+            .seed_records(u64::MAX)
+            .start()
+            .await
+            .is_err()
+    );
+    assert!(
+        Sandbox::builder()
+            .schema("Bad", Schema::open())
             .start()
             .await
             .is_err()
@@ -859,4 +870,71 @@ async fn requests_are_logged() {
         ]
     );
     assert!(log[0].timestamp().ends_with('Z'));
+}
+
+#[tokio::test]
+async fn a_million_seeded_records_page_cheaply() {
+    let (sb, http) = start(Sandbox::builder().seed_records(1_000_000)).await;
+    let page = body(
+        http.get(url(&sb, "/v1/records?limit=1000&offset=999500"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(page["meta"]["total"], 1_000_000);
+    let data = page["data"].as_array().unwrap();
+    assert_eq!(data.len(), 500);
+    assert_eq!(data[0]["id"], 999_501);
+    assert_eq!(data[499]["id"], 1_000_000);
+    let one = body(
+        http.get(url(&sb, "/v1/records/777777"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(one["id"], 777_777);
+    // A date-range filter scans timestamps only.
+    let ranged = body(
+        http.get(url(&sb, "/v1/records"))
+            .query(&[("to", "2024-01-02T00:00:00Z"), ("limit", "1")])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let before = ranged["meta"]["total"].as_u64().unwrap();
+    let ranged = body(
+        http.get(url(&sb, "/v1/records"))
+            .query(&[("from", "2024-01-02T00:00:00Z"), ("limit", "1")])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let after = ranged["meta"]["total"].as_u64().unwrap();
+    assert!(before > 0 && after > 0, "{before} {after}");
+    assert_eq!(before + after, 1_000_000, "from is inclusive, to exclusive");
+}
+
+#[tokio::test]
+async fn concurrent_repeats_of_one_key_create_once() {
+    let (sb, http) = start(Sandbox::builder()).await;
+    let attempts = (0..20).map(|_| {
+        http.post(url(&sb, "/v1/records"))
+            .header("Idempotency-Key", "same")
+            .json(&person(1))
+            .send()
+    });
+    let statuses: Vec<u16> = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().status().as_u16())
+        .collect();
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 409),
+        "{statuses:?}"
+    );
+    assert_eq!(sb.record_count("records"), 1);
 }
