@@ -248,11 +248,16 @@ async fn export_logs(
     entries.truncate(limit);
     // The text is formatted chunk by chunk as the client reads it, never as one whole string.
     let header = header_line.map(|h| Ok::<_, Infallible>(Bytes::from(format!("{h}\n"))));
-    let chunks: Vec<Vec<LogEntry>> = entries.chunks(EXPORT_CHUNK).map(<[_]>::to_vec).collect();
-    let body =
-        futures::stream::iter(header).chain(futures::stream::iter(chunks).map(move |chunk| {
-            Ok::<_, Infallible>(Bytes::from(chunk.iter().map(line).collect::<String>()))
-        }));
+    let mut remaining = entries.into_iter();
+    let chunks = std::iter::from_fn(move || {
+        let text: String = remaining
+            .by_ref()
+            .take(EXPORT_CHUNK)
+            .map(|e| line(&e))
+            .collect();
+        (!text.is_empty()).then(|| Ok::<_, Infallible>(Bytes::from(text)))
+    });
+    let body = futures::stream::iter(header).chain(futures::stream::iter(chunks));
     let mut response = Body::from_stream(body).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

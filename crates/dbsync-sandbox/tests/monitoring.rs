@@ -308,3 +308,31 @@ async fn usage_reports_the_rate_limit_budget() {
     assert_eq!(usage["used"], 2);
     assert_eq!(usage["remaining"], Value::Null);
 }
+
+#[tokio::test]
+async fn a_large_export_streams_every_entry_once() {
+    let (sandbox, http) = common::start(Sandbox::builder()).await;
+    for _ in 0..1100 {
+        http.get(common::url(&sandbox, "/v1/usage"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let text = http
+        .get(common::url(
+            &sandbox,
+            "/v1/logs/export?format=csv&endpoint=/v1/usage",
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let ids: Vec<u64> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(ids, (1..=1100).collect::<Vec<u64>>());
+}

@@ -552,3 +552,71 @@ async fn token_endpoint_exists_only_in_oauth2_mode() {
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     assert!(body.get("access_token").is_none());
 }
+
+#[tokio::test]
+async fn binary_in_oauth2_mode_prints_the_token_url_and_issues_tokens() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    /// Stops the process even when an assertion fails.
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dbsync-sandbox"))
+        .args(["--port", "0", "--records", "2", "--auth", "oauth2"])
+        .args([
+            "--client-id",
+            "cli-client",
+            "--client-secret",
+            "cli-secret",
+            "--token-ttl",
+            "120",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("binary starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let _child = KillOnDrop(child);
+    let mut lines = BufReader::new(stdout).lines();
+    let mut next = || lines.next().expect("a line").expect("readable");
+    let base = next();
+    let credentials = next();
+    let token_url = next();
+    let authorize_url = next();
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    assert!(
+        credentials.contains("client_id=cli-client")
+            && credentials.contains("client_secret=cli-secret"),
+        "{credentials}"
+    );
+    assert_eq!(token_url, format!("token_url: {base}/oauth/token"));
+    assert_eq!(
+        authorize_url,
+        format!("authorize_url: {base}/oauth/authorize")
+    );
+
+    let http = client();
+    let response = http
+        .post(format!("{base}/oauth/token"))
+        .basic_auth("cli-client", Some("cli-secret"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = common::body(response).await;
+    assert_eq!(body["expires_in"], 120);
+    let response = http
+        .get(format!("{base}/v1/records"))
+        .bearer_auth(body["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
