@@ -84,6 +84,12 @@ impl SandboxAuth {
 pub trait TokenVerifier: Send + Sync + 'static {
     /// Whether `token` is currently valid. Implementations compare in constant time.
     fn verify(&self, token: &str) -> bool;
+
+    /// Why a token this verifier knows is refused (e.g. "the access token has expired"), for the
+    /// `401` message; `None` when the token is not one of its own.
+    fn rejection(&self, _token: &str) -> Option<String> {
+        None
+    }
 }
 
 /// Compares two secrets in constant time (also hiding their lengths).
@@ -172,12 +178,21 @@ impl Authenticator {
         let (challenge, message) = match self.mode {
             SandboxAuth::Basic { .. } => (
                 "Basic realm=\"dbsync\"",
-                "Unauthorized: send valid HTTP Basic credentials",
+                "Unauthorized: send valid HTTP Basic credentials".to_owned(),
             ),
-            _ => (
-                "Bearer",
-                "Unauthorized: send a valid token as Authorization: Bearer <token>",
-            ),
+            // RFC 6750 3.1: a token a verifier recognises but refuses (an expired access
+            // token) is `invalid_token`, with the verifier's reason.
+            _ => match scheme_value(headers, "Bearer").and_then(|given| {
+                read(&self.verifiers)
+                    .iter()
+                    .find_map(|v| v.rejection(given))
+            }) {
+                Some(reason) => ("Bearer error=\"invalid_token\"", reason),
+                None => (
+                    "Bearer",
+                    "Unauthorized: send a valid token as Authorization: Bearer <token>".to_owned(),
+                ),
+            },
         };
         Err(
             ApiError::new(StatusCode::UNAUTHORIZED, message).with_header(

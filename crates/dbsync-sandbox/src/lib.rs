@@ -15,10 +15,16 @@
 //! ```
 #![deny(missing_docs)]
 
+mod api_keys;
 mod auth;
 mod error;
 mod faults;
 mod idempotency;
+mod monitoring;
+mod oauth;
+mod openapi;
+mod ops;
+mod ops_util;
 mod rate_limit;
 mod request_log;
 mod resources;
@@ -28,6 +34,7 @@ mod seed;
 mod state;
 mod store;
 mod time_fmt;
+mod workflows;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -98,6 +105,7 @@ pub struct SandboxBuilder {
     bind: SocketAddr,
     token_ttl: Duration,
     log_capacity: usize,
+    workflow_duration: Duration,
 }
 
 impl Default for SandboxBuilder {
@@ -113,6 +121,7 @@ impl Default for SandboxBuilder {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             token_ttl: Duration::from_secs(3600),
             log_capacity: DEFAULT_LOG_CAPACITY,
+            workflow_duration: workflows::DEFAULT_WORKFLOW_DURATION,
         }
     }
 }
@@ -185,6 +194,14 @@ impl SandboxBuilder {
         self
     }
 
+    /// How long a workflow run takes from trigger to its end (default 2 s): `queued` for the
+    /// first half, `running` for the second, then `succeeded` (or `failed`). Measured on tokio's
+    /// clock, so a test with a paused clock can `tokio::time::advance` through it.
+    pub fn workflow_duration(mut self, duration: Duration) -> Self {
+        self.workflow_duration = duration;
+        self
+    }
+
     fn build_state(&self) -> Result<AppState, SandboxError> {
         if self.seed_records > MAX_SEED_RECORDS {
             return Err(SandboxError::TooManySeedRecords {
@@ -209,7 +226,7 @@ impl SandboxBuilder {
             let records = store.resource("records");
             write(&records).seed(seed::SeedGenerator::new(self.seed), self.seed_records);
         }
-        Ok(AppState(Arc::new(SandboxState {
+        let state = AppState(Arc::new(SandboxState {
             store,
             auth: auth::Authenticator::new(self.auth.clone()),
             rate_limiter: rate_limit::RateLimiter::new(self.rate_limit),
@@ -219,7 +236,12 @@ impl SandboxBuilder {
             request_log: request_log::RequestLog::new(self.log_capacity),
             max_body_bytes: self.max_body_bytes,
             token_ttl: self.token_ttl,
-        })))
+            oauth: ops::oauth_server(&self.auth, self.token_ttl),
+            api_keys: Arc::default(),
+            workflows: Arc::new(workflows::WorkflowEngine::new(self.workflow_duration)),
+        }));
+        ops::register_verifiers(&state);
+        Ok(state)
     }
 
     /// Binds and starts serving in a background task.
@@ -297,6 +319,16 @@ impl Sandbox {
     /// Lifetime of issued OAuth2 access tokens.
     pub fn token_ttl(&self) -> Duration {
         self.state.token_ttl
+    }
+
+    /// The OAuth 2.0 token endpoint, `{base}/oauth/token` (served in oauth2 mode).
+    pub fn token_url(&self) -> String {
+        format!("{}{}", self.base_url, oauth::TOKEN_PATH)
+    }
+
+    /// The OAuth 2.0 authorization endpoint, `{base}/oauth/authorize` (served in oauth2 mode).
+    pub fn authorize_url(&self) -> String {
+        format!("{}{}", self.base_url, oauth::AUTHORIZE_PATH)
     }
 
     /// Accepts more Bearer tokens (OAuth2 access tokens, API keys) from now on.

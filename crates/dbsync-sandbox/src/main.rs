@@ -85,6 +85,9 @@ struct Args {
     /// Delay added to every request, in milliseconds.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
+    /// How long a workflow run takes from trigger to its end, in milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    workflow_ms: u64,
 }
 
 async fn stop_signal() {
@@ -137,8 +140,8 @@ async fn main() -> ExitCode {
                 client_secret: args.client_secret.clone(),
             },
             format!(
-                "auth: oauth2 client_id={} client_secret={} token_url=/oauth/token",
-                args.client_id, args.client_secret
+                "auth: oauth2 client_id={} client_secret={} token_ttl={}s",
+                args.client_id, args.client_secret, args.token_ttl
             ),
         ),
     };
@@ -159,7 +162,8 @@ async fn main() -> ExitCode {
         .auth(auth)
         .seed_records(args.records)
         .faults(faults)
-        .token_ttl(Duration::from_secs(args.token_ttl));
+        .token_ttl(Duration::from_secs(args.token_ttl))
+        .workflow_duration(Duration::from_millis(args.workflow_ms));
     if let Some(limit) = args.rate_limit {
         builder = builder.rate_limit(limit);
     }
@@ -173,6 +177,10 @@ async fn main() -> ExitCode {
     // The credentials are the sandbox's own demo values, printed on purpose so a user can copy them.
     println!("{}", sandbox.base_url());
     println!("{credentials}");
+    if matches!(args.auth, AuthKind::Oauth2) {
+        println!("token_url: {}", sandbox.token_url());
+        println!("authorize_url: {}", sandbox.authorize_url());
+    }
     println!("records: {} seeded; stop with Ctrl-C", args.records);
     stop_signal().await;
     sandbox.shutdown().await;

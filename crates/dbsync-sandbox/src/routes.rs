@@ -29,6 +29,7 @@ async fn method_not_allowed(uri: Uri) -> ApiError {
 pub(crate) fn app(state: AppState) -> Router {
     Router::new()
         .merge(resources::router())
+        .merge(crate::ops::routes(&state))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn_with_state(state.clone(), idempotency::middleware))

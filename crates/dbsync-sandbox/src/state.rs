@@ -8,12 +8,15 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::api_keys::ApiKeyStore;
 use crate::auth::Authenticator;
 use crate::faults::{FaultCounter, Faults};
 use crate::idempotency::IdempotencyCache;
+use crate::oauth::OAuthServer;
 use crate::rate_limit::RateLimiter;
 use crate::request_log::RequestLog;
 use crate::store::Store;
+use crate::workflows::WorkflowEngine;
 
 /// Everything the sandbox holds.
 pub(crate) struct SandboxState {
@@ -25,6 +28,10 @@ pub(crate) struct SandboxState {
     pub idempotency: IdempotencyCache,
     pub request_log: RequestLog,
     pub max_body_bytes: usize,
+    /// The OAuth 2.0 server, in oauth2 mode only.
+    pub oauth: Option<Arc<OAuthServer>>,
+    pub api_keys: Arc<ApiKeyStore>,
+    pub workflows: Arc<WorkflowEngine>,
     /// Lifetime of issued OAuth2 access tokens.
     pub token_ttl: Duration,
 }

@@ -722,8 +722,8 @@ async fn bad_input_gets_the_contract_error() {
         "/v1",
         "/v1/records/1/extra",
         "/v1/Bad_Name",
+        "/v1/workflows/wf_unknown/runs/run_1",
         "/v1/%FF",
-        "/v1/workflows",
         "/v1/logs/1",
     ] {
         let r = http.get(url(&sb, path)).send().await.unwrap();
