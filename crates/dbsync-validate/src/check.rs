@@ -15,9 +15,9 @@ use crate::schema::{Field, FieldType, Format, Schema};
 use crate::violation::{Violation, ViolationCode, Violations};
 
 /// Deepest nesting of arrays and objects accepted in a record, the record object counting as
-/// one level (the same limit `serde_json` applies when parsing, so every accepted record can be
-/// written as JSON text and read back). Checked without unbounded recursion.
-pub const MAX_DEPTH: usize = 128;
+/// one level. `serde_json` parses at most 127 levels, so every accepted record can be written as
+/// JSON text and read back. Checked without unbounded recursion.
+pub const MAX_DEPTH: usize = 127;
 
 /// Whether absent fields count as missing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
