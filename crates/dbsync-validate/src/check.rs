@@ -206,20 +206,13 @@ where
         ));
         return out;
     };
-    let mut present = 0usize;
-    for (index, field) in schema.fields().iter().enumerate() {
-        match map.get(&field.name) {
-            None => {
-                if field.required && mode == Mode::Full {
-                    out.push(Violation::new(
-                        field.name.clone(),
-                        ViolationCode::Required,
-                        format!("{} is required", field.name),
-                    ));
-                }
-            }
-            Some(value) => {
-                present += 1;
+    // One pass over the record's entries: each key is read once and looked up in the (small,
+    // hot) schema, which is much cheaper than a `map.get` per schema field.
+    let mut required_seen = 0usize;
+    for (key, value) in map {
+        match schema.lookup(key) {
+            Some((index, field)) => {
+                required_seen += usize::from(field.required);
                 let before = out.len();
                 check_value(field, value, &mut out);
                 if field.unique
@@ -230,26 +223,35 @@ where
                     out.push(v);
                 }
             }
+            None if !schema.additional_fields() => out.push(Violation::new(
+                key.clone(),
+                ViolationCode::UnknownField,
+                format!(
+                    "{} is not a field of this schema (additional fields are not allowed)",
+                    name_for_message(key)
+                ),
+            )),
+            None => {
+                if nesting_exceeds(value, MAX_DEPTH - 1) {
+                    out.push(too_deep(key));
+                }
+            }
         }
     }
-    if present < map.len() {
-        for (key, value) in map {
-            if schema.field(key).is_some() {
-                continue;
-            }
-            if !schema.additional_fields() {
+    if mode == Mode::Full && required_seen < schema.required_count() {
+        for field in schema.fields() {
+            if field.required && !map.contains_key(&field.name) {
                 out.push(Violation::new(
-                    key.clone(),
-                    ViolationCode::UnknownField,
-                    format!(
-                        "{} is not a field of this schema (additional fields are not allowed)",
-                        name_for_message(key)
-                    ),
+                    field.name.clone(),
+                    ViolationCode::Required,
+                    format!("{} is required", field.name),
                 ));
-            } else if nesting_exceeds(value, MAX_DEPTH - 1) {
-                out.push(too_deep(key));
             }
         }
+    }
+    if out.len() > 1 {
+        // Report in schema field order, then fields not in the schema (in record order).
+        out.sort_by_key(|v| schema.lookup(&v.field).map_or(usize::MAX, |(i, _)| i));
     }
     out
 }
@@ -258,7 +260,7 @@ fn name_for_message(name: &str) -> String {
     if name.chars().count() <= 64 && !name.chars().any(char::is_control) {
         name.to_owned()
     } else {
-        quote(name)
+        quote(name).to_string()
     }
 }
 
@@ -305,23 +307,46 @@ impl TypeProblem {
     }
 
     /// "must be ..., found ..." (without the field name).
-    pub(crate) fn describe(self, value: &Value, secret: bool) -> String {
-        let found = found(value, secret);
-        match self {
-            TypeProblem::Null => "must not be null".to_owned(),
-            TypeProblem::WrongType(ty) => format!("must be {}, found {found}", a_type(ty)),
+    pub(crate) fn describe(self, value: &Value, secret: bool) -> Describe<'_> {
+        Describe {
+            problem: self,
+            value,
+            secret,
+        }
+    }
+}
+
+/// See [`TypeProblem::describe`]: written straight into the message.
+pub(crate) struct Describe<'a> {
+    problem: TypeProblem,
+    value: &'a Value,
+    secret: bool,
+}
+
+impl std::fmt::Display for Describe<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let found = found(self.value, self.secret);
+        match self.problem {
+            TypeProblem::Null => f.write_str("must not be null"),
+            TypeProblem::WrongType(ty) => write!(f, "must be {}, found {found}", a_type(ty)),
             TypeProblem::Fraction => {
-                format!("must be an integer, found {found} with a fractional part")
+                write!(
+                    f,
+                    "must be an integer, found {found} with a fractional part"
+                )
             }
-            TypeProblem::OutOfRange => format!(
+            TypeProblem::OutOfRange => write!(
+                f,
                 "must be an integer between {} and {}, found {found}",
                 i64::MIN,
                 i64::MAX
             ),
-            TypeProblem::BadDate => {
-                format!("must be a date YYYY-MM-DD that exists in the calendar, found {found}")
-            }
-            TypeProblem::BadDateTime => format!(
+            TypeProblem::BadDate => write!(
+                f,
+                "must be a date YYYY-MM-DD that exists in the calendar, found {found}"
+            ),
+            TypeProblem::BadDateTime => write!(
+                f,
                 "must be an RFC 3339 date-time with an offset (like 2026-01-31T09:30:00Z), found {found}"
             ),
         }
@@ -556,14 +581,15 @@ fn check_string(field: &Field, s: &str, value: &Value, out: &mut Violations) {
     }
 }
 
-/// Checks a length (characters of a string, items of an array) against min/max_length.
+/// Checks a length (characters of a string, items of an array) against min/max_length. The
+/// length found is not reported for secret fields.
 fn check_length(field: &Field, len: u64, unit: &str, out: &mut Violations) {
     let name = &field.name;
-    let found_len = |len: u64| {
+    let message = |bound: &str, limit: u64| {
         if field.secret {
-            String::new()
+            format!("{name} must have {bound} {limit} {unit}")
         } else {
-            format!(", found {len}")
+            format!("{name} must have {bound} {limit} {unit}, found {len}")
         }
     };
     if let Some(min) = field.min_length
@@ -572,7 +598,7 @@ fn check_length(field: &Field, len: u64, unit: &str, out: &mut Violations) {
         out.push(Violation::new(
             name.clone(),
             ViolationCode::MinLength,
-            format!("{name} must have at least {min} {unit}{}", found_len(len)),
+            message("at least", min),
         ));
     }
     if let Some(max) = field.max_length
@@ -581,7 +607,7 @@ fn check_length(field: &Field, len: u64, unit: &str, out: &mut Violations) {
         out.push(Violation::new(
             name.clone(),
             ViolationCode::MaxLength,
-            format!("{name} must have at most {max} {unit}{}", found_len(len)),
+            message("at most", max),
         ));
     }
 }
