@@ -7,7 +7,7 @@
 use std::cmp::Ordering;
 
 use serde::Serialize;
-use serde_json::{Number, Value};
+use serde_json::{Map, Number, Value};
 
 use crate::formats;
 use crate::message::{found, kind, list_values, quote};
@@ -134,6 +134,19 @@ impl Schema {
         .into_result()
     }
 
+    /// Checks a record given as the map of a JSON object (what a server holds after taking a
+    /// body apart), without building a `Value` around it.
+    pub fn validate_object_with(
+        &self,
+        record: &Map<String, Value>,
+        options: &ValidateOptions<'_>,
+    ) -> Result<(), Violations> {
+        check_object(self, record, options.mode, |_, field, value| {
+            lookup_conflict(options.lookup, options.own_id, field, value)
+        })
+        .into_result()
+    }
+
     /// Checks any serializable record (turned into JSON first).
     pub fn validate_serialize<T: Serialize + ?Sized>(
         &self,
@@ -192,20 +205,32 @@ pub(crate) fn check_record<'v, U>(
     schema: &Schema,
     record: &'v Value,
     mode: Mode,
+    unique: U,
+) -> Violations
+where
+    U: FnMut(usize, &Field, &'v Value) -> Option<Violation>,
+{
+    match record {
+        Value::Object(map) => check_object(schema, map, mode, unique),
+        other => Violations::from(vec![Violation::new(
+            "",
+            ViolationCode::NotAnObject,
+            format!("a record must be a JSON object, found {}", kind(other)),
+        )]),
+    }
+}
+
+/// Checks one record given as an object's map; see [`check_record`].
+pub(crate) fn check_object<'v, U>(
+    schema: &Schema,
+    map: &'v Map<String, Value>,
+    mode: Mode,
     mut unique: U,
 ) -> Violations
 where
     U: FnMut(usize, &Field, &'v Value) -> Option<Violation>,
 {
     let mut out = Violations::new();
-    let Value::Object(map) = record else {
-        out.push(Violation::new(
-            "",
-            ViolationCode::NotAnObject,
-            format!("a record must be a JSON object, found {}", kind(record)),
-        ));
-        return out;
-    };
     // One pass over the record's entries: each key is read once and looked up in the (small,
     // hot) schema, which is much cheaper than a `map.get` per schema field.
     let mut required_seen = 0usize;

@@ -159,3 +159,30 @@ fn deeply_nested_values_are_refused_without_overflowing_the_stack() {
     );
     dismantle(record);
 }
+
+#[test]
+fn an_object_map_is_checked_like_the_object() {
+    let s = schema();
+    let Value::Object(good) = json!({"email": "a", "name": "b"}) else {
+        unreachable!()
+    };
+    assert_eq!(
+        s.validate_object_with(&good, &ValidateOptions::new()),
+        Ok(())
+    );
+    let Value::Object(bad) = json!({"email": 1, "zzz": 0}) else {
+        unreachable!()
+    };
+    let via_map = s
+        .validate_object_with(&bad, &ValidateOptions::new())
+        .unwrap_err();
+    assert_eq!(
+        via_map,
+        s.validate(&Value::Object(bad.clone())).unwrap_err()
+    );
+    assert_eq!(via_map.len(), 3);
+    let partial = s
+        .validate_object_with(&bad, &ValidateOptions::partial())
+        .unwrap_err();
+    assert_eq!(partial.len(), 2);
+}
