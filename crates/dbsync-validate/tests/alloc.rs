@@ -111,6 +111,9 @@ fn a_valid_record_costs_no_allocation() {
     assert_eq!(schema.validate_partial(&partial), Ok(()));
     let lookup = NoneTaken;
     let options = ValidateOptions::new().lookup(&lookup).own_id("1");
+    let Value::Object(map) = &record else {
+        panic!("the record is an object")
+    };
 
     let n = allocations_during(|| {
         for _ in 0..100 {
@@ -118,6 +121,7 @@ fn a_valid_record_costs_no_allocation() {
             assert!(schema.validate_partial(&partial).is_ok());
             assert!(schema.validate_with(&record, &options).is_ok());
             assert!(open.validate(&record).is_ok());
+            assert!(schema.validate_object_with(map, &options).is_ok());
         }
     });
     assert_eq!(n, 0, "allocations while validating valid records");
