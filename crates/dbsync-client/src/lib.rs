@@ -29,6 +29,7 @@
 mod batch;
 mod connection;
 mod error;
+mod id;
 mod page;
 mod pagination;
 mod preflight;
@@ -49,6 +50,7 @@ pub use connection::{
 };
 pub use dbsync_validate::{ErrorDetail, Schema};
 pub use error::{Error, TransportKind};
+pub use id::Id;
 pub use page::{Meta, Page, PageFormat};
 pub use pagination::DEFAULT_PAGE_SIZE;
 pub use query::{Query, Timestamp};
