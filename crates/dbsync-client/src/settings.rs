@@ -66,8 +66,8 @@ pub struct ConnectionSettings {
     pub pool_idle_timeout_secs: Option<u64>,
     /// Retry settings.
     pub retry: Option<RetrySettings>,
-    /// Client-side rate limit. Recorded and saved; enforced once the client-side limiter lands
-    /// (until then, install a [`crate::RateLimiter`] on the builder).
+    /// Client-side rate limit, enforced by the connection
+    /// ([`crate::ConnectionBuilder::requests_per_minute`]).
     pub rate_limit: Option<RateLimitSettings>,
     /// Allow credentials over plain `http://` to a non-loopback host.
     pub allow_insecure_http: bool,
@@ -396,6 +396,9 @@ impl ConnectionSettings {
         }
         if let Some(retry) = &self.retry {
             builder = builder.retry(retry.policy());
+        }
+        if let Some(limit) = &self.rate_limit {
+            builder = builder.requests_per_minute(limit.requests_per_minute);
         }
         if let Some(agent) = &self.user_agent {
             builder = builder.user_agent(expand("user_agent", agent, env)?);
