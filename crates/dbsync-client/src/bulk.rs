@@ -115,6 +115,9 @@ type Prepared = (usize, Value);
 /// The outcome of one record: its index, its result, and the idempotency key its request used.
 type Settled<T> = (usize, Result<T, Error>, Option<Arc<str>>);
 
+/// A record's result and the idempotency key of its request.
+type Known<T> = (Result<T, Error>, Option<Arc<str>>);
+
 /// What one request made of a part of a batch.
 enum PartReply<T> {
     /// Per-record results (records the response leaves out are absent).
@@ -179,8 +182,7 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
         options: &BatchOptions,
     ) -> Vec<BatchOutcome<T>> {
         let total = prepared.len();
-        let mut outcomes: Vec<Option<(Result<T, Error>, Option<Arc<str>>)>> =
-            Vec::with_capacity(total);
+        let mut outcomes: Vec<Option<Known<T>>> = Vec::with_capacity(total);
         let mut ready: Vec<Prepared> = Vec::new();
         for (index, record) in prepared.into_iter().enumerate() {
             match record {
