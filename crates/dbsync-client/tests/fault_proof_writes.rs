@@ -53,7 +53,10 @@ async fn create_many_of_5000_under_faults_stores_each_record_exactly_once() {
         Fault::LostDrop,
         Fault::LostTruncate,
     ] {
-        assert!(kinds.contains(&format!("{kind:?}")), "{kind:?} never happens");
+        assert!(
+            kinds.contains(&format!("{kind:?}")),
+            "{kind:?} never happens"
+        );
     }
 
     let sandbox = Sandbox::builder().faults(faults).start().await.unwrap();
@@ -114,6 +117,9 @@ async fn create_many_of_5000_under_faults_stores_each_record_exactly_once() {
     // The faults did happen: far more requests than the 50 batches (+ 5 pages).
     let requests = sandbox.request_log().len();
     eprintln!("{requests} requests served for 50 batches and 5 pages");
-    assert!(requests > 70, "only {requests} requests: were faults injected?");
+    assert!(
+        requests > 70,
+        "only {requests} requests: were faults injected?"
+    );
     sandbox.shutdown().await;
 }
