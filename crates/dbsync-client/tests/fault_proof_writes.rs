@@ -34,7 +34,7 @@ fn person(n: usize) -> Value {
         "first_name": "Ada",
         "last_name": format!("Number {n}"),
         "country": "GB",
-        "active": n % 2 == 0,
+        "active": n.is_multiple_of(2),
     })
 }
 
