@@ -3,10 +3,13 @@
 //! 1. **build** the URL and headers ([`Call`], [`build_headers`]);
 //! 2. **authorize**: the connection's [`dbsync_auth::Auth`] strategy adds credentials, afresh on
 //!    every attempt, and only for the connection's own origin;
-//! 3. **rate limit**: wait for the connection's [`crate::RateLimiter`], if one is installed;
+//! 3. **rate limit**: wait for the connection's [`crate::RateLimiter`], if one is installed,
+//!    then for the shared throttle (the `requests_per_minute` budget, a pause another task's
+//!    `429` set, pacing from `X-RateLimit-*`), within the call's cap on rate-limit waits;
 //! 4. **send** with reqwest (the body is [`Bytes`], so every attempt sends the same body);
 //! 5. **classify** the result into a [`crate::retry::Outcome`] and a result (a reply, or an
 //!    [`Error`] mapped by [`Error::from_response`] / [`Error::from_transport`]);
+//!    Every wait and attempt stays within the call's deadline ([`RetryPolicy::call_deadline`]);
 //! 6. **retry or map error**: a `401` asks the strategy to refresh
 //!    ([`dbsync_auth::Auth::on_unauthorized_for`], told the headers it sent) and retries once at
 //!    most;
