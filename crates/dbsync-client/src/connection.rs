@@ -66,6 +66,8 @@ pub(crate) struct Inner {
     pub(crate) api_log: Option<Arc<MemoryApiLog>>,
     /// The `X-RateLimit-*` headers of the last response that had any.
     pub(crate) last_rate_limit: std::sync::Mutex<Option<RateLimitInfo>>,
+    /// The client-side budget, the shared `429` pause and pacing (see `throttle`).
+    pub(crate) throttle: crate::throttle::Throttle,
 }
 
 impl fmt::Debug for Connection {
@@ -78,6 +80,7 @@ impl fmt::Debug for Connection {
             .field("timeout", &inner.timeout)
             .field("retry", &inner.retry)
             .field("page_format", &inner.page_format)
+            .field("throttle", &inner.throttle)
             .finish_non_exhaustive()
     }
 }
@@ -136,15 +139,11 @@ impl Connection {
             .unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Remembers the rate-limit headers of a response, if it has any.
-    pub(crate) fn observe_rate_limit(&self, headers: &http::HeaderMap) {
-        if !headers.contains_key("x-ratelimit-limit")
-            && !headers.contains_key("x-ratelimit-remaining")
-            && !headers.contains_key("x-ratelimit-reset")
-        {
+    /// Remembers the rate-limit headers of a response, if it had any.
+    pub(crate) fn observe_rate_limit(&self, info: RateLimitInfo) {
+        if info == RateLimitInfo::default() {
             return;
         }
-        let info = RateLimitInfo::from_headers(headers);
         *self
             .inner
             .last_rate_limit
@@ -182,6 +181,7 @@ pub struct ConnectionBuilder {
     validate_resource: String,
     api_log_capacity: usize,
     api_log_sinks: Vec<Arc<dyn ApiLogSink>>,
+    requests_per_minute: Option<std::num::NonZeroU32>,
 }
 
 impl Default for ConnectionBuilder {
@@ -202,6 +202,7 @@ impl Default for ConnectionBuilder {
             validate_resource: DEFAULT_VALIDATE_RESOURCE.to_owned(),
             api_log_capacity: DEFAULT_API_LOG_CAPACITY,
             api_log_sinks: Vec::new(),
+            requests_per_minute: None,
         }
     }
 }
@@ -294,6 +295,16 @@ impl ConnectionBuilder {
         self
     }
 
+    /// A client-side budget of requests per minute, shared by every clone of the connection
+    /// and every task using it (default none; `0` also means none). Each attempt, retries
+    /// included, takes one request from it, waiting when it is spent. The budget allows a burst
+    /// of the whole minute's requests; the server's `X-RateLimit-*` headers pace the rest.
+    /// From the settings' `rate_limit.requests_per_minute`.
+    pub fn requests_per_minute(mut self, requests: u32) -> Self {
+        self.requests_per_minute = std::num::NonZeroU32::new(requests);
+        self
+    }
+
     /// The resource [`Connection::validate`] reads (default `records`).
     pub fn validate_resource(mut self, resource: impl Into<String>) -> Self {
         self.validate_resource = resource.into();
@@ -364,6 +375,7 @@ impl ConnectionBuilder {
                 page_format: self.page_format,
                 rate_limiter: self.rate_limiter,
                 validate_resource: self.validate_resource,
+                throttle: crate::throttle::Throttle::new(self.requests_per_minute),
             }),
         })
     }

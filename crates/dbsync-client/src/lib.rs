@@ -29,8 +29,10 @@
 mod api_keys;
 pub mod api_log;
 mod batch;
+mod bulk;
 mod connection;
 mod error;
+mod id;
 mod page;
 mod pagination;
 mod preflight;
@@ -43,6 +45,7 @@ mod server_logs;
 mod settings;
 mod settings_env;
 mod settings_save;
+mod throttle;
 mod usage;
 mod validate_connection;
 mod workflows;
@@ -53,24 +56,27 @@ pub use api_log::{
     JsonLinesApiLog, MemoryApiLog, write_api_log_csv, write_api_log_json_lines,
 };
 pub use batch::{BatchOutcome, MAX_BATCH_SIZE};
+pub use bulk::{BatchOptions, DEFAULT_BATCH_CONCURRENCY, Progress, ProgressCallback};
 pub use connection::{
     Connection, ConnectionBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_POOL_IDLE_TIMEOUT,
     DEFAULT_TIMEOUT, DEFAULT_VALIDATE_RESOURCE,
 };
 pub use dbsync_validate::{ErrorDetail, Schema};
 pub use error::{Error, TransportKind};
+pub use id::Id;
 pub use page::{Meta, Page, PageFormat};
 pub use pagination::DEFAULT_PAGE_SIZE;
 pub use query::{Query, Timestamp};
 pub use rate_limit::{RateLimitInfo, RateLimiter};
 pub use resource::{MAX_LIMIT, Resource};
-pub use retry::RetryPolicy;
+pub use retry::{DEFAULT_MAX_RATE_LIMIT_WAIT, RetryPolicy};
 pub use server_logs::{ExportFormat, ExportSummary, LogEntry, LogQuery, ServerLogs};
 pub use settings::{
     AuthSettings, ConnectionSettings, EnvLookup, PaginationSettings, RateLimitSettings,
     RetrySettings, SecretValue, process_env,
 };
 pub use settings_save::{SaveOptions, SaveReport};
+pub use throttle::pacing_pause;
 pub use usage::Usage;
 pub use validate_connection::ValidationReport;
 pub use workflows::{PollBackoff, Run, RunError, RunStatus, Workflow, Workflows};
