@@ -318,6 +318,25 @@ impl Workflows {
         timeout: Duration,
         backoff: PollBackoff,
     ) -> Result<Run, Error> {
+        let span = tracing::debug_span!(
+            "dbsync_wait",
+            endpoint = "/v1/workflows/{workflow_id}/runs/{run_id}",
+            timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+        );
+        tracing::Instrument::instrument(
+            self.poll_until_finished(workflow_id, run_id, timeout, backoff),
+            span,
+        )
+        .await
+    }
+
+    async fn poll_until_finished(
+        &self,
+        workflow_id: &str,
+        run_id: &str,
+        timeout: Duration,
+        backoff: PollBackoff,
+    ) -> Result<Run, Error> {
         let started = tokio::time::Instant::now();
         let deadline = started + timeout;
         let mut pause = backoff.initial.min(backoff.max);
