@@ -418,3 +418,59 @@ async fn an_export_is_retried_before_its_body_starts() {
     assert_eq!(attempts, [(1, Some(503)), (2, Some(200))]);
     let _ = Duration::ZERO;
 }
+
+#[tokio::test]
+async fn a_request_refused_during_a_rotation_is_retried_with_the_new_key() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::header(
+            "authorization",
+            "Bearer old-key",
+        ))
+        .respond_with(ResponseTemplate::new(401).insert_header("WWW-Authenticate", "Bearer"))
+        .expect(2) // once here, once for the connection without a rotation below
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::header(
+            "authorization",
+            "Bearer new-key",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 1})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let auth = BearerAuth::new("old-key");
+    let connection = common::builder(&server).auth(auth.clone()).build().unwrap();
+    let rotation = auth.begin_rotation();
+    let request = tokio::spawn({
+        let connection = connection.clone();
+        async move { connection.records().get(1).await }
+    });
+    // The old key has been refused; the request now waits for the rotation.
+    while server.received_requests().await.unwrap().is_empty() {
+        tokio::task::yield_now().await;
+    }
+    rotation.complete("new-key");
+    assert_eq!(request.await.unwrap().unwrap(), json!({"id": 1}));
+    let attempts: Vec<_> = connection
+        .api_log()
+        .unwrap()
+        .entries()
+        .iter()
+        .map(|e| (e.attempt, e.status))
+        .collect();
+    assert_eq!(attempts, [(1, Some(401)), (2, Some(200))]);
+
+    // Without a rotation under way, the current key's 401 is final (one call only).
+    let err = Connection::builder()
+        .base_url(server.uri())
+        .auth(BearerAuth::new("old-key"))
+        .build()
+        .unwrap()
+        .records()
+        .get(1)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Unauthorized { .. }), "{err}");
+}
