@@ -452,10 +452,14 @@ fn batch_response(results: Vec<Value>) -> Response {
     json_response(StatusCode::OK, json!({ "results": results }).to_string())
 }
 
-async fn batch_create(
-    State(state): State<AppState>,
-    ApiPath(resource): ApiPath<String>,
+/// Runs one write per record of a batch under a single lock of the resource: each record's
+/// outcome becomes its own result, so one bad record does not fail the others.
+async fn run_batch(
+    state: AppState,
+    resource: String,
     request: Request,
+    success: StatusCode,
+    write_one: impl Fn(&mut Resource, &str, Map<String, Value>, i64) -> Result<String, ApiError>,
 ) -> Result<Response, ApiError> {
     check_name(&resource)?;
     let items = batch_items(&state, request).await?;
@@ -467,9 +471,9 @@ async fn batch_create(
         .enumerate()
         .map(|(index, item)| {
             let outcome = object(item, "A batch record")
-                .and_then(|fields| create_one(&mut guard, fields, now));
+                .and_then(|fields| write_one(&mut guard, &resource, fields, now));
             match outcome {
-                Ok(record) => item_ok(index, StatusCode::CREATED, &record),
+                Ok(record) => item_ok(index, success, &record),
                 Err(error) => item_err(index, &error),
             }
         })
@@ -477,45 +481,52 @@ async fn batch_create(
     Ok(batch_response(results))
 }
 
+async fn batch_create(
+    State(state): State<AppState>,
+    ApiPath(resource): ApiPath<String>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    run_batch(
+        state,
+        resource,
+        request,
+        StatusCode::CREATED,
+        |res, _, fields, now| create_one(res, fields, now),
+    )
+    .await
+}
+
+/// One record of a batch update: its `id` names the record to change.
+fn batch_update_one(
+    res: &mut Resource,
+    resource: &str,
+    fields: Map<String, Value>,
+    now: i64,
+) -> Result<String, ApiError> {
+    let id_text = match fields.get("id") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => {
+            let missing = Violation::new(
+                "id",
+                ViolationCode::Required,
+                "id is required in each record of a batch update",
+            );
+            return Err(ApiError::validation(&Violations::from(vec![missing])));
+        }
+    };
+    let n = parse_id(&id_text)
+        .filter(|n| res.timestamps(*n).is_some())
+        .ok_or_else(|| not_found_id(resource, &id_text))?;
+    update_one(res, resource, n, fields, now)
+}
+
 async fn batch_update(
     State(state): State<AppState>,
     ApiPath(resource): ApiPath<String>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    check_name(&resource)?;
-    let items = batch_items(&state, request).await?;
-    let res = state.store.resource(&resource);
-    let mut guard = write(&res);
-    let now = now_micros();
-    let results = items
-        .into_iter()
-        .enumerate()
-        .map(|(index, item)| {
-            let outcome = object(item, "A batch record").and_then(|fields| {
-                let id_text = match fields.get("id") {
-                    Some(Value::String(s)) => s.clone(),
-                    Some(Value::Number(n)) => n.to_string(),
-                    _ => {
-                        let missing = Violation::new(
-                            "id",
-                            ViolationCode::Required,
-                            "id is required in each record of a batch update",
-                        );
-                        return Err(ApiError::validation(&Violations::from(vec![missing])));
-                    }
-                };
-                let n = parse_id(&id_text)
-                    .filter(|n| guard.timestamps(*n).is_some())
-                    .ok_or_else(|| not_found_id(&resource, &id_text))?;
-                update_one(&mut guard, &resource, n, fields, now)
-            });
-            match outcome {
-                Ok(record) => item_ok(index, StatusCode::OK, &record),
-                Err(error) => item_err(index, &error),
-            }
-        })
-        .collect();
-    Ok(batch_response(results))
+    run_batch(state, resource, request, StatusCode::OK, batch_update_one).await
 }
 
 #[cfg(test)]
