@@ -497,7 +497,7 @@ impl Field {
         Ok(())
     }
 
-    fn from_json(index: usize, value: &Value) -> Result<Field, SchemaError> {
+    fn from_json(index: usize, value: &Value, lenient: bool) -> Result<Field, SchemaError> {
         let object = value.as_object().ok_or_else(|| SchemaError::Malformed {
             reason: format!(
                 "fields[{index}] must be an object like {{\"name\":\"email\",\"type\":\"string\"}}, found {}",
@@ -620,6 +620,7 @@ impl Field {
                             })?,
                         );
                 }
+                other if lenient && !crate::lenient::field_member_is_constraint_like(other) => {}
                 _ => {
                     return Err(SchemaError::UnknownMember {
                         field: field.name.clone(),
@@ -795,8 +796,50 @@ impl Schema {
         self.required_count
     }
 
-    /// Reads the contract's schema JSON. A missing `additional_fields` means `false`.
+    /// Reads the contract's schema JSON, strictly: a member this crate does not know is refused
+    /// (a typo such as `max_lenght` must not silently drop a constraint). A missing
+    /// `additional_fields` means `false`. For a schema fetched from a server, which may carry
+    /// descriptive members such as `label`, use [`Schema::from_json_lenient`].
     pub fn from_json(json: &Value) -> Result<Schema, SchemaError> {
+        Schema::parse_json(json, false)
+    }
+
+    /// Reads the contract's schema JSON as a server sends it: unknown members that are plainly
+    /// not constraints (`label`, `description`, `x-widget`, ...) are ignored, in a field and at
+    /// the top level. Members that look like constraints are still refused with
+    /// [`SchemaError::UnknownMember`] (a field's) or [`SchemaError::Malformed`] (top level):
+    /// a known name in another case or spelling (`maxLength`, `Required`), one or two typos away
+    /// from a known name (`max_lenght`, `requird`, `additionalFields`), or another vocabulary's
+    /// constraint (`minimum`, `exclusiveMaximum`, `const`, `regex`, ...). Ignoring those would
+    /// let a client pass records the server refuses. Unknown types and formats are refused as
+    /// in [`Schema::from_json`]: a field that cannot be checked is not silently skipped.
+    ///
+    /// ```
+    /// use dbsync_validate::Schema;
+    /// use serde_json::json;
+    ///
+    /// let served = json!({"fields": [{"name": "email", "type": "string", "label": "E-mail"}],
+    ///                     "description": "CRM contacts"});
+    /// assert!(Schema::from_json(&served).is_err());
+    /// let schema = Schema::from_json_lenient(&served)?;
+    /// assert_eq!(schema.fields().len(), 1);
+    /// let typo = json!({"fields": [{"name": "email", "type": "string", "max_lenght": 5}]});
+    /// assert!(Schema::from_json_lenient(&typo).is_err());
+    /// # Ok::<(), dbsync_validate::SchemaError>(())
+    /// ```
+    pub fn from_json_lenient(json: &Value) -> Result<Schema, SchemaError> {
+        Schema::parse_json(json, true)
+    }
+
+    /// Reads schema JSON text leniently, like [`Schema::from_json_lenient`].
+    pub fn from_json_str_lenient(text: &str) -> Result<Schema, SchemaError> {
+        let value: Value = serde_json::from_str(text).map_err(|e| SchemaError::InvalidJson {
+            reason: e.to_string(),
+        })?;
+        Schema::from_json_lenient(&value)
+    }
+
+    fn parse_json(json: &Value, lenient: bool) -> Result<Schema, SchemaError> {
         let object = json.as_object().ok_or_else(|| SchemaError::Malformed {
             reason: format!(
                 "a schema must be an object like {{\"fields\":[...]}}, found {}",
@@ -814,7 +857,7 @@ impl Schema {
                         ),
                     })?;
                     for (index, field) in fields.iter().enumerate() {
-                        builder = builder.field(Field::from_json(index, field)?);
+                        builder = builder.field(Field::from_json(index, field, lenient)?);
                     }
                 }
                 "additional_fields" => {
@@ -827,6 +870,7 @@ impl Schema {
                         }
                     })?);
                 }
+                other if lenient && !crate::lenient::schema_member_is_constraint_like(other) => {}
                 other => {
                     return Err(SchemaError::Malformed {
                         reason: format!(
