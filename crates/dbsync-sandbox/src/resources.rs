@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 use dbsync_validate::{Violation, ViolationCode, Violations};
 
 use crate::error::{ApiError, json_response};
+use crate::ops_util::parse_count;
 use crate::state::AppState;
 use crate::store::{ListQuery, READ_ONLY_FIELDS, Resource, WriteError, read, write};
 use crate::time_fmt::{now_micros, parse_rfc3339};
@@ -79,8 +80,11 @@ fn not_found_id(resource: &str, id: &str) -> ApiError {
     ApiError::not_found(format!("No record with id {id:?} in {resource}"))
 }
 
+/// A record id in its one canonical spelling: `7`, never `+7` or `007` (those name no record).
 fn parse_id(id: &str) -> Option<u64> {
-    id.parse().ok()
+    let digits = !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit());
+    let canonical = digits && (id.len() == 1 || !id.starts_with('0'));
+    canonical.then(|| id.parse().ok()).flatten()
 }
 
 /// Reads a JSON object body: `415` without `application/json`, `413` past the limit, `400` when
@@ -268,9 +272,7 @@ fn parse_list_query(
         }
         match name.as_ref() {
             "limit" => {
-                query.limit = value
-                    .parse::<usize>()
-                    .ok()
+                query.limit = parse_count(&value)
                     .filter(|l| (1..=MAX_LIMIT).contains(l))
                     .ok_or_else(|| {
                         ApiError::bad_request(format!(
@@ -279,7 +281,7 @@ fn parse_list_query(
                     })?;
             }
             "offset" => {
-                query.offset = value.parse::<usize>().map_err(|_| {
+                query.offset = parse_count(&value).ok_or_else(|| {
                     ApiError::bad_request(format!(
                         "offset must be a non-negative integer (got {value:?})"
                     ))
@@ -546,6 +548,16 @@ mod tests {
     }
 
     #[test]
+    fn ids_have_one_spelling() {
+        assert_eq!(parse_id("7"), Some(7));
+        assert_eq!(parse_id("0"), Some(0));
+        assert_eq!(parse_id("18446744073709551615"), Some(u64::MAX));
+        for bad in ["+7", "007", "", "7 ", "-1", "1e3", "18446744073709551616"] {
+            assert_eq!(parse_id(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
     fn list_query_rules() {
         let any = |_: &str| true;
         let none = |_: &str| false;
@@ -557,6 +569,8 @@ mod tests {
         assert!(parse_list_query(Some("limit=1001"), &any).is_err());
         assert!(parse_list_query(Some("limit=abc"), &any).is_err());
         assert!(parse_list_query(Some("offset=-1"), &any).is_err());
+        assert!(parse_list_query(Some("limit=%2B5"), &any).is_err());
+        assert!(parse_list_query(Some("offset=%2B5"), &any).is_err());
         assert!(parse_list_query(Some("from=2024-01-01"), &any).is_err());
         assert!(
             parse_list_query(
