@@ -59,7 +59,7 @@ impl OAuth2Settings {
 
     /// How long an access token is accepted (default one hour).
     pub(crate) fn token_ttl(mut self, ttl: Duration) -> Self {
-        self.token_ttl = ttl;
+        self.token_ttl = ttl.min(crate::MAX_DURATION);
         self
     }
 }
@@ -363,7 +363,9 @@ impl OAuthServer {
             },
         );
         let ttl = self.settings.token_ttl;
-        let expires_in = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
+        let expires_in = ttl
+            .as_secs()
+            .saturating_add(u64::from(ttl.subsec_nanos() > 0));
         let mut body = json!({
             "access_token": access_token,
             "token_type": "Bearer",
