@@ -44,7 +44,9 @@ const SWEEP_FLOOR: usize = 10_000;
 /// The slots by key, and when to sweep out expired ones next.
 #[derive(Debug, Default)]
 struct Slots {
-    by_key: HashMap<String, Slot>,
+    /// By the header's exact bytes (a key need not be UTF-8; a lossy decoding would make two
+    /// different keys one).
+    by_key: HashMap<Vec<u8>, Slot>,
     /// Sweep when there are more slots than this: twice what the last sweep left (at least
     /// [`SWEEP_FLOOR`]), so sweeping costs O(1) per request however many keys are live.
     /// Sweeping whenever the count is above a fixed bound would scan every slot on every
@@ -82,7 +84,7 @@ impl IdempotencyCache {
 /// Removes an in-flight slot if the request never completes (client went away).
 struct InFlightGuard {
     state: AppState,
-    key: Option<String>,
+    key: Option<Vec<u8>>,
 }
 
 impl Drop for InFlightGuard {
@@ -129,11 +131,7 @@ pub(crate) async fn middleware(
     if request.method() != Method::POST {
         return next.run(request).await;
     }
-    let Some(key) = request
-        .headers()
-        .get(HEADER)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-    else {
+    let Some(key) = request.headers().get(HEADER).map(|v| v.as_bytes().to_vec()) else {
         return next.run(request).await;
     };
     let (parts, body) = request.into_parts();
@@ -229,7 +227,9 @@ mod tests {
         let mut slots = Slots::default();
         for i in 0..50_000 {
             slots.sweep_if_due();
-            slots.by_key.insert(format!("k{i}"), done(Instant::now()));
+            slots
+                .by_key
+                .insert(format!("k{i}").into_bytes(), done(Instant::now()));
         }
         // Sweeps at about 10k, 20k, 40k live keys: a handful, not one per request past 10k.
         assert!(slots.sweeps <= 3, "{} sweeps", slots.sweeps);
@@ -240,13 +240,15 @@ mod tests {
     async fn expired_responses_are_swept() {
         let mut slots = Slots::default();
         for i in 0..=SWEEP_FLOOR {
-            slots.by_key.insert(format!("old{i}"), done(Instant::now()));
+            slots
+                .by_key
+                .insert(format!("old{i}").into_bytes(), done(Instant::now()));
         }
         tokio::time::advance(KEEP_FOR + Duration::from_secs(1)).await;
-        slots.by_key.insert("fresh".into(), done(Instant::now()));
+        slots.by_key.insert(b"fresh".to_vec(), done(Instant::now()));
         slots.sweep_if_due();
         assert_eq!(slots.sweeps, 1);
         assert_eq!(slots.by_key.len(), 1);
-        assert!(slots.by_key.contains_key("fresh"));
+        assert!(slots.by_key.contains_key(b"fresh".as_slice()));
     }
 }

@@ -89,6 +89,14 @@ async fn hostile_requests_are_answered_and_the_server_survives() {
         .await
         .expect("answered");
     assert_eq!(response.status(), StatusCode::CREATED);
+    // Keys that differ only in a non-UTF-8 byte are different keys: no 409 for another body.
+    let other = reqwest::header::HeaderValue::from_bytes(b"key-\xfe").expect("opaque header bytes");
+    let response = post("/v1/things", "{\"other\":1}".into())
+        .header("idempotency-key", other)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(response.status(), StatusCode::CREATED);
 
     // Still serving.
     let listed = client
