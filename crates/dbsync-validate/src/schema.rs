@@ -547,68 +547,30 @@ impl Field {
                 constraint,
                 reason: format!("must be {expected}, found {}", crate::message::kind(value)),
             };
+            let flag = |c: &'static str| value.as_bool().ok_or_else(|| bad(c, "true or false"));
+            let number =
+                |c: &'static str| value.as_number().cloned().ok_or_else(|| bad(c, "a number"));
+            let count = |c: &'static str| {
+                value
+                    .as_u64()
+                    .ok_or_else(|| bad(c, "a non-negative integer"))
+            };
             match member.as_str() {
                 "name" | "type" => {}
-                "required" => {
-                    field.required = value
-                        .as_bool()
-                        .ok_or_else(|| bad("required", "true or false"))?
-                }
-                "nullable" => {
-                    field.nullable = value
-                        .as_bool()
-                        .ok_or_else(|| bad("nullable", "true or false"))?
-                }
-                "unique" => {
-                    field.unique = value
-                        .as_bool()
-                        .ok_or_else(|| bad("unique", "true or false"))?
-                }
-                "min" => {
-                    field.min = Some(
-                        value
-                            .as_number()
-                            .ok_or_else(|| bad("min", "a number"))?
-                            .clone(),
-                    )
-                }
-                "max" => {
-                    field.max = Some(
-                        value
-                            .as_number()
-                            .ok_or_else(|| bad("max", "a number"))?
-                            .clone(),
-                    )
-                }
-                "min_length" => {
-                    field.min_length = Some(
-                        value
-                            .as_u64()
-                            .ok_or_else(|| bad("min_length", "a non-negative integer"))?,
-                    )
-                }
-                "max_length" => {
-                    field.max_length = Some(
-                        value
-                            .as_u64()
-                            .ok_or_else(|| bad("max_length", "a non-negative integer"))?,
-                    )
-                }
+                "required" => field.required = flag("required")?,
+                "nullable" => field.nullable = flag("nullable")?,
+                "unique" => field.unique = flag("unique")?,
+                "min" => field.min = Some(number("min")?),
+                "max" => field.max = Some(number("max")?),
+                "min_length" => field.min_length = Some(count("min_length")?),
+                "max_length" => field.max_length = Some(count("max_length")?),
                 "pattern" => {
-                    field.pattern = Some(
-                        value
-                            .as_str()
-                            .ok_or_else(|| bad("pattern", "a string"))?
-                            .to_owned(),
-                    )
+                    let pattern = value.as_str().ok_or_else(|| bad("pattern", "a string"))?;
+                    field.pattern = Some(pattern.to_owned());
                 }
                 "enum" => {
-                    field.enum_values = Some(
-                        value
-                            .as_array()
-                            .ok_or_else(|| bad("enum", "an array"))?
-                            .clone(),
-                    )
+                    let values = value.as_array().ok_or_else(|| bad("enum", "an array"))?;
+                    field.enum_values = Some(values.clone());
                 }
                 "format" => {
                     let name = value.as_str().ok_or_else(|| bad("format", "a string"))?;
