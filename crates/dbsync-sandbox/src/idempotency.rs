@@ -38,14 +38,45 @@ enum Slot {
     },
 }
 
+/// Below this many slots, expired ones are never swept.
+const SWEEP_FLOOR: usize = 10_000;
+
+/// The slots by key, and when to sweep out expired ones next.
+#[derive(Debug, Default)]
+struct Slots {
+    /// By the header's exact bytes (a key need not be UTF-8; a lossy decoding would make two
+    /// different keys one).
+    by_key: HashMap<Vec<u8>, Slot>,
+    /// Sweep when there are more slots than this: twice what the last sweep left (at least
+    /// [`SWEEP_FLOOR`]), so sweeping costs O(1) per request however many keys are live.
+    /// Sweeping whenever the count is above a fixed bound would scan every slot on every
+    /// request once that many keys are live within 24 h.
+    sweep_above: usize,
+    /// How many sweeps ran (for tests).
+    sweeps: u64,
+}
+
+impl Slots {
+    /// Drops expired responses when the map has grown enough since the last sweep.
+    fn sweep_if_due(&mut self) {
+        if self.by_key.len() <= self.sweep_above.max(SWEEP_FLOOR) {
+            return;
+        }
+        self.by_key
+            .retain(|_, slot| !matches!(slot, Slot::Done { at, .. } if at.elapsed() > KEEP_FOR));
+        self.sweep_above = self.by_key.len().saturating_mul(2).max(SWEEP_FLOOR);
+        self.sweeps += 1;
+    }
+}
+
 /// Remembered responses by key.
 #[derive(Debug, Default)]
 pub(crate) struct IdempotencyCache {
-    slots: Mutex<HashMap<String, Slot>>,
+    slots: Mutex<Slots>,
 }
 
 impl IdempotencyCache {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Slot>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Slots> {
         self.slots.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -53,15 +84,15 @@ impl IdempotencyCache {
 /// Removes an in-flight slot if the request never completes (client went away).
 struct InFlightGuard {
     state: AppState,
-    key: Option<String>,
+    key: Option<Vec<u8>>,
 }
 
 impl Drop for InFlightGuard {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
             let mut slots = self.state.idempotency.lock();
-            if matches!(slots.get(&key), Some(Slot::InFlight { .. })) {
-                slots.remove(&key);
+            if matches!(slots.by_key.get(&key), Some(Slot::InFlight { .. })) {
+                slots.by_key.remove(&key);
             }
         }
     }
@@ -100,11 +131,7 @@ pub(crate) async fn middleware(
     if request.method() != Method::POST {
         return next.run(request).await;
     }
-    let Some(key) = request
-        .headers()
-        .get(HEADER)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-    else {
+    let Some(key) = request.headers().get(HEADER).map(|v| v.as_bytes().to_vec()) else {
         return next.run(request).await;
     };
     let (parts, body) = request.into_parts();
@@ -120,12 +147,8 @@ pub(crate) async fn middleware(
     let print = fingerprint(&parts.method, &uri, &bytes);
     {
         let mut slots = state.idempotency.lock();
-        if slots.len() > 10_000 {
-            slots.retain(
-                |_, slot| !matches!(slot, Slot::Done { at, .. } if at.elapsed() > KEEP_FOR),
-            );
-        }
-        match slots.get(&key) {
+        slots.sweep_if_due();
+        match slots.by_key.get(&key) {
             Some(Slot::Done { at, .. }) if at.elapsed() > KEEP_FOR => {}
             Some(Slot::Done {
                 fingerprint,
@@ -153,7 +176,9 @@ pub(crate) async fn middleware(
             }
             None => {}
         }
-        slots.insert(key.clone(), Slot::InFlight { fingerprint: print });
+        slots
+            .by_key
+            .insert(key.clone(), Slot::InFlight { fingerprint: print });
     }
     let mut guard = InFlightGuard {
         state: state.clone(),
@@ -169,7 +194,7 @@ pub(crate) async fn middleware(
         headers: parts.headers.clone(),
         body: body.clone(),
     };
-    state.idempotency.lock().insert(
+    state.idempotency.lock().by_key.insert(
         key,
         Slot::Done {
             fingerprint: print,
@@ -179,4 +204,51 @@ pub(crate) async fn middleware(
     );
     guard.key = None;
     Response::from_parts(parts, Body::from(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn done(at: Instant) -> Slot {
+        Slot::Done {
+            fingerprint: [0; 32],
+            response: Stored {
+                status: StatusCode::CREATED,
+                headers: HeaderMap::new(),
+                body: Bytes::new(),
+            },
+            at,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn many_live_keys_are_not_swept_on_every_request() {
+        let mut slots = Slots::default();
+        for i in 0..50_000 {
+            slots.sweep_if_due();
+            slots
+                .by_key
+                .insert(format!("k{i}").into_bytes(), done(Instant::now()));
+        }
+        // Sweeps at about 10k, 20k, 40k live keys: a handful, not one per request past 10k.
+        assert!(slots.sweeps <= 3, "{} sweeps", slots.sweeps);
+        assert_eq!(slots.by_key.len(), 50_000);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn expired_responses_are_swept() {
+        let mut slots = Slots::default();
+        for i in 0..=SWEEP_FLOOR {
+            slots
+                .by_key
+                .insert(format!("old{i}").into_bytes(), done(Instant::now()));
+        }
+        tokio::time::advance(KEEP_FOR + Duration::from_secs(1)).await;
+        slots.by_key.insert(b"fresh".to_vec(), done(Instant::now()));
+        slots.sweep_if_due();
+        assert_eq!(slots.sweeps, 1);
+        assert_eq!(slots.by_key.len(), 1);
+        assert!(slots.by_key.contains_key(b"fresh".as_slice()));
+    }
 }

@@ -56,6 +56,10 @@ pub use seed::{records_schema, records_schema_json};
 use state::{AppState, SandboxState};
 use store::{Store, write};
 
+/// The longest token lifetime or workflow duration the sandbox uses (100 years): longer ones
+/// are shortened to this, so that no clock arithmetic in a request can overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
 /// The most records [`SandboxBuilder::seed_records`] accepts (about 40 bytes of memory each).
 pub const MAX_SEED_RECORDS: u64 = 100_000_000;
 
@@ -182,9 +186,9 @@ impl SandboxBuilder {
         self
     }
 
-    /// Lifetime of issued OAuth2 access tokens (default one hour).
+    /// Lifetime of issued OAuth2 access tokens (default one hour; at most [`MAX_DURATION`]).
     pub fn token_ttl(mut self, ttl: Duration) -> Self {
-        self.token_ttl = ttl;
+        self.token_ttl = ttl.min(MAX_DURATION);
         self
     }
 
@@ -197,8 +201,9 @@ impl SandboxBuilder {
     /// How long a workflow run takes from trigger to its end (default 2 s): `queued` for the
     /// first half, `running` for the second, then `succeeded` (or `failed`). Measured on tokio's
     /// clock, so a test with a paused clock can `tokio::time::advance` through it.
+    /// At most [`MAX_DURATION`].
     pub fn workflow_duration(mut self, duration: Duration) -> Self {
-        self.workflow_duration = duration;
+        self.workflow_duration = duration.min(MAX_DURATION);
         self
     }
 

@@ -31,6 +31,8 @@ use crate::time_fmt::{format_micros, now_micros, parse_rfc3339};
 pub const CSV_HEADER: &str = "id,timestamp,method,endpoint,status,duration_ms";
 /// Log entries formatted per chunk of an export.
 const EXPORT_CHUNK: usize = 512;
+/// Log entries looked at per lock of the log while exporting.
+const EXPORT_SCAN_BUDGET: usize = 4096;
 
 const FILTERS: &[&str] = &["from", "to", "method", "endpoint", "status"];
 
@@ -183,10 +185,56 @@ fn jsonl_line(entry: &LogEntry) -> String {
     line
 }
 
-fn matching(state: &AppState, filter: &LogFilter) -> Vec<LogEntry> {
-    let mut entries = state.request_log.entries();
-    entries.retain(|e| filter.matches(e));
-    entries
+/// Where an export stands between two chunks.
+struct ExportCursor {
+    state: AppState,
+    filter: LogFilter,
+    /// The newest entry when the export began: later requests (this export's own included)
+    /// are not part of it.
+    upto: u64,
+    /// Continue after this id; `None` once the log is read to `upto`.
+    after: Option<u64>,
+    /// Matching entries still to skip (`offset`).
+    skip: usize,
+    /// Matching entries still to send (`limit`).
+    left: usize,
+    line: fn(&LogEntry) -> String,
+}
+
+impl ExportCursor {
+    /// The next chunk of formatted lines, or `None` at the end. Each step holds the log's lock
+    /// for at most [`EXPORT_SCAN_BUDGET`] entries; nothing but one chunk is ever copied.
+    fn next_chunk(&mut self) -> Option<Bytes> {
+        while let Some(after) = self.after
+            && self.left > 0
+        {
+            let skip = &mut self.skip;
+            let filter = &self.filter;
+            let (found, next) = self.state.request_log.scan(
+                after,
+                self.upto,
+                EXPORT_CHUNK.min(self.left),
+                EXPORT_SCAN_BUDGET,
+                |entry| {
+                    if !filter.matches(entry) {
+                        return false;
+                    }
+                    if *skip > 0 {
+                        *skip -= 1;
+                        return false;
+                    }
+                    true
+                },
+            );
+            self.after = next;
+            self.left = self.left.saturating_sub(found.len());
+            if !found.is_empty() {
+                let text: String = found.iter().map(self.line).collect();
+                return Some(Bytes::from(text));
+            }
+        }
+        None
+    }
 }
 
 async fn list_logs(
@@ -201,16 +249,13 @@ async fn list_logs(
         single_param(&params, "limit")?,
         single_param(&params, "offset")?,
     )?;
-    let entries = matching(&state, &filter);
-    let data: Vec<Value> = entries
-        .iter()
-        .skip(offset)
-        .take(limit)
-        .map(entry_json)
-        .collect();
+    let (page, total) = state
+        .request_log
+        .page(offset, limit, |entry| filter.matches(entry));
+    let data: Vec<Value> = page.iter().map(entry_json).collect();
     Ok(axum::Json(json!({
         "data": data,
-        "meta": {"limit": limit, "offset": offset, "total": entries.len()},
+        "meta": {"limit": limit, "offset": offset, "total": total},
     }))
     .into_response())
 }
@@ -243,20 +288,19 @@ async fn export_logs(
         Some(text) => parse_page(Some(text), None)?.0,
         None => usize::MAX,
     };
-    let mut entries = matching(&state, &filter);
-    entries.drain(..offset.min(entries.len()));
-    entries.truncate(limit);
-    // The text is formatted chunk by chunk as the client reads it, never as one whole string.
+    // The log is read chunk by chunk as the client reads the body, never copied whole.
     let header = header_line.map(|h| Ok::<_, Infallible>(Bytes::from(format!("{h}\n"))));
-    let mut remaining = entries.into_iter();
-    let chunks = std::iter::from_fn(move || {
-        let text: String = remaining
-            .by_ref()
-            .take(EXPORT_CHUNK)
-            .map(|e| line(&e))
-            .collect();
-        (!text.is_empty()).then(|| Ok::<_, Infallible>(Bytes::from(text)))
-    });
+    let upto = state.request_log.last_id();
+    let mut cursor = ExportCursor {
+        state,
+        filter,
+        upto,
+        after: Some(0),
+        skip: offset,
+        left: limit,
+        line,
+    };
+    let chunks = std::iter::from_fn(move || cursor.next_chunk().map(Ok::<_, Infallible>));
     let body = futures::stream::iter(header).chain(futures::stream::iter(chunks));
     let mut response = Body::from_stream(body).into_response();
     let headers = response.headers_mut();
@@ -285,13 +329,10 @@ async fn usage(
         None => {
             // No budget: count the requests of the last minute from the log (this one included).
             let since = now_micros() - 60_000_000;
-            let used = state
+            let (_, recent) = state
                 .request_log
-                .entries()
-                .iter()
-                .filter(|e| e.timestamp_micros >= since)
-                .count()
-                + 1;
+                .page(0, 0, |e| e.timestamp_micros >= since);
+            let used = recent + 1;
             json!({
                 "plan": "unlimited",
                 "limit_per_minute": null,

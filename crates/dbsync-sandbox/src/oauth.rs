@@ -59,7 +59,7 @@ impl OAuth2Settings {
 
     /// How long an access token is accepted (default one hour).
     pub(crate) fn token_ttl(mut self, ttl: Duration) -> Self {
-        self.token_ttl = ttl;
+        self.token_ttl = ttl.min(crate::MAX_DURATION);
         self
     }
 }
@@ -118,12 +118,31 @@ struct Store {
     /// Codes already exchanged, with the token family issued from each.
     used_codes: HashMap<Hash, u64>,
     next_family: u64,
+    /// Sweep long-expired access tokens when there are more than this (twice what the last
+    /// sweep left, at least [`ACCESS_SWEEP_FLOOR`]): O(1) per issued token, however many live.
+    access_sweep_above: usize,
+    /// How many sweeps ran (for tests).
+    access_sweeps: u64,
 }
+
+/// Below this many access tokens, expired ones are never swept.
+const ACCESS_SWEEP_FLOOR: usize = 1024;
 
 impl Store {
     fn new_family(&mut self) -> u64 {
         self.next_family += 1;
         self.next_family
+    }
+
+    /// Forgets access tokens that expired more than `horizon` ago, when enough have been
+    /// issued since the last sweep.
+    fn sweep_access_if_due(&mut self, now: Instant, horizon: Duration) {
+        if self.access.len() <= self.access_sweep_above.max(ACCESS_SWEEP_FLOOR) {
+            return;
+        }
+        self.access.retain(|_, g| now < g.expires_at + horizon);
+        self.access_sweep_above = self.access.len().saturating_mul(2).max(ACCESS_SWEEP_FLOOR);
+        self.access_sweeps += 1;
     }
 
     fn revoke_family(&mut self, family: u64) {
@@ -345,7 +364,7 @@ impl OAuthServer {
         let now = Instant::now();
         // Forget tokens that expired long ago, so the store does not grow without bound.
         let horizon = Duration::from_secs(3600).max(self.settings.token_ttl);
-        store.access.retain(|_, g| now < g.expires_at + horizon);
+        store.sweep_access_if_due(now, horizon);
         let access_token = random_secret("at_");
         let refresh_token = random_secret("rt_");
         store.access.insert(
@@ -363,7 +382,9 @@ impl OAuthServer {
             },
         );
         let ttl = self.settings.token_ttl;
-        let expires_in = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
+        let expires_in = ttl
+            .as_secs()
+            .saturating_add(u64::from(ttl.subsec_nanos() > 0));
         let mut body = json!({
             "access_token": access_token,
             "token_type": "Bearer",
@@ -767,6 +788,34 @@ mod tests {
         tokio::time::advance(Duration::from_secs(10)).await;
         assert_eq!(s.check_access_token(&token), TokenStatus::Expired);
         assert_eq!(s.check_access_token("at_other"), TokenStatus::Unknown);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn expired_access_tokens_are_swept_rarely_but_surely() {
+        let s = server();
+        let issue = || {
+            s.token(
+                &form_headers(Some("cid:csecret")),
+                b"grant_type=client_credentials",
+            )
+            .unwrap()
+        };
+        for _ in 0..5000 {
+            issue();
+        }
+        // Live tokens: a few sweeps (at about 1k, 2k, 4k), not one per token.
+        assert!(s.store().access_sweeps <= 3);
+        assert_eq!(s.store().access.len(), 5000);
+        // Long expired (TTL 10 s, horizon one hour): the next due sweep drops them.
+        tokio::time::advance(Duration::from_secs(7200)).await;
+        for _ in 0..5000 {
+            issue();
+        }
+        assert!(
+            s.store().access.len() < 10_000,
+            "{}",
+            s.store().access.len()
+        );
     }
 
     #[test]

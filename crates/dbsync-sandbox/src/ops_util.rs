@@ -43,6 +43,15 @@ pub(crate) fn rfc3339(at: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
+/// A count given in a query (`limit`, `offset`): ASCII digits only. Rust's integer parser also
+/// takes a leading `+` (`%2B5` in a query), which the contract does not allow.
+pub(crate) fn parse_count(text: &str) -> Option<usize> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
 /// `limit` (1..=1000, default 100) and `offset` (>= 0, default 0) from a query.
 pub(crate) fn parse_page(
     limit: Option<&str>,
@@ -50,8 +59,8 @@ pub(crate) fn parse_page(
 ) -> Result<(usize, usize), ApiError> {
     let limit = match limit {
         None => 100,
-        Some(text) => match text.parse::<usize>() {
-            Ok(n) if (1..=1000).contains(&n) => n,
+        Some(text) => match parse_count(text) {
+            Some(n) if (1..=1000).contains(&n) => n,
             _ => {
                 return Err(ApiError::bad_request(
                     "Query parameter `limit` must be an integer from 1 to 1000",
@@ -61,7 +70,7 @@ pub(crate) fn parse_page(
     };
     let offset = match offset {
         None => 0,
-        Some(text) => text.parse::<usize>().map_err(|_| {
+        Some(text) => parse_count(text).ok_or_else(|| {
             ApiError::bad_request("Query parameter `offset` must be a non-negative integer")
         })?,
     };
@@ -157,6 +166,9 @@ mod tests {
         assert!(parse_page(Some("1001"), None).is_err());
         assert!(parse_page(None, Some("-1")).is_err());
         assert!(parse_page(None, Some("x")).is_err());
+        assert!(parse_page(Some("+5"), None).is_err());
+        assert!(parse_page(None, Some("+5")).is_err());
+        assert!(parse_page(None, Some("")).is_err());
     }
 
     #[test]

@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 use dbsync_validate::{Violation, ViolationCode, Violations};
 
 use crate::error::{ApiError, json_response};
+use crate::ops_util::parse_count;
 use crate::state::AppState;
 use crate::store::{ListQuery, READ_ONLY_FIELDS, Resource, WriteError, read, write};
 use crate::time_fmt::{now_micros, parse_rfc3339};
@@ -79,8 +80,11 @@ fn not_found_id(resource: &str, id: &str) -> ApiError {
     ApiError::not_found(format!("No record with id {id:?} in {resource}"))
 }
 
+/// A record id in its one canonical spelling: `7`, never `+7` or `007` (those name no record).
 fn parse_id(id: &str) -> Option<u64> {
-    id.parse().ok()
+    let digits = !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit());
+    let canonical = digits && (id.len() == 1 || !id.starts_with('0'));
+    canonical.then(|| id.parse().ok()).flatten()
 }
 
 /// Reads a JSON object body: `415` without `application/json`, `413` past the limit, `400` when
@@ -268,9 +272,7 @@ fn parse_list_query(
         }
         match name.as_ref() {
             "limit" => {
-                query.limit = value
-                    .parse::<usize>()
-                    .ok()
+                query.limit = parse_count(&value)
                     .filter(|l| (1..=MAX_LIMIT).contains(l))
                     .ok_or_else(|| {
                         ApiError::bad_request(format!(
@@ -279,7 +281,7 @@ fn parse_list_query(
                     })?;
             }
             "offset" => {
-                query.offset = value.parse::<usize>().map_err(|_| {
+                query.offset = parse_count(&value).ok_or_else(|| {
                     ApiError::bad_request(format!(
                         "offset must be a non-negative integer (got {value:?})"
                     ))
@@ -452,10 +454,14 @@ fn batch_response(results: Vec<Value>) -> Response {
     json_response(StatusCode::OK, json!({ "results": results }).to_string())
 }
 
-async fn batch_create(
-    State(state): State<AppState>,
-    ApiPath(resource): ApiPath<String>,
+/// Runs one write per record of a batch under a single lock of the resource: each record's
+/// outcome becomes its own result, so one bad record does not fail the others.
+async fn run_batch(
+    state: AppState,
+    resource: String,
     request: Request,
+    success: StatusCode,
+    write_one: impl Fn(&mut Resource, &str, Map<String, Value>, i64) -> Result<String, ApiError>,
 ) -> Result<Response, ApiError> {
     check_name(&resource)?;
     let items = batch_items(&state, request).await?;
@@ -467,9 +473,9 @@ async fn batch_create(
         .enumerate()
         .map(|(index, item)| {
             let outcome = object(item, "A batch record")
-                .and_then(|fields| create_one(&mut guard, fields, now));
+                .and_then(|fields| write_one(&mut guard, &resource, fields, now));
             match outcome {
-                Ok(record) => item_ok(index, StatusCode::CREATED, &record),
+                Ok(record) => item_ok(index, success, &record),
                 Err(error) => item_err(index, &error),
             }
         })
@@ -477,45 +483,52 @@ async fn batch_create(
     Ok(batch_response(results))
 }
 
+async fn batch_create(
+    State(state): State<AppState>,
+    ApiPath(resource): ApiPath<String>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    run_batch(
+        state,
+        resource,
+        request,
+        StatusCode::CREATED,
+        |res, _, fields, now| create_one(res, fields, now),
+    )
+    .await
+}
+
+/// One record of a batch update: its `id` names the record to change.
+fn batch_update_one(
+    res: &mut Resource,
+    resource: &str,
+    fields: Map<String, Value>,
+    now: i64,
+) -> Result<String, ApiError> {
+    let id_text = match fields.get("id") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => {
+            let missing = Violation::new(
+                "id",
+                ViolationCode::Required,
+                "id is required in each record of a batch update",
+            );
+            return Err(ApiError::validation(&Violations::from(vec![missing])));
+        }
+    };
+    let n = parse_id(&id_text)
+        .filter(|n| res.timestamps(*n).is_some())
+        .ok_or_else(|| not_found_id(resource, &id_text))?;
+    update_one(res, resource, n, fields, now)
+}
+
 async fn batch_update(
     State(state): State<AppState>,
     ApiPath(resource): ApiPath<String>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    check_name(&resource)?;
-    let items = batch_items(&state, request).await?;
-    let res = state.store.resource(&resource);
-    let mut guard = write(&res);
-    let now = now_micros();
-    let results = items
-        .into_iter()
-        .enumerate()
-        .map(|(index, item)| {
-            let outcome = object(item, "A batch record").and_then(|fields| {
-                let id_text = match fields.get("id") {
-                    Some(Value::String(s)) => s.clone(),
-                    Some(Value::Number(n)) => n.to_string(),
-                    _ => {
-                        let missing = Violation::new(
-                            "id",
-                            ViolationCode::Required,
-                            "id is required in each record of a batch update",
-                        );
-                        return Err(ApiError::validation(&Violations::from(vec![missing])));
-                    }
-                };
-                let n = parse_id(&id_text)
-                    .filter(|n| guard.timestamps(*n).is_some())
-                    .ok_or_else(|| not_found_id(&resource, &id_text))?;
-                update_one(&mut guard, &resource, n, fields, now)
-            });
-            match outcome {
-                Ok(record) => item_ok(index, StatusCode::OK, &record),
-                Err(error) => item_err(index, &error),
-            }
-        })
-        .collect();
-    Ok(batch_response(results))
+    run_batch(state, resource, request, StatusCode::OK, batch_update_one).await
 }
 
 #[cfg(test)]
@@ -535,6 +548,16 @@ mod tests {
     }
 
     #[test]
+    fn ids_have_one_spelling() {
+        assert_eq!(parse_id("7"), Some(7));
+        assert_eq!(parse_id("0"), Some(0));
+        assert_eq!(parse_id("18446744073709551615"), Some(u64::MAX));
+        for bad in ["+7", "007", "", "7 ", "-1", "1e3", "18446744073709551616"] {
+            assert_eq!(parse_id(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
     fn list_query_rules() {
         let any = |_: &str| true;
         let none = |_: &str| false;
@@ -546,6 +569,8 @@ mod tests {
         assert!(parse_list_query(Some("limit=1001"), &any).is_err());
         assert!(parse_list_query(Some("limit=abc"), &any).is_err());
         assert!(parse_list_query(Some("offset=-1"), &any).is_err());
+        assert!(parse_list_query(Some("limit=%2B5"), &any).is_err());
+        assert!(parse_list_query(Some("offset=%2B5"), &any).is_err());
         assert!(parse_list_query(Some("from=2024-01-01"), &any).is_err());
         assert!(
             parse_list_query(

@@ -180,15 +180,13 @@ impl Resource {
         let Some(schema) = &self.schema else {
             return Violations::new();
         };
-        // serde_json has no borrowed object view; a record is small, so clone it once.
-        let record = Value::Object(fields.clone());
         let lookup = Lookup(self);
         let own = own_id.map(|id| id.to_string());
         let options = match &own {
             Some(id) => ValidateOptions::partial().lookup(&lookup).own_id(id),
             None => ValidateOptions::new().lookup(&lookup),
         };
-        match schema.validate_with(&record, &options) {
+        match schema.validate_object_with(fields, &options) {
             Ok(()) => Violations::new(),
             Err(violations) => violations,
         }

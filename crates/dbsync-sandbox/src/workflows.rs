@@ -157,7 +157,7 @@ pub(crate) struct WorkflowEngine {
 impl WorkflowEngine {
     pub(crate) fn new(duration: Duration) -> Self {
         Self {
-            duration,
+            duration: duration.min(crate::MAX_DURATION),
             runs: Mutex::new(Runs::default()),
         }
     }

@@ -2,7 +2,9 @@
 //! stored (sandbox), and reports every violation in the same shape as the server's `400` body.
 //!
 //! - [`Schema`] is read from the contract's schema JSON or built in code with [`Schema::builder`]
-//!   and [`Field`]; bad schemas are refused with a [`SchemaError`].
+//!   and [`Field`]; bad schemas are refused with a [`SchemaError`]. [`Schema::from_json`] is
+//!   strict (for hand-written schemas); [`Schema::from_json_lenient`] ignores descriptive members
+//!   a server may add (`label`, `description`) but still refuses misspelt constraints.
 //! - [`Schema::validate`] (create), [`Schema::validate_partial`] (update) and
 //!   [`Schema::validate_with`] (with a [`UniqueLookup`]) return every [`Violation`] of a record.
 //! - [`Schema::validate_batch`] also checks uniqueness across the batch.
@@ -35,6 +37,7 @@ mod check;
 mod error;
 mod error_body;
 mod formats;
+mod lenient;
 mod message;
 mod schema;
 mod violation;

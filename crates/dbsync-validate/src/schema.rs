@@ -497,7 +497,7 @@ impl Field {
         Ok(())
     }
 
-    fn from_json(index: usize, value: &Value) -> Result<Field, SchemaError> {
+    fn from_json(index: usize, value: &Value, lenient: bool) -> Result<Field, SchemaError> {
         let object = value.as_object().ok_or_else(|| SchemaError::Malformed {
             reason: format!(
                 "fields[{index}] must be an object like {{\"name\":\"email\",\"type\":\"string\"}}, found {}",
@@ -547,68 +547,30 @@ impl Field {
                 constraint,
                 reason: format!("must be {expected}, found {}", crate::message::kind(value)),
             };
+            let flag = |c: &'static str| value.as_bool().ok_or_else(|| bad(c, "true or false"));
+            let number =
+                |c: &'static str| value.as_number().cloned().ok_or_else(|| bad(c, "a number"));
+            let count = |c: &'static str| {
+                value
+                    .as_u64()
+                    .ok_or_else(|| bad(c, "a non-negative integer"))
+            };
             match member.as_str() {
                 "name" | "type" => {}
-                "required" => {
-                    field.required = value
-                        .as_bool()
-                        .ok_or_else(|| bad("required", "true or false"))?
-                }
-                "nullable" => {
-                    field.nullable = value
-                        .as_bool()
-                        .ok_or_else(|| bad("nullable", "true or false"))?
-                }
-                "unique" => {
-                    field.unique = value
-                        .as_bool()
-                        .ok_or_else(|| bad("unique", "true or false"))?
-                }
-                "min" => {
-                    field.min = Some(
-                        value
-                            .as_number()
-                            .ok_or_else(|| bad("min", "a number"))?
-                            .clone(),
-                    )
-                }
-                "max" => {
-                    field.max = Some(
-                        value
-                            .as_number()
-                            .ok_or_else(|| bad("max", "a number"))?
-                            .clone(),
-                    )
-                }
-                "min_length" => {
-                    field.min_length = Some(
-                        value
-                            .as_u64()
-                            .ok_or_else(|| bad("min_length", "a non-negative integer"))?,
-                    )
-                }
-                "max_length" => {
-                    field.max_length = Some(
-                        value
-                            .as_u64()
-                            .ok_or_else(|| bad("max_length", "a non-negative integer"))?,
-                    )
-                }
+                "required" => field.required = flag("required")?,
+                "nullable" => field.nullable = flag("nullable")?,
+                "unique" => field.unique = flag("unique")?,
+                "min" => field.min = Some(number("min")?),
+                "max" => field.max = Some(number("max")?),
+                "min_length" => field.min_length = Some(count("min_length")?),
+                "max_length" => field.max_length = Some(count("max_length")?),
                 "pattern" => {
-                    field.pattern = Some(
-                        value
-                            .as_str()
-                            .ok_or_else(|| bad("pattern", "a string"))?
-                            .to_owned(),
-                    )
+                    let pattern = value.as_str().ok_or_else(|| bad("pattern", "a string"))?;
+                    field.pattern = Some(pattern.to_owned());
                 }
                 "enum" => {
-                    field.enum_values = Some(
-                        value
-                            .as_array()
-                            .ok_or_else(|| bad("enum", "an array"))?
-                            .clone(),
-                    )
+                    let values = value.as_array().ok_or_else(|| bad("enum", "an array"))?;
+                    field.enum_values = Some(values.clone());
                 }
                 "format" => {
                     let name = value.as_str().ok_or_else(|| bad("format", "a string"))?;
@@ -620,6 +582,7 @@ impl Field {
                             })?,
                         );
                 }
+                other if lenient && !crate::lenient::field_member_is_constraint_like(other) => {}
                 _ => {
                     return Err(SchemaError::UnknownMember {
                         field: field.name.clone(),
@@ -795,8 +758,50 @@ impl Schema {
         self.required_count
     }
 
-    /// Reads the contract's schema JSON. A missing `additional_fields` means `false`.
+    /// Reads the contract's schema JSON, strictly: a member this crate does not know is refused
+    /// (a typo such as `max_lenght` must not silently drop a constraint). A missing
+    /// `additional_fields` means `false`. For a schema fetched from a server, which may carry
+    /// descriptive members such as `label`, use [`Schema::from_json_lenient`].
     pub fn from_json(json: &Value) -> Result<Schema, SchemaError> {
+        Schema::parse_json(json, false)
+    }
+
+    /// Reads the contract's schema JSON as a server sends it: unknown members that are plainly
+    /// not constraints (`label`, `description`, `x-widget`, ...) are ignored, in a field and at
+    /// the top level. Members that look like constraints are still refused with
+    /// [`SchemaError::UnknownMember`] (a field's) or [`SchemaError::Malformed`] (top level):
+    /// a known name in another case or spelling (`maxLength`, `Required`), one or two typos away
+    /// from a known name (`max_lenght`, `requird`, `additionalFields`), or another vocabulary's
+    /// constraint (`minimum`, `exclusiveMaximum`, `const`, `regex`, ...). Ignoring those would
+    /// let a client pass records the server refuses. Unknown types and formats are refused as
+    /// in [`Schema::from_json`]: a field that cannot be checked is not silently skipped.
+    ///
+    /// ```
+    /// use dbsync_validate::Schema;
+    /// use serde_json::json;
+    ///
+    /// let served = json!({"fields": [{"name": "email", "type": "string", "label": "E-mail"}],
+    ///                     "description": "CRM contacts"});
+    /// assert!(Schema::from_json(&served).is_err());
+    /// let schema = Schema::from_json_lenient(&served)?;
+    /// assert_eq!(schema.fields().len(), 1);
+    /// let typo = json!({"fields": [{"name": "email", "type": "string", "max_lenght": 5}]});
+    /// assert!(Schema::from_json_lenient(&typo).is_err());
+    /// # Ok::<(), dbsync_validate::SchemaError>(())
+    /// ```
+    pub fn from_json_lenient(json: &Value) -> Result<Schema, SchemaError> {
+        Schema::parse_json(json, true)
+    }
+
+    /// Reads schema JSON text leniently, like [`Schema::from_json_lenient`].
+    pub fn from_json_str_lenient(text: &str) -> Result<Schema, SchemaError> {
+        let value: Value = serde_json::from_str(text).map_err(|e| SchemaError::InvalidJson {
+            reason: e.to_string(),
+        })?;
+        Schema::from_json_lenient(&value)
+    }
+
+    fn parse_json(json: &Value, lenient: bool) -> Result<Schema, SchemaError> {
         let object = json.as_object().ok_or_else(|| SchemaError::Malformed {
             reason: format!(
                 "a schema must be an object like {{\"fields\":[...]}}, found {}",
@@ -814,7 +819,7 @@ impl Schema {
                         ),
                     })?;
                     for (index, field) in fields.iter().enumerate() {
-                        builder = builder.field(Field::from_json(index, field)?);
+                        builder = builder.field(Field::from_json(index, field, lenient)?);
                     }
                 }
                 "additional_fields" => {
@@ -827,6 +832,7 @@ impl Schema {
                         }
                     })?);
                 }
+                other if lenient && !crate::lenient::schema_member_is_constraint_like(other) => {}
                 other => {
                     return Err(SchemaError::Malformed {
                         reason: format!(

@@ -122,6 +122,11 @@ proptest! {
         any_schema in json_value(),
     ) {
         let _ = Schema::from_json(&any_schema);
+        let _ = Schema::from_json_lenient(&any_schema);
+        // Lenient accepts everything strict accepts, and reads it the same.
+        if let Ok(strict) = Schema::from_json(&schema) {
+            prop_assert_eq!(Schema::from_json_lenient(&schema).ok(), Some(strict));
+        }
         if let Ok(schema) = Schema::from_json(&schema) {
             // A schema that was accepted writes back to JSON that reads back the same.
             prop_assert_eq!(&Schema::from_json(&schema.to_json()).unwrap(), &schema);

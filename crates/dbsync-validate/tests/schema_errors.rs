@@ -401,3 +401,29 @@ fn every_type_and_constraint_round_trips_through_json() {
     assert_eq!(schema.fields().len(), 11);
     assert!(schema.field("missing").is_none());
 }
+
+#[test]
+fn every_constraint_of_the_wrong_kind_is_named() {
+    for (member, value, expected) in [
+        ("required", json!("yes"), "true or false"),
+        ("nullable", json!(1), "true or false"),
+        ("unique", json!(null), "true or false"),
+        ("min", json!("0"), "a number"),
+        ("max", json!([]), "a number"),
+        ("min_length", json!(-1), "a non-negative integer"),
+        ("max_length", json!(2.5), "a non-negative integer"),
+        ("pattern", json!(3), "a string"),
+        ("enum", json!("a"), "an array"),
+        ("format", json!(true), "a string"),
+    ] {
+        let (err, text) = error_text(from_fields(
+            json!([{"name": "a", "type": "string", member: value}]),
+        ));
+        assert!(
+            matches!(&err, SchemaError::InvalidConstraint { field, constraint, .. }
+                if field == "a" && *constraint == member),
+            "{member}: {err:?}"
+        );
+        assert!(text.contains(expected), "{member}: {text}");
+    }
+}
