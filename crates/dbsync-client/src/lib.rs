@@ -37,6 +37,7 @@ mod rate_limit;
 mod request;
 mod resource;
 pub mod retry;
+mod scan;
 mod settings;
 mod settings_env;
 mod settings_save;
@@ -55,6 +56,10 @@ pub use query::{Query, Timestamp};
 pub use rate_limit::{RateLimitInfo, RateLimiter};
 pub use resource::{MAX_LIMIT, Resource};
 pub use retry::RetryPolicy;
+pub use scan::{
+    CHECKPOINT_VERSION, Checkpoint, DEFAULT_OVERLAP, DEFAULT_PIPELINE_DEPTH, DEFAULT_SETTLE,
+    IncrementalOptions, Partition, Scan, ScanMode, ScanOptions,
+};
 pub use settings::{
     AuthSettings, ConnectionSettings, EnvLookup, PaginationSettings, RateLimitSettings,
     RetrySettings, SecretValue, process_env,

@@ -1,0 +1,165 @@
+//! Partitioned scans: one scan split into ranges that separate tasks, processes or machines
+//! can each read.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::query::Query;
+use crate::resource::Resource;
+
+use super::checkpoint::{CHECKPOINT_VERSION, Checkpoint};
+use super::id::record_id;
+use super::options::{DEFAULT_OVERLAP, ScanMode, ScanOptions};
+use super::{DEFAULT_PIPELINE_DEPTH, Scan};
+
+/// One part of a partitioned scan ([`Resource::partitions`]): serializable, so it can be sent
+/// to another task, process or worker, which scans it with [`Resource::scan_partition`].
+///
+/// A partition is the checkpoint of a scan that starts at its first record and stops at its
+/// last, so a partition's scan can itself be checkpointed and resumed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Partition {
+    index: usize,
+    count: usize,
+    start: Checkpoint,
+}
+
+impl Partition {
+    /// Which partition this is (0-based).
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// How many partitions the scan was split into.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// The first offset of the partition.
+    pub fn start_offset(&self) -> u64 {
+        self.start.offset
+    }
+
+    /// The offset where the partition ends (exclusive); `None` for the last partition, which
+    /// reads to the end of the list (records appended meanwhile included).
+    pub fn end_offset(&self) -> Option<u64> {
+        self.start.end_offset
+    }
+
+    /// The checkpoint a scan of this partition starts from.
+    pub fn checkpoint(&self) -> &Checkpoint {
+        &self.start
+    }
+}
+
+impl<T: DeserializeOwned + Send + 'static> Resource<T> {
+    /// Splits the scan of `query` into `n` [`ScanMode::Plain`] partitions of about the same
+    /// number of records, by offset ranges from `meta.total` (one request with `limit=1`).
+    /// Scanned separately, their union is every record of the list exactly once, as long as
+    /// the list does not change meanwhile; see [`Resource::partitions_with`] for lists that
+    /// change.
+    pub async fn partitions(&self, query: Query, n: usize) -> Result<Vec<Partition>, Error> {
+        self.partitions_with(query, n, ScanMode::Plain).await
+    }
+
+    /// Splits the scan of `query` into `n` partitions in `mode`.
+    ///
+    /// A [`ScanMode::Consistent`] partition is bounded by ids as well as offsets: the id of
+    /// the record just before it and of its last record are read when partitioning (one
+    /// `limit=1` request per boundary), and the partition yields exactly the records with ids
+    /// in between. Their union is then every record that exists for the whole scan exactly
+    /// once, even while records are deleted or inserted (the last partition also reads records
+    /// appended meanwhile).
+    pub async fn partitions_with(
+        &self,
+        query: Query,
+        n: usize,
+        mode: ScanMode,
+    ) -> Result<Vec<Partition>, Error> {
+        if n == 0 {
+            return Err(Error::config(
+                "a scan cannot be split into 0 partitions: use 1 or more",
+            ));
+        }
+        let start = query.offset_value().unwrap_or(0);
+        let probe = query.clone().offset(start).limit(1);
+        let (_, meta) = self.list_raw(&probe).await?;
+        let Some(total) = meta.and_then(|m| m.total) else {
+            return Err(Error::config(
+                "partitioning needs the server's meta.total, and the first page has none; scan \
+                 the resource with a single scan instead",
+            ));
+        };
+        let size = total.saturating_sub(start);
+        let count = n as u64;
+        let bounds: Vec<u64> = (0..=count).map(|i| start + size * i / count).collect();
+        // Consistent partitions: the id of the record just before each boundary.
+        let mut ids_before: Vec<Option<String>> = vec![None; n + 1];
+        if mode == ScanMode::Consistent {
+            for (i, bound) in bounds.iter().enumerate().take(n) {
+                if *bound == 0 {
+                    continue;
+                }
+                let ask = query.clone().offset(bound - 1).limit(1);
+                let (records, _) = self.list_raw(&ask).await?;
+                let id = records.first().and_then(record_id).ok_or_else(|| {
+                    Error::decode(
+                        None,
+                        format!(
+                            "consistent partitions need an `id` on every record, and the \
+                             record at offset {} has none; use ScanMode::Plain",
+                            bound - 1
+                        ),
+                        b"",
+                    )
+                })?;
+                ids_before[i] = Some(id);
+            }
+        }
+        let mut partitions = Vec::with_capacity(n);
+        for i in 0..n {
+            let last = i + 1 == n;
+            let (from, to) = (bounds[i], bounds[i + 1]);
+            partitions.push(Partition {
+                index: i,
+                count: n,
+                start: Checkpoint {
+                    version: CHECKPOINT_VERSION,
+                    resource: self.name().to_owned(),
+                    query: query.clone(),
+                    mode,
+                    overlap: DEFAULT_OVERLAP,
+                    offset: from,
+                    last_id: ids_before[i].clone(),
+                    end_offset: (!last).then_some(to),
+                    upper_id: if last {
+                        None
+                    } else {
+                        ids_before[i + 1].clone()
+                    },
+                    slices: None,
+                    finished: false,
+                },
+            });
+        }
+        Ok(partitions)
+    }
+
+    /// A scan of one partition, with the default pipeline depth.
+    pub fn scan_partition(&self, partition: &Partition) -> Result<Scan<T>, Error> {
+        self.scan_partition_with(
+            partition,
+            ScanOptions::default().pipeline_depth(DEFAULT_PIPELINE_DEPTH),
+        )
+    }
+
+    /// A scan of one partition with `options`' pipeline depth.
+    pub fn scan_partition_with(
+        &self,
+        partition: &Partition,
+        options: ScanOptions,
+    ) -> Result<Scan<T>, Error> {
+        self.resume_with(&partition.start, options)
+    }
+}
