@@ -116,6 +116,8 @@ impl Slices {
         let from = since
             .map(|s| parse_time("the watermark", s.as_str()))
             .transpose()?;
+        // A watermark at or past the end: nothing to read, and the watermark stays.
+        let until = from.map_or(until, |from| until.max(from));
         Ok(Self {
             done: from.is_some_and(|from| from >= until),
             from: from.map(format_time),
@@ -206,6 +208,10 @@ mod tests {
             (None, "2024-01-01T23:00:00Z".into())
         );
         assert_eq!(slices.watermark(), None);
+        let later = Timestamp::from("2024-03-01T00:00:00Z");
+        let nothing = Slices::new(Some(&later), &options).unwrap();
+        assert!(nothing.done);
+        assert_eq!(nothing.watermark(), Some("2024-03-01T00:00:00Z"));
         let bad = Timestamp::from("yesterday");
         assert!(Slices::new(Some(&bad), &options).is_err());
     }
