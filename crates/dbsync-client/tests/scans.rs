@@ -102,6 +102,14 @@ async fn a_full_scan_under_faults_yields_each_id_exactly_once() {
     assert_each_id_once(&records, 1..=RECORDS, "full scan");
     // The ids come in list order.
     assert!(records.windows(2).all(|w| id_of(&w[0]) < id_of(&w[1])));
+    // The faults did happen: 100 pages took many more requests, some refused.
+    let log = sandbox.request_log();
+    let refused = |status| log.iter().filter(|e| e.status == status).count();
+    assert!(
+        log.len() > 130 && refused(500) > 10 && refused(429) > 5,
+        "{} requests",
+        log.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -399,4 +407,40 @@ async fn a_finished_scan_checkpoint_resumes_to_nothing_and_sequential_scans_work
     assert!(again.is_empty());
     // Three pages, no page past the total.
     assert_eq!(sandbox.request_log().len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn date_partitions_under_faults_yield_each_record_of_the_range_once() {
+    let sandbox = sandbox(13).await;
+    let records = connect(&sandbox).records();
+    let partitions = records
+        .date_partitions(
+            Query::new().limit(200),
+            "2023-12-01T00:00:00Z",
+            "2024-04-01T00:00:00Z",
+            4,
+            ScanMode::Consistent,
+        )
+        .unwrap();
+    assert_eq!(
+        partitions[1].date_range(),
+        Some(("2023-12-31T12:00:00Z", "2024-01-31T00:00:00Z"))
+    );
+    let mut tasks = Vec::new();
+    for partition in partitions {
+        let records = records.clone();
+        tasks.push(tokio::spawn(async move {
+            let scan = records.scan_partition(&partition).unwrap();
+            scan.try_collect::<Vec<Value>>().await.unwrap()
+        }));
+    }
+    let mut all = Vec::new();
+    let mut sizes = Vec::new();
+    for task in tasks {
+        let part = task.await.unwrap();
+        sizes.push(part.len());
+        all.extend(part);
+    }
+    assert!(sizes.iter().filter(|n| **n > 0).count() >= 2, "{sizes:?}");
+    assert_each_id_once(&all, 1..=RECORDS, "date partitions");
 }

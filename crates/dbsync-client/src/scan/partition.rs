@@ -5,11 +5,12 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::query::Query;
+use crate::query::{Query, Timestamp};
 use crate::resource::Resource;
 
 use super::checkpoint::{CHECKPOINT_VERSION, Checkpoint};
 use super::id::record_id;
+use super::incremental::{Slices, format_time, parse_time};
 use super::options::{DEFAULT_OVERLAP, ScanMode, ScanOptions};
 use super::{DEFAULT_PIPELINE_DEPTH, Scan};
 
@@ -34,6 +35,12 @@ impl Partition {
     /// How many partitions the scan was split into.
     pub fn count(&self) -> usize {
         self.count
+    }
+
+    /// The date range `[from, to)` of a date partition ([`Resource::date_partitions`]).
+    pub fn date_range(&self) -> Option<(&str, &str)> {
+        let slices = self.start.slices.as_ref()?;
+        Some((slices.from.as_deref()?, slices.until.as_str()))
     }
 
     /// The first offset of the partition.
@@ -144,6 +151,75 @@ impl<T: DeserializeOwned + Send + 'static> Resource<T> {
             });
         }
         Ok(partitions)
+    }
+
+    /// Splits the records whose `updated_at` is in `[from, to)` into `n` partitions by date:
+    /// `n` slices of equal length, each `[from_i, to_i)` (no request is made). Scanned
+    /// separately (each in `mode`), their union is every record of the range exactly once, as
+    /// long as no record of the range is updated meanwhile (an update moves a record's
+    /// `updated_at` to the present, out of a range that ends before it, or into another
+    /// slice). The query's own `from`/`to`/`offset` are replaced; filters and page size kept.
+    pub fn date_partitions(
+        &self,
+        query: Query,
+        from: impl Into<Timestamp>,
+        to: impl Into<Timestamp>,
+        n: usize,
+        mode: ScanMode,
+    ) -> Result<Vec<Partition>, Error> {
+        if n == 0 {
+            return Err(Error::config(
+                "a scan cannot be split into 0 partitions: use 1 or more",
+            ));
+        }
+        let (from, to) = (from.into(), to.into());
+        let start = parse_time("from", from.as_str())?;
+        let end = parse_time("to", to.as_str())?;
+        if start > end {
+            return Err(Error::config(format!(
+                "from `{}` is after to `{}`",
+                from.as_str(),
+                to.as_str()
+            )));
+        }
+        let span = (end - start).whole_nanoseconds();
+        let bound = |i: usize| -> String {
+            if i == n {
+                return format_time(end);
+            }
+            let part = span * i as i128 / n as i128;
+            let offset = time::Duration::nanoseconds(i64::try_from(part).unwrap_or(i64::MAX));
+            format_time(start.checked_add(offset).unwrap_or(end))
+        };
+        let base = query.without_paging_and_range();
+        let base = match query.limit_value() {
+            Some(limit) => base.limit(limit),
+            None => base,
+        };
+        Ok((0..n)
+            .map(|i| Partition {
+                index: i,
+                count: n,
+                start: Checkpoint {
+                    version: CHECKPOINT_VERSION,
+                    resource: self.name().to_owned(),
+                    query: base.clone(),
+                    mode,
+                    overlap: DEFAULT_OVERLAP,
+                    offset: 0,
+                    last_id: None,
+                    end_offset: None,
+                    upper_id: None,
+                    slices: Some(Slices {
+                        from: Some(bound(i)),
+                        until: bound(i + 1),
+                        window: None,
+                        done: false,
+                    }),
+                    finished: false,
+                },
+            })
+            .collect())
     }
 
     /// A scan of one partition, with the default pipeline depth.
