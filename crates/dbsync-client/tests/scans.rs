@@ -444,3 +444,92 @@ async fn date_partitions_under_faults_yield_each_record_of_the_range_once() {
     assert!(sizes.iter().filter(|n| **n > 0).count() >= 2, "{sizes:?}");
     assert_each_id_once(&all, 1..=RECORDS, "date partitions");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scan_that_fails_resumes_from_its_checkpoint_until_done_with_each_id_once() {
+    // No retries: every injected fault ends the scan, and the scan resumes from its checkpoint.
+    let sandbox = Sandbox::builder()
+        .seed_records(3_000)
+        .faults(Faults {
+            seed: 21,
+            error_rate: 0.15,
+            ..Faults::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    let connection = Connection::builder()
+        .base_url(sandbox.base_url())
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let records = connection.records();
+    for mode in [ScanMode::Plain, ScanMode::Consistent] {
+        let options = ScanOptions::default().mode(mode);
+        let mut scan = records.scan_with(Query::new().limit(100), options);
+        let (mut seen, mut failures) = (Vec::new(), 0);
+        loop {
+            match scan.next().await {
+                Some(Ok(record)) => seen.push(record),
+                Some(Err(error)) => {
+                    assert_eq!(error.status(), Some(500), "{error}");
+                    failures += 1;
+                    let saved = serde_json::to_string(&scan.checkpoint()).unwrap();
+                    let checkpoint: Checkpoint = serde_json::from_str(&saved).unwrap();
+                    scan = records.resume(&checkpoint).unwrap();
+                }
+                None => break,
+            }
+        }
+        assert!(
+            failures > 2,
+            "{mode:?}: the faults interrupted the scan ({failures})"
+        );
+        assert_each_id_once(&seen, 1..=3_000, "failed and resumed");
+        assert_eq!(seen.len(), 3_000);
+    }
+}
+
+/// A server that serves at most 50 records per page whatever is asked, and says so.
+struct CappedPages;
+
+impl wiremock::Respond for CappedPages {
+    fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let offset: u64 = request
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "offset")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        let data: Vec<Value> = (offset..(offset + 50).min(120))
+            .map(|i| json!({"id": i + 1}))
+            .collect();
+        wiremock::ResponseTemplate::new(200).set_body_json(
+            json!({"data": data, "meta": {"limit": 50, "offset": offset, "total": 120}}),
+        )
+    }
+}
+
+#[tokio::test]
+async fn a_server_that_caps_the_page_size_is_followed_without_gaps() {
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .respond_with(CappedPages)
+        .mount(&server)
+        .await;
+    let connection = Connection::builder()
+        .base_url(server.uri())
+        .build()
+        .unwrap();
+    for mode in [ScanMode::Plain, ScanMode::Consistent] {
+        let options = ScanOptions::default().mode(mode);
+        let all: Vec<Value> = connection
+            .records()
+            .scan_with(Query::new().limit(100), options)
+            .try_collect()
+            .await
+            .unwrap();
+        assert_each_id_once(&all, 1..=120, "capped pages");
+        assert_eq!(all.len(), 120);
+    }
+}
