@@ -100,7 +100,12 @@ impl<T: DeserializeOwned + Send + 'static> Resource<T> {
         };
         let size = total.saturating_sub(start);
         let count = n as u64;
-        let bounds: Vec<u64> = (0..=count).map(|i| start + size * i / count).collect();
+        let bounds: Vec<u64> = (0..=count)
+            .map(|i| {
+                let part = u128::from(size) * u128::from(i) / u128::from(count);
+                start + u64::try_from(part).unwrap_or(size)
+            })
+            .collect();
         // Consistent partitions: the id of the record just before each boundary.
         let mut ids_before: Vec<Option<String>> = vec![None; n + 1];
         if mode == ScanMode::Consistent {
