@@ -41,6 +41,7 @@ mod rate_limit;
 mod request;
 mod resource;
 pub mod retry;
+mod scan;
 mod server_logs;
 mod settings;
 mod settings_env;
@@ -70,6 +71,10 @@ pub use query::{Query, Timestamp};
 pub use rate_limit::{RateLimitInfo, RateLimiter};
 pub use resource::{MAX_LIMIT, Resource};
 pub use retry::{DEFAULT_MAX_RATE_LIMIT_WAIT, RetryPolicy};
+pub use scan::{
+    CHECKPOINT_VERSION, Checkpoint, DEFAULT_OVERLAP, DEFAULT_PIPELINE_DEPTH, DEFAULT_SETTLE,
+    IncrementalOptions, Partition, Scan, ScanMode, ScanOptions,
+};
 pub use server_logs::{ExportFormat, ExportSummary, LogEntry, LogQuery, ServerLogs};
 pub use settings::{
     AuthSettings, ConnectionSettings, EnvLookup, PaginationSettings, RateLimitSettings,

@@ -73,6 +73,22 @@ pub(crate) fn parse_page<T: DeserializeOwned>(
     status: u16,
     format: &PageFormat,
 ) -> Result<Page<T>, Error> {
+    let (records, meta) = parse_raw_page(body, status, format)?;
+    let data = records
+        .into_iter()
+        .enumerate()
+        .map(|(i, record)| decode_record(record, status, &format!("record {i} of the page")))
+        .collect::<Result<Vec<T>, Error>>()?;
+    Ok(Page { data, meta })
+}
+
+/// Parses a page body per `format` into its records as JSON values (as many as the server
+/// sent) and its metadata.
+pub(crate) fn parse_raw_page(
+    body: &[u8],
+    status: u16,
+    format: &PageFormat,
+) -> Result<(Vec<Value>, Option<Meta>), Error> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| Error::decode(Some(status), format!("the page is not JSON ({e})"), body))?;
     let (records, meta) = match (value, format) {
@@ -113,12 +129,7 @@ pub(crate) fn parse_page<T: DeserializeOwned>(
             ));
         }
     };
-    let data = records
-        .into_iter()
-        .enumerate()
-        .map(|(i, record)| decode_record(record, status, &format!("record {i} of the page")))
-        .collect::<Result<Vec<T>, Error>>()?;
-    Ok(Page { data, meta })
+    Ok((records, meta))
 }
 
 /// Decodes one record, quoting it on failure.

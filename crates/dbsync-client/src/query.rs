@@ -15,7 +15,7 @@ use url::Url;
 ///     .filter("status", "active");
 /// assert_eq!(query.limit_value(), Some(50));
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Query {
     limit: Option<u32>,
     offset: Option<u64>,
@@ -27,6 +27,13 @@ pub struct Query {
 /// A timestamp for [`Query::from`] / [`Query::to`]: an RFC 3339 string, or a time value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Timestamp(String);
+
+impl Timestamp {
+    /// The timestamp as sent (RFC 3339).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
 
 impl From<&str> for Timestamp {
     fn from(value: &str) -> Self {
@@ -99,6 +106,31 @@ impl Query {
     /// The configured offset.
     pub fn offset_value(&self) -> Option<u64> {
         self.offset
+    }
+
+    /// The configured `from` timestamp.
+    pub fn from_value(&self) -> Option<&str> {
+        self.from.as_deref()
+    }
+
+    /// The configured `to` timestamp.
+    pub fn to_value(&self) -> Option<&str> {
+        self.to.as_deref()
+    }
+
+    /// The query without its paging (`limit`, `offset`) and date range (`from`, `to`).
+    pub(crate) fn without_paging_and_range(&self) -> Self {
+        Self {
+            filters: self.filters.clone(),
+            ..Self::default()
+        }
+    }
+
+    /// Sets or clears the date range.
+    pub(crate) fn with_range(mut self, from: Option<String>, to: Option<String>) -> Self {
+        self.from = from;
+        self.to = to;
+        self
     }
 
     /// A filter whose field name is one of the paging or date parameters, if any (it would be

@@ -204,7 +204,7 @@ fn record_id(id: &dyn Display) -> Result<String, Error> {
     Ok(id)
 }
 
-fn check_query(query: &Query) -> Result<(), Error> {
+pub(crate) fn check_query(query: &Query) -> Result<(), Error> {
     if let Some(field) = query.reserved_filter() {
         return Err(Error::config(format!(
             "`{field}` cannot be an equality filter: use Query::{field}(..)"

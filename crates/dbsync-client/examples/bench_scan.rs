@@ -1,0 +1,279 @@
+//! Benchmarks of scans and `get` against the in-process sandbox, each arm beside a raw reqwest
+//! baseline in the same run, interleaved round by round so machine drift hits both alike.
+//!
+//! ```sh
+//! cargo run --release -p dbsync-client --example bench_scan
+//! ```
+//!
+//! Prints medians and ratios: (a) one `get`, (b) a full scan of 200,000 records at
+//! `limit=1000` with no added latency, (c) the same with 5 ms of server latency, (d) the peak
+//! resident memory (VmHWM) of a separate client process scanning 200,000 and 1,000,000
+//! records from a server in this process.
+
+use std::time::{Duration, Instant};
+
+use dbsync_client::{Connection, Query, Record};
+use dbsync_sandbox::Sandbox;
+use futures::{StreamExt as _, TryStreamExt as _};
+use serde::Deserialize;
+use serde_json::Value;
+
+const SCAN_RECORDS: u64 = 200_000;
+const PAGE: u64 = 1000;
+
+#[derive(Deserialize)]
+struct RawMeta {
+    total: u64,
+}
+
+#[derive(Deserialize)]
+struct RawPage {
+    data: Vec<Value>,
+    meta: RawMeta,
+}
+
+async fn raw_page(http: &reqwest::Client, base: &str, offset: u64) -> RawPage {
+    let body = http
+        .get(format!("{base}/v1/records?limit={PAGE}&offset={offset}"))
+        .send()
+        .await
+        .expect("send")
+        .bytes()
+        .await
+        .expect("body");
+    serde_json::from_slice(&body).expect("page")
+}
+
+/// Raw reqwest, one page after the other.
+async fn raw_sequential(http: &reqwest::Client, base: &str) -> u64 {
+    let (mut offset, mut count) = (0, 0);
+    loop {
+        let page = raw_page(http, base, offset).await;
+        let len = page.data.len() as u64;
+        count += len;
+        offset += len;
+        if len < PAGE || offset >= page.meta.total {
+            return count;
+        }
+    }
+}
+
+/// Raw reqwest, the first page for the total, then `depth` pages in flight (in tasks).
+async fn raw_pipelined(http: &reqwest::Client, base: &str, depth: usize) -> u64 {
+    let first = raw_page(http, base, 0).await;
+    let total = first.meta.total;
+    let mut count = first.data.len() as u64;
+    let offsets = (1..).map(|k| k * PAGE).take_while(|o| *o < total);
+    let mut pages = futures::stream::iter(offsets)
+        .map(|offset| {
+            let (http, base) = (http.clone(), base.to_owned());
+            tokio::spawn(async move { raw_page(&http, &base, offset).await })
+        })
+        .buffered(depth);
+    while let Some(page) = pages.next().await {
+        count += page.expect("task").data.len() as u64;
+    }
+    count
+}
+
+async fn client_scan(connection: &Connection) -> u64 {
+    let mut stream = connection.records().stream(Query::new().limit(PAGE as u32));
+    let mut count = 0;
+    while let Some(record) = stream.next().await {
+        record.expect("record");
+        count += 1;
+    }
+    count
+}
+
+fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+async fn timed<F: std::future::Future<Output = u64>>(f: F) -> (f64, u64) {
+    let started = Instant::now();
+    let n = f.await;
+    (started.elapsed().as_secs_f64(), n)
+}
+
+fn connect(base: &str) -> Connection {
+    Connection::builder()
+        .base_url(base)
+        .build()
+        .expect("connection")
+}
+
+async fn bench_get(base: &str) {
+    let connection = connect(base);
+    let records = connection.records();
+    let http = reqwest::Client::new();
+    let (rounds, calls) = (9, 1000u64);
+    let (mut ours, mut raw) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let client_arm = async {
+            for i in 0..calls {
+                let _: Record = records.get(1 + i % 1000).await.expect("get");
+            }
+            calls
+        };
+        let raw_arm = async {
+            for i in 0..calls {
+                let body = http
+                    .get(format!("{base}/v1/records/{}", 1 + i % 1000))
+                    .send()
+                    .await
+                    .expect("send")
+                    .bytes()
+                    .await
+                    .expect("body");
+                let _: Value = serde_json::from_slice(&body).expect("json");
+            }
+            calls
+        };
+        // Alternate which arm goes first.
+        let (a, b) = if round % 2 == 0 {
+            let a = timed(client_arm).await.0;
+            (a, timed(raw_arm).await.0)
+        } else {
+            let b = timed(raw_arm).await.0;
+            (timed(client_arm).await.0, b)
+        };
+        ours.push(a / calls as f64 * 1e6);
+        raw.push(b / calls as f64 * 1e6);
+    }
+    let (ours, raw) = (median(ours), median(raw));
+    println!(
+        "(a) get            dbsync-client {ours:8.1} us   raw reqwest {raw:8.1} us   ratio {:.3}x (target <= 1.10x)",
+        ours / raw
+    );
+}
+
+async fn bench_scans(base: &str, label: &str, rounds: usize) -> (f64, f64, f64) {
+    let connection = connect(base);
+    let http = reqwest::Client::new();
+    let (mut ours, mut seq, mut four) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let mut arms: Vec<(usize, f64)> = Vec::new();
+        for arm in [0, 1, 2] {
+            let arm = (arm + round) % 3;
+            let (secs, n) = match arm {
+                0 => timed(client_scan(&connection)).await,
+                1 => timed(raw_sequential(&http, base)).await,
+                _ => timed(raw_pipelined(&http, base, 4)).await,
+            };
+            assert_eq!(n, SCAN_RECORDS);
+            arms.push((arm, n as f64 / secs));
+        }
+        for (arm, rate) in arms {
+            match arm {
+                0 => ours.push(rate),
+                1 => seq.push(rate),
+                _ => four.push(rate),
+            }
+        }
+    }
+    let (ours, seq, four) = (median(ours), median(seq), median(four));
+    println!(
+        "{label} dbsync-client {ours:9.0} rec/s   raw sequential {seq:9.0} rec/s   raw 4 in flight {four:9.0} rec/s   client/seq {:.2}x   client/raw4 {:.2}x",
+        ours / seq,
+        ours / four
+    );
+    (ours, seq, four)
+}
+
+fn vm_hwm_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// The child process: scans `records` from `offset` to the end and prints its peak RSS.
+fn memory_child(base: &str, offset: u64) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let before = vm_hwm_kib();
+    let count = runtime.block_on(async {
+        let connection = connect(base);
+        connection
+            .records()
+            .stream(Query::new().limit(PAGE as u32).offset(offset))
+            .try_fold(0u64, |n, _| async move { Ok(n + 1) })
+            .await
+            .expect("scan")
+    });
+    println!("{count} {before} {}", vm_hwm_kib());
+}
+
+fn run_child(base: &str, offset: u64) -> (u64, u64, u64) {
+    let exe = std::env::current_exe().expect("exe");
+    let out = std::process::Command::new(exe)
+        .args(["--memory-child", base, &offset.to_string()])
+        .output()
+        .expect("child");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let fields: Vec<u64> = text
+        .split_whitespace()
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    (fields[0], fields[1], fields[2])
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--memory-child") {
+        memory_child(&args[2], args[3].parse().expect("offset"));
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let fast = Sandbox::builder()
+            .seed_records(SCAN_RECORDS)
+            .start()
+            .await
+            .expect("sandbox");
+        let slow = Sandbox::builder()
+            .seed_records(SCAN_RECORDS)
+            .latency(Duration::from_millis(5))
+            .start()
+            .await
+            .expect("sandbox");
+        println!("dbsync-client benchmarks (medians of interleaved rounds)");
+        bench_get(fast.base_url()).await;
+        bench_scans(fast.base_url(), "(b) scan 200k 0 ms ", 5).await;
+        bench_scans(slow.base_url(), "(c) scan 200k 5 ms ", 3).await;
+        drop((fast, slow));
+
+        let big = Sandbox::builder()
+            .seed_records(1_000_000)
+            .start()
+            .await
+            .expect("sandbox");
+        let base = big.base_url().to_owned();
+        for offset in [800_000, 0] {
+            let base = base.clone();
+            let (count, before, peak) = tokio::task::spawn_blocking(move || run_child(&base, offset))
+                .await
+                .expect("child");
+            println!(
+                "(d) memory: scan of {count:>7} records in a separate process: peak RSS {:.1} MiB (runtime and client before the scan: {:.1} MiB)",
+                peak as f64 / 1024.0,
+                before as f64 / 1024.0
+            );
+        }
+    });
+}

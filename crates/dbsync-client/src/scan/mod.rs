@@ -1,0 +1,437 @@
+//! Scans: every record of a list, fast and with known guarantees.
+//!
+//! A [`Scan`] reads the pages of a list with `limit`/`offset`, keeping several pages in flight
+//! (pipelining, see [`ScanOptions::pipeline_depth`]), optionally guarding against records
+//! shifting while it runs ([`ScanMode::Consistent`]), and can be stopped and resumed from a
+//! [`Checkpoint`], split into [`Partition`]s, or run incrementally from an `updated_at`
+//! watermark ([`crate::Resource::changes_since`]). See `docs/scans.md` for the guarantees.
+
+mod checkpoint;
+mod cursor;
+mod fetch;
+mod id;
+mod incremental;
+mod options;
+mod partition;
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures::stream::{FuturesOrdered, Stream, StreamExt as _};
+use serde::de::DeserializeOwned;
+
+use crate::error::Error;
+use crate::query::{Query, Timestamp};
+use crate::resource::Resource;
+
+pub use checkpoint::{CHECKPOINT_VERSION, Checkpoint};
+pub use incremental::{DEFAULT_SETTLE, IncrementalOptions};
+pub use options::{DEFAULT_OVERLAP, DEFAULT_PIPELINE_DEPTH, ScanMode, ScanOptions};
+pub use partition::Partition;
+
+use cursor::{Cursor, Verdict};
+use fetch::{Fetched, PageTask, spawn_page};
+use incremental::Slices;
+
+/// A record read but not yet yielded: where it was, its id, and the record.
+struct Buffered<T> {
+    offset: u64,
+    id: Option<String>,
+    record: T,
+}
+
+/// A running scan: a `Stream` of records (`Send + 'static`, so it can move into a task) that
+/// can tell where it stands at any time ([`Scan::checkpoint`]).
+///
+/// Pages are fetched in tasks of the current tokio runtime; dropping the scan cancels the
+/// pages in flight. After an error the scan yields that error and ends; its checkpoint is then
+/// the place to resume from.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), dbsync_client::Error> {
+/// use dbsync_client::{Connection, Query, ScanMode, ScanOptions};
+/// use futures::StreamExt as _;
+///
+/// let records = Connection::from_env()?.records();
+/// let options = ScanOptions::default().mode(ScanMode::Consistent);
+/// let mut scan = records.scan_with(Query::new().limit(1000), options);
+/// while let Some(record) = scan.next().await {
+///     let record = record?;
+///     // ... handle the record, and store the checkpoint from time to time:
+///     let checkpoint = serde_json::to_string(&scan.checkpoint()).unwrap_or_default();
+///     # let _ = (record, checkpoint);
+/// }
+/// # Ok(()) }
+/// ```
+pub struct Scan<T> {
+    resource: Resource<T>,
+    /// The query of the current slice, without offset and limit.
+    query: Query,
+    /// The query as the caller gave it (for checkpoints).
+    base: Query,
+    options: ScanOptions,
+    cursor: Cursor,
+    slices: Option<Slices>,
+    in_flight: FuturesOrdered<PageTask<T>>,
+    buffer: VecDeque<Buffered<T>>,
+    position: u64,
+    last_yielded: Option<String>,
+    /// An error found before the first fetch (a query the client refuses), yielded first.
+    deferred: Option<Error>,
+    failed: bool,
+    finished: bool,
+}
+
+// The scan never pins what it holds (records sit in a `VecDeque`, fetches are spawned).
+impl<T> Unpin for Scan<T> {}
+
+impl<T> fmt::Debug for Scan<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scan")
+            .field("resource", &self.resource.name())
+            .field("query", &self.base)
+            .field("options", &self.options)
+            .field("position", &self.position)
+            .field("in_flight", &self.in_flight.len())
+            .field("buffered", &self.buffer.len())
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> Scan<T> {
+    fn start(
+        resource: Resource<T>,
+        base: Query,
+        options: ScanOptions,
+        slices: Option<Slices>,
+    ) -> Self {
+        let limit = base
+            .limit_value()
+            .unwrap_or(crate::pagination::DEFAULT_PAGE_SIZE);
+        let offset = base.offset_value().unwrap_or(0);
+        let mut deferred = crate::resource::check_query(&base).err();
+        let mut query = strip_paging(base.clone());
+        if let Some(slices) = &slices {
+            match slices.current() {
+                Ok((from, to)) => {
+                    query = base.without_paging_and_range().with_range(from, Some(to));
+                }
+                Err(error) => deferred = deferred.or(Some(error)),
+            }
+        }
+        let mut cursor = Cursor::new(options.mode, options.overlap, limit, offset);
+        let finished = slices.as_ref().is_some_and(|s| s.done);
+        cursor.done = finished;
+        Self {
+            resource,
+            query,
+            base,
+            options,
+            cursor,
+            slices,
+            in_flight: FuturesOrdered::new(),
+            buffer: VecDeque::new(),
+            position: offset,
+            last_yielded: None,
+            deferred,
+            failed: false,
+            finished,
+        }
+    }
+
+    /// Where the scan stands: resuming from it continues after the last record yielded.
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            version: CHECKPOINT_VERSION,
+            resource: self.resource.name().to_owned(),
+            query: self.base.clone(),
+            mode: self.options.mode,
+            overlap: self.options.overlap,
+            offset: self.position,
+            last_id: self.last_yielded.clone(),
+            end_offset: self.cursor.end,
+            upper_id: self.cursor.upper_id.clone(),
+            slices: self.slices.clone(),
+            finished: self.finished,
+        }
+    }
+
+    /// For an incremental scan ([`crate::Resource::changes_since`]): every record whose
+    /// `updated_at` is before this RFC 3339 timestamp (and at or after the watermark the scan
+    /// started from) has been yielded. Once the scan has ended without error it is the end of
+    /// the range: store it and pass it to the next `changes_since`. `None` for other scans,
+    /// and for a scan from the beginning of time that has not finished yet.
+    pub fn watermark(&self) -> Option<String> {
+        self.slices
+            .as_ref()
+            .and_then(|s| s.watermark())
+            .map(str::to_owned)
+    }
+
+    /// The latest `meta.total` the server sent, if any.
+    pub fn total(&self) -> Option<u64> {
+        self.cursor.total
+    }
+
+    /// Whether `meta.total` changed during the scan (of the current slice): records were
+    /// inserted or deleted meanwhile. A [`ScanMode::Plain`] scan may then have skipped or
+    /// repeated records; a [`ScanMode::Consistent`] one has corrected for it.
+    pub fn total_moved(&self) -> bool {
+        self.cursor.total_moved
+    }
+
+    /// Whether the scan has yielded everything.
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+}
+
+fn strip_paging(query: Query) -> Query {
+    let (from, to) = (
+        query.from_value().map(str::to_owned),
+        query.to_value().map(str::to_owned),
+    );
+    query.without_paging_and_range().with_range(from, to)
+}
+
+impl<T: DeserializeOwned + Send + 'static> Scan<T> {
+    /// Starts fetches: the next page when nothing is buffered or in flight, and more pages up
+    /// to the pipeline depth.
+    fn prefetch(&mut self) -> Result<(), Error> {
+        loop {
+            let in_flight = self.in_flight.len();
+            let needed = self.buffer.is_empty() && in_flight == 0;
+            if !needed && in_flight >= self.options.depth {
+                return Ok(());
+            }
+            let Some(ask) = self.cursor.plan(in_flight, self.options.depth) else {
+                return Ok(());
+            };
+            let want_ids = self.options.mode != ScanMode::Plain;
+            let task = spawn_page(&self.resource, &self.query, ask, want_ids)?;
+            self.in_flight.push_back(task);
+        }
+    }
+
+    fn take_page(&mut self, page: Fetched<T>) -> Result<(), Error> {
+        let Fetched {
+            ask,
+            records,
+            ids,
+            meta,
+        } = page;
+        match self.cursor.accept(ask, &ids, meta)? {
+            Verdict::Refetch => self.in_flight = FuturesOrdered::new(),
+            Verdict::Take {
+                skip,
+                take,
+                restart,
+            } => {
+                if restart {
+                    self.in_flight = FuturesOrdered::new();
+                }
+                let kept = records
+                    .into_iter()
+                    .zip(ids)
+                    .enumerate()
+                    .skip(skip)
+                    .take(take);
+                for (i, (record, id)) in kept {
+                    self.buffer.push_back(Buffered {
+                        offset: ask.offset + i as u64,
+                        id,
+                        record,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves an incremental scan to its next slice; `false` when there is none.
+    fn next_slice(&mut self) -> Result<bool, Error> {
+        let Some(slices) = &mut self.slices else {
+            return Ok(false);
+        };
+        if !slices.advance()? {
+            return Ok(false);
+        }
+        let (from, to) = slices.current()?;
+        self.query = self
+            .base
+            .without_paging_and_range()
+            .with_range(from, Some(to));
+        self.cursor = Cursor::new(
+            self.options.mode,
+            self.options.overlap,
+            self.cursor.limit,
+            0,
+        );
+        self.position = 0;
+        self.last_yielded = None;
+        Ok(true)
+    }
+
+    fn fail(&mut self, error: Error) -> Poll<Option<Result<T, Error>>> {
+        self.failed = true;
+        self.in_flight = FuturesOrdered::new();
+        self.buffer.clear();
+        Poll::Ready(Some(Err(error)))
+    }
+}
+
+impl<T: DeserializeOwned + Send + 'static> Stream for Scan<T> {
+    type Item = Result<T, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if let Some(error) = this.deferred.take() {
+                return this.fail(error);
+            }
+            if this.failed || this.finished {
+                return Poll::Ready(None);
+            }
+            if let Err(error) = this.prefetch() {
+                return this.fail(error);
+            }
+            if let Some(item) = this.buffer.pop_front() {
+                this.position = item.offset + 1;
+                if item.id.is_some() {
+                    this.last_yielded = item.id;
+                }
+                return Poll::Ready(Some(Ok(item.record)));
+            }
+            if this.cursor.done && this.in_flight.is_empty() {
+                match this.next_slice() {
+                    Ok(true) => continue,
+                    Ok(false) => {
+                        this.finished = true;
+                        return Poll::Ready(None);
+                    }
+                    Err(error) => return this.fail(error),
+                }
+            }
+            match this.in_flight.poll_next_unpin(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => {
+                    // Nothing in flight and nothing planned: the cursor is done.
+                    this.cursor.done = true;
+                }
+                Poll::Ready(Some(Err(error))) => return this.fail(error),
+                Poll::Ready(Some(Ok(page))) => {
+                    if let Err(error) = this.take_page(page) {
+                        return this.fail(error);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl<T: DeserializeOwned + Send + 'static> Resource<T> {
+    /// A scan of every record matching `query` with the default [`ScanOptions`] (a
+    /// [`ScanMode::Plain`] scan with [`DEFAULT_PIPELINE_DEPTH`] pages in flight).
+    pub fn scan(&self, query: Query) -> Scan<T> {
+        self.scan_with(query, ScanOptions::default())
+    }
+
+    /// A scan of every record matching `query`, starting at its offset, with `options`. A
+    /// query the client refuses (a `limit` out of range...) makes a scan that yields that
+    /// error.
+    pub fn scan_with(&self, query: Query, options: ScanOptions) -> Scan<T> {
+        Scan::start(self.clone(), query, options, None)
+    }
+
+    /// Continues the scan `checkpoint` was taken from, with the default pipeline depth.
+    pub fn resume(&self, checkpoint: &Checkpoint) -> Result<Scan<T>, Error> {
+        self.resume_with(checkpoint, ScanOptions::default())
+    }
+
+    /// Continues the scan `checkpoint` was taken from, with `options`' pipeline depth (the
+    /// mode and overlap are the checkpoint's).
+    pub fn resume_with(
+        &self,
+        checkpoint: &Checkpoint,
+        options: ScanOptions,
+    ) -> Result<Scan<T>, Error> {
+        if checkpoint.version != CHECKPOINT_VERSION {
+            return Err(Error::config(format!(
+                "this checkpoint has format version {}, but this client reads version \
+                 {CHECKPOINT_VERSION}; start a new scan",
+                checkpoint.version
+            )));
+        }
+        if checkpoint.resource != self.name() {
+            return Err(Error::config(format!(
+                "this checkpoint is of resource `{}`, not `{}`: resume it on that resource",
+                checkpoint.resource,
+                self.name()
+            )));
+        }
+        let options = options.mode(checkpoint.mode).overlap(checkpoint.overlap);
+        let mut scan = Scan::start(
+            self.clone(),
+            checkpoint.query.clone(),
+            options,
+            checkpoint.slices.clone(),
+        );
+        scan.cursor.end = checkpoint.end_offset;
+        scan.cursor.upper_id = checkpoint.upper_id.clone();
+        scan.cursor
+            .continue_after(checkpoint.offset, checkpoint.last_id.clone());
+        scan.position = checkpoint.offset;
+        scan.last_yielded = checkpoint.last_id.clone();
+        if checkpoint.finished {
+            scan.finished = true;
+            scan.cursor.done = true;
+        }
+        Ok(scan)
+    }
+
+    /// The records changed since `watermark` (records whose `updated_at` is at or after it;
+    /// from the beginning of time when `None`), up to the end of the range (exclusive): see
+    /// [`IncrementalOptions`]. Once the scan has ended, [`Scan::watermark`] is the watermark
+    /// to store for the next call.
+    ///
+    /// `from` is inclusive and `to` exclusive on the server, and each slice ends where the
+    /// next begins, so a record that did not change is delivered once: a record with
+    /// `updated_at` equal to the stored watermark was not part of the previous range and is
+    /// delivered by the next one. The query's own `from`/`to`/`offset` are ignored; its
+    /// filters and page size are used.
+    ///
+    /// ```no_run
+    /// # async fn run(stored: Option<String>) -> Result<(), dbsync_client::Error> {
+    /// use std::time::Duration;
+    /// use dbsync_client::{Connection, IncrementalOptions, Query};
+    /// use futures::TryStreamExt as _;
+    ///
+    /// let records = Connection::from_env()?.records();
+    /// let options = IncrementalOptions::default().window(Duration::from_secs(24 * 3600));
+    /// let mut changes = records.changes_since(Query::new().limit(1000), stored, options)?;
+    /// while let Some(record) = changes.try_next().await? {
+    ///     # let _ = record;
+    /// }
+    /// let new_watermark = changes.watermark(); // store it
+    /// # let _ = new_watermark;
+    /// # Ok(()) }
+    /// ```
+    pub fn changes_since(
+        &self,
+        query: Query,
+        watermark: Option<impl Into<Timestamp>>,
+        options: IncrementalOptions,
+    ) -> Result<Scan<T>, Error> {
+        let since = watermark.map(Into::into);
+        let slices = Slices::new(since.as_ref(), &options)?;
+        let base = query.without_paging_and_range();
+        let base = match query.limit_value() {
+            Some(limit) => base.limit(limit),
+            None => base,
+        };
+        Ok(Scan::start(self.clone(), base, options.scan, Some(slices)))
+    }
+}

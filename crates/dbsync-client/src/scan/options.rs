@@ -1,0 +1,109 @@
+//! How a scan runs: how many pages it keeps in flight, and whether it guards against records
+//! shifting while it reads.
+
+use serde::{Deserialize, Serialize};
+
+/// How many pages a scan keeps in flight by default, beyond the page the caller is reading.
+///
+/// Measured on a 2-core machine against the in-process sandbox (see `docs/performance.md`):
+/// one page ahead wins at no latency but barely helps at 5 ms of latency, where four pages in
+/// flight are about four times as fast as reading one page after the other; four wins in both.
+pub const DEFAULT_PIPELINE_DEPTH: usize = 4;
+
+/// How many records a consistent scan re-reads before each page by default, to prove that no
+/// record was skipped.
+pub const DEFAULT_OVERLAP: u32 = 32;
+
+/// What a scan guarantees when records change while it runs.
+///
+/// Both modes read the pages of an id-ordered list with `limit`/`offset`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ScanMode {
+    /// Offset pagination as the server gives it. Over a set that does not change during the
+    /// scan, every record is yielded exactly once. If records are deleted before the scan's
+    /// position, later records shift to lower offsets and **some are skipped**; if records are
+    /// inserted before it (impossible with increasing ids, but possible in a filtered or
+    /// date-ranged query), **some are yielded twice**. The scan notices when `meta.total`
+    /// moves ([`crate::Scan::total_moved`]) but does not correct for it.
+    #[default]
+    Plain,
+    /// Every page is requested with an overlap of already-read records, and records whose id
+    /// is not above the last id yielded are dropped. A page that does not reach back to the
+    /// last id yielded proves records shifted by more than the overlap; the scan then steps
+    /// back (doubling) until it does. Guarantee: every record that exists for the whole scan is
+    /// yielded exactly once, whatever is deleted or inserted meanwhile; records inserted or
+    /// deleted during the scan are yielded at most once. It needs a server that lists by id
+    /// ascending (the contract) and an `id` on every record; otherwise the scan fails with an
+    /// error rather than guess.
+    Consistent,
+}
+
+/// How a scan runs. The default is a [`ScanMode::Plain`] scan with
+/// [`DEFAULT_PIPELINE_DEPTH`] pages in flight.
+///
+/// ```
+/// use dbsync_client::{ScanMode, ScanOptions};
+/// let options = ScanOptions::default().pipeline_depth(8).mode(ScanMode::Consistent).overlap(64);
+/// assert_eq!(options.depth(), 8);
+/// let sequential = ScanOptions::sequential();
+/// assert_eq!(sequential.depth(), 0);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanOptions {
+    pub(crate) depth: usize,
+    pub(crate) mode: ScanMode,
+    pub(crate) overlap: u32,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        Self {
+            depth: DEFAULT_PIPELINE_DEPTH,
+            mode: ScanMode::Plain,
+            overlap: DEFAULT_OVERLAP,
+        }
+    }
+}
+
+impl ScanOptions {
+    /// One page at a time: the next page is requested only when the caller has taken every
+    /// record of the current one (depth 0).
+    pub fn sequential() -> Self {
+        Self::default().pipeline_depth(0)
+    }
+
+    /// How many pages are in flight while the caller reads the current one (0 turns
+    /// pipelining off). Until the first page tells the total, and when the server sends no
+    /// total, at most one page is read ahead, so no page past the end is ever asked for.
+    /// Memory is bounded by `depth + 1` pages whatever the total.
+    pub fn pipeline_depth(mut self, depth: usize) -> Self {
+        self.depth = depth;
+        self
+    }
+
+    /// The scan's mode (default [`ScanMode::Plain`]).
+    pub fn mode(mut self, mode: ScanMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// How many records a [`ScanMode::Consistent`] scan re-reads before each page (default
+    /// [`DEFAULT_OVERLAP`]; at most half the page size is used). A larger overlap costs a
+    /// little bandwidth and saves step-backs when many records are deleted between pages.
+    pub fn overlap(mut self, records: u32) -> Self {
+        self.overlap = records;
+        self
+    }
+
+    /// The configured pipeline depth.
+    pub fn depth(&self) -> usize {
+        self.depth
+    }
+
+    /// The configured mode.
+    pub fn scan_mode(&self) -> ScanMode {
+        self.mode
+    }
+}
