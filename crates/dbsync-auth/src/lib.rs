@@ -4,19 +4,30 @@
 //! credentials to the outgoing request, is told when the server answered `401` (so a strategy
 //! that can refresh does so), and names its scheme for logs. The four strategies the product
 //! names live beside it: [`NoAuth`], [`BasicAuth`], [`BearerAuth`] (tokens and API keys) and
-//! [`OAuth2Auth`].
+//! [`OAuth2Auth`] (client credentials, refresh tokens, authorization code with PKCE; tokens
+//! cached, renewed once for many concurrent requests, and persisted through a [`TokenStore`]).
+//!
+//! Secrets are held in [`Secret`], whose `Debug` and `Display` are redacted; no strategy, error
+//! or log line of this crate shows one.
 #![deny(missing_docs)]
 
 mod error;
+mod oauth;
 mod request;
 mod secret;
 mod strategies;
+mod token_store;
 mod transport;
 
 pub use error::AuthError;
+pub use oauth::{
+    DEFAULT_REFRESH_BUFFER, DEFAULT_TOKEN_TIMEOUT, OAuth2Auth, OAuth2AuthBuilder,
+    PendingAuthorization,
+};
 pub use request::AuthRequest;
 pub use secret::Secret;
 pub use strategies::{BasicAuth, BearerAuth, NoAuth};
+pub use token_store::{FileTokenStore, MemoryTokenStore, StoredToken, TokenStore};
 pub use transport::ensure_secure_transport;
 
 use async_trait::async_trait;
@@ -60,6 +71,15 @@ pub trait Auth: Send + Sync + std::fmt::Debug {
         Ok(false)
     }
 
+    /// Like [`Auth::on_unauthorized`], told which credentials the rejected request carried (its
+    /// headers as sent), so a strategy can tell a stale credential (already replaced by another
+    /// task: just retry) from the current one (renew it). Clients should call this one; the
+    /// default calls [`Auth::on_unauthorized`].
+    async fn on_unauthorized_for(&self, sent_headers: &http::HeaderMap) -> Result<bool, AuthError> {
+        let _ = sent_headers;
+        self.on_unauthorized().await
+    }
+
     /// A short name of the scheme for logs and reports (`none`, `basic`, `bearer`, `oauth2`...).
     /// Never a credential.
     fn scheme(&self) -> &'static str;
@@ -79,6 +99,9 @@ impl<T: Auth + ?Sized> Auth for std::sync::Arc<T> {
     }
     async fn on_unauthorized(&self) -> Result<bool, AuthError> {
         (**self).on_unauthorized().await
+    }
+    async fn on_unauthorized_for(&self, sent_headers: &http::HeaderMap) -> Result<bool, AuthError> {
+        (**self).on_unauthorized_for(sent_headers).await
     }
     fn scheme(&self) -> &'static str {
         (**self).scheme()

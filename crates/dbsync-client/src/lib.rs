@@ -1,2 +1,71 @@
-//! dbsync-client (being built).
+//! The DBSync client: a [`Connection`] (built in code, from settings JSON, or from `DBSYNC_*`
+//! environment variables) and typed CRUD on any resource, with pagination, batching, retries
+//! and precise errors.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), dbsync_client::Error> {
+//! use dbsync_client::{Connection, Query};
+//! use futures::TryStreamExt as _;
+//!
+//! let connection = Connection::builder()
+//!     .base_url("https://api.dbsync.com")
+//!     .auth(dbsync_auth::BearerAuth::new("my-api-key"))
+//!     .build()?;
+//! let report = connection.validate().await?;
+//! println!("reachable in {:?}", report.latency);
+//!
+//! let records = connection.records();
+//! let created = records.create(&serde_json::json!({"name": "Ada"})).await?;
+//! let all: Vec<_> = records.stream(Query::new().limit(500)).try_collect().await?;
+//! # let _ = (created, all);
+//! # Ok(()) }
+//! ```
+//!
+//! The request path (build -> authorize -> rate limit -> send -> classify -> retry or map
+//! error -> decode) is in one module, `request`; the retry decision is the pure
+//! [`retry::decide`].
 #![deny(missing_docs)]
+
+mod batch;
+mod connection;
+mod error;
+mod page;
+mod pagination;
+mod preflight;
+mod query;
+mod rate_limit;
+mod request;
+mod resource;
+pub mod retry;
+mod settings;
+mod settings_env;
+mod settings_save;
+mod validate_connection;
+
+pub use batch::{BatchOutcome, MAX_BATCH_SIZE};
+pub use connection::{
+    Connection, ConnectionBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_POOL_IDLE_TIMEOUT,
+    DEFAULT_TIMEOUT, DEFAULT_VALIDATE_RESOURCE,
+};
+pub use dbsync_validate::{ErrorDetail, Schema};
+pub use error::{Error, TransportKind};
+pub use page::{Meta, Page, PageFormat};
+pub use pagination::DEFAULT_PAGE_SIZE;
+pub use query::{Query, Timestamp};
+pub use rate_limit::{RateLimitInfo, RateLimiter};
+pub use resource::{MAX_LIMIT, Resource};
+pub use retry::RetryPolicy;
+pub use settings::{
+    AuthSettings, ConnectionSettings, EnvLookup, PaginationSettings, RateLimitSettings,
+    RetrySettings, SecretValue, process_env,
+};
+pub use settings_save::{SaveOptions, SaveReport};
+pub use validate_connection::ValidationReport;
+
+/// A record as JSON: what [`Connection::records`] works with.
+pub type Record = serde_json::Value;
+
+/// The README's example, compiled as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

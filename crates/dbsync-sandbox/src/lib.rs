@@ -1,2 +1,380 @@
-//! dbsync-sandbox (being built).
+//! A local server that speaks the whole DBSync Open API (see the project's contract), for
+//! examples, end-to-end tests and connector development.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), dbsync_sandbox::SandboxError> {
+//! use dbsync_sandbox::{Sandbox, SandboxAuth};
+//! let sandbox = Sandbox::builder()
+//!     .auth(SandboxAuth::Bearer { token: "demo".into() })
+//!     .seed_records(1000)
+//!     .start()
+//!     .await?;
+//! println!("listening on {}", sandbox.base_url());
+//! sandbox.shutdown().await;
+//! # Ok(()) }
+//! ```
 #![deny(missing_docs)]
+
+mod api_keys;
+mod auth;
+mod error;
+mod faults;
+mod idempotency;
+mod monitoring;
+mod oauth;
+mod openapi;
+mod ops;
+mod ops_util;
+mod rate_limit;
+mod request_log;
+mod resources;
+mod rng;
+mod routes;
+mod seed;
+mod state;
+mod store;
+mod time_fmt;
+mod workflows;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use dbsync_validate::Schema;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use auth::{SandboxAuth, TokenVerifier, secrets_equal};
+pub use error::{ErrorBody, ErrorDetail, ErrorObject};
+pub use faults::{Fault, Faults};
+pub use rate_limit::RateLimitSnapshot;
+pub use request_log::{DEFAULT_LOG_CAPACITY, LogEntry};
+pub use resources::{DEFAULT_LIMIT, MAX_BATCH, MAX_LIMIT, RESERVED_NAMES, is_valid_resource_name};
+pub use seed::{records_schema, records_schema_json};
+
+use state::{AppState, SandboxState};
+use store::{Store, write};
+
+/// The most records [`SandboxBuilder::seed_records`] accepts (about 40 bytes of memory each).
+pub const MAX_SEED_RECORDS: u64 = 100_000_000;
+
+/// Why the sandbox could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SandboxError {
+    /// The address could not be bound.
+    #[error("could not bind the sandbox to {addr}: {source}; choose another port or use port 0")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A schema given to the builder is not in the contract's shape.
+    #[error("the schema of resource {resource:?} is invalid: {message}")]
+    InvalidSchema {
+        /// The resource.
+        resource: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// More seed records were asked for than the sandbox can hold.
+    #[error("cannot seed {requested} records: at most {max} are supported")]
+    TooManySeedRecords {
+        /// The number asked for.
+        requested: u64,
+        /// The largest supported number.
+        max: u64,
+    },
+    /// A resource name does not match `[a-z][a-z0-9_-]{{0,63}}` or is reserved.
+    #[error("{0:?} is not a valid resource name: use [a-z][a-z0-9_-]{{0,63}}, not a reserved name")]
+    InvalidResourceName(String),
+}
+
+/// Configures and starts a [`Sandbox`].
+#[derive(Debug, Clone)]
+pub struct SandboxBuilder {
+    auth: SandboxAuth,
+    seed_records: u64,
+    seed: u64,
+    rate_limit: Option<u32>,
+    faults: Faults,
+    schemas: Vec<(String, Schema)>,
+    max_body_bytes: usize,
+    bind: SocketAddr,
+    token_ttl: Duration,
+    log_capacity: usize,
+    workflow_duration: Duration,
+}
+
+impl Default for SandboxBuilder {
+    fn default() -> Self {
+        Self {
+            auth: SandboxAuth::None,
+            seed_records: 0,
+            seed: seed::DEFAULT_SEED,
+            rate_limit: None,
+            faults: Faults::default(),
+            schemas: Vec::new(),
+            max_body_bytes: 1 << 20,
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            token_ttl: Duration::from_secs(3600),
+            log_capacity: DEFAULT_LOG_CAPACITY,
+            workflow_duration: workflows::DEFAULT_WORKFLOW_DURATION,
+        }
+    }
+}
+
+impl SandboxBuilder {
+    /// The authentication mode (default [`SandboxAuth::None`]).
+    pub fn auth(mut self, auth: SandboxAuth) -> Self {
+        self.auth = auth;
+        self
+    }
+
+    /// Seeds `records` with `count` deterministic realistic records (ids 1..=count).
+    pub fn seed_records(mut self, count: u64) -> Self {
+        self.seed_records = count;
+        self
+    }
+
+    /// The seed of the seeded data (default: a fixed constant).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// A budget of requests per minute (default: unlimited, no `X-RateLimit-*` headers).
+    pub fn rate_limit(mut self, per_minute: u32) -> Self {
+        self.rate_limit = Some(per_minute);
+        self
+    }
+
+    /// Fault injection (default: off).
+    pub fn faults(mut self, faults: Faults) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// A delay added to every request (same as [`Faults::latency`]).
+    pub fn latency(mut self, latency: Duration) -> Self {
+        self.faults.latency = latency;
+        self
+    }
+
+    /// The schema of a resource (`records` has a built-in one, [`records_schema`], which this
+    /// replaces). Without a schema a resource accepts any JSON object.
+    pub fn schema(mut self, resource: impl Into<String>, schema: Schema) -> Self {
+        self.schemas.push((resource.into(), schema));
+        self
+    }
+
+    /// Largest accepted request body (default 1 MiB); larger is a `413`.
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes;
+        self
+    }
+
+    /// The address to bind (default `127.0.0.1:0`, a free port).
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.bind = addr;
+        self
+    }
+
+    /// Lifetime of issued OAuth2 access tokens (default one hour).
+    pub fn token_ttl(mut self, ttl: Duration) -> Self {
+        self.token_ttl = ttl;
+        self
+    }
+
+    /// How many requests the request log keeps (default [`DEFAULT_LOG_CAPACITY`]).
+    pub fn log_capacity(mut self, entries: usize) -> Self {
+        self.log_capacity = entries;
+        self
+    }
+
+    /// How long a workflow run takes from trigger to its end (default 2 s): `queued` for the
+    /// first half, `running` for the second, then `succeeded` (or `failed`). Measured on tokio's
+    /// clock, so a test with a paused clock can `tokio::time::advance` through it.
+    pub fn workflow_duration(mut self, duration: Duration) -> Self {
+        self.workflow_duration = duration;
+        self
+    }
+
+    fn build_state(&self) -> Result<AppState, SandboxError> {
+        if self.seed_records > MAX_SEED_RECORDS {
+            return Err(SandboxError::TooManySeedRecords {
+                requested: self.seed_records,
+                max: MAX_SEED_RECORDS,
+            });
+        }
+        let mut schemas = HashMap::new();
+        let records = records_schema().map_err(|e| SandboxError::InvalidSchema {
+            resource: "records".into(),
+            message: e.to_string(),
+        })?;
+        schemas.insert("records".to_string(), Arc::new(records));
+        for (resource, schema) in &self.schemas {
+            if !is_valid_resource_name(resource) || RESERVED_NAMES.contains(&resource.as_str()) {
+                return Err(SandboxError::InvalidResourceName(resource.clone()));
+            }
+            schemas.insert(resource.clone(), Arc::new(schema.clone()));
+        }
+        let store = Store::new(schemas);
+        if self.seed_records > 0 {
+            let records = store.resource("records");
+            write(&records).seed(seed::SeedGenerator::new(self.seed), self.seed_records);
+        }
+        let state = AppState(Arc::new(SandboxState {
+            store,
+            auth: auth::Authenticator::new(self.auth.clone()),
+            rate_limiter: rate_limit::RateLimiter::new(self.rate_limit),
+            faults: self.faults.clone(),
+            fault_counter: faults::FaultCounter::default(),
+            idempotency: idempotency::IdempotencyCache::default(),
+            request_log: request_log::RequestLog::new(self.log_capacity),
+            max_body_bytes: self.max_body_bytes,
+            token_ttl: self.token_ttl,
+            oauth: ops::oauth_server(&self.auth, self.token_ttl),
+            api_keys: Arc::default(),
+            workflows: Arc::new(workflows::WorkflowEngine::new(self.workflow_duration)),
+        }));
+        ops::register_verifiers(&state);
+        Ok(state)
+    }
+
+    /// Binds and starts serving in a background task.
+    pub async fn start(self) -> Result<Sandbox, SandboxError> {
+        let state = self.build_state()?;
+        let listener = tokio::net::TcpListener::bind(self.bind)
+            .await
+            .map_err(|source| SandboxError::Bind {
+                addr: self.bind,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| SandboxError::Bind {
+            addr: self.bind,
+            source,
+        })?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let app = routes::app(state.clone());
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            });
+            if let Err(error) = serve.await {
+                tracing::error!(%error, "sandbox server stopped with an error");
+            }
+        });
+        Ok(Sandbox {
+            addr,
+            base_url: format!("http://{addr}"),
+            stop: Some(stop),
+            task: Some(task),
+            state,
+        })
+    }
+}
+
+/// A running sandbox server. Dropping it stops the server.
+pub struct Sandbox {
+    addr: SocketAddr,
+    base_url: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+    state: AppState,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("base_url", &self.base_url)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sandbox {
+    /// A builder with every default (no auth, no seed data, no faults, 127.0.0.1:0).
+    pub fn builder() -> SandboxBuilder {
+        SandboxBuilder::default()
+    }
+
+    /// The base URL, e.g. `http://127.0.0.1:40123` (no trailing slash).
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The authentication mode.
+    pub fn auth(&self) -> &SandboxAuth {
+        self.state.auth.mode()
+    }
+
+    /// Lifetime of issued OAuth2 access tokens.
+    pub fn token_ttl(&self) -> Duration {
+        self.state.token_ttl
+    }
+
+    /// The OAuth 2.0 token endpoint, `{base}/oauth/token` (served in oauth2 mode).
+    pub fn token_url(&self) -> String {
+        format!("{}{}", self.base_url, oauth::TOKEN_PATH)
+    }
+
+    /// The OAuth 2.0 authorization endpoint, `{base}/oauth/authorize` (served in oauth2 mode).
+    pub fn authorize_url(&self) -> String {
+        format!("{}{}", self.base_url, oauth::AUTHORIZE_PATH)
+    }
+
+    /// Accepts more Bearer tokens (OAuth2 access tokens, API keys) from now on.
+    pub fn add_token_verifier(&self, verifier: Arc<dyn TokenVerifier>) {
+        self.state.auth.add_verifier(verifier);
+    }
+
+    /// The requests served so far (the most recent [`DEFAULT_LOG_CAPACITY`] by default).
+    pub fn request_log(&self) -> Vec<LogEntry> {
+        self.state.request_log.entries()
+    }
+
+    /// The rate-limit budget right now (`None` when unlimited).
+    pub fn rate_limit(&self) -> Option<RateLimitSnapshot> {
+        self.state.rate_limiter.snapshot()
+    }
+
+    /// How many records a resource holds now.
+    pub fn record_count(&self, resource: &str) -> usize {
+        self.state
+            .store
+            .existing(resource)
+            .map_or(0, |r| store::read(&r).len())
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish (up to 5 s) and returns.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(5), task)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

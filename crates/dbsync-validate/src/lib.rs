@@ -1,2 +1,51 @@
-//! dbsync-validate (being built).
+//! `dbsync-validate`: checks records against a DBSync schema before they are sent (client) or
+//! stored (sandbox), and reports every violation in the same shape as the server's `400` body.
+//!
+//! - [`Schema`] is read from the contract's schema JSON or built in code with [`Schema::builder`]
+//!   and [`Field`]; bad schemas are refused with a [`SchemaError`].
+//! - [`Schema::validate`] (create), [`Schema::validate_partial`] (update) and
+//!   [`Schema::validate_with`] (with a [`UniqueLookup`]) return every [`Violation`] of a record.
+//! - [`Schema::validate_batch`] also checks uniqueness across the batch.
+//! - [`Violations::to_error_body`] / [`Violations::from_error_body`] convert to and from the
+//!   contract's error body ([`ErrorBody`]), the error body type of the whole project.
+//!
+//! ```
+//! use dbsync_validate::{Field, Format, Schema};
+//! use serde_json::json;
+//!
+//! let schema = Schema::builder()
+//!     .field(Field::string("email").required().unique().format(Format::Email).max_length(254))
+//!     .field(Field::string("status").enum_values(["active", "inactive"]))
+//!     .field(Field::date("birthday").nullable())
+//!     .build()?;
+//!
+//! let violations = schema
+//!     .validate(&json!({"email": "not-an-email", "status": "gone", "birthday": "2026-02-30"}))
+//!     .unwrap_err();
+//! assert_eq!(violations.len(), 3);
+//! let body = serde_json::to_value(violations.to_error_body()).unwrap();
+//! assert_eq!(body["error"]["code"], 400);
+//! assert_eq!(body["error"]["details"][0]["field"], "email");
+//! # Ok::<(), dbsync_validate::SchemaError>(())
+//! ```
 #![deny(missing_docs)]
+
+mod batch;
+mod check;
+mod error;
+mod error_body;
+mod formats;
+mod message;
+mod schema;
+mod violation;
+
+pub use batch::{BatchOptions, BatchReport};
+pub use check::{MAX_DEPTH, Mode, UniqueLookup, ValidateOptions};
+pub use error::SchemaError;
+pub use error_body::{ErrorBody, ErrorDetail, ErrorObject};
+pub use message::is_secret_name;
+pub use schema::{
+    Field, FieldType, Format, Limit, MAX_FIELD_NAME_CHARS, PATTERN_SIZE_LIMIT, Schema,
+    SchemaBuilder,
+};
+pub use violation::{Violation, ViolationCode, Violations};

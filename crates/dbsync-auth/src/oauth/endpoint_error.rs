@@ -1,0 +1,237 @@
+//! Turning what went wrong at the token endpoint into an [`AuthError`] that says what to do,
+//! without a secret in it.
+
+use ::oauth2::basic::BasicErrorResponse;
+use ::oauth2::{HttpResponse, RequestTokenError};
+use http::StatusCode;
+use http::header::{CONTENT_TYPE, LOCATION};
+use url::Url;
+
+use super::adapter::AdapterError;
+use crate::AuthError;
+
+/// The longest server text (an `error_description`, an excerpt of an error page) put in an error.
+const MAX_SERVER_TEXT: usize = 200;
+
+/// What the token endpoint answered, kept to explain a failure.
+#[derive(Debug, Clone)]
+pub(crate) struct ResponseInfo {
+    status: StatusCode,
+    content_type: Option<String>,
+    location: Option<String>,
+}
+
+impl ResponseInfo {
+    pub(crate) fn of(response: &HttpResponse) -> Self {
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v: &http::HeaderValue| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        Self {
+            status: response.status(),
+            content_type: header(CONTENT_TYPE),
+            location: header(LOCATION),
+        }
+    }
+}
+
+/// Everything needed to explain a failed token request.
+pub(crate) struct FailedRequest<'a> {
+    /// The grant's RFC 6749 name.
+    pub(crate) grant: &'static str,
+    /// The token endpoint.
+    pub(crate) endpoint: &'a Url,
+    /// The response, when one arrived.
+    pub(crate) response: Option<ResponseInfo>,
+    /// Every credential the request carried, to remove from server-provided text.
+    pub(crate) secrets: Vec<&'a str>,
+}
+
+impl FailedRequest<'_> {
+    pub(crate) fn into_error(
+        self,
+        error: RequestTokenError<AdapterError, BasicErrorResponse>,
+    ) -> AuthError {
+        let status = self.response.as_ref().map(|r| r.status);
+        if let Some(status) = status.filter(StatusCode::is_redirection) {
+            return self.redirected(status);
+        }
+        let status_code = status.map_or(0, |s| s.as_u16());
+        match error {
+            RequestTokenError::ServerResponse(response) => AuthError::TokenEndpoint {
+                grant: self.grant,
+                error: self.clean(response.error().as_ref()),
+                description: response.error_description().map(|d| self.clean(d)),
+                status: status_code,
+            },
+            RequestTokenError::Request(error) => self.request_failed(error),
+            RequestTokenError::Parse(error, body) => {
+                let reason = if status.is_some_and(|s| s.is_success()) {
+                    // The body of a successful response may hold a token: never quote it, and
+                    // quote the parser's message only when it is not about a token field.
+                    let path = error.path().to_string();
+                    let inner = error.inner();
+                    if path.contains("token") || inner.is_syntax() || inner.is_eof() {
+                        format!(
+                            "the body is not a JSON token response ({:?} error at `{path}`, line \
+                             {}, column {})",
+                            inner.classify(),
+                            inner.line(),
+                            inner.column()
+                        )
+                    } else {
+                        format!(
+                            "the body is not a token response ({inner}{})",
+                            if path == "." {
+                                String::new()
+                            } else {
+                                format!(" at `{path}`")
+                            }
+                        )
+                    }
+                } else {
+                    format!(
+                        "the body is not an OAuth 2.0 error ({}{}); {}",
+                        self.content_type(),
+                        self.excerpt(&body),
+                        advice_for(status)
+                    )
+                };
+                AuthError::InvalidTokenResponse {
+                    status: status_code,
+                    reason,
+                }
+            }
+            RequestTokenError::Other(message) => match status {
+                Some(_) => AuthError::InvalidTokenResponse {
+                    status: status_code,
+                    reason: format!("{}; {}", self.clean(&message), advice_for(status)),
+                },
+                None => AuthError::config(format!(
+                    "the token request could not be prepared: {}",
+                    self.clean(&message)
+                )),
+            },
+        }
+    }
+
+    fn redirected(&self, status: StatusCode) -> AuthError {
+        let to = self
+            .response
+            .as_ref()
+            .and_then(|r| r.location.as_deref())
+            .map(|location| format!(" to `{}`", self.clean(location)))
+            .unwrap_or_default();
+        AuthError::InvalidTokenResponse {
+            status: status.as_u16(),
+            reason: format!(
+                "a redirect{to}, which is not followed for the token endpoint (it would carry \
+                 the credentials elsewhere); set token_url to the endpoint's final URL"
+            ),
+        }
+    }
+
+    fn request_failed(&self, error: AdapterError) -> AuthError {
+        let endpoint = self.endpoint.to_string();
+        match error {
+            AdapterError::Send(error) => {
+                let timeout = error.is_timeout();
+                let cause = innermost_cause(&error);
+                let reason = if timeout {
+                    "the request timed out; check that the server is up, or raise the token \
+                     request timeout"
+                        .to_owned()
+                } else if error.is_connect() {
+                    format!(
+                        "could not connect ({cause}); check the host and port of token_url and \
+                         the network"
+                    )
+                } else {
+                    format!("the request failed ({cause}); try again later")
+                };
+                AuthError::Transport {
+                    endpoint,
+                    reason: self.clean(&reason),
+                    timeout,
+                }
+            }
+            AdapterError::Redirected => AuthError::config(format!(
+                "the token endpoint `{endpoint}` redirected and the HTTP client followed the \
+                 redirect: build the reqwest::Client given to `http_client` with \
+                 `redirect(reqwest::redirect::Policy::none())`, and set token_url to the \
+                 endpoint's final URL"
+            )),
+            AdapterError::TooLarge(status) => AuthError::InvalidTokenResponse {
+                status: status.as_u16(),
+                reason: "the body is larger than any token response; check token_url".to_owned(),
+            },
+            AdapterError::Build | AdapterError::Http => AuthError::config(format!(
+                "the token request to `{endpoint}` could not be built or its response read \
+                 (this is a bug in dbsync-auth; please report it)"
+            )),
+        }
+    }
+
+    fn content_type(&self) -> String {
+        match self
+            .response
+            .as_ref()
+            .and_then(|r| r.content_type.as_deref())
+        {
+            Some(content_type) => format!("content type `{}`", self.clean(content_type)),
+            None => "no content type".to_owned(),
+        }
+    }
+
+    fn excerpt(&self, body: &[u8]) -> String {
+        let text = String::from_utf8_lossy(body);
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if text.is_empty() {
+            String::new()
+        } else {
+            format!(", body starts `{}`", self.clean(&text))
+        }
+    }
+
+    /// Server-provided text made safe to show: credentials removed, control characters dropped,
+    /// shortened.
+    fn clean(&self, text: &str) -> String {
+        let mut text = text.to_owned();
+        for secret in &self.secrets {
+            if secret.len() >= 4 {
+                text = text.replace(secret, "[redacted]");
+            }
+        }
+        let mut cleaned: String = text
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(MAX_SERVER_TEXT)
+            .collect();
+        if text.chars().count() > MAX_SERVER_TEXT {
+            cleaned.push('…');
+        }
+        cleaned
+    }
+}
+
+/// What to do about an unexpected answer, by its status.
+fn advice_for(status: Option<StatusCode>) -> &'static str {
+    match status {
+        Some(s) if s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS => {
+            "the token endpoint is failing or busy; try again later"
+        }
+        _ => "check that token_url is the token endpoint",
+    }
+}
+
+/// The deepest `source()` of an error: for a failed connection, the OS or TLS reason.
+fn innermost_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = error;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    current.to_string()
+}

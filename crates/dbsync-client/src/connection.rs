@@ -1,0 +1,438 @@
+//! A configured connection to one DBSync server: base URL, auth strategy, HTTP client, retry
+//! policy. Cheap to clone (shared inside), so hand clones to tasks.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dbsync_auth::{Auth, NoAuth, ensure_secure_transport};
+use url::Url;
+
+use crate::page::PageFormat;
+use crate::rate_limit::RateLimiter;
+use crate::resource::{Resource, validate_resource_name};
+use crate::retry::RetryPolicy;
+use crate::{Error, Record};
+
+/// The request timeout used unless configured (the whole call: connect, send, read the body).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The connect timeout used unless configured.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an idle pooled connection is kept: below the 60 s after which many load balancers
+/// drop idle connections, so the client never reuses a connection the far end has closed.
+pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(50);
+/// The resource [`Connection::validate`] lists unless configured.
+pub const DEFAULT_VALIDATE_RESOURCE: &str = "records";
+
+/// A connection to a DBSync server. Build one with [`Connection::builder`], from settings JSON
+/// ([`Connection::from_settings_json`], [`Connection::from_settings_file`]) or from the
+/// `DBSYNC_*` environment variables ([`Connection::from_env`]).
+///
+/// ```
+/// use dbsync_client::{Connection, RetryPolicy};
+/// use std::time::Duration;
+///
+/// let connection = Connection::builder()
+///     .base_url("https://api.dbsync.com")
+///     .auth(dbsync_auth::BearerAuth::new("my-api-key"))
+///     .timeout(Duration::from_secs(20))
+///     .retry(RetryPolicy::default().max_retries(5))
+///     .build()?;
+/// let contacts = connection.resource::<serde_json::Value>("contacts")?;
+/// # let _ = contacts;
+/// # Ok::<(), dbsync_client::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Connection {
+    pub(crate) inner: Arc<Inner>,
+}
+
+/// What a connection shares between its clones.
+pub(crate) struct Inner {
+    pub(crate) base_url: Url,
+    pub(crate) name: Option<String>,
+    pub(crate) auth: Arc<dyn Auth>,
+    pub(crate) http: reqwest::Client,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) user_agent: String,
+    pub(crate) page_format: PageFormat,
+    pub(crate) rate_limiter: Option<Arc<dyn RateLimiter>>,
+    pub(crate) validate_resource: String,
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.inner;
+        f.debug_struct("Connection")
+            .field("name", &inner.name)
+            .field("base_url", &inner.base_url.as_str())
+            .field("auth", &inner.auth)
+            .field("timeout", &inner.timeout)
+            .field("retry", &inner.retry)
+            .field("page_format", &inner.page_format)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    /// Starts building a connection.
+    pub fn builder() -> ConnectionBuilder {
+        ConnectionBuilder::default()
+    }
+
+    /// A typed view of resource `name` (`[a-z][a-z0-9_-]{0,63}`), with records decoded as `T`.
+    pub fn resource<T>(&self, name: &str) -> Result<Resource<T>, Error> {
+        validate_resource_name(name)?;
+        Ok(Resource::new(self.clone(), name.to_owned()))
+    }
+
+    /// The default `records` resource, with records as JSON values.
+    pub fn records(&self) -> Resource<Record> {
+        Resource::new(self.clone(), "records".to_owned())
+    }
+
+    /// The base URL (without the `/v1` prefix).
+    pub fn base_url(&self) -> &Url {
+        &self.inner.base_url
+    }
+
+    /// The connection's name from its settings, if any.
+    pub fn name(&self) -> Option<&str> {
+        self.inner.name.as_deref()
+    }
+
+    /// The auth strategy's scheme name (`none`, `basic`, `bearer`, `oauth2`...).
+    pub fn auth_scheme(&self) -> &'static str {
+        self.inner.auth.scheme()
+    }
+
+    /// The retry policy.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
+    /// The URL of `/v1/{segments...}`, each segment percent-encoded as one path segment.
+    pub(crate) fn endpoint(&self, segments: &[&str]) -> Result<Url, Error> {
+        let mut url = self.inner.base_url.clone();
+        url.path_segments_mut()
+            .map_err(|()| Error::config("the base URL cannot have a path"))?
+            .pop_if_empty()
+            .push("v1")
+            .extend(segments);
+        Ok(url)
+    }
+}
+
+/// Builds a [`Connection`]; see [`Connection::builder`].
+#[derive(Debug)]
+pub struct ConnectionBuilder {
+    base_url: Option<String>,
+    name: Option<String>,
+    auth: Option<Arc<dyn Auth>>,
+    timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    pool_idle_timeout: Option<Duration>,
+    retry: RetryPolicy,
+    allow_insecure_http: bool,
+    user_agent: String,
+    http_client: Option<reqwest::Client>,
+    page_format: PageFormat,
+    rate_limiter: Option<Arc<dyn RateLimiter>>,
+    validate_resource: String,
+}
+
+impl Default for ConnectionBuilder {
+    fn default() -> Self {
+        Self {
+            base_url: None,
+            name: None,
+            auth: None,
+            timeout: Some(DEFAULT_TIMEOUT),
+            connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
+            pool_idle_timeout: Some(DEFAULT_POOL_IDLE_TIMEOUT),
+            retry: RetryPolicy::default(),
+            allow_insecure_http: false,
+            user_agent: concat!("dbsync-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
+            http_client: None,
+            page_format: PageFormat::default(),
+            rate_limiter: None,
+            validate_resource: DEFAULT_VALIDATE_RESOURCE.to_owned(),
+        }
+    }
+}
+
+impl ConnectionBuilder {
+    /// The server's base URL, such as `https://api.dbsync.com` (required). Resources are under
+    /// `{base}/v1`; a base URL that already ends in `/v1` is accepted as the same thing.
+    pub fn base_url(mut self, url: impl AsRef<str>) -> Self {
+        self.base_url = Some(url.as_ref().to_owned());
+        self
+    }
+
+    /// A name for the connection (shown in reports; from the settings' `name`).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// The auth strategy (default [`NoAuth`]). Any [`Auth`] implementation plugs in.
+    pub fn auth(mut self, auth: impl Auth + 'static) -> Self {
+        self.auth = Some(Arc::new(auth));
+        self
+    }
+
+    /// The auth strategy, already shared (for example to keep a handle for rotation).
+    pub fn auth_shared(mut self, auth: Arc<dyn Auth>) -> Self {
+        self.auth = Some(auth);
+        self
+    }
+
+    /// The timeout of one attempt, from connecting to the end of the body (default 30 s;
+    /// `None` for no timeout).
+    pub fn timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.timeout = timeout.into();
+        self
+    }
+
+    /// The connect timeout (default 10 s; `None` for none). Ignored with [`Self::http_client`].
+    pub fn connect_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.connect_timeout = timeout.into();
+        self
+    }
+
+    /// How long an idle pooled connection is kept (default 50 s, below the 60 s many load
+    /// balancers use). Ignored with [`Self::http_client`].
+    pub fn pool_idle_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.pool_idle_timeout = timeout.into();
+        self
+    }
+
+    /// The retry policy (default [`RetryPolicy::default`]).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Allows sending credentials over plain `http://` to a host other than loopback (default
+    /// off). Only for trusted networks.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// The `User-Agent` header (default `dbsync-rs/<version>`).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// A reqwest client to use (to share its connection pool). Its own settings (pool, connect
+    /// timeout, redirects, TLS) then apply; the request timeout is still set per request.
+    /// Build it with `redirect(reqwest::redirect::Policy::none())` to keep this crate's rule
+    /// that credentials never follow a redirect (reqwest also strips `Authorization` when a
+    /// redirect leaves the host).
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// How list pages are shaped (default: records under `data`, with `meta`). Each resource
+    /// can override it.
+    pub fn page_format(mut self, format: PageFormat) -> Self {
+        self.page_format = format;
+        self
+    }
+
+    /// A client-side rate limiter, asked before every attempt (default none).
+    pub fn rate_limiter(mut self, limiter: impl RateLimiter + 'static) -> Self {
+        self.rate_limiter = Some(Arc::new(limiter));
+        self
+    }
+
+    /// The resource [`Connection::validate`] reads (default `records`).
+    pub fn validate_resource(mut self, resource: impl Into<String>) -> Self {
+        self.validate_resource = resource.into();
+        self
+    }
+
+    /// Checks the settings and builds the connection. Fails on a missing or malformed base URL,
+    /// and when credentials would go over plain `http://` to a non-loopback host (unless
+    /// allowed, or the strategy sends none).
+    pub fn build(self) -> Result<Connection, Error> {
+        let raw = self.base_url.ok_or_else(|| {
+            Error::config(
+                "base_url is missing: set it to the server's URL, e.g. https://api.dbsync.com",
+            )
+        })?;
+        let base_url = parse_base_url(&raw)?;
+        let auth = self.auth.unwrap_or_else(|| Arc::new(NoAuth));
+        if auth.sends_credentials() {
+            ensure_secure_transport(&base_url, self.allow_insecure_http)?;
+        }
+        validate_resource_name(&self.validate_resource)?;
+        let http = match self.http_client {
+            Some(client) => client,
+            None => {
+                let mut builder = reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .pool_idle_timeout(self.pool_idle_timeout);
+                if let Some(timeout) = self.connect_timeout {
+                    builder = builder.connect_timeout(timeout);
+                }
+                builder
+                    .build()
+                    .map_err(|e| Error::config(format!("could not build the HTTP client: {e}")))?
+            }
+        };
+        Ok(Connection {
+            inner: Arc::new(Inner {
+                base_url,
+                name: self.name,
+                auth,
+                http,
+                timeout: self.timeout,
+                retry: self.retry,
+                user_agent: self.user_agent,
+                page_format: self.page_format,
+                rate_limiter: self.rate_limiter,
+                validate_resource: self.validate_resource,
+            }),
+        })
+    }
+}
+
+/// Parses and normalises a base URL: http(s) with a host, no credentials, query or fragment,
+/// and no trailing `/v1` (it is added per request).
+fn parse_base_url(raw: &str) -> Result<Url, Error> {
+    let mut url = Url::parse(raw.trim()).map_err(|e| {
+        Error::config(format!(
+            "base_url `{raw}` is not a valid URL ({e}); expected e.g. https://api.dbsync.com"
+        ))
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(Error::config(format!(
+            "base_url `{raw}` must be an http:// or https:// URL with a host"
+        )));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::config(
+            "base_url must not contain credentials: configure them as the connection's auth",
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::config(format!(
+            "base_url `{}` must not have a query or fragment",
+            url.origin().ascii_serialization()
+        )));
+    }
+    let segments: Vec<String> = url
+        .path_segments()
+        .map(|s| s.filter(|s| !s.is_empty()).map(str::to_owned).collect())
+        .unwrap_or_default();
+    let keep = match segments.last() {
+        Some(last) if last == "v1" => &segments[..segments.len() - 1],
+        _ => &segments[..],
+    };
+    // The segments are already percent-encoded: join them as they are.
+    url.set_path(&keep.join("/"));
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dbsync_auth::{BasicAuth, BearerAuth};
+
+    #[test]
+    fn base_urls_are_normalised() {
+        for (raw, want) in [
+            ("https://api.dbsync.com", "https://api.dbsync.com/"),
+            ("https://api.dbsync.com/", "https://api.dbsync.com/"),
+            ("https://api.dbsync.com/v1", "https://api.dbsync.com/"),
+            ("https://h/prefix/v1/", "https://h/prefix"),
+        ] {
+            assert_eq!(parse_base_url(raw).unwrap().as_str(), want, "{raw}");
+        }
+        for bad in [
+            "api.dbsync.com",
+            "ftp://h",
+            "https://u:p@h",
+            "https://h/?x=1",
+            "",
+        ] {
+            assert!(
+                matches!(parse_base_url(bad), Err(Error::Config(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn endpoints_keep_ids_in_one_segment() {
+        let c = Connection::builder()
+            .base_url("https://h/prefix")
+            .build()
+            .unwrap();
+        let url = c.endpoint(&["records", "../admin"]).unwrap();
+        assert_eq!(url.as_str(), "https://h/prefix/v1/records/..%2Fadmin");
+    }
+
+    #[test]
+    fn credentials_over_plain_http_are_refused_at_build_time() {
+        let err = Connection::builder()
+            .base_url("http://api.example.com")
+            .auth(BearerAuth::new("t"))
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("allow_insecure_http"), "{err}");
+        assert!(
+            Connection::builder()
+                .base_url("http://api.example.com")
+                .auth(BearerAuth::new("t"))
+                .allow_insecure_http(true)
+                .build()
+                .is_ok()
+        );
+        assert!(
+            Connection::builder()
+                .base_url("http://api.example.com")
+                .build()
+                .is_ok(),
+            "NoAuth sends no credentials"
+        );
+        assert!(
+            Connection::builder()
+                .base_url("http://127.0.0.1:9")
+                .auth(BasicAuth::new("u", "p").unwrap())
+                .build()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn missing_base_url_names_the_setting() {
+        let err = Connection::builder().build().unwrap_err();
+        assert!(err.to_string().contains("base_url is missing"), "{err}");
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let c = Connection::builder()
+            .base_url("https://h")
+            .auth(BasicAuth::new("demo", "p@55w0rd").unwrap())
+            .build()
+            .unwrap();
+        let text = format!("{c:?}");
+        assert!(
+            !text.contains("p@55w0rd") && !text.contains("ZGVtbzpwQDU1dzByZA"),
+            "{text}"
+        );
+        let bearer = Connection::builder()
+            .base_url("https://h")
+            .auth(BearerAuth::new("tok-123-secret"))
+            .build()
+            .unwrap();
+        assert!(!format!("{bearer:?}").contains("tok-123-secret"));
+    }
+}

@@ -1,0 +1,391 @@
+//! The request path, in one place:
+//!
+//! 1. **build** the URL and headers ([`Call`], [`build_headers`]);
+//! 2. **authorize**: the connection's [`dbsync_auth::Auth`] strategy adds credentials, afresh on
+//!    every attempt, and only for the connection's own origin;
+//! 3. **rate limit**: wait for the connection's [`crate::RateLimiter`], if one is installed;
+//! 4. **send** with reqwest (the body is [`Bytes`], so every attempt sends the same body);
+//! 5. **classify** the result into a [`crate::retry::Outcome`] and a result (a reply, or an
+//!    [`Error`] mapped by [`Error::from_response`] / [`Error::from_transport`]);
+//! 6. **retry or map error**: a `401` asks the strategy to refresh
+//!    ([`dbsync_auth::Auth::on_unauthorized_for`], told the headers it sent) and retries once at
+//!    most;
+//!    everything else goes through the pure [`crate::retry::decide`];
+//! 7. **decode** the JSON body into the caller's type ([`decode_json`]).
+//!
+//! Each call runs in a `dbsync_call` debug span (method, path template, auth scheme); each
+//! attempt logs one debug event (attempt, status, duration). No secrets, no bodies.
+
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use dbsync_auth::AuthRequest;
+use http::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION, USER_AGENT};
+use http::{HeaderName, Method};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::time::Instant;
+use tracing::Instrument as _;
+use url::Url;
+
+use crate::connection::Connection;
+use crate::error::Error;
+use crate::retry::{Decision, Outcome, RetryPolicy, decide, parse_retry_after};
+
+/// The header that makes a `POST` safe to repeat.
+pub(crate) const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+
+/// One logical call: everything needed to send (and re-send) it.
+#[derive(Debug, Clone)]
+pub(crate) struct Call {
+    pub(crate) method: Method,
+    pub(crate) url: Url,
+    /// The path with ids replaced by `{id}`, for logs and messages.
+    pub(crate) template: String,
+    pub(crate) body: Option<Bytes>,
+    pub(crate) idempotency_key: Option<String>,
+    /// Whether the caller needs the response body (then an unreadable `2xx` body is an error).
+    pub(crate) needs_body: bool,
+}
+
+impl Call {
+    pub(crate) fn new(method: Method, url: Url, template: String) -> Self {
+        Self {
+            method,
+            url,
+            template,
+            body: None,
+            idempotency_key: None,
+            needs_body: true,
+        }
+    }
+
+    /// Serialises `body` once; every attempt sends these bytes.
+    pub(crate) fn json_body(mut self, body: &impl Serialize) -> Result<Self, Error> {
+        let bytes = serde_json::to_vec(body).map_err(|e| {
+            Error::config(format!(
+                "the request body could not be serialised as JSON: {e}"
+            ))
+        })?;
+        self.body = Some(Bytes::from(bytes));
+        Ok(self)
+    }
+
+    /// Sends a fresh `Idempotency-Key` (the same one on every retry of this call).
+    pub(crate) fn with_new_idempotency_key(mut self) -> Self {
+        self.idempotency_key = Some(new_idempotency_key());
+        self
+    }
+
+    pub(crate) fn body_not_needed(mut self) -> Self {
+        self.needs_body = false;
+        self
+    }
+
+    fn describe(&self) -> String {
+        format!("{} {}", self.method, self.template)
+    }
+}
+
+/// A response with a success status.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+    /// How long the last attempt took.
+    pub(crate) latency: Duration,
+}
+
+/// A random key, 128 bits in hex.
+pub(crate) fn new_idempotency_key() -> String {
+    format!("dbsync-{:032x}", rand::random::<u128>())
+}
+
+/// Runs `call` with the connection's retry policy.
+pub(crate) async fn execute(connection: &Connection, call: Call) -> Result<Reply, Error> {
+    let policy = connection.inner.retry.clone();
+    execute_with(connection, call, &policy).await
+}
+
+/// Runs `call` with `policy`.
+pub(crate) async fn execute_with(
+    connection: &Connection,
+    call: Call,
+    policy: &RetryPolicy,
+) -> Result<Reply, Error> {
+    let span = tracing::debug_span!(
+        "dbsync_call",
+        method = %call.method,
+        path = %call.template,
+        auth = connection.inner.auth.scheme(),
+    );
+    run_attempts(connection, &call, policy)
+        .instrument(span)
+        .await
+}
+
+async fn run_attempts(
+    connection: &Connection,
+    call: &Call,
+    policy: &RetryPolicy,
+) -> Result<Reply, Error> {
+    let inner = &connection.inner;
+    let mut attempt: u32 = 0; // attempts counted by the retry policy
+    let mut sent: u32 = 0; // every attempt, for logs
+    let mut refreshed_after_401 = false;
+    loop {
+        attempt += 1;
+        sent += 1;
+        // 1. build
+        let mut url = call.url.clone();
+        let mut headers = build_headers(call, &inner.user_agent)?;
+        // 2. authorize (afresh on every attempt; only our own origin)
+        if url.origin() != inner.base_url.origin() {
+            return Err(Error::config(format!(
+                "refusing to send credentials to `{}`, which is not the connection's origin",
+                url.origin().ascii_serialization()
+            )));
+        }
+        inner
+            .auth
+            .authorize(&mut AuthRequest::new(&call.method, &mut url, &mut headers))
+            .await?;
+        // 3. rate limit
+        if let Some(limiter) = &inner.rate_limiter {
+            limiter.until_ready().await;
+        }
+        // 4. send
+        let started = Instant::now();
+        let sent_headers = headers.clone(); // for the strategy, should the server answer 401
+        let response = send(connection, call, url, headers).await;
+        let latency = started.elapsed();
+        // 5. classify
+        let (outcome, result) = classify(call, response, latency);
+        tracing::debug!(
+            attempt = sent,
+            status = match &result {
+                Ok(reply) => reply.status,
+                Err(error) => error.status().unwrap_or(0),
+            },
+            duration_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
+            outcome = ?outcome,
+            "dbsync attempt"
+        );
+        // 6. retry or map error
+        if let Outcome::Status { status: 401, .. } = outcome {
+            if !refreshed_after_401 && inner.auth.on_unauthorized_for(&sent_headers).await? {
+                refreshed_after_401 = true;
+                attempt -= 1; // the refresh retry is not one of the policy's retries
+                continue;
+            }
+            return result;
+        }
+        match decide(
+            &call.method,
+            call.idempotency_key.is_some(),
+            &outcome,
+            attempt,
+            policy,
+        ) {
+            Decision::Stop => return result,
+            Decision::Retry(wait) => {
+                let wait = wait.resolve(rand::random::<f64>());
+                tracing::debug!(
+                    attempt = sent,
+                    wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                    "dbsync retry"
+                );
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+}
+
+/// The headers every attempt starts from (credentials come after, from the strategy).
+fn build_headers(call: &Call, user_agent: &str) -> Result<HeaderMap, Error> {
+    let mut headers = HeaderMap::new();
+    headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+    headers.insert(
+        USER_AGENT,
+        HeaderValue::from_str(user_agent)
+            .map_err(|_| Error::config("user_agent contains characters not allowed in a header"))?,
+    );
+    if call.body.is_some() {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
+    if let Some(key) = &call.idempotency_key {
+        let value = HeaderValue::from_str(key)
+            .map_err(|_| Error::config("the idempotency key is not a valid header value"))?;
+        headers.insert(IDEMPOTENCY_KEY, value);
+    }
+    Ok(headers)
+}
+
+/// What came back from the wire: a response (with its body, or the error reading it), or a
+/// failure before any response.
+type Sent = Result<(u16, HeaderMap, Result<Bytes, reqwest::Error>), reqwest::Error>;
+
+async fn send(connection: &Connection, call: &Call, url: Url, headers: HeaderMap) -> Sent {
+    let inner = &connection.inner;
+    let mut request = inner
+        .http
+        .request(call.method.clone(), url)
+        .headers(headers);
+    if let Some(timeout) = inner.timeout {
+        request = request.timeout(timeout);
+    }
+    if let Some(body) = &call.body {
+        request = request.body(body.clone());
+    }
+    let response = request.send().await?;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.bytes().await;
+    Ok((status, headers, body))
+}
+
+fn classify(call: &Call, sent: Sent, latency: Duration) -> (Outcome, Result<Reply, Error>) {
+    let (status, headers, body) = match sent {
+        Ok(parts) => parts,
+        Err(error) => {
+            let outcome = if error.is_connect() {
+                Outcome::ConnectFailed
+            } else {
+                Outcome::TransportFailed
+            };
+            let error = Error::from_transport(error, &call.describe());
+            let outcome = match error {
+                Error::Transport {
+                    kind: crate::TransportKind::Tls,
+                    ..
+                } => Outcome::Fatal,
+                _ => outcome,
+            };
+            return (outcome, Err(error));
+        }
+    };
+    if (200..300).contains(&status) {
+        let body = match body {
+            Ok(body) => body,
+            Err(_) if !call.needs_body => Bytes::new(),
+            Err(error) => {
+                let message = format!(
+                    "{} answered {status} but the body could not be read ({}); the server may \
+                     have acted on the request",
+                    call.describe(),
+                    error.without_url()
+                );
+                return (
+                    Outcome::UnreadableBody,
+                    Err(Error::decode(Some(status), message, b"")),
+                );
+            }
+        };
+        if call.needs_body && serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() {
+            let message = format!(
+                "{} answered {status} with a body that is not JSON; the server may have acted \
+                 on the request",
+                call.describe()
+            );
+            return (
+                Outcome::UnreadableBody,
+                Err(Error::decode(Some(status), message, &body)),
+            );
+        }
+        let reply = Reply {
+            status,
+            headers,
+            body,
+            latency,
+        };
+        return (Outcome::Success, Ok(reply));
+    }
+    let body = body.unwrap_or_default();
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let retry_after = text(http::header::RETRY_AFTER.as_str())
+        .and_then(|value| parse_retry_after(&value, SystemTime::now()));
+    let error = Error::from_response(
+        status,
+        text(http::header::WWW_AUTHENTICATE.as_str()),
+        text(LOCATION.as_str()),
+        retry_after,
+        &body,
+    );
+    (
+        Outcome::Status {
+            status,
+            retry_after,
+        },
+        Err(error),
+    )
+}
+
+/// Decodes a reply's JSON body as `T`.
+pub(crate) fn decode_json<T: DeserializeOwned>(reply: &Reply, what: &str) -> Result<T, Error> {
+    serde_json::from_slice(&reply.body).map_err(|e| {
+        Error::decode(
+            Some(reply.status),
+            format!("{what}: the body does not fit the expected type ({e})"),
+            &reply.body,
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    async fn post(server: &MockServer, with_key: bool) -> Result<Reply, Error> {
+        let connection = Connection::builder()
+            .base_url(server.uri())
+            .retry(RetryPolicy::default().initial_backoff(Duration::from_millis(1)))
+            .build()
+            .unwrap();
+        let url = connection.endpoint(&["workflows", "w1", "runs"]).unwrap();
+        let mut call = Call::new(Method::POST, url, "/v1/workflows/{id}/runs".into())
+            .json_body(&serde_json::json!({"input": 1}))
+            .unwrap();
+        if with_key {
+            call = call.with_new_idempotency_key();
+        }
+        execute(&connection, call).await
+    }
+
+    #[tokio::test]
+    async fn a_post_without_a_key_is_not_retried() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(503))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let err = post(&server, false).await.unwrap_err();
+        assert_eq!(err.status(), Some(503));
+    }
+
+    #[tokio::test]
+    async fn a_post_with_a_key_is_retried() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(503))
+            .expect(4)
+            .mount(&server)
+            .await;
+        assert!(post(&server, true).await.is_err());
+    }
+
+    #[test]
+    fn idempotency_keys_are_unique_and_valid_headers() {
+        let (a, b) = (new_idempotency_key(), new_idempotency_key());
+        assert_ne!(a, b);
+        assert!(HeaderValue::from_str(&a).is_ok());
+    }
+}

@@ -1,0 +1,389 @@
+//! When to try a request again, and how long to wait: a pure decision, tested without I/O.
+//!
+//! The request path ([`crate::request`]) turns each attempt into an [`Outcome`] and asks
+//! [`decide`]. `429`, `5xx` (but `501`) and connection failures are retried with exponential
+//! backoff and full jitter; a server's `Retry-After` is waited exactly, up to
+//! [`RetryPolicy::max_retry_after`]. `GET`, `PUT`, `DELETE` (and `HEAD`, `OPTIONS`) may be
+//! repeated freely; a `POST` only when it carries an `Idempotency-Key`, except that a failure to
+//! connect (nothing was sent) is retryable for any method. A `401` is not decided here: the
+//! request path asks the auth strategy to refresh and retries once at most.
+
+use std::time::{Duration, SystemTime};
+
+use http::Method;
+
+/// How many times, and how patiently, a failed call is retried.
+///
+/// ```
+/// use std::time::Duration;
+/// let policy = dbsync_client::RetryPolicy::default()
+///     .max_retries(5)
+///     .max_retry_after(Duration::from_secs(120));
+/// assert_eq!(policy.retries(), 5);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    max_retries: u32,
+    initial_backoff: Duration,
+    max_backoff: Duration,
+    max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 3 retries, backoff from 250 ms doubling up to 10 s, a `Retry-After` honoured up to 60 s.
+    fn default() -> Self {
+        Self {
+            max_retries: 3,
+            initial_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(10),
+            max_retry_after: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// A policy that never retries.
+    pub fn none() -> Self {
+        Self::default().max_retries(0)
+    }
+
+    /// How many times a call is retried after its first attempt (default 3).
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.max_retries = retries;
+        self
+    }
+
+    /// The backoff ceiling of the first retry; it doubles with each retry (default 250 ms).
+    pub fn initial_backoff(mut self, backoff: Duration) -> Self {
+        self.initial_backoff = backoff;
+        self
+    }
+
+    /// The largest backoff ceiling (default 10 s).
+    pub fn max_backoff(mut self, backoff: Duration) -> Self {
+        self.max_backoff = backoff;
+        self
+    }
+
+    /// The longest server-given `Retry-After` the client waits (default 60 s). A longer one
+    /// fails the call at once with [`crate::Error::RateLimited`] carrying the wait.
+    pub fn max_retry_after(mut self, wait: Duration) -> Self {
+        self.max_retry_after = wait;
+        self
+    }
+
+    /// The configured number of retries.
+    pub fn retries(&self) -> u32 {
+        self.max_retries
+    }
+
+    /// The configured longest `Retry-After` wait.
+    pub fn longest_retry_after(&self) -> Duration {
+        self.max_retry_after
+    }
+}
+
+/// What one attempt came to, as far as retrying is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// A success status with a usable body.
+    Success,
+    /// A success status whose body could not be read or was not JSON: the server may have
+    /// acted, and the result is lost.
+    UnreadableBody,
+    /// A non-success status, with the server's `Retry-After` if any.
+    Status {
+        /// The HTTP status.
+        status: u16,
+        /// The parsed `Retry-After`.
+        retry_after: Option<Duration>,
+    },
+    /// No connection was made: nothing was sent.
+    ConnectFailed,
+    /// The request may have been sent, but no complete response came (timeout, dropped).
+    TransportFailed,
+    /// A failure that repeating cannot fix (TLS, configuration, auth strategy).
+    Fatal,
+}
+
+/// What to do after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Return the result (success, or an error that retrying cannot or may not fix).
+    Stop,
+    /// Try again after the wait.
+    Retry(Wait),
+}
+
+/// How long to wait before the next attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// Exactly this long (a server-given `Retry-After`; no jitter on top).
+    Exactly(Duration),
+    /// A random time between zero and this ceiling (exponential backoff with full jitter).
+    UpTo(Duration),
+}
+
+impl Wait {
+    /// The concrete wait, drawing the jitter from `unit` (a number in `0.0..=1.0`).
+    pub fn resolve(self, unit: f64) -> Duration {
+        match self {
+            Self::Exactly(wait) => wait,
+            Self::UpTo(ceiling) => ceiling.mul_f64(unit.clamp(0.0, 1.0)),
+        }
+    }
+}
+
+/// Whether `method` may be sent again after the server may have acted on it.
+pub fn is_replayable(method: &Method, has_idempotency_key: bool) -> bool {
+    has_idempotency_key
+        || matches!(
+            *method,
+            Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
+        )
+}
+
+/// Decides what follows attempt number `attempt` (1 for the first) of a `method` request.
+pub fn decide(
+    method: &Method,
+    has_idempotency_key: bool,
+    outcome: &Outcome,
+    attempt: u32,
+    policy: &RetryPolicy,
+) -> Decision {
+    let replayable = is_replayable(method, has_idempotency_key);
+    let retry_allowed = match outcome {
+        Outcome::Success | Outcome::Fatal => false,
+        Outcome::ConnectFailed => true,
+        Outcome::UnreadableBody | Outcome::TransportFailed => replayable,
+        Outcome::Status { status, .. } => replayable && is_retryable_status(*status),
+    };
+    if !retry_allowed || attempt > policy.max_retries {
+        return Decision::Stop;
+    }
+    if let Outcome::Status {
+        retry_after: Some(wait),
+        ..
+    } = outcome
+    {
+        return if *wait <= policy.max_retry_after {
+            Decision::Retry(Wait::Exactly(*wait))
+        } else {
+            Decision::Stop
+        };
+    }
+    Decision::Retry(Wait::UpTo(backoff_ceiling(attempt, policy)))
+}
+
+/// `initial * 2^(attempt-1)`, capped at the policy's largest backoff.
+fn backoff_ceiling(attempt: u32, policy: &RetryPolicy) -> Duration {
+    let doublings = attempt.saturating_sub(1).min(30);
+    policy
+        .initial_backoff
+        .saturating_mul(1u32 << doublings)
+        .min(policy.max_backoff)
+}
+
+fn is_retryable_status(status: u16) -> bool {
+    status == 429 || ((500..=599).contains(&status) && status != 501)
+}
+
+/// Parses a `Retry-After` value: delay seconds, or an HTTP date (a date in the past is zero).
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(date.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy::default()
+            .initial_backoff(Duration::from_millis(100))
+            .max_backoff(Duration::from_millis(1000))
+            .max_retry_after(Duration::from_secs(30))
+    }
+
+    fn status(status: u16) -> Outcome {
+        Outcome::Status {
+            status,
+            retry_after: None,
+        }
+    }
+
+    fn up_to(ms: u64) -> Decision {
+        Decision::Retry(Wait::UpTo(Duration::from_millis(ms)))
+    }
+
+    #[test]
+    fn success_and_client_errors_stop() {
+        let p = policy();
+        assert_eq!(
+            decide(&Method::GET, false, &Outcome::Success, 1, &p),
+            Decision::Stop
+        );
+        for s in [400, 401, 403, 404, 409, 413, 501] {
+            assert_eq!(
+                decide(&Method::GET, false, &status(s), 1, &p),
+                Decision::Stop,
+                "{s}"
+            );
+        }
+        assert_eq!(
+            decide(&Method::GET, false, &Outcome::Fatal, 1, &p),
+            Decision::Stop
+        );
+    }
+
+    #[test]
+    fn retryable_statuses_back_off_exponentially_with_a_cap() {
+        let p = policy();
+        for s in [429, 500, 502, 503, 504] {
+            assert_eq!(
+                decide(&Method::GET, false, &status(s), 1, &p),
+                up_to(100),
+                "{s}"
+            );
+        }
+        assert_eq!(decide(&Method::GET, false, &status(503), 2, &p), up_to(200));
+        assert_eq!(decide(&Method::GET, false, &status(503), 3, &p), up_to(400));
+        let many = RetryPolicy {
+            max_retries: 40,
+            ..p
+        };
+        assert_eq!(
+            decide(&Method::GET, false, &status(503), 5, &many),
+            up_to(1000)
+        );
+        assert_eq!(
+            decide(&Method::GET, false, &status(503), 40, &many),
+            up_to(1000)
+        );
+    }
+
+    #[test]
+    fn retries_stop_after_the_configured_count() {
+        let p = policy().max_retries(2);
+        assert_ne!(
+            decide(&Method::GET, false, &status(500), 2, &p),
+            Decision::Stop
+        );
+        assert_eq!(
+            decide(&Method::GET, false, &status(500), 3, &p),
+            Decision::Stop
+        );
+        let none = RetryPolicy::none();
+        assert_eq!(
+            decide(&Method::GET, false, &status(500), 1, &none),
+            Decision::Stop
+        );
+    }
+
+    #[test]
+    fn retry_after_is_waited_exactly_up_to_the_longest_wait() {
+        let p = policy();
+        let asked = |secs| Outcome::Status {
+            status: 429,
+            retry_after: Some(Duration::from_secs(secs)),
+        };
+        assert_eq!(
+            decide(&Method::GET, false, &asked(30), 1, &p),
+            Decision::Retry(Wait::Exactly(Duration::from_secs(30)))
+        );
+        assert_eq!(
+            decide(&Method::GET, false, &asked(31), 1, &p),
+            Decision::Stop
+        );
+    }
+
+    #[test]
+    fn post_is_retried_only_with_an_idempotency_key() {
+        let p = policy();
+        assert_eq!(
+            decide(&Method::POST, false, &status(503), 1, &p),
+            Decision::Stop
+        );
+        assert_eq!(
+            decide(&Method::POST, false, &status(429), 1, &p),
+            Decision::Stop
+        );
+        assert_eq!(
+            decide(&Method::POST, false, &Outcome::TransportFailed, 1, &p),
+            Decision::Stop
+        );
+        assert_eq!(
+            decide(&Method::POST, false, &Outcome::UnreadableBody, 1, &p),
+            Decision::Stop
+        );
+        assert_eq!(decide(&Method::POST, true, &status(503), 1, &p), up_to(100));
+        assert_eq!(
+            decide(&Method::POST, true, &Outcome::UnreadableBody, 1, &p),
+            up_to(100)
+        );
+        assert_eq!(
+            decide(&Method::PATCH, false, &status(503), 1, &p),
+            Decision::Stop
+        );
+    }
+
+    #[test]
+    fn idempotent_methods_retry_freely() {
+        let p = policy();
+        for m in [Method::GET, Method::PUT, Method::DELETE] {
+            assert_eq!(decide(&m, false, &status(500), 1, &p), up_to(100));
+            assert_eq!(
+                decide(&m, false, &Outcome::TransportFailed, 1, &p),
+                up_to(100)
+            );
+            assert_eq!(
+                decide(&m, false, &Outcome::UnreadableBody, 1, &p),
+                up_to(100)
+            );
+        }
+    }
+
+    #[test]
+    fn a_failed_connect_is_retryable_for_any_method() {
+        let p = policy();
+        for m in [Method::POST, Method::PATCH, Method::GET] {
+            assert_eq!(
+                decide(&m, false, &Outcome::ConnectFailed, 1, &p),
+                up_to(100)
+            );
+        }
+    }
+
+    #[test]
+    fn jitter_stays_within_the_ceiling() {
+        let ceiling = Wait::UpTo(Duration::from_millis(800));
+        assert_eq!(ceiling.resolve(0.0), Duration::ZERO);
+        assert_eq!(ceiling.resolve(0.5), Duration::from_millis(400));
+        assert_eq!(ceiling.resolve(7.0), Duration::from_millis(800));
+        let exact = Wait::Exactly(Duration::from_secs(2));
+        assert_eq!(exact.resolve(0.1), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn retry_after_parses_seconds_and_http_dates() {
+        let now = httpdate::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
+        assert_eq!(
+            parse_retry_after(" 120 ", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:50:07 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-5", now), None);
+    }
+}

@@ -1,0 +1,89 @@
+//! "Save Connection": writing settings JSON with owner-only permissions.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+use crate::settings::ConnectionSettings;
+
+/// How [`ConnectionSettings::save`] writes secrets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SaveOptions {
+    /// Write literal secrets into the file. Off by default: a literal secret is then written
+    /// as a reference to its standard variable (`${DBSYNC_PASSWORD}`, `${DBSYNC_TOKEN}`,
+    /// `${DBSYNC_CLIENT_SECRET}`), which the user sets when loading the file. `${NAME}`
+    /// references are always written as references.
+    pub include_secrets: bool,
+}
+
+/// What [`ConnectionSettings::save`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SaveReport {
+    /// The file written.
+    pub path: PathBuf,
+    /// The secret fields written as references instead of their values (with the reference).
+    pub secrets_as_references: Vec<String>,
+}
+
+impl ConnectionSettings {
+    /// Writes the settings as pretty JSON to `path`, readable and writable by the owner only
+    /// (mode `0600` on unix, set when the file is created). The file is written to a temporary
+    /// file beside it and renamed into place, so a failure never leaves a half-written file and
+    /// an existing file with wider permissions is replaced, not reused.
+    pub fn save(&self, path: impl AsRef<Path>, options: SaveOptions) -> Result<SaveReport, Error> {
+        let path = path.as_ref();
+        let (json, secrets_as_references) = self.to_json(options.include_secrets);
+        let mut text = serde_json::to_string_pretty(&json)
+            .map_err(|e| Error::config(format!("could not serialise the settings: {e}")))?;
+        text.push('\n');
+        let fail = |what: &str, e: std::io::Error| {
+            Error::config(format!("could not {what} `{}`: {e}", path.display()))
+        };
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let file_name = path
+            .file_name()
+            .ok_or_else(|| Error::config(format!("`{}` is not a file path", path.display())))?;
+        let temp = dir.join(format!(
+            ".{}.tmp-{:016x}",
+            file_name.to_string_lossy(),
+            rand::random::<u64>()
+        ));
+        let written = (|| {
+            let mut file = owner_only_new_file(&temp)?;
+            file.write_all(text.as_bytes())?;
+            file.sync_all()?;
+            std::fs::rename(&temp, path)
+        })();
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&temp);
+            return Err(fail("write the settings to", e));
+        }
+        Ok(SaveReport {
+            path: path.to_path_buf(),
+            secrets_as_references,
+        })
+    }
+}
+
+#[cfg(unix)]
+fn owner_only_new_file(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn owner_only_new_file(path: &Path) -> std::io::Result<std::fs::File> {
+    // On other platforms the file inherits the directory's access control.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+}

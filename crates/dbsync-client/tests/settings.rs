@@ -1,0 +1,464 @@
+//! Connection settings: JSON parsing, `${ENV}` expansion, environment variables, saving.
+
+use std::collections::HashMap;
+
+use dbsync_client::{
+    AuthSettings, Connection, ConnectionSettings, Error, SaveOptions, SecretValue,
+};
+
+fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    move |name| map.get(name).cloned()
+}
+
+fn config_error(json: &str) -> String {
+    match ConnectionSettings::from_json(json) {
+        Err(Error::Config(message)) => message,
+        other => panic!("expected a config error, got {other:?}"),
+    }
+}
+
+const CONTRACT_EXAMPLE: &str = r#"{
+  "name": "crm-prod",
+  "api_url": "https://api.dbsync.com",
+  "auth": {"type": "oauth2", "token_url": "https://api.dbsync.com/oauth/token",
+           "client_id": "abc", "client_secret": "${DBSYNC_CLIENT_SECRET}", "scopes": ["records:read"]},
+  "timeout_secs": 30,
+  "retry": {"max_retries": 5},
+  "rate_limit": {"requests_per_minute": 600}
+}"#;
+
+#[test]
+fn the_contract_example_parses_and_keeps_references() {
+    let settings = ConnectionSettings::from_json(CONTRACT_EXAMPLE).unwrap();
+    assert_eq!(settings.name.as_deref(), Some("crm-prod"));
+    assert_eq!(settings.timeout_secs, Some(30));
+    assert_eq!(settings.retry.unwrap().policy().retries(), 5);
+    assert_eq!(settings.rate_limit.unwrap().requests_per_minute, 600);
+    match &settings.auth {
+        AuthSettings::OAuth2 {
+            client_id,
+            client_secret,
+            scopes,
+            ..
+        } => {
+            assert_eq!(client_id, "abc");
+            assert_eq!(
+                client_secret,
+                &SecretValue::EnvRef("DBSYNC_CLIENT_SECRET".into())
+            );
+            assert_eq!(scopes, &["records:read"]);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn invalid_settings_name_the_field() {
+    let cases = [
+        (
+            r#"{"api_url":"https://h","auth":{"type":"oauth2","client_secret":"s"}}"#,
+            "auth.client_id is missing",
+        ),
+        (r#"{"auth":{"type":"none"}}"#, "api_url is missing"),
+        (
+            r#"{"api_url":"https://h","auth":{}}"#,
+            "auth.type is missing",
+        ),
+        (
+            r#"{"api_url":"https://h","auth":{"type":"digest"}}"#,
+            "auth.type `digest` is not supported",
+        ),
+        (
+            r#"{"api_url":"https://h","auth":{"type":"basic","username":"u"}}"#,
+            "auth.password is missing",
+        ),
+        (
+            r#"{"api_url":"https://h","timeout_secs":"30"}"#,
+            "timeout_secs must be a non-negative whole number",
+        ),
+        (
+            r#"{"api_url":"https://h","timeout_secs":0}"#,
+            "timeout_secs must be at least 1",
+        ),
+        (
+            r#"{"api_url":"https://h","retry":{"max_retry":2}}"#,
+            "retry.max_retry is not a known setting",
+        ),
+        (
+            r#"{"api_url":"not a url"}"#,
+            "api_url `not a url` is not a valid URL",
+        ),
+        (
+            r#"{"api_url":"https://h","auth":{"type":"bearer","token":""}}"#,
+            "auth.token is empty",
+        ),
+        (r#"[1]"#, "must be a JSON object"),
+        (r#"{"api_url": "#, "not valid JSON"),
+    ];
+    for (json, expected) in cases {
+        let message = config_error(json);
+        assert!(message.contains(expected), "{json}: {message}");
+    }
+}
+
+#[test]
+fn a_secret_of_the_wrong_type_is_not_echoed() {
+    let message =
+        config_error(r#"{"api_url":"https://h","auth":{"type":"bearer","token":12345678}}"#);
+    assert!(message.contains("auth.token must be a string"));
+    assert!(!message.contains("12345678"));
+}
+
+#[test]
+fn references_are_expanded_when_connecting() {
+    let settings = ConnectionSettings::from_json(
+        r#"{"api_url":"${API}","auth":{"type":"basic","username":"${USER}","password":"${PASS}"}}"#,
+    )
+    .unwrap();
+    let conn = settings
+        .connect_with_env(&env(&[
+            ("API", "https://api.example.com"),
+            ("USER", "demo"),
+            ("PASS", "p@55w0rd"),
+        ]))
+        .unwrap();
+    assert_eq!(conn.base_url().as_str(), "https://api.example.com/");
+    assert_eq!(conn.auth_scheme(), "basic");
+    let err = settings
+        .connect_with_env(&env(&[
+            ("API", "https://api.example.com"),
+            ("USER", "demo"),
+        ]))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("auth.password: the environment variable PASS is not set"),
+        "{err}"
+    );
+}
+
+#[test]
+fn insecure_http_is_refused_from_settings_too() {
+    let settings = ConnectionSettings::from_json(
+        r#"{"api_url":"http://api.example.com","auth":{"type":"bearer","token":"t"}}"#,
+    )
+    .unwrap();
+    let err = settings.connect_with_env(&env(&[])).unwrap_err();
+    assert!(err.to_string().contains("allow_insecure_http"), "{err}");
+    let allowed = ConnectionSettings::from_json(
+        r#"{"api_url":"http://api.example.com","allow_insecure_http":true,"auth":{"type":"bearer","token":"t"}}"#,
+    )
+    .unwrap();
+    assert!(allowed.connect_with_env(&env(&[])).is_ok());
+}
+
+#[test]
+fn oauth2_settings_build_an_oauth2_strategy() {
+    let settings = ConnectionSettings::from_json(CONTRACT_EXAMPLE).unwrap();
+    let conn = settings
+        .connect_with_env(&env(&[("DBSYNC_CLIENT_SECRET", "s3cret")]))
+        .unwrap();
+    assert_eq!(conn.auth_scheme(), "oauth2");
+    assert!(!format!("{conn:?}").contains("s3cret"));
+    let bad_scope = ConnectionSettings::from_json(
+        r#"{"api_url":"https://h","auth":{"type":"oauth2","client_id":"a","client_secret":"s","scopes":["a b"]}}"#,
+    )
+    .unwrap();
+    let err = bad_scope.connect_with_env(&env(&[])).unwrap_err();
+    assert!(err.to_string().contains("auth (oauth2)"), "{err}");
+}
+
+#[tokio::test]
+async fn oauth2_from_env_fetches_one_token_from_the_default_endpoint() {
+    use wiremock::matchers::{body_string_contains, header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .and(body_string_contains("grant_type=client_credentials"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": "at-1", "token_type": "Bearer", "expires_in": 3600})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/records"))
+        .and(header("authorization", "Bearer at-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"data": []})))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let uri = server.uri();
+    let vars = env(&[
+        ("DBSYNC_API_URL", uri.as_str()),
+        ("DBSYNC_AUTH_TYPE", "oauth2"),
+        ("DBSYNC_CLIENT_ID", "client"),
+        ("DBSYNC_CLIENT_SECRET", "s3cret"),
+    ]);
+    let conn = Connection::from_env_map(&vars).unwrap();
+    conn.validate().await.unwrap();
+    conn.records()
+        .list(&dbsync_client::Query::new())
+        .await
+        .unwrap();
+}
+
+#[test]
+fn no_secret_in_debug_of_settings() {
+    let settings = ConnectionSettings::from_json(
+        r#"{"api_url":"https://h","auth":{"type":"basic","username":"demo","password":"p@55w0rd"}}"#,
+    )
+    .unwrap();
+    let text = format!("{settings:?}");
+    assert!(!text.contains("p@55w0rd"), "{text}");
+    assert!(text.contains("demo"));
+    let conn = settings.connect_with_env(&env(&[])).unwrap();
+    assert!(!format!("{conn:?}").contains("p@55w0rd"));
+}
+
+#[test]
+fn from_env_reads_the_contract_variables() {
+    let vars = env(&[
+        ("DBSYNC_API_URL", "https://api.example.com"),
+        ("DBSYNC_AUTH_TYPE", "basic"),
+        ("DBSYNC_USERNAME", "demo"),
+        ("DBSYNC_PASSWORD", "p@55w0rd"),
+    ]);
+    let settings = ConnectionSettings::from_env_map(&vars).unwrap();
+    assert_eq!(
+        settings.auth,
+        AuthSettings::Basic {
+            username: "demo".into(),
+            password: SecretValue::EnvRef("DBSYNC_PASSWORD".into()),
+        }
+    );
+    let conn = Connection::from_env_map(&vars).unwrap();
+    assert_eq!(conn.auth_scheme(), "basic");
+
+    // The type is guessed from the variables when DBSYNC_AUTH_TYPE is unset.
+    let bearer = env(&[("DBSYNC_API_URL", "https://h"), ("DBSYNC_TOKEN", "tok")]);
+    assert_eq!(
+        Connection::from_env_map(&bearer).unwrap().auth_scheme(),
+        "bearer"
+    );
+    let none = env(&[("DBSYNC_API_URL", "http://api.example.com")]);
+    assert_eq!(
+        Connection::from_env_map(&none).unwrap().auth_scheme(),
+        "none"
+    );
+
+    let oauth = env(&[
+        ("DBSYNC_API_URL", "https://h"),
+        ("DBSYNC_AUTH_TYPE", "oauth2"),
+        ("DBSYNC_CLIENT_ID", "id"),
+        ("DBSYNC_CLIENT_SECRET", "s"),
+        ("DBSYNC_SCOPES", "records:read records:write"),
+    ]);
+    match ConnectionSettings::from_env_map(&oauth).unwrap().auth {
+        AuthSettings::OAuth2 {
+            scopes, token_url, ..
+        } => {
+            assert_eq!(scopes, ["records:read", "records:write"]);
+            assert_eq!(token_url, None);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn from_env_errors_name_the_variable() {
+    let cases: [(&[(&str, &str)], &str); 4] = [
+        (&[], "DBSYNC_API_URL is not set"),
+        (
+            &[
+                ("DBSYNC_API_URL", "https://h"),
+                ("DBSYNC_AUTH_TYPE", "bearer"),
+            ],
+            "DBSYNC_TOKEN is not set",
+        ),
+        (
+            &[
+                ("DBSYNC_API_URL", "https://h"),
+                ("DBSYNC_AUTH_TYPE", "kerberos"),
+            ],
+            "DBSYNC_AUTH_TYPE `kerberos`",
+        ),
+        (
+            &[("DBSYNC_CONFIG", "/nonexistent/dbsync.json")],
+            "DBSYNC_CONFIG",
+        ),
+    ];
+    for (vars, expected) in cases {
+        let err = Connection::from_env_map(&env(vars)).unwrap_err();
+        assert!(err.to_string().contains(expected), "{expected}: {err}");
+    }
+}
+
+#[test]
+fn explicit_variables_override_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("conn.json");
+    std::fs::write(
+        &path,
+        r#"{"name":"file","api_url":"https://from-file","auth":{"type":"bearer","token":"${FILE_TOKEN}"},"timeout_secs":12}"#,
+    )
+    .unwrap();
+    let path = path.to_str().unwrap();
+    let only_file = env(&[("DBSYNC_CONFIG", path), ("FILE_TOKEN", "t1")]);
+    let settings = ConnectionSettings::from_env_map(&only_file).unwrap();
+    assert_eq!(settings.api_url, "https://from-file");
+    assert_eq!(
+        settings.auth,
+        AuthSettings::Bearer {
+            token: SecretValue::EnvRef("FILE_TOKEN".into())
+        }
+    );
+    assert!(Connection::from_env_map(&only_file).is_ok());
+
+    let overridden = env(&[
+        ("DBSYNC_CONFIG", path),
+        ("DBSYNC_API_URL", "https://from-env"),
+        ("DBSYNC_TOKEN", "t2"),
+    ]);
+    let settings = ConnectionSettings::from_env_map(&overridden).unwrap();
+    assert_eq!(settings.api_url, "https://from-env");
+    assert_eq!(
+        settings.timeout_secs,
+        Some(12),
+        "untouched fields come from the file"
+    );
+    assert_eq!(
+        settings.auth,
+        AuthSettings::Bearer {
+            token: SecretValue::EnvRef("DBSYNC_TOKEN".into())
+        }
+    );
+}
+
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn save_writes_owner_only_and_no_literal_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("conn.json");
+    // An existing file with wide permissions is replaced, not reused.
+    std::fs::write(&path, "old").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let settings = ConnectionSettings::from_json(
+        r#"{"api_url":"https://h","auth":{"type":"basic","username":"demo","password":"p@55w0rd"}}"#,
+    )
+    .unwrap();
+    let report = settings.save(&path, SaveOptions::default()).unwrap();
+    assert_eq!(report.secrets_as_references.len(), 1);
+    assert!(report.secrets_as_references[0].contains("${DBSYNC_PASSWORD}"));
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert!(!written.contains("p@55w0rd"), "{written}");
+    assert!(written.contains("${DBSYNC_PASSWORD}"), "{written}");
+    #[cfg(unix)]
+    assert_eq!(mode(&path), 0o600);
+    // No temporary file is left behind.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+
+    // The saved file loads back, with the reference read from the environment.
+    let loaded = ConnectionSettings::from_file(&path).unwrap();
+    assert!(
+        loaded
+            .connect_with_env(&env(&[("DBSYNC_PASSWORD", "p@55w0rd")]))
+            .is_ok()
+    );
+
+    // Asked for, the literal is written.
+    settings
+        .save(
+            &path,
+            SaveOptions {
+                include_secrets: true,
+            },
+        )
+        .unwrap();
+    assert!(std::fs::read_to_string(&path).unwrap().contains("p@55w0rd"));
+    #[cfg(unix)]
+    assert_eq!(mode(&path), 0o600);
+}
+
+#[test]
+fn save_keeps_references_as_references() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("conn.json");
+    let settings = ConnectionSettings::from_json(CONTRACT_EXAMPLE).unwrap();
+    let report = settings
+        .save(
+            &path,
+            SaveOptions {
+                include_secrets: true,
+            },
+        )
+        .unwrap();
+    assert!(report.secrets_as_references.is_empty());
+    let reloaded = ConnectionSettings::from_file(&path).unwrap();
+    assert_eq!(reloaded, settings);
+    // Serialize never writes a literal secret.
+    let with_literal = ConnectionSettings::new("https://h").with_auth(AuthSettings::Bearer {
+        token: SecretValue::Literal("tok-s3cret".into()),
+    });
+    let json = serde_json::to_string(&with_literal).unwrap();
+    assert!(
+        !json.contains("tok-s3cret") && json.contains("${DBSYNC_TOKEN}"),
+        "{json}"
+    );
+}
+
+#[test]
+fn a_failed_save_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("missing-dir").join("conn.json");
+    let err = ConnectionSettings::new("https://h")
+        .save(&path, SaveOptions::default())
+        .unwrap_err();
+    assert!(matches!(err, Error::Config(_)));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[tokio::test]
+async fn settings_reach_the_connection() {
+    use wiremock::matchers::{method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/contacts"))
+        .and(query_param("limit", "1"))
+        .and(wiremock::matchers::header("user-agent", "crm-sync/1.0"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"items": [{"id": 1}]})),
+        )
+        .expect(2)
+        .mount(&server)
+        .await;
+    let json = format!(
+        r#"{{"api_url":"{}","validate_resource":"contacts","user_agent":"crm-sync/1.0",
+            "pagination":{{"records_key":"items"}},"retry":{{"max_retries":0}}}}"#,
+        server.uri()
+    );
+    let conn = Connection::from_settings_json(&json).unwrap();
+    assert_eq!(conn.retry_policy().retries(), 0);
+    conn.validate().await.unwrap();
+    let page = conn
+        .resource::<serde_json::Value>("contacts")
+        .unwrap()
+        .list(&dbsync_client::Query::new().limit(1))
+        .await
+        .unwrap();
+    assert_eq!(page.data.len(), 1);
+}

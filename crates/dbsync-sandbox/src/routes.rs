@@ -1,0 +1,41 @@
+//! The whole router and its middleware stack.
+//!
+//! To add endpoints, write a module with `pub(crate) fn router() -> Router<AppState>` and merge it
+//! in [`app`]. Static paths (`/v1/workflows`, `/v1/logs`, ...) take precedence over the generic
+//! `/v1/{resource}` routes; the generic handlers also refuse the names in
+//! [`crate::resources::RESERVED_NAMES`].
+
+use axum::Router;
+use axum::http::{StatusCode, Uri};
+use axum::middleware::from_fn_with_state;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::{auth, faults, idempotency, rate_limit, request_log, resources};
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::not_found(format!("No route for {}", uri.path()))
+}
+
+async fn method_not_allowed(uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("This method is not allowed on {}", uri.path()),
+    )
+}
+
+/// The application, outermost layer first: request log -> rate limit -> auth -> faults ->
+/// idempotency -> routes.
+pub(crate) fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(resources::router())
+        .merge(crate::ops::routes(&state))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(from_fn_with_state(state.clone(), idempotency::middleware))
+        .layer(from_fn_with_state(state.clone(), faults::middleware))
+        .layer(from_fn_with_state(state.clone(), auth::middleware))
+        .layer(from_fn_with_state(state.clone(), rate_limit::middleware))
+        .layer(from_fn_with_state(state.clone(), request_log::middleware))
+        .with_state(state)
+}
