@@ -72,6 +72,15 @@ pub struct ConnectionArgs {
     /// Allow sending credentials over plain http:// to a host that is not loopback.
     #[arg(long, global = true)]
     pub allow_insecure_http: bool,
+    /// Retries after a failed attempt (429, 5xx, network); default 3 or the settings file's.
+    #[arg(long, global = true, value_name = "N")]
+    pub max_retries: Option<u32>,
+    /// The longest Retry-After to wait on a 429, in seconds (default 60).
+    #[arg(long, global = true, value_name = "SECS")]
+    pub max_retry_after: Option<u64>,
+    /// Timeout of one request, in seconds (default 30).
+    #[arg(long, global = true, value_name = "SECS")]
+    pub timeout: Option<u64>,
 }
 
 /// Authentication types.
@@ -269,7 +278,7 @@ pub enum WorkflowCommand {
         wait: bool,
         /// How long to wait, in seconds.
         #[arg(long, default_value_t = 300)]
-        timeout: u64,
+        wait_timeout: u64,
     },
     /// Show a run.
     Status {
@@ -324,24 +333,12 @@ pub struct LogsArgs {
 /// `dbsync logs export`
 #[derive(Debug, Subcommand)]
 pub enum LogsCommand {
-    /// Export the matching logs to a file, streamed.
+    /// Export the matching logs to a file, streamed (`--format csv|jsonl`, default csv).
     Export {
-        /// csv or jsonl.
-        #[arg(long = "as", alias = "export-format", value_enum, default_value = "csv")]
-        export_format: ExportFormat,
         /// The file to write.
         #[arg(long)]
         out: PathBuf,
     },
-}
-
-/// Log export formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ExportFormat {
-    /// CSV with a header row.
-    Csv,
-    /// JSON Lines.
-    Jsonl,
 }
 
 /// `dbsync keys ...`
@@ -366,16 +363,18 @@ pub enum KeysCommand {
     },
 }
 
-/// `dbsync sandbox`
+/// `dbsync sandbox`: the auth mode and credentials come from the global `--auth`,
+/// `--username`/`--password`, `--token`, `--client-id`/`--client-secret` flags (demo values when
+/// absent).
 #[derive(Debug, Args)]
 pub struct SandboxArgs {
     /// Port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 0)]
     pub port: u16,
-    /// Authentication mode.
-    #[arg(long, value_enum, default_value = "none")]
-    pub auth_mode: AuthKind,
     /// Seeded records.
     #[arg(long, default_value_t = 1000)]
-    pub records: usize,
+    pub records: u64,
+    /// Rate limit, faults and timings.
+    #[command(flatten)]
+    pub behaviour: dbsync_sandbox::BehaviourArgs,
 }

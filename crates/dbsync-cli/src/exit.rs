@@ -42,3 +42,98 @@ Exit codes:
   6  rate limited after retries
   7  server error (5xx)
   8  network (unreachable, timeout, TLS)";
+
+/// A failure the CLI reports: one line (plus validation details) and an exit class.
+#[derive(Debug)]
+pub struct CliError {
+    /// The exit class.
+    pub exit: Exit,
+    /// One clear line.
+    pub message: String,
+    /// Validation details, one per line after the message.
+    pub details: Vec<dbsync_client::ErrorDetail>,
+}
+
+impl CliError {
+    /// A failure of class `exit`.
+    pub fn new(exit: Exit, message: impl Into<String>) -> Self {
+        Self {
+            exit,
+            message: message.into(),
+            details: Vec::new(),
+        }
+    }
+
+    /// A usage error (exit 2).
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self::new(Exit::Usage, message)
+    }
+
+    /// Anything else (exit 1).
+    pub fn other(message: impl Into<String>) -> Self {
+        Self::new(Exit::Other, message)
+    }
+
+    /// An I/O failure on `what` (a file the user named, stdout...).
+    pub fn io(what: impl std::fmt::Display, error: std::io::Error) -> Self {
+        Self::other(format!("{what}: {error}"))
+    }
+}
+
+/// The exit class of a client error.
+pub fn class_of(error: &dbsync_client::Error) -> Exit {
+    use dbsync_client::Error as E;
+    match error {
+        E::Validation { .. } => Exit::Validation,
+        E::Unauthorized { .. } => Exit::Auth,
+        E::Auth(dbsync_auth::AuthError::InsecureTransport { .. }) => Exit::Usage,
+        E::Auth(_) => Exit::Auth,
+        E::NotFound { .. } => Exit::NotFound,
+        E::RateLimited { .. } => Exit::RateLimited,
+        E::Server { .. } => Exit::Server,
+        E::Transport { .. } => Exit::Network,
+        E::Config(_) => Exit::Usage,
+        _ => Exit::Other,
+    }
+}
+
+impl From<dbsync_client::Error> for CliError {
+    fn from(error: dbsync_client::Error) -> Self {
+        let exit = class_of(&error);
+        let mut message = error.to_string();
+        if let dbsync_client::Error::Auth(dbsync_auth::AuthError::InsecureTransport { .. }) = &error
+        {
+            message = format!(
+                "{message}. From the command line, pass --allow-insecure-http (or use https://)."
+            );
+        }
+        if let dbsync_client::Error::Validation { details, .. } = &error
+            && !details.is_empty()
+        {
+            message = format!("validation failed (400), {} violation(s):", details.len());
+        }
+        if exit == Exit::RateLimited {
+            message.push_str(" (after the retries; try later, or raise --max-retries)");
+        }
+        Self {
+            exit,
+            message,
+            details: error.details().to_vec(),
+        }
+    }
+}
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)?;
+        for detail in &self.details {
+            let field = if detail.field.is_empty() {
+                "(record)"
+            } else {
+                &detail.field
+            };
+            write!(f, "\n  {field}: {}", detail.message)?;
+        }
+        Ok(())
+    }
+}

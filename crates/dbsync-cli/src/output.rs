@@ -21,7 +21,11 @@ impl Format {
     /// The format to use when the user did not choose one: a table for a terminal, JSON Lines
     /// for a pipe or a file.
     pub fn default_for(stdout_is_terminal: bool) -> Self {
-        if stdout_is_terminal { Format::Table } else { Format::Jsonl }
+        if stdout_is_terminal {
+            Format::Table
+        } else {
+            Format::Jsonl
+        }
     }
 }
 
@@ -38,7 +42,13 @@ pub struct RecordWriter<W: Write> {
 impl<W: Write> RecordWriter<W> {
     /// A writer of `format` into `out`.
     pub fn new(out: W, format: Format) -> Self {
-        Self { out, format, written: 0, csv_columns: None, table_rows: Vec::new() }
+        Self {
+            out,
+            format,
+            written: 0,
+            csv_columns: None,
+            table_rows: Vec::new(),
+        }
     }
 
     /// Writes one record.
@@ -49,7 +59,8 @@ impl<W: Write> RecordWriter<W> {
                 self.out.write_all(b"\n")?;
             }
             Format::Json => {
-                self.out.write_all(if self.written == 0 { b"[\n" } else { b",\n" })?;
+                self.out
+                    .write_all(if self.written == 0 { b"[\n" } else { b",\n" })?;
                 let text = serde_json::to_string_pretty(record).map_err(io::Error::other)?;
                 for (i, line) in text.lines().enumerate() {
                     if i > 0 {
@@ -88,14 +99,29 @@ impl<W: Write> RecordWriter<W> {
     }
 }
 
-/// Writes one document (a record, a report) in `format`: JSON formats as JSON, CSV and table as
-/// a one-row table.
+/// Writes one document (a record, a report) in `format`: JSON formats as JSON, CSV as a
+/// one-row table, and a table as one `field  value` line per field.
 pub fn write_one<W: Write>(out: W, format: Format, value: &Value) -> io::Result<()> {
     match format {
         Format::Json => {
             let mut out = out;
             serde_json::to_writer_pretty(&mut out, value)?;
             out.write_all(b"\n")
+        }
+        Format::Table => {
+            let mut out = out;
+            let Value::Object(map) = value else {
+                return writeln!(out, "{}", cell(Some(value)));
+            };
+            let width = map.keys().map(|k| k.chars().count()).max().unwrap_or(0);
+            for (key, field) in ordered(map) {
+                writeln!(
+                    out,
+                    "{key:<width$}  {}",
+                    cell(Some(field)).replace(['\n', '\r', '\t'], " ")
+                )?;
+            }
+            out.flush()
         }
         _ => {
             let mut writer = RecordWriter::new(out, format);
@@ -117,10 +143,21 @@ fn columns_of(records: &[Value]) -> Vec<String> {
             }
         }
     }
+    if let Some(i) = columns.iter().position(|c| c == "id") {
+        let id = columns.remove(i);
+        columns.insert(0, id);
+    }
     if columns.is_empty() && !records.is_empty() {
         columns.push("value".to_owned());
     }
     columns
+}
+
+/// The fields of an object, `id` first.
+fn ordered(map: &serde_json::Map<String, Value>) -> impl Iterator<Item = (&String, &Value)> {
+    map.iter()
+        .filter(|(k, _)| *k == "id")
+        .chain(map.iter().filter(|(k, _)| *k != "id"))
 }
 
 /// The text of one cell: strings bare, null empty, everything else as JSON.
@@ -132,10 +169,15 @@ fn cell(value: Option<&Value>) -> String {
     }
 }
 
-fn write_csv_row<'a, W: Write>(out: &mut W, cells: impl Iterator<Item = &'a str>) -> io::Result<()> {
+fn write_csv_row<'a, W: Write>(
+    out: &mut W,
+    cells: impl Iterator<Item = &'a str>,
+) -> io::Result<()> {
     let mut writer = csv::WriterBuilder::new().from_writer(Vec::new());
     writer.write_record(cells).map_err(io::Error::other)?;
-    let bytes = writer.into_inner().map_err(|e| io::Error::other(e.to_string()))?;
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| io::Error::other(e.to_string()))?;
     out.write_all(&bytes)
 }
 
@@ -152,7 +194,11 @@ fn write_table<W: Write>(out: &mut W, rows: &[Value]) -> io::Result<()> {
             columns
                 .iter()
                 .map(|c| {
-                    let text = if row.is_object() { cell(row.get(c)) } else { cell(Some(row)) };
+                    let text = if row.is_object() {
+                        cell(row.get(c))
+                    } else {
+                        cell(Some(row))
+                    };
                     shorten(&text.replace(['\n', '\r', '\t'], " "))
                 })
                 .collect()
@@ -179,7 +225,18 @@ fn write_table<W: Write>(out: &mut W, rows: &[Value]) -> io::Result<()> {
             .to_owned()
     };
     writeln!(out, "{}", line(&mut columns.iter().map(|c| c.as_str())))?;
-    writeln!(out, "{}", line(&mut widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().iter().map(|s| s.as_str())))?;
+    writeln!(
+        out,
+        "{}",
+        line(
+            &mut widths
+                .iter()
+                .map(|w| "-".repeat(*w))
+                .collect::<Vec<_>>()
+                .iter()
+                .map(|s| s.as_str())
+        )
+    )?;
     for row in &grid {
         writeln!(out, "{}", line(&mut row.iter().map(|s| s.as_str())))?;
     }
@@ -222,13 +279,19 @@ mod tests {
         let text = render(Format::Jsonl, &sample());
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2);
-        assert_eq!(serde_json::from_str::<Value>(lines[1]).unwrap(), sample()[1]);
+        assert_eq!(
+            serde_json::from_str::<Value>(lines[1]).unwrap(),
+            sample()[1]
+        );
     }
 
     #[test]
     fn json_is_one_array_document() {
         let text = render(Format::Json, &sample());
-        assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), Value::Array(sample()));
+        assert_eq!(
+            serde_json::from_str::<Value>(&text).unwrap(),
+            Value::Array(sample())
+        );
         assert_eq!(render(Format::Json, &[]).trim(), "[]");
     }
 
@@ -236,12 +299,15 @@ mod tests {
     fn csv_quotes_commas_and_quotes_and_writes_nested_values_as_json() {
         let text = render(Format::Csv, &sample());
         let mut reader = csv::Reader::from_reader(text.as_bytes());
-        assert_eq!(reader.headers().unwrap(), vec!["id", "name", "tags", "note"]);
+        assert_eq!(
+            reader.headers().unwrap(),
+            vec!["id", "name", "note", "tags"]
+        );
         let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
         assert_eq!(&rows[0][1], "Ada, Countess");
         assert_eq!(&rows[1][1], "Grace \"Amazing\"");
-        assert_eq!(&rows[0][2], "[\"a\"]");
-        assert_eq!(&rows[0][3], "");
+        assert_eq!(&rows[0][3], "[\"a\"]");
+        assert_eq!(&rows[0][2], "");
     }
 
     #[test]

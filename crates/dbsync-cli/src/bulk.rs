@@ -1,0 +1,300 @@
+//! Bulk create and update from a file: records read incrementally, sent in batches, every
+//! failure written to the `--failed` file (JSON Lines: line, record, error) so nothing is lost.
+
+use std::fs::File;
+use std::io::{BufRead as _, BufReader, BufWriter, IsTerminal as _, Write};
+use std::path::Path;
+
+use dbsync_client::{Error, Resource, Schema};
+use serde_json::{Map, Value, json};
+
+use crate::exit::{CliError, Exit, class_of};
+use crate::input::Input;
+use crate::output::{Format, RecordWriter};
+use crate::progress;
+
+/// How many records are read before they are sent (in batches of 100).
+const CHUNK: usize = 1000;
+
+/// Create or update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkMode {
+    /// `POST /v1/{resource}/batch`
+    Create,
+    /// `PUT /v1/{resource}/batch`, each record carrying its `id`.
+    Update,
+}
+
+/// A record without its `id` (what an update patch is checked as).
+pub fn without_id(record: &Value) -> Value {
+    match record {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(k, _)| *k != "id")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// The number of records in a file, for the progress bar (non-blank lines; array elements are
+/// not counted, and stdin is unknown).
+pub fn count_records(file: &Path) -> Option<u64> {
+    if file.as_os_str() == "-" {
+        return None;
+    }
+    let reader = BufReader::new(File::open(file).ok()?);
+    let mut count = 0;
+    for line in reader.split(b'\n') {
+        if !line.ok()?.iter().all(u8::is_ascii_whitespace) {
+            count += 1;
+        }
+    }
+    Some(count)
+}
+
+/// Where failures go: the `--failed` file, or stderr lines.
+struct Failures<'a> {
+    file: Option<(BufWriter<File>, &'a Path)>,
+    count: u64,
+    class: Option<Exit>,
+}
+
+impl Failures<'_> {
+    fn record(
+        &mut self,
+        line: u64,
+        record: Value,
+        exit: Exit,
+        error: Value,
+    ) -> Result<(), CliError> {
+        self.count += 1;
+        // Validation when any record was invalid, else the class of the first failure.
+        self.class = Some(match self.class {
+            None => exit,
+            Some(_) if exit == Exit::Validation => Exit::Validation,
+            Some(class) => class,
+        });
+        match &mut self.file {
+            Some((out, path)) => {
+                let entry = json!({"line": line, "record": record, "error": error});
+                serde_json::to_writer(&mut *out, &entry).map_err(|e| {
+                    CliError::other(format!("cannot write {}: {e}", path.display()))
+                })?;
+                out.write_all(b"\n")
+                    .map_err(|e| CliError::io(path.display(), e))
+            }
+            None => {
+                let message = error
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("failed");
+                eprintln!("dbsync: line {line}: {message}");
+                Ok(())
+            }
+        }
+    }
+}
+
+fn error_json(error: &Error) -> Value {
+    json!({
+        "code": error.status(),
+        "message": error.to_string(),
+        "details": error.details(),
+    })
+}
+
+fn local_error(message: String, details: Value) -> Value {
+    json!({"code": null, "message": message, "details": details})
+}
+
+/// Sends every record of `input`, writing saved records to stdout and failures to `failed`.
+#[allow(clippy::too_many_arguments)]
+pub async fn run(
+    resource: &Resource<Value>,
+    mode: BulkMode,
+    input: Input,
+    schema: Option<Schema>,
+    failed: Option<&Path>,
+    format: Format,
+    total: Option<u64>,
+) -> Result<(), CliError> {
+    let file = match failed {
+        Some(path) => {
+            let file = File::create(path)
+                .map_err(|e| CliError::io(format!("cannot create {}", path.display()), e))?;
+            Some((BufWriter::new(file), path))
+        }
+        None => None,
+    };
+    let mut failures = Failures {
+        file,
+        count: 0,
+        class: None,
+    };
+    let stdout = std::io::stdout();
+    let mut writer = RecordWriter::new(stdout.lock(), format);
+    let bar = progress::bar(
+        total,
+        if mode == BulkMode::Create {
+            "creating"
+        } else {
+            "updating"
+        },
+    );
+    let mut chunk: Vec<(u64, Value)> = Vec::with_capacity(CHUNK);
+    let mut seen: u64 = 0;
+    let mut saved: u64 = 0;
+    let mut input = input;
+    loop {
+        let next = input.next().transpose()?;
+        let end = next.is_none();
+        if let Some(item) = next {
+            seen += 1;
+            match item.value {
+                Err((message, raw)) => {
+                    failures.record(
+                        item.line,
+                        Value::String(raw),
+                        Exit::Validation,
+                        local_error(message, json!([])),
+                    )?;
+                    bar.inc(1);
+                }
+                Ok(record) => match check(&record, mode, schema.as_ref()) {
+                    Ok(()) => chunk.push((item.line, record)),
+                    Err(error) => {
+                        failures.record(item.line, record, Exit::Validation, error)?;
+                        bar.inc(1);
+                    }
+                },
+            }
+        }
+        if chunk.len() >= CHUNK || (end && !chunk.is_empty()) {
+            let batch = std::mem::take(&mut chunk);
+            saved += send(resource, mode, batch, &mut failures, &mut writer).await?;
+            bar.set_position(seen);
+        }
+        if end {
+            break;
+        }
+    }
+    bar.finish_and_clear();
+    writer
+        .finish()
+        .map_err(|e| CliError::io("cannot write to stdout", e))?;
+    if let Some((out, path)) = &mut failures.file {
+        out.flush().map_err(|e| CliError::io(path.display(), e))?;
+    }
+    let verb = if mode == BulkMode::Create {
+        "created"
+    } else {
+        "updated"
+    };
+    match failures.class {
+        None => {
+            if std::io::stderr().is_terminal() {
+                eprintln!("{verb} {saved} record(s)");
+            }
+            Ok(())
+        }
+        Some(class) => {
+            let whereto = match failed {
+                Some(path) => format!(
+                    "written to {} (JSON Lines: line, record, error; retry with `jq -c .record`)",
+                    path.display()
+                ),
+                None => "listed above (use --failed FILE to keep them)".to_owned(),
+            };
+            Err(CliError::new(
+                class,
+                format!(
+                    "{verb} {saved} of {seen} record(s); {} failed, {whereto}",
+                    failures.count
+                ),
+            ))
+        }
+    }
+}
+
+/// The local checks: an object, an `id` for an update, and the schema when `--validate`.
+fn check(record: &Value, mode: BulkMode, schema: Option<&Schema>) -> Result<(), Value> {
+    let Some(object) = record.as_object() else {
+        return Err(local_error(
+            "the record is not a JSON object".into(),
+            json!([]),
+        ));
+    };
+    if mode == BulkMode::Update && id_of(object).is_none() {
+        return Err(local_error(
+            "the record has no \"id\" (a string or a number): an update must name its record"
+                .into(),
+            json!([]),
+        ));
+    }
+    if let Some(schema) = schema {
+        let result = match mode {
+            BulkMode::Create => schema.validate(record),
+            BulkMode::Update => schema.validate_partial(&without_id(record)),
+        };
+        if let Err(violations) = result {
+            let object = violations.to_error_object();
+            return Err(
+                json!({"code": 400, "message": format!("validation failed locally (nothing was sent): {}", object.message), "details": object.details}),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn id_of(object: &Map<String, Value>) -> Option<String> {
+    match object.get("id")? {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Sends one chunk; returns how many records were saved.
+async fn send<W: Write>(
+    resource: &Resource<Value>,
+    mode: BulkMode,
+    batch: Vec<(u64, Value)>,
+    failures: &mut Failures<'_>,
+    writer: &mut RecordWriter<W>,
+) -> Result<u64, CliError> {
+    let outcomes = match mode {
+        BulkMode::Create => {
+            let records: Vec<Value> = batch.iter().map(|(_, r)| r.clone()).collect();
+            resource.create_many(&records).await
+        }
+        BulkMode::Update => {
+            let patches: Vec<(String, Value)> = batch
+                .iter()
+                .map(|(_, r)| {
+                    let id = r.as_object().and_then(id_of).unwrap_or_default();
+                    (id, r.clone())
+                })
+                .collect();
+            resource.update_many(&patches).await
+        }
+    };
+    let mut saved = 0;
+    let mut batch: Vec<Option<(u64, Value)>> = batch.into_iter().map(Some).collect();
+    for outcome in outcomes {
+        let Some((line, record)) = batch.get_mut(outcome.index).and_then(Option::take) else {
+            continue;
+        };
+        match outcome.result {
+            Ok(saved_record) => {
+                saved += 1;
+                writer
+                    .write(&saved_record)
+                    .map_err(|e| CliError::io("cannot write to stdout", e))?;
+            }
+            Err(error) => failures.record(line, record, class_of(&error), error_json(&error))?,
+        }
+    }
+    Ok(saved)
+}
