@@ -54,6 +54,14 @@ pub fn count_records(file: &Path) -> Option<u64> {
     Some(count)
 }
 
+/// One record that was not saved.
+struct Failure {
+    line: u64,
+    record: Value,
+    exit: Exit,
+    error: Value,
+}
+
 /// Where failures go: the `--failed` file, or stderr lines.
 struct Failures<'a> {
     file: Option<(BufWriter<File>, &'a Path)>,
@@ -62,13 +70,13 @@ struct Failures<'a> {
 }
 
 impl Failures<'_> {
-    fn record(
-        &mut self,
-        line: u64,
-        record: Value,
-        exit: Exit,
-        error: Value,
-    ) -> Result<(), CliError> {
+    fn record(&mut self, failure: Failure) -> Result<(), CliError> {
+        let Failure {
+            line,
+            record,
+            exit,
+            error,
+        } = failure;
         self.count += 1;
         // Validation when any record was invalid, else the class of the first failure.
         self.class = Some(match self.class {
@@ -144,6 +152,8 @@ pub async fn run(
         },
     );
     let mut chunk: Vec<(u64, Value)> = Vec::with_capacity(CHUNK);
+    // Failures found locally wait for their chunk, so the failed file stays in line order.
+    let mut local: Vec<Failure> = Vec::new();
     let mut seen: u64 = 0;
     let mut saved: u64 = 0;
     let mut input = input;
@@ -153,27 +163,34 @@ pub async fn run(
         if let Some(item) = next {
             seen += 1;
             match item.value {
-                Err((message, raw)) => {
-                    failures.record(
-                        item.line,
-                        Value::String(raw),
-                        Exit::Validation,
-                        local_error(message, json!([])),
-                    )?;
-                    bar.inc(1);
-                }
+                Err((message, raw)) => local.push(Failure {
+                    line: item.line,
+                    record: Value::String(raw),
+                    exit: Exit::Validation,
+                    error: local_error(message, json!([])),
+                }),
                 Ok(record) => match check(&record, mode, schema.as_ref()) {
                     Ok(()) => chunk.push((item.line, record)),
-                    Err(error) => {
-                        failures.record(item.line, record, Exit::Validation, error)?;
-                        bar.inc(1);
-                    }
+                    Err(error) => local.push(Failure {
+                        line: item.line,
+                        record,
+                        exit: Exit::Validation,
+                        error,
+                    }),
                 },
             }
         }
-        if chunk.len() >= CHUNK || (end && !chunk.is_empty()) {
+        if chunk.len() >= CHUNK
+            || local.len() >= CHUNK
+            || (end && !(chunk.is_empty() && local.is_empty()))
+        {
             let batch = std::mem::take(&mut chunk);
-            saved += send(resource, mode, batch, &mut failures, &mut writer).await?;
+            let mut found = std::mem::take(&mut local);
+            saved += send(resource, mode, batch, &mut found, &mut writer).await?;
+            found.sort_by_key(|f| f.line);
+            for failure in found {
+                failures.record(failure)?;
+            }
             bar.set_position(seen);
         }
         if end {
@@ -261,9 +278,12 @@ async fn send<W: Write>(
     resource: &Resource<Value>,
     mode: BulkMode,
     batch: Vec<(u64, Value)>,
-    failures: &mut Failures<'_>,
+    failures: &mut Vec<Failure>,
     writer: &mut RecordWriter<W>,
 ) -> Result<u64, CliError> {
+    if batch.is_empty() {
+        return Ok(0);
+    }
     let outcomes = match mode {
         BulkMode::Create => {
             let records: Vec<Value> = batch.iter().map(|(_, r)| r.clone()).collect();
@@ -293,7 +313,12 @@ async fn send<W: Write>(
                     .write(&saved_record)
                     .map_err(|e| CliError::io("cannot write to stdout", e))?;
             }
-            Err(error) => failures.record(line, record, class_of(&error), error_json(&error))?,
+            Err(error) => failures.push(Failure {
+                line,
+                record,
+                exit: class_of(&error),
+                error: error_json(&error),
+            }),
         }
     }
     Ok(saved)
