@@ -156,7 +156,9 @@ fn unique_key(value: &Value) -> Option<UniqueKey<'_>> {
 impl Schema {
     /// Checks every record of a batch, and uniqueness: the second record holding a unique
     /// field's value is reported with the index of the first; with a lookup, values held by
-    /// stored records are reported too. `null` values are never duplicates.
+    /// stored records are reported too. `null` values are never duplicates, and only values that
+    /// passed their field's other checks take part. Numbers compare by value (`1` equals `1.0`);
+    /// strings, dates and date-times compare by text.
     ///
     /// ```
     /// use dbsync_validate::{BatchOptions, Field, Schema};

@@ -7,7 +7,7 @@
 use std::cmp::Ordering;
 
 use serde::Serialize;
-use serde_json::{Number, Value};
+use serde_json::{Map, Number, Value};
 
 use crate::formats;
 use crate::message::{found, kind, list_values, quote};
@@ -15,9 +15,9 @@ use crate::schema::{Field, FieldType, Format, Schema};
 use crate::violation::{Violation, ViolationCode, Violations};
 
 /// Deepest nesting of arrays and objects accepted in a record, the record object counting as
-/// one level (the same limit `serde_json` applies when parsing, so every accepted record can be
-/// written as JSON text and read back). Checked without unbounded recursion.
-pub const MAX_DEPTH: usize = 128;
+/// one level. `serde_json` parses at most 127 levels, so every accepted record can be written as
+/// JSON text and read back. Checked without unbounded recursion.
+pub const MAX_DEPTH: usize = 127;
 
 /// Whether absent fields count as missing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -134,6 +134,19 @@ impl Schema {
         .into_result()
     }
 
+    /// Checks a record given as the map of a JSON object (what a server holds after taking a
+    /// body apart), without building a `Value` around it.
+    pub fn validate_object_with(
+        &self,
+        record: &Map<String, Value>,
+        options: &ValidateOptions<'_>,
+    ) -> Result<(), Violations> {
+        check_object(self, record, options.mode, |_, field, value| {
+            lookup_conflict(options.lookup, options.own_id, field, value)
+        })
+        .into_result()
+    }
+
     /// Checks any serializable record (turned into JSON first).
     pub fn validate_serialize<T: Serialize + ?Sized>(
         &self,
@@ -192,34 +205,39 @@ pub(crate) fn check_record<'v, U>(
     schema: &Schema,
     record: &'v Value,
     mode: Mode,
+    unique: U,
+) -> Violations
+where
+    U: FnMut(usize, &Field, &'v Value) -> Option<Violation>,
+{
+    match record {
+        Value::Object(map) => check_object(schema, map, mode, unique),
+        other => Violations::from(vec![Violation::new(
+            "",
+            ViolationCode::NotAnObject,
+            format!("a record must be a JSON object, found {}", kind(other)),
+        )]),
+    }
+}
+
+/// Checks one record given as an object's map; see [`check_record`].
+pub(crate) fn check_object<'v, U>(
+    schema: &Schema,
+    map: &'v Map<String, Value>,
+    mode: Mode,
     mut unique: U,
 ) -> Violations
 where
     U: FnMut(usize, &Field, &'v Value) -> Option<Violation>,
 {
     let mut out = Violations::new();
-    let Value::Object(map) = record else {
-        out.push(Violation::new(
-            "",
-            ViolationCode::NotAnObject,
-            format!("a record must be a JSON object, found {}", kind(record)),
-        ));
-        return out;
-    };
-    let mut present = 0usize;
-    for (index, field) in schema.fields().iter().enumerate() {
-        match map.get(&field.name) {
-            None => {
-                if field.required && mode == Mode::Full {
-                    out.push(Violation::new(
-                        field.name.clone(),
-                        ViolationCode::Required,
-                        format!("{} is required", field.name),
-                    ));
-                }
-            }
-            Some(value) => {
-                present += 1;
+    // One pass over the record's entries: each key is read once and looked up in the (small,
+    // hot) schema, which is much cheaper than a `map.get` per schema field.
+    let mut required_seen = 0usize;
+    for (key, value) in map {
+        match schema.lookup(key) {
+            Some((index, field)) => {
+                required_seen += usize::from(field.required);
                 let before = out.len();
                 check_value(field, value, &mut out);
                 if field.unique
@@ -230,26 +248,35 @@ where
                     out.push(v);
                 }
             }
+            None if !schema.additional_fields() => out.push(Violation::new(
+                key.clone(),
+                ViolationCode::UnknownField,
+                format!(
+                    "{} is not a field of this schema (additional fields are not allowed)",
+                    name_for_message(key)
+                ),
+            )),
+            None => {
+                if nesting_exceeds(value, MAX_DEPTH - 1) {
+                    out.push(too_deep(key));
+                }
+            }
         }
     }
-    if present < map.len() {
-        for (key, value) in map {
-            if schema.field(key).is_some() {
-                continue;
-            }
-            if !schema.additional_fields() {
+    if mode == Mode::Full && required_seen < schema.required_count() {
+        for field in schema.fields() {
+            if field.required && !map.contains_key(&field.name) {
                 out.push(Violation::new(
-                    key.clone(),
-                    ViolationCode::UnknownField,
-                    format!(
-                        "{} is not a field of this schema (additional fields are not allowed)",
-                        name_for_message(key)
-                    ),
+                    field.name.clone(),
+                    ViolationCode::Required,
+                    format!("{} is required", field.name),
                 ));
-            } else if nesting_exceeds(value, MAX_DEPTH - 1) {
-                out.push(too_deep(key));
             }
         }
+    }
+    if out.len() > 1 {
+        // Report in schema field order, then fields not in the schema (in record order).
+        out.sort_by_key(|v| schema.lookup(&v.field).map_or(usize::MAX, |(i, _)| i));
     }
     out
 }
@@ -258,7 +285,7 @@ fn name_for_message(name: &str) -> String {
     if name.chars().count() <= 64 && !name.chars().any(char::is_control) {
         name.to_owned()
     } else {
-        quote(name)
+        quote(name).to_string()
     }
 }
 
@@ -305,23 +332,46 @@ impl TypeProblem {
     }
 
     /// "must be ..., found ..." (without the field name).
-    pub(crate) fn describe(self, value: &Value, secret: bool) -> String {
-        let found = found(value, secret);
-        match self {
-            TypeProblem::Null => "must not be null".to_owned(),
-            TypeProblem::WrongType(ty) => format!("must be {}, found {found}", a_type(ty)),
+    pub(crate) fn describe(self, value: &Value, secret: bool) -> Describe<'_> {
+        Describe {
+            problem: self,
+            value,
+            secret,
+        }
+    }
+}
+
+/// See [`TypeProblem::describe`]: written straight into the message.
+pub(crate) struct Describe<'a> {
+    problem: TypeProblem,
+    value: &'a Value,
+    secret: bool,
+}
+
+impl std::fmt::Display for Describe<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let found = found(self.value, self.secret);
+        match self.problem {
+            TypeProblem::Null => f.write_str("must not be null"),
+            TypeProblem::WrongType(ty) => write!(f, "must be {}, found {found}", a_type(ty)),
             TypeProblem::Fraction => {
-                format!("must be an integer, found {found} with a fractional part")
+                write!(
+                    f,
+                    "must be an integer, found {found} with a fractional part"
+                )
             }
-            TypeProblem::OutOfRange => format!(
+            TypeProblem::OutOfRange => write!(
+                f,
                 "must be an integer between {} and {}, found {found}",
                 i64::MIN,
                 i64::MAX
             ),
-            TypeProblem::BadDate => {
-                format!("must be a date YYYY-MM-DD that exists in the calendar, found {found}")
-            }
-            TypeProblem::BadDateTime => format!(
+            TypeProblem::BadDate => write!(
+                f,
+                "must be a date YYYY-MM-DD that exists in the calendar, found {found}"
+            ),
+            TypeProblem::BadDateTime => write!(
+                f,
                 "must be an RFC 3339 date-time with an offset (like 2026-01-31T09:30:00Z), found {found}"
             ),
         }
@@ -556,14 +606,15 @@ fn check_string(field: &Field, s: &str, value: &Value, out: &mut Violations) {
     }
 }
 
-/// Checks a length (characters of a string, items of an array) against min/max_length.
+/// Checks a length (characters of a string, items of an array) against min/max_length. The
+/// length found is not reported for secret fields.
 fn check_length(field: &Field, len: u64, unit: &str, out: &mut Violations) {
     let name = &field.name;
-    let found_len = |len: u64| {
+    let message = |bound: &str, limit: u64| {
         if field.secret {
-            String::new()
+            format!("{name} must have {bound} {limit} {unit}")
         } else {
-            format!(", found {len}")
+            format!("{name} must have {bound} {limit} {unit}, found {len}")
         }
     };
     if let Some(min) = field.min_length
@@ -572,7 +623,7 @@ fn check_length(field: &Field, len: u64, unit: &str, out: &mut Violations) {
         out.push(Violation::new(
             name.clone(),
             ViolationCode::MinLength,
-            format!("{name} must have at least {min} {unit}{}", found_len(len)),
+            message("at least", min),
         ));
     }
     if let Some(max) = field.max_length
@@ -581,7 +632,7 @@ fn check_length(field: &Field, len: u64, unit: &str, out: &mut Violations) {
         out.push(Violation::new(
             name.clone(),
             ViolationCode::MaxLength,
-            format!("{name} must have at most {max} {unit}{}", found_len(len)),
+            message("at most", max),
         ));
     }
 }

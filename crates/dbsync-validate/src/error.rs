@@ -5,6 +5,18 @@ use crate::schema::FieldType;
 /// Why a schema could not be built.
 ///
 /// Every variant names the field (where there is one) and says what to change.
+///
+/// ```
+/// use dbsync_validate::{Field, Schema, SchemaError};
+///
+/// let err = Schema::from_json_str(r#"{"fields":[{"name":"age","type":"integer","min":10,"max":1}]}"#)
+///     .unwrap_err();
+/// assert!(matches!(err, SchemaError::MinGreaterThanMax { .. }));
+/// assert_eq!(err.to_string(), "field `age` has min 10 greater than max 1");
+///
+/// let err = Schema::builder().field(Field::string("phone").pattern("([0-9]+")).build().unwrap_err();
+/// assert!(matches!(err, SchemaError::InvalidPattern { ref field, .. } if field == "phone"));
+/// ```
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SchemaError {

@@ -100,22 +100,70 @@ pub(crate) fn is_email(s: &str) -> bool {
     let Some((local, domain)) = s.rsplit_once('@') else {
         return false;
     };
-    is_dot_atom(local) && local.len() <= 64 && is_domain(domain, true)
+    local.len() <= 64 && is_dot_atom(local) && is_domain(domain, true)
 }
 
+/// Bytes allowed in a dot-atom besides letters and digits (RFC 5322 `atext`).
+const ATEXT_SPECIALS: &[u8] = b"!#$%&'*+-/=?^_`{|}~";
+
 fn is_dot_atom(local: &str) -> bool {
+    if local.is_ascii() {
+        // Fast path: one pass over the bytes.
+        let mut previous_dot = true; // no leading dot
+        for &b in local.as_bytes() {
+            if b == b'.' {
+                if previous_dot {
+                    return false;
+                }
+                previous_dot = true;
+            } else if b.is_ascii_alphanumeric() || ATEXT_SPECIALS.contains(&b) {
+                previous_dot = false;
+            } else {
+                return false;
+            }
+        }
+        return !previous_dot; // not empty, no trailing dot
+    }
     !local.is_empty()
         && local.split('.').all(|atom| {
             !atom.is_empty()
-                && atom
-                    .chars()
-                    .all(|c| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c))
+                && atom.chars().all(|c| {
+                    c.is_alphanumeric() || (c.is_ascii() && ATEXT_SPECIALS.contains(&(c as u8)))
+                })
         })
 }
 
 /// A host name of dot-separated labels; `need_dot` asks for at least two labels.
 fn is_domain(domain: &str, need_dot: bool) -> bool {
-    if domain.is_empty() || domain.len() > 253 || (need_dot && !domain.contains('.')) {
+    if domain.is_empty() || domain.len() > 253 {
+        return false;
+    }
+    if domain.is_ascii() {
+        // Fast path: one pass over the bytes.
+        let bytes = domain.as_bytes();
+        let mut label_len = 0usize;
+        let mut dots = 0usize;
+        let mut previous = b'.';
+        for &b in bytes {
+            if b == b'.' {
+                if label_len == 0 || previous == b'-' {
+                    return false;
+                }
+                dots += 1;
+                label_len = 0;
+            } else if b.is_ascii_alphanumeric() || (b == b'-' && label_len > 0) {
+                label_len += 1;
+                if label_len > 63 {
+                    return false;
+                }
+            } else {
+                return false;
+            }
+            previous = b;
+        }
+        return label_len > 0 && previous != b'-' && (!need_dot || dots > 0);
+    }
+    if need_dot && !domain.contains('.') {
         return false;
     }
     domain.split('.').all(|label| {

@@ -49,3 +49,8 @@ pub use schema::{
     SchemaBuilder,
 };
 pub use violation::{Violation, ViolationCode, Violations};
+
+/// The README's example is compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

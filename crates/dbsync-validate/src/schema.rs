@@ -4,6 +4,7 @@
 //! built in code; both paths end in the same checks ([`SchemaBuilder::build`]), and
 //! [`Schema::to_json`] writes the JSON back.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use regex::{Regex, RegexBuilder};
@@ -719,10 +720,32 @@ fn check_field_name(name: &str) -> Result<(), SchemaError> {
 /// assert_eq!(parsed, schema);
 /// # Ok::<(), dbsync_validate::SchemaError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone)]
 pub struct Schema {
     fields: Vec<Field>,
     additional_fields: bool,
+    /// How many fields are required (a full record holding that many is missing none).
+    required_count: usize,
+    /// Name -> position, for schemas too large for a linear scan.
+    index: Option<HashMap<String, usize>>,
+}
+
+/// Above this many fields, names are looked up through a hash map instead of a scan.
+const LINEAR_LOOKUP_MAX: usize = 16;
+
+impl PartialEq for Schema {
+    fn eq(&self, other: &Schema) -> bool {
+        self.fields == other.fields && self.additional_fields == other.additional_fields
+    }
+}
+
+impl fmt::Debug for Schema {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Schema")
+            .field("fields", &self.fields)
+            .field("additional_fields", &self.additional_fields)
+            .finish()
+    }
 }
 
 impl Schema {
@@ -734,10 +757,42 @@ impl Schema {
     /// The schema of a resource never written to: no fields, any field accepted
     /// (`{"fields":[],"additional_fields":true}`).
     pub fn open() -> Schema {
+        Schema::from_checked_fields(Vec::new(), true)
+    }
+
+    fn from_checked_fields(fields: Vec<Field>, additional_fields: bool) -> Schema {
+        let required_count = fields.iter().filter(|f| f.required).count();
+        let index = (fields.len() > LINEAR_LOOKUP_MAX).then(|| {
+            fields
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (f.name.clone(), i))
+                .collect()
+        });
         Schema {
-            fields: Vec::new(),
-            additional_fields: true,
+            fields,
+            additional_fields,
+            required_count,
+            index,
         }
+    }
+
+    /// The position and definition of the field with this name. Allocation-free: a scan with a
+    /// length check for small schemas, a hash lookup for large ones.
+    pub(crate) fn lookup(&self, name: &str) -> Option<(usize, &Field)> {
+        let position = match &self.index {
+            Some(index) => *index.get(name)?,
+            None => self
+                .fields
+                .iter()
+                .position(|f| f.name.len() == name.len() && f.name == name)?,
+        };
+        self.fields.get(position).map(|f| (position, f))
+    }
+
+    /// How many fields are required.
+    pub(crate) fn required_count(&self) -> usize {
+        self.required_count
     }
 
     /// Reads the contract's schema JSON. A missing `additional_fields` means `false`.
@@ -820,7 +875,7 @@ impl Schema {
 
     /// The field with this name.
     pub fn field(&self, name: &str) -> Option<&Field> {
-        self.fields.iter().find(|f| f.name == name)
+        self.lookup(name).map(|(_, f)| f)
     }
 
     /// Whether fields not in the schema are accepted.
@@ -883,9 +938,6 @@ impl SchemaBuilder {
                 });
             }
         }
-        Ok(Schema {
-            fields,
-            additional_fields: self.additional_fields,
-        })
+        Ok(Schema::from_checked_fields(fields, self.additional_fields))
     }
 }

@@ -209,6 +209,11 @@ impl Violations {
         self.0.iter().any(|v| &v.code == code)
     }
 
+    /// Sorts them (stable) by a key.
+    pub(crate) fn sort_by_key<K: Ord>(&mut self, key: impl FnMut(&Violation) -> K) {
+        self.0.sort_by_key(key);
+    }
+
     /// The inner list.
     pub fn into_vec(self) -> Vec<Violation> {
         self.0

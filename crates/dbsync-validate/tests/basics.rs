@@ -93,3 +93,13 @@ fn batch_reports_the_index_of_the_first_duplicate() {
         "email must be unique: the same value is at index 0 of this batch"
     );
 }
+
+#[test]
+fn public_types_can_be_shared_across_threads() {
+    fn shareable<T: Send + Sync + 'static>() {}
+    shareable::<Schema>();
+    shareable::<Violations>();
+    shareable::<ErrorBody>();
+    shareable::<dbsync_validate::SchemaError>();
+    shareable::<dbsync_validate::BatchReport>();
+}
