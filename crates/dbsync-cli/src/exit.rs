@@ -74,8 +74,12 @@ impl CliError {
         Self::new(Exit::Other, message)
     }
 
-    /// An I/O failure on `what` (a file the user named, stdout...).
+    /// An I/O failure on `what` (a file the user named, stdout...). A closed pipe on stdout
+    /// (`dbsync list --all | head`) is not a failure: the reader has what it wanted.
     pub fn io(what: impl std::fmt::Display, error: std::io::Error) -> Self {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            return Self::new(Exit::Ok, String::new());
+        }
         Self::other(format!("{what}: {error}"))
     }
 }
@@ -135,5 +139,84 @@ impl std::fmt::Display for CliError {
             write!(f, "\n  {field}: {}", detail.message)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dbsync_client::Error;
+
+    fn client_error(status: u16, body: &str) -> Error {
+        // The same path a server answer takes: the status mapped by dbsync-client.
+        let body = serde_json::json!({"error": {"code": status, "message": body}});
+        match status {
+            400 => Error::Validation {
+                message: body.to_string(),
+                details: Vec::new(),
+            },
+            401 => Error::Unauthorized {
+                message: body.to_string(),
+                challenge: None,
+            },
+            404 => Error::NotFound {
+                message: body.to_string(),
+            },
+            409 => Error::Conflict {
+                message: body.to_string(),
+            },
+            429 => Error::RateLimited {
+                message: body.to_string(),
+                retry_after: None,
+            },
+            s => Error::Server {
+                status: s,
+                message: body.to_string(),
+            },
+        }
+    }
+
+    #[test]
+    fn each_error_class_has_its_exit_code() {
+        assert_eq!(class_of(&client_error(400, "x")), Exit::Validation);
+        assert_eq!(class_of(&client_error(401, "x")), Exit::Auth);
+        assert_eq!(class_of(&client_error(404, "x")), Exit::NotFound);
+        assert_eq!(class_of(&client_error(409, "x")), Exit::Other);
+        assert_eq!(class_of(&client_error(429, "x")), Exit::RateLimited);
+        assert_eq!(class_of(&client_error(503, "x")), Exit::Server);
+        assert_eq!(class_of(&Error::Config("bad".into())), Exit::Usage);
+        let insecure = Error::Auth(dbsync_auth::AuthError::InsecureTransport { host: "h".into() });
+        assert_eq!(class_of(&insecure), Exit::Usage);
+        assert!(
+            CliError::from(insecure)
+                .message
+                .contains("--allow-insecure-http")
+        );
+        let codes: Vec<u8> = [
+            Exit::Ok,
+            Exit::Other,
+            Exit::Usage,
+            Exit::Auth,
+            Exit::NotFound,
+            Exit::Validation,
+            Exit::RateLimited,
+            Exit::Server,
+            Exit::Network,
+        ]
+        .iter()
+        .map(|e| e.code())
+        .collect();
+        assert_eq!(codes, vec![0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    }
+
+    #[test]
+    fn a_closed_stdout_pipe_is_not_a_failure() {
+        let error = CliError::io(
+            "stdout",
+            std::io::Error::from(std::io::ErrorKind::BrokenPipe),
+        );
+        assert_eq!(error.exit, Exit::Ok);
+        let error = CliError::io("f", std::io::Error::from(std::io::ErrorKind::NotFound));
+        assert_eq!(error.exit, Exit::Other);
     }
 }

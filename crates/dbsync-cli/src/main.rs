@@ -53,6 +53,7 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(&cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(error) if error.exit == Exit::Ok => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("dbsync: {error}");
             ExitCode::from(error.exit.code())
