@@ -19,7 +19,8 @@ pub struct Cli {
     #[command(flatten)]
     pub connection: ConnectionArgs,
 
-    /// Output format (default: table on a terminal, JSON Lines otherwise).
+    /// Output format (default: table on a terminal, JSON Lines otherwise; `logs export` writes
+    /// csv (default) or jsonl).
     #[arg(long, global = true, value_enum)]
     pub format: Option<Format>,
 
