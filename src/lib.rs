@@ -9,3 +9,8 @@ pub use dbsync_auth as auth;
 pub use dbsync_client as client;
 pub use dbsync_sandbox as sandbox;
 pub use dbsync_validate as validate;
+
+/// The README's Rust code, compiled as a doctest so it cannot drift from the API.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
