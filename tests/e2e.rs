@@ -99,16 +99,25 @@ async fn a_typed_resource_round_trips() {
     assert_eq!(sandbox.record_count("contacts"), 0);
 
     // A type that does not fit the server's records says so instead of guessing: the sandbox's
-    // ids are integers, so `id: String` cannot hold them.
+    // ids are integers, so `id: String` cannot hold them; `dbsync_client::Id` reads either form.
     #[derive(Debug, Serialize, Deserialize)]
     struct StringId {
         id: String,
     }
+    #[derive(Debug, Serialize, Deserialize)]
+    struct OpaqueId {
+        id: dbsync::client::Id,
+    }
     let other = contacts.create(&ada).await.unwrap();
+    let other_id = other.id.unwrap();
     let typed = connection.resource::<StringId>("contacts").unwrap();
-    let error = typed.get(other.id.unwrap()).await.unwrap_err();
+    let error = typed.get(other_id).await.unwrap_err();
     assert!(matches!(error, Error::Decode { .. }), "{error}");
     assert!(error.to_string().contains("expected type"), "{error}");
+    let opaque = connection.resource::<OpaqueId>("contacts").unwrap();
+    let fetched = opaque.get(other_id).await.unwrap();
+    assert_eq!(fetched.id.as_str(), other_id.to_string());
+    assert!(fetched.id.is_numeric());
 }
 
 #[tokio::test]

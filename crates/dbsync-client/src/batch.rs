@@ -2,15 +2,14 @@
 
 use std::fmt::Display;
 
-use http::Method;
 use serde::Deserialize;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use crate::bulk::BatchOptions;
 use crate::error::Error;
 use crate::page::decode_record;
-use crate::request::execute;
 use crate::resource::Resource;
 use dbsync_validate::ErrorObject;
 
@@ -27,12 +26,16 @@ pub struct BatchOutcome<T> {
     /// The saved record as the server returned it, or why it was not saved. A record is `Ok`
     /// only when the server reported it saved.
     pub result: Result<T, Error>,
+    /// The `Idempotency-Key` of the request that carried the record (creates only). When the
+    /// outcome is unknown (a lost response after every retry), resending the same records in
+    /// the same order with this key is safe: the server replays its first answer.
+    pub idempotency_key: Option<String>,
 }
 
 /// One item of a batch response.
 #[derive(Debug, Deserialize)]
-struct BatchItem {
-    index: usize,
+pub(crate) struct BatchItem {
+    pub(crate) index: usize,
     status: u16,
     #[serde(default)]
     data: Option<Value>,
@@ -43,33 +46,50 @@ struct BatchItem {
 }
 
 #[derive(Debug, Deserialize)]
-struct BatchResponse {
-    results: Vec<BatchItem>,
+pub(crate) struct BatchResponse {
+    pub(crate) results: Vec<BatchItem>,
 }
 
 impl<T: Serialize + DeserializeOwned> Resource<T> {
-    /// Creates any number of records with `POST /v1/{resource}/batch`, 100 per request, each
-    /// request with its own `Idempotency-Key` (reused on its retries). Returns one outcome per
-    /// input record, in input order; one bad record does not fail the others.
+    /// Creates any number of records with `POST /v1/{resource}/batch`, 100 per request, up to
+    /// 4 requests at once ([`crate::BatchOptions::default`]; see
+    /// [`Resource::create_many_with`]), each request with its own `Idempotency-Key` (reused on
+    /// its retries). Returns one outcome per input record, in input order; one bad record does
+    /// not fail the others.
     pub async fn create_many(&self, records: &[T]) -> Vec<BatchOutcome<T>> {
-        let prepared = records
+        self.create_many_with(records, &BatchOptions::default())
+            .await
+    }
+
+    /// Updates any number of records with `PUT /v1/{resource}/batch`, 100 per request, up to 4
+    /// at once (see [`Resource::update_many_with`]). Each input is `(id, patch)`; the patch must
+    /// serialise to a JSON object, and the id is added to it as a string unless the patch
+    /// already has an `id`. Returns one outcome per input.
+    pub async fn update_many<I: Display, P: Serialize>(
+        &self,
+        patches: &[(I, P)],
+    ) -> Vec<BatchOutcome<T>> {
+        self.update_many_with(patches, &BatchOptions::default())
+            .await
+    }
+
+    /// Each record checked (pre-flight) and turned into JSON, or why it cannot be sent.
+    pub(crate) fn prepare_creates(&self, records: &[T]) -> Vec<Result<Value, Error>> {
+        records
             .iter()
             .map(|record| {
                 self.preflight.check_create(record)?;
                 to_json(record)
             })
-            .collect();
-        self.run_batches(Method::POST, prepared).await
+            .collect()
     }
 
-    /// Updates any number of records with `PUT /v1/{resource}/batch`, 100 per request. Each
-    /// input is `(id, patch)`; the patch must serialise to a JSON object, and the id is added
-    /// to it as a string unless the patch already has an `id`. Returns one outcome per input.
-    pub async fn update_many<I: Display, P: Serialize>(
+    /// Each patch checked (pre-flight) and turned into a JSON object with its id.
+    pub(crate) fn prepare_updates<I: Display, P: Serialize>(
         &self,
         patches: &[(I, P)],
-    ) -> Vec<BatchOutcome<T>> {
-        let prepared = patches
+    ) -> Vec<Result<Value, Error>> {
+        patches
             .iter()
             .map(|(id, patch)| {
                 self.preflight.check_patch(patch)?;
@@ -86,102 +106,11 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
                     .or_insert_with(|| Value::String(id.to_string()));
                 Ok(Value::Object(object))
             })
-            .collect();
-        self.run_batches(Method::PUT, prepared).await
-    }
-
-    async fn run_batches(
-        &self,
-        method: Method,
-        prepared: Vec<Result<Value, Error>>,
-    ) -> Vec<BatchOutcome<T>> {
-        let mut outcomes: Vec<Option<Result<T, Error>>> = Vec::with_capacity(prepared.len());
-        let mut ready: Vec<(usize, Value)> = Vec::new();
-        for (index, record) in prepared.into_iter().enumerate() {
-            match record {
-                Ok(value) => {
-                    outcomes.push(None);
-                    ready.push((index, value));
-                }
-                Err(error) => outcomes.push(Some(Err(error))),
-            }
-        }
-        for chunk in ready.chunks(MAX_BATCH_SIZE) {
-            for (index, result) in self.send_batch(method.clone(), chunk).await {
-                // The first result for a record counts; a repeated index cannot overwrite it.
-                if let Some(slot @ None) = outcomes.get_mut(index) {
-                    *slot = Some(result);
-                }
-            }
-        }
-        outcomes
-            .into_iter()
-            .enumerate()
-            .map(|(index, result)| BatchOutcome {
-                index,
-                result: result.unwrap_or_else(|| {
-                    Err(Error::decode(
-                        None,
-                        "the batch response has no result for this record; it may or may not \
-                         have been saved",
-                        b"",
-                    ))
-                }),
-            })
             .collect()
-    }
-
-    /// Sends one batch; returns `(input index, result)` for the records the outcome is known of.
-    async fn send_batch(
-        &self,
-        method: Method,
-        chunk: &[(usize, Value)],
-    ) -> Vec<(usize, Result<T, Error>)> {
-        let records: Vec<&Value> = chunk.iter().map(|(_, value)| value).collect();
-        let call = self
-            .sub_call(method.clone(), "batch")
-            .and_then(|call| call.json_body(&json!({ "records": records })))
-            .map(|call| {
-                if method == Method::POST {
-                    call.with_new_idempotency_key()
-                } else {
-                    call
-                }
-            });
-        let reply = match call {
-            Ok(call) => execute(&self.connection, call).await,
-            Err(error) => Err(error),
-        };
-        let reply = match reply {
-            Ok(reply) => reply,
-            Err(error) => return everyone(chunk, &error),
-        };
-        let response: BatchResponse = match serde_json::from_slice(&reply.body) {
-            Ok(response) => response,
-            Err(e) => {
-                let error = Error::decode(
-                    Some(reply.status),
-                    format!(
-                        "the batch response is not `{{\"results\":[...]}}` ({e}); the records \
-                         may or may not have been saved"
-                    ),
-                    &reply.body,
-                );
-                return everyone(chunk, &error);
-            }
-        };
-        let mut results = Vec::with_capacity(chunk.len());
-        for item in response.results {
-            let Some((input_index, _)) = chunk.get(item.index) else {
-                continue;
-            };
-            results.push((*input_index, item_result(item)));
-        }
-        results
     }
 }
 
-fn item_result<T: DeserializeOwned>(item: BatchItem) -> Result<T, Error> {
+pub(crate) fn item_result<T: DeserializeOwned>(item: BatchItem) -> Result<T, Error> {
     if (200..300).contains(&item.status) {
         return match item.data {
             Some(data) => decode_record(data, item.status, "the saved record"),
@@ -216,13 +145,6 @@ fn item_result<T: DeserializeOwned>(item: BatchItem) -> Result<T, Error> {
         None,
         None,
     ))
-}
-
-fn everyone<T>(chunk: &[(usize, Value)], error: &Error) -> Vec<(usize, Result<T, Error>)> {
-    chunk
-        .iter()
-        .map(|(index, _)| (*index, Err(error.clone())))
-        .collect()
 }
 
 fn to_json(value: &impl Serialize) -> Result<Value, Error> {

@@ -59,6 +59,8 @@ pub(crate) struct Inner {
     pub(crate) page_format: PageFormat,
     pub(crate) rate_limiter: Option<Arc<dyn RateLimiter>>,
     pub(crate) validate_resource: String,
+    /// The client-side budget, the shared `429` pause and pacing (see `throttle`).
+    pub(crate) throttle: crate::throttle::Throttle,
 }
 
 impl fmt::Debug for Connection {
@@ -71,6 +73,7 @@ impl fmt::Debug for Connection {
             .field("timeout", &inner.timeout)
             .field("retry", &inner.retry)
             .field("page_format", &inner.page_format)
+            .field("throttle", &inner.throttle)
             .finish_non_exhaustive()
     }
 }
@@ -140,6 +143,7 @@ pub struct ConnectionBuilder {
     page_format: PageFormat,
     rate_limiter: Option<Arc<dyn RateLimiter>>,
     validate_resource: String,
+    requests_per_minute: Option<std::num::NonZeroU32>,
 }
 
 impl Default for ConnectionBuilder {
@@ -158,6 +162,7 @@ impl Default for ConnectionBuilder {
             page_format: PageFormat::default(),
             rate_limiter: None,
             validate_resource: DEFAULT_VALIDATE_RESOURCE.to_owned(),
+            requests_per_minute: None,
         }
     }
 }
@@ -250,6 +255,16 @@ impl ConnectionBuilder {
         self
     }
 
+    /// A client-side budget of requests per minute, shared by every clone of the connection
+    /// and every task using it (default none; `0` also means none). Each attempt, retries
+    /// included, takes one request from it, waiting when it is spent. The budget allows a burst
+    /// of the whole minute's requests; the server's `X-RateLimit-*` headers pace the rest.
+    /// From the settings' `rate_limit.requests_per_minute`.
+    pub fn requests_per_minute(mut self, requests: u32) -> Self {
+        self.requests_per_minute = std::num::NonZeroU32::new(requests);
+        self
+    }
+
     /// The resource [`Connection::validate`] reads (default `records`).
     pub fn validate_resource(mut self, resource: impl Into<String>) -> Self {
         self.validate_resource = resource.into();
@@ -297,6 +312,7 @@ impl ConnectionBuilder {
                 page_format: self.page_format,
                 rate_limiter: self.rate_limiter,
                 validate_resource: self.validate_resource,
+                throttle: crate::throttle::Throttle::new(self.requests_per_minute),
             }),
         })
     }

@@ -27,8 +27,10 @@
 #![deny(missing_docs)]
 
 mod batch;
+mod bulk;
 mod connection;
 mod error;
+mod id;
 mod page;
 mod pagination;
 mod preflight;
@@ -40,26 +42,30 @@ pub mod retry;
 mod settings;
 mod settings_env;
 mod settings_save;
+mod throttle;
 mod validate_connection;
 
 pub use batch::{BatchOutcome, MAX_BATCH_SIZE};
+pub use bulk::{BatchOptions, DEFAULT_BATCH_CONCURRENCY, Progress, ProgressCallback};
 pub use connection::{
     Connection, ConnectionBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_POOL_IDLE_TIMEOUT,
     DEFAULT_TIMEOUT, DEFAULT_VALIDATE_RESOURCE,
 };
 pub use dbsync_validate::{ErrorDetail, Schema};
 pub use error::{Error, TransportKind};
+pub use id::Id;
 pub use page::{Meta, Page, PageFormat};
 pub use pagination::DEFAULT_PAGE_SIZE;
 pub use query::{Query, Timestamp};
 pub use rate_limit::{RateLimitInfo, RateLimiter};
 pub use resource::{MAX_LIMIT, Resource};
-pub use retry::RetryPolicy;
+pub use retry::{DEFAULT_MAX_RATE_LIMIT_WAIT, RetryPolicy};
 pub use settings::{
     AuthSettings, ConnectionSettings, EnvLookup, PaginationSettings, RateLimitSettings,
     RetrySettings, SecretValue, process_env,
 };
 pub use settings_save::{SaveOptions, SaveReport};
+pub use throttle::pacing_pause;
 pub use validate_connection::ValidationReport;
 
 /// A record as JSON: what [`Connection::records`] works with.

@@ -3,10 +3,13 @@
 //! 1. **build** the URL and headers ([`Call`], [`build_headers`]);
 //! 2. **authorize**: the connection's [`dbsync_auth::Auth`] strategy adds credentials, afresh on
 //!    every attempt, and only for the connection's own origin;
-//! 3. **rate limit**: wait for the connection's [`crate::RateLimiter`], if one is installed;
+//! 3. **rate limit**: wait for the connection's [`crate::RateLimiter`], if one is installed,
+//!    then for the shared throttle (the `requests_per_minute` budget, a pause another task's
+//!    `429` set, pacing from `X-RateLimit-*`), within the call's cap on rate-limit waits;
 //! 4. **send** with reqwest (the body is [`Bytes`], so every attempt sends the same body);
 //! 5. **classify** the result into a [`crate::retry::Outcome`] and a result (a reply, or an
 //!    [`Error`] mapped by [`Error::from_response`] / [`Error::from_transport`]);
+//!    Every wait and attempt stays within the call's deadline ([`RetryPolicy::call_deadline`]);
 //! 6. **retry or map error**: a `401` asks the strategy to refresh
 //!    ([`dbsync_auth::Auth::on_unauthorized_for`], told the headers it sent) and retries once at
 //!    most;
@@ -134,6 +137,7 @@ async fn run_attempts(
     let mut attempt: u32 = 0; // attempts counted by the retry policy
     let mut sent: u32 = 0; // every attempt, for logs
     let mut refreshed_after_401 = false;
+    let mut waits = CallWaits::new(call, policy);
     loop {
         attempt += 1;
         sent += 1;
@@ -147,19 +151,38 @@ async fn run_attempts(
                 url.origin().ascii_serialization()
             )));
         }
-        inner
-            .auth
-            .authorize(&mut AuthRequest::new(&call.method, &mut url, &mut headers))
-            .await?;
-        // 3. rate limit
+        waits
+            .within_deadline(inner.auth.authorize(&mut AuthRequest::new(
+                &call.method,
+                &mut url,
+                &mut headers,
+            )))
+            .await??;
+        // 3. rate limit: the installed hook, then the shared budget, pause and pacing
         if let Some(limiter) = &inner.rate_limiter {
-            limiter.until_ready().await;
+            waits.within_deadline(limiter.until_ready()).await?;
+        }
+        loop {
+            let wait = inner.throttle.wait_before_send(Instant::now());
+            if wait.is_zero() {
+                break;
+            }
+            waits.wait(wait, true).await?;
         }
         // 4. send
         let started = Instant::now();
         let sent_headers = headers.clone(); // for the strategy, should the server answer 401
-        let response = send(connection, call, url, headers).await;
+        let response = waits
+            .within_deadline(send(connection, call, url, headers))
+            .await?;
         let latency = started.elapsed();
+        if let Ok((_, response_headers, _)) = &response {
+            inner.throttle.observe(
+                &crate::RateLimitInfo::from_headers(response_headers),
+                Instant::now(),
+                SystemTime::now(),
+            );
+        }
         // 5. classify
         let (outcome, result) = classify(call, response, latency);
         tracing::debug!(
@@ -181,6 +204,14 @@ async fn run_attempts(
             }
             return result;
         }
+        if let Outcome::Status {
+            status: 429,
+            retry_after: Some(pause),
+        } = outcome
+        {
+            // Every task using the connection holds back, not only this one.
+            inner.throttle.pause_until(Instant::now() + pause);
+        }
         match decide(
             &call.method,
             call.idempotency_key.is_some(),
@@ -190,14 +221,91 @@ async fn run_attempts(
         ) {
             Decision::Stop => return result,
             Decision::Retry(wait) => {
+                let rate_limited = matches!(outcome, Outcome::Status { status: 429, .. });
                 let wait = wait.resolve(rand::random::<f64>());
                 tracing::debug!(
                     attempt = sent,
                     wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
                     "dbsync retry"
                 );
-                tokio::time::sleep(wait).await;
+                waits.wait(wait, rate_limited).await?;
             }
+        }
+    }
+}
+
+/// The waiting budget of one call: its overall deadline and its cap on rate-limit waits.
+struct CallWaits {
+    what: String,
+    deadline: Option<(Instant, Duration)>,
+    rate_limit_waited: Duration,
+    rate_limit_cap: Duration,
+}
+
+impl CallWaits {
+    fn new(call: &Call, policy: &RetryPolicy) -> Self {
+        Self {
+            what: call.describe(),
+            deadline: policy
+                .deadline()
+                .map(|limit| (Instant::now() + limit, limit)),
+            rate_limit_waited: Duration::ZERO,
+            rate_limit_cap: policy.rate_limit_wait_cap(),
+        }
+    }
+
+    /// Sleeps `wait`, unless it would break the rate-limit cap (when `rate_limit`) or end past
+    /// the deadline: then the call fails at once with the matching error.
+    async fn wait(&mut self, wait: Duration, rate_limit: bool) -> Result<(), Error> {
+        if rate_limit {
+            let total = self.rate_limit_waited.saturating_add(wait);
+            if total > self.rate_limit_cap {
+                return Err(Error::RateLimited {
+                    message: format!(
+                        "{}: the call already waited {:.1} s for rate limits and needs {:.1} s \
+                         more, over its cap of {:.1} s (RetryPolicy::max_rate_limit_wait); \
+                         retry after the wait, lower the request rate, or raise the cap",
+                        self.what,
+                        self.rate_limit_waited.as_secs_f64(),
+                        wait.as_secs_f64(),
+                        self.rate_limit_cap.as_secs_f64()
+                    ),
+                    retry_after: Some(wait),
+                });
+            }
+            self.rate_limit_waited = total;
+        }
+        if let Some((deadline, _)) = self.deadline
+            && Instant::now() + wait > deadline
+        {
+            return Err(self.deadline_passed());
+        }
+        tokio::time::sleep(wait).await;
+        Ok(())
+    }
+
+    /// Runs `future` to the deadline, if there is one.
+    async fn within_deadline<F: std::future::Future>(&self, future: F) -> Result<F::Output, Error> {
+        match self.deadline {
+            None => Ok(future.await),
+            Some((deadline, _)) => tokio::time::timeout_at(deadline, future)
+                .await
+                .map_err(|_| self.deadline_passed()),
+        }
+    }
+
+    fn deadline_passed(&self) -> Error {
+        let limit = self.deadline.map(|(_, limit)| limit).unwrap_or_default();
+        Error::Transport {
+            kind: crate::TransportKind::Timeout,
+            message: format!(
+                "{}: the call's deadline of {:.1} s passed (it covers every attempt, retry and \
+                 wait; RetryPolicy::call_deadline); the server may have acted on a request \
+                 already sent; retry later or raise the deadline",
+                self.what,
+                limit.as_secs_f64()
+            ),
+            source: None,
         }
     }
 }

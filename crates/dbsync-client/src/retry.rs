@@ -27,16 +27,25 @@ pub struct RetryPolicy {
     initial_backoff: Duration,
     max_backoff: Duration,
     max_retry_after: Duration,
+    max_rate_limit_wait: Duration,
+    call_deadline: Option<Duration>,
 }
 
+/// The longest total time one call waits for rate limits unless configured
+/// ([`RetryPolicy::max_rate_limit_wait`]).
+pub const DEFAULT_MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(300);
+
 impl Default for RetryPolicy {
-    /// 3 retries, backoff from 250 ms doubling up to 10 s, a `Retry-After` honoured up to 60 s.
+    /// 3 retries, backoff from 250 ms doubling up to 10 s, a `Retry-After` honoured up to 60 s,
+    /// at most 5 minutes of rate-limit waits per call, no overall deadline.
     fn default() -> Self {
         Self {
             max_retries: 3,
             initial_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(10),
             max_retry_after: Duration::from_secs(60),
+            max_rate_limit_wait: DEFAULT_MAX_RATE_LIMIT_WAIT,
+            call_deadline: None,
         }
     }
 }
@@ -70,6 +79,34 @@ impl RetryPolicy {
     pub fn max_retry_after(mut self, wait: Duration) -> Self {
         self.max_retry_after = wait;
         self
+    }
+
+    /// The longest total time one call spends waiting for rate limits (the client's budget, a
+    /// pause after a `429`, pacing from `X-RateLimit-Remaining`, `Retry-After` waits; default
+    /// 5 minutes). A wait that would go past it ends the call at once with
+    /// [`crate::Error::RateLimited`], whose `retry_after` is the wait that was refused.
+    pub fn max_rate_limit_wait(mut self, cap: Duration) -> Self {
+        self.max_rate_limit_wait = cap;
+        self
+    }
+
+    /// An overall deadline for one call, counted from its start and covering every attempt,
+    /// backoff and wait (default none: only the per-attempt timeout applies). Past it the call
+    /// fails with [`crate::Error::Transport`] of kind [`crate::TransportKind::Timeout`]; a wait
+    /// that would end past it fails the call at once.
+    pub fn call_deadline(mut self, deadline: impl Into<Option<Duration>>) -> Self {
+        self.call_deadline = deadline.into();
+        self
+    }
+
+    /// The configured cap on rate-limit waits per call.
+    pub fn rate_limit_wait_cap(&self) -> Duration {
+        self.max_rate_limit_wait
+    }
+
+    /// The configured overall deadline per call, if any.
+    pub fn deadline(&self) -> Option<Duration> {
+        self.call_deadline
     }
 
     /// The configured number of retries.

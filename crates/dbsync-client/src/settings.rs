@@ -43,7 +43,7 @@ pub fn process_env(name: &str) -> Option<String> {
 /// ```
 ///
 /// Besides the contract's fields it accepts `connect_timeout_secs`, `pool_idle_timeout_secs`,
-/// `retry.{initial_backoff_ms,max_backoff_ms,max_retry_after_secs}`, `allow_insecure_http`,
+/// `retry.{initial_backoff_ms,max_backoff_ms,max_retry_after_secs,max_rate_limit_wait_secs,call_deadline_secs}`, `allow_insecure_http`,
 /// `user_agent`, `pagination.{records_key,bare_array}` and `validate_resource`. Unknown fields
 /// are refused (a typo would otherwise be silently ignored).
 ///
@@ -66,8 +66,8 @@ pub struct ConnectionSettings {
     pub pool_idle_timeout_secs: Option<u64>,
     /// Retry settings.
     pub retry: Option<RetrySettings>,
-    /// Client-side rate limit. Recorded and saved; enforced once the client-side limiter lands
-    /// (until then, install a [`crate::RateLimiter`] on the builder).
+    /// Client-side rate limit, enforced by the connection
+    /// ([`crate::ConnectionBuilder::requests_per_minute`]).
     pub rate_limit: Option<RateLimitSettings>,
     /// Allow credentials over plain `http://` to a non-loopback host.
     pub allow_insecure_http: bool,
@@ -180,6 +180,10 @@ pub struct RetrySettings {
     pub max_backoff_ms: Option<u64>,
     /// The longest `Retry-After` waited, in seconds (default 60).
     pub max_retry_after_secs: Option<u64>,
+    /// The cap on all rate-limit waits of one call, in seconds (default 300).
+    pub max_rate_limit_wait_secs: Option<u64>,
+    /// The overall deadline of one call, retries and waits included, in seconds (default none).
+    pub call_deadline_secs: Option<u64>,
 }
 
 impl RetrySettings {
@@ -197,6 +201,12 @@ impl RetrySettings {
         }
         if let Some(secs) = self.max_retry_after_secs {
             policy = policy.max_retry_after(Duration::from_secs(secs));
+        }
+        if let Some(secs) = self.max_rate_limit_wait_secs {
+            policy = policy.max_rate_limit_wait(Duration::from_secs(secs));
+        }
+        if let Some(secs) = self.call_deadline_secs {
+            policy = policy.call_deadline(Duration::from_secs(secs));
         }
         policy
     }
@@ -312,6 +322,8 @@ impl ConnectionSettings {
                     initial_backoff_ms: f.opt_u64("initial_backoff_ms")?,
                     max_backoff_ms: f.opt_u64("max_backoff_ms")?,
                     max_retry_after_secs: f.opt_u64("max_retry_after_secs")?,
+                    max_rate_limit_wait_secs: f.opt_u64("max_rate_limit_wait_secs")?,
+                    call_deadline_secs: f.opt_u64("call_deadline_secs")?,
                 })
             }
             None => None,
@@ -396,6 +408,9 @@ impl ConnectionSettings {
         }
         if let Some(retry) = &self.retry {
             builder = builder.retry(retry.policy());
+        }
+        if let Some(limit) = &self.rate_limit {
+            builder = builder.requests_per_minute(limit.requests_per_minute);
         }
         if let Some(agent) = &self.user_agent {
             builder = builder.user_agent(expand("user_agent", agent, env)?);
@@ -487,6 +502,8 @@ impl ConnectionSettings {
                 field("initial_backoff_ms", r.initial_backoff_ms);
                 field("max_backoff_ms", r.max_backoff_ms);
                 field("max_retry_after_secs", r.max_retry_after_secs);
+                field("max_rate_limit_wait_secs", r.max_rate_limit_wait_secs);
+                field("call_deadline_secs", r.call_deadline_secs);
                 Value::Object(m)
             }),
         );
@@ -555,6 +572,8 @@ const RETRY_FIELDS: &[&str] = &[
     "initial_backoff_ms",
     "max_backoff_ms",
     "max_retry_after_secs",
+    "max_rate_limit_wait_secs",
+    "call_deadline_secs",
 ];
 
 fn parse_auth(value: &Value) -> Result<AuthSettings, Error> {

@@ -462,3 +462,29 @@ async fn settings_reach_the_connection() {
         .unwrap();
     assert_eq!(page.data.len(), 1);
 }
+
+#[test]
+fn wait_cap_and_deadline_settings_reach_the_policy_and_round_trip() {
+    let json = r#"{"api_url":"https://h","retry":{"max_rate_limit_wait_secs":90,"call_deadline_secs":600},
+        "rate_limit":{"requests_per_minute":120}}"#;
+    let settings = ConnectionSettings::from_json(json).unwrap();
+    let policy = settings.retry.unwrap().policy();
+    assert_eq!(
+        policy.rate_limit_wait_cap(),
+        std::time::Duration::from_secs(90)
+    );
+    assert_eq!(policy.deadline(), Some(std::time::Duration::from_secs(600)));
+    let (saved, _) = settings.to_json(false);
+    assert_eq!(saved["retry"]["max_rate_limit_wait_secs"], 90);
+    assert_eq!(saved["retry"]["call_deadline_secs"], 600);
+    let connection = settings
+        .builder_with_env(&|_| None)
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(
+        connection.retry_policy().deadline(),
+        Some(std::time::Duration::from_secs(600))
+    );
+    assert!(format!("{connection:?}").contains("requests_per_minute: Some(120)"));
+}

@@ -1,0 +1,162 @@
+//! Benchmark: `create_many` of 20,000 records against the in-process sandbox, beside a raw
+//! reqwest arm that sends the same batches (100 records per request, 4 in flight, an
+//! `Idempotency-Key` each, every response parsed), interleaved round by round so machine drift
+//! hits both alike. Prints each round, the medians and the ratio.
+//!
+//! ```text
+//! cargo run --release -p dbsync-client --example bench_batch [ROUNDS]
+//! ```
+
+use std::time::{Duration, Instant};
+
+use dbsync_client::{BatchOptions, Connection};
+use dbsync_sandbox::Sandbox;
+use futures::StreamExt as _;
+use serde_json::{Value, json};
+
+const RECORDS: usize = 20_000;
+const PER_REQUEST: usize = 100;
+const IN_FLIGHT: usize = 4;
+
+fn records() -> Vec<Value> {
+    (0..RECORDS)
+        .map(|n| {
+            json!({
+                "n": n,
+                "email": format!("person-{n}@example.com"),
+                "first_name": "Ada",
+                "last_name": format!("Number {n}"),
+                "country": "GB",
+                "active": n % 2 == 0,
+                "score": (n % 100) as f64 / 2.0,
+            })
+        })
+        .collect()
+}
+
+async fn client_arm(connection: &Connection, resource: &str, input: &[Value]) -> Duration {
+    let started = Instant::now();
+    let outcomes = connection
+        .resource::<Value>(resource)
+        .expect("valid resource name")
+        .create_many_with(input, &BatchOptions::default().concurrency(IN_FLIGHT))
+        .await;
+    let elapsed = started.elapsed();
+    assert_eq!(outcomes.len(), RECORDS);
+    assert!(
+        outcomes.iter().all(|o| o.result.is_ok()),
+        "a client create failed"
+    );
+    elapsed
+}
+
+async fn raw_arm(http: &reqwest::Client, base: &str, resource: &str, input: &[Value]) -> Duration {
+    let url = format!("{base}/v1/{resource}/batch");
+    let started = Instant::now();
+    let saved: usize = futures::stream::iter(input.chunks(PER_REQUEST))
+        .map(|chunk| {
+            let url = url.clone();
+            async move {
+                let body = serde_json::to_vec(&json!({ "records": chunk })).expect("json");
+                let key = format!("raw-{:032x}", rand_key());
+                let response = http
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .header("accept", "application/json")
+                    .header("idempotency-key", key)
+                    .body(body)
+                    .send()
+                    .await
+                    .expect("raw send");
+                assert_eq!(response.status().as_u16(), 200);
+                let bytes = response.bytes().await.expect("raw body");
+                let parsed: Value = serde_json::from_slice(&bytes).expect("raw json");
+                parsed["results"]
+                    .as_array()
+                    .map_or(0, |r| r.iter().filter(|i| i["status"] == 201).count())
+            }
+        })
+        .buffer_unordered(IN_FLIGHT)
+        .fold(0, |sum, n| async move { sum + n })
+        .await;
+    let elapsed = started.elapsed();
+    assert_eq!(saved, RECORDS, "a raw create failed");
+    elapsed
+}
+
+/// A unique-enough key without pulling in another dependency.
+fn rand_key() -> u128 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    (u128::from(std::process::id()) << 64) | u128::from(n)
+}
+
+fn median(mut values: Vec<Duration>) -> Duration {
+    values.sort_unstable();
+    values[values.len() / 2]
+}
+
+#[tokio::main]
+async fn main() {
+    let rounds: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(7);
+    let sandbox = Sandbox::builder().start().await.expect("sandbox");
+    let base = sandbox.base_url().trim_end_matches('/').to_owned();
+    let connection = Connection::builder()
+        .base_url(&base)
+        .build()
+        .expect("connection");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("reqwest");
+    let input = records();
+
+    // One warm-up of each arm (connections, allocator).
+    client_arm(&connection, "warm_client", &input).await;
+    raw_arm(&http, &base, "warm_raw", &input).await;
+
+    let (mut client, mut raw) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let (c, r) = if round % 2 == 0 {
+            let c = client_arm(&connection, &format!("client_{round}"), &input).await;
+            let r = raw_arm(&http, &base, &format!("raw_{round}"), &input).await;
+            (c, r)
+        } else {
+            let r = raw_arm(&http, &base, &format!("raw_{round}"), &input).await;
+            let c = client_arm(&connection, &format!("client_{round}"), &input).await;
+            (c, r)
+        };
+        println!(
+            "round {round}: dbsync-client {:>7.1} ms, raw reqwest {:>7.1} ms",
+            c.as_secs_f64() * 1e3,
+            r.as_secs_f64() * 1e3
+        );
+        client.push(c);
+        raw.push(r);
+    }
+    let (c, r) = (median(client), median(raw));
+    let per_sec = |d: Duration| RECORDS as f64 / d.as_secs_f64();
+    println!(
+        "create_many of {RECORDS} records, {PER_REQUEST} per request, {IN_FLIGHT} in flight, \
+         {rounds} rounds"
+    );
+    println!(
+        "median dbsync-client: {:.1} ms ({:.0} records/s)",
+        c.as_secs_f64() * 1e3,
+        per_sec(c)
+    );
+    println!(
+        "median raw reqwest:   {:.1} ms ({:.0} records/s)",
+        r.as_secs_f64() * 1e3,
+        per_sec(r)
+    );
+    println!(
+        "throughput ratio dbsync-client / raw: {:.3}x (target >= 0.95x)",
+        r.as_secs_f64() / c.as_secs_f64()
+    );
+    sandbox.shutdown().await;
+}

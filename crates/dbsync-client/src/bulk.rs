@@ -1,0 +1,382 @@
+//! Concurrent batches: `create_many_with`/`update_many_with` send up to C batch requests at
+//! once, isolate bad records by splitting a batch the server refused as a whole, report
+//! progress, and never report a record saved that the server did not accept.
+
+use std::fmt;
+use std::sync::Arc;
+
+use futures::StreamExt as _;
+use http::Method;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::batch::{BatchOutcome, BatchResponse, MAX_BATCH_SIZE, item_result};
+use crate::error::Error;
+use crate::request::execute;
+use crate::resource::Resource;
+
+/// How many batch requests are in flight at once unless configured.
+pub const DEFAULT_BATCH_CONCURRENCY: usize = 4;
+
+/// How far a batch call has come; handed to [`BatchOptions::on_progress`] after each batch
+/// request (split parts included) finishes, and once at the start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Progress {
+    /// Records whose outcome is known (saved or failed).
+    pub done: usize,
+    /// All records of the call.
+    pub total: usize,
+    /// Records the server reported saved.
+    pub saved: usize,
+    /// Records that failed (refused, invalid before sending, or with an unknown outcome).
+    pub failed: usize,
+}
+
+/// A progress callback: any `Fn(Progress)` that can be shared between threads, such as one that
+/// moves an `indicatif` progress bar.
+pub type ProgressCallback = Arc<dyn Fn(Progress) + Send + Sync>;
+
+/// How [`Resource::create_many_with`] and [`Resource::update_many_with`] send their batches.
+///
+/// ```
+/// use dbsync_client::BatchOptions;
+/// let options = BatchOptions::default()
+///     .concurrency(8)
+///     .chunk_size(50)
+///     .on_progress(|p| eprintln!("{}/{} records", p.done, p.total));
+/// assert_eq!(options.max_in_flight(), 8);
+/// assert_eq!(options.records_per_request(), 50);
+/// ```
+#[derive(Clone)]
+pub struct BatchOptions {
+    concurrency: usize,
+    chunk_size: usize,
+    on_progress: Option<ProgressCallback>,
+}
+
+impl Default for BatchOptions {
+    /// 4 requests in flight, 100 records per request, no progress callback.
+    fn default() -> Self {
+        Self {
+            concurrency: DEFAULT_BATCH_CONCURRENCY,
+            chunk_size: MAX_BATCH_SIZE,
+            on_progress: None,
+        }
+    }
+}
+
+impl fmt::Debug for BatchOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BatchOptions")
+            .field("concurrency", &self.concurrency)
+            .field("chunk_size", &self.chunk_size)
+            .field("on_progress", &self.on_progress.is_some())
+            .finish()
+    }
+}
+
+impl BatchOptions {
+    /// How many batch requests may be in flight at once (default 4; `0` counts as 1). The
+    /// parts of a split batch count against their batch's slot.
+    pub fn concurrency(mut self, requests: usize) -> Self {
+        self.concurrency = requests.max(1);
+        self
+    }
+
+    /// Records per batch request (default and most 100, the contract's limit; a larger value is
+    /// lowered to 100, `0` counts as 1).
+    pub fn chunk_size(mut self, records: usize) -> Self {
+        self.chunk_size = records.clamp(1, MAX_BATCH_SIZE);
+        self
+    }
+
+    /// Called with the progress after each batch request finishes (and once at the start, with
+    /// `total` set). Runs on the caller's task: keep it quick.
+    pub fn on_progress(mut self, callback: impl Fn(Progress) + Send + Sync + 'static) -> Self {
+        self.on_progress = Some(Arc::new(callback));
+        self
+    }
+
+    /// The configured concurrency.
+    pub fn max_in_flight(&self) -> usize {
+        self.concurrency
+    }
+
+    /// The configured records per request.
+    pub fn records_per_request(&self) -> usize {
+        self.chunk_size
+    }
+}
+
+/// One record ready to send: its input index and its JSON.
+type Prepared = (usize, Value);
+
+/// The outcome of one record: its index, its result, and the idempotency key its request used.
+type Settled<T> = (usize, Result<T, Error>, Option<Arc<str>>);
+
+/// A record's result and the idempotency key of its request.
+type Known<T> = (Result<T, Error>, Option<Arc<str>>);
+
+/// What one request made of a part of a batch.
+enum PartReply<T> {
+    /// Per-record results (records the response leaves out are absent).
+    Items(Vec<Settled<T>>),
+    /// The request failed as a whole.
+    Whole(Error, Option<Arc<str>>),
+}
+
+#[derive(Serialize)]
+struct BatchBody<'a> {
+    records: Vec<&'a Value>,
+}
+
+impl<T: Serialize + DeserializeOwned> Resource<T> {
+    /// Creates any number of records like [`Resource::create_many`], with `options`: up to
+    /// `concurrency` batch requests in flight, `chunk_size` records each, progress reported to
+    /// the callback. Returns one outcome per input record, in input order.
+    ///
+    /// A batch the server refuses as a whole with `400` or `413` is split in halves, again and
+    /// again, so the good records still go in and each bad one is reported at its index. Each
+    /// request carries its own `Idempotency-Key`, reused (with the same body bytes) on its
+    /// retries. A request whose outcome stays unknown after its retries (the response was lost)
+    /// reports its records failed, with the key in [`BatchOutcome::idempotency_key`]: resending
+    /// the same records in the same order with that key is safe.
+    ///
+    /// ```no_run
+    /// # async fn run(records: Vec<serde_json::Value>) {
+    /// use dbsync_client::{BatchOptions, Connection};
+    /// let connection = Connection::from_env().unwrap();
+    /// let outcomes = connection
+    ///     .records()
+    ///     .create_many_with(&records, &BatchOptions::default().concurrency(4))
+    ///     .await;
+    /// let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
+    /// println!("{} saved, {failed} failed", outcomes.len() - failed);
+    /// # }
+    /// ```
+    pub async fn create_many_with(
+        &self,
+        records: &[T],
+        options: &BatchOptions,
+    ) -> Vec<BatchOutcome<T>> {
+        let prepared = self.prepare_creates(records);
+        self.run_concurrent(Method::POST, prepared, options).await
+    }
+
+    /// Updates any number of records like [`Resource::update_many`], with `options` (see
+    /// [`Resource::create_many_with`]; `PUT` is idempotent, so no key is sent).
+    pub async fn update_many_with<I: fmt::Display, P: Serialize>(
+        &self,
+        patches: &[(I, P)],
+        options: &BatchOptions,
+    ) -> Vec<BatchOutcome<T>> {
+        let prepared = self.prepare_updates(patches);
+        self.run_concurrent(Method::PUT, prepared, options).await
+    }
+
+    pub(crate) async fn run_concurrent(
+        &self,
+        method: Method,
+        prepared: Vec<Result<Value, Error>>,
+        options: &BatchOptions,
+    ) -> Vec<BatchOutcome<T>> {
+        let total = prepared.len();
+        let mut outcomes: Vec<Option<Known<T>>> = Vec::with_capacity(total);
+        let mut ready: Vec<Prepared> = Vec::new();
+        for (index, record) in prepared.into_iter().enumerate() {
+            match record {
+                Ok(value) => {
+                    outcomes.push(None);
+                    ready.push((index, value));
+                }
+                Err(error) => outcomes.push(Some((Err(error), None))),
+            }
+        }
+        let mut progress = Progress {
+            done: total - ready.len(),
+            total,
+            saved: 0,
+            failed: total - ready.len(),
+        };
+        let report = |progress: Progress| {
+            if let Some(callback) = &options.on_progress {
+                callback(progress);
+            }
+        };
+        report(progress);
+
+        let mut chunks: Vec<Vec<Prepared>> = Vec::new();
+        let mut records = ready.into_iter().peekable();
+        while records.peek().is_some() {
+            chunks.push(records.by_ref().take(options.chunk_size).collect());
+        }
+        let mut finished = futures::stream::iter(chunks)
+            .map(|chunk| self.send_chunk(&method, chunk))
+            .buffer_unordered(options.concurrency);
+        while let Some((size, settled)) = finished.next().await {
+            for (index, result, key) in settled {
+                // The first result for a record counts; a repeated index cannot overwrite it.
+                if let Some(slot @ None) = outcomes.get_mut(index) {
+                    progress.saved += usize::from(result.is_ok());
+                    *slot = Some((result, key));
+                }
+            }
+            progress.done += size;
+            progress.failed = progress.done.saturating_sub(progress.saved);
+            report(progress);
+        }
+
+        outcomes
+            .into_iter()
+            .enumerate()
+            .map(|(index, outcome)| match outcome {
+                Some((result, key)) => BatchOutcome {
+                    index,
+                    result,
+                    idempotency_key: key.map(|k| k.to_string()),
+                },
+                None => BatchOutcome {
+                    index,
+                    result: Err(Error::decode(
+                        None,
+                        "the batch response has no result for this record; it may or may not \
+                         have been saved",
+                        b"",
+                    )),
+                    idempotency_key: None,
+                },
+            })
+            .collect()
+    }
+
+    /// Sends one chunk, splitting it while the server refuses a part as a whole with `400` or
+    /// `413`. Returns the chunk's size and what is known of its records.
+    async fn send_chunk(&self, method: &Method, chunk: Vec<Prepared>) -> (usize, Vec<Settled<T>>) {
+        let size = chunk.len();
+        let mut settled = Vec::with_capacity(size);
+        let mut pending = vec![chunk];
+        while let Some(part) = pending.pop() {
+            match self.send_part(method, &part).await {
+                PartReply::Items(items) => settled.extend(items),
+                PartReply::Whole(error, _) if part.len() > 1 && is_split_worthy(&error) => {
+                    let mut first = part;
+                    let second = first.split_off(first.len() / 2);
+                    pending.push(second);
+                    pending.push(first);
+                }
+                PartReply::Whole(error, key) => {
+                    let error = match &key {
+                        Some(key) if outcome_unknown(&error) => unknown_outcome(error, key, &part),
+                        _ => error,
+                    };
+                    settled.extend(
+                        part.iter()
+                            .map(|(index, _)| (*index, Err(error.clone()), key.clone())),
+                    );
+                }
+            }
+        }
+        (size, settled)
+    }
+
+    /// One batch request for `part`.
+    async fn send_part(&self, method: &Method, part: &[Prepared]) -> PartReply<T> {
+        let body = BatchBody {
+            records: part.iter().map(|(_, value)| value).collect(),
+        };
+        let call = match self
+            .sub_call(method.clone(), "batch")
+            .and_then(|call| call.json_body(&body))
+        {
+            Ok(call) if *method == Method::POST => call.with_new_idempotency_key(),
+            Ok(call) => call,
+            Err(error) => return PartReply::Whole(error, None),
+        };
+        let key: Option<Arc<str>> = call.idempotency_key.as_deref().map(Arc::from);
+        let reply = match execute(&self.connection, call).await {
+            Ok(reply) => reply,
+            Err(error) => return PartReply::Whole(error, key),
+        };
+        let response: BatchResponse = match serde_json::from_slice(&reply.body) {
+            Ok(response) => response,
+            Err(e) => {
+                let error = Error::decode(
+                    Some(reply.status),
+                    format!(
+                        "the batch response is not `{{\"results\":[...]}}` ({e}); the records \
+                         may or may not have been saved"
+                    ),
+                    &reply.body,
+                );
+                return PartReply::Whole(error, key);
+            }
+        };
+        let mut items = Vec::with_capacity(part.len());
+        for item in response.results {
+            let Some((input_index, _)) = part.get(item.index) else {
+                continue;
+            };
+            items.push((*input_index, item_result(item), key.clone()));
+        }
+        PartReply::Items(items)
+    }
+}
+
+/// A whole-batch refusal that splitting can get around: a bad record (`400`) or a body too
+/// large (`413`).
+fn is_split_worthy(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::Validation { .. } | Error::PayloadTooLarge { .. }
+    )
+}
+
+/// Whether the server may have acted on a request that ended in `error`.
+fn outcome_unknown(error: &Error) -> bool {
+    match error {
+        Error::Transport { kind, .. } => !matches!(
+            kind,
+            crate::TransportKind::Connect | crate::TransportKind::ConnectTimeout
+        ),
+        Error::Decode { .. } | Error::Server { .. } => true,
+        _ => false,
+    }
+}
+
+/// Adds to `error` that the records' fate is unknown and how to retry safely.
+fn unknown_outcome(error: Error, key: &str, part: &[Prepared]) -> Error {
+    let first = part.first().map(|(index, _)| *index).unwrap_or_default();
+    let last = part.last().map(|(index, _)| *index).unwrap_or_default();
+    let advice = format!(
+        "; the outcome is unknown: the server may have saved some or all of the {} records of \
+         this batch (input indices {first}..={last}); resending the same records in the same \
+         order with Idempotency-Key `{key}` is safe (it creates nothing twice)",
+        part.len()
+    );
+    match error {
+        Error::Transport {
+            kind,
+            message,
+            source,
+        } => Error::Transport {
+            kind,
+            message: message + &advice,
+            source,
+        },
+        Error::Decode {
+            status,
+            message,
+            snippet,
+        } => Error::Decode {
+            status,
+            message: message + &advice,
+            snippet,
+        },
+        Error::Server { status, message } => Error::Server {
+            status,
+            message: message + &advice,
+        },
+        other => other,
+    }
+}

@@ -1,0 +1,153 @@
+//! Record ids: opaque strings to the client, strings or integers on the wire.
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+
+/// A record id, for typed records: `id: Option<Id>`.
+///
+/// The contract sends ids as JSON strings or integers; the client treats them as opaque
+/// strings. `Id` reads either, remembers which it was so it writes the same form back, and
+/// displays as the plain text (which is what [`crate::Resource::get`] and friends take).
+///
+/// ```
+/// use dbsync_client::Id;
+/// let from_number: Id = serde_json::from_str("42").unwrap();
+/// let from_text: Id = serde_json::from_str("\"crm-42\"").unwrap();
+/// assert_eq!(from_number.as_str(), "42");
+/// assert_eq!(from_text.to_string(), "crm-42");
+/// assert_eq!(serde_json::to_string(&from_number).unwrap(), "42");
+/// assert_eq!(serde_json::to_string(&from_text).unwrap(), "\"crm-42\"");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Id {
+    text: String,
+    numeric: bool,
+}
+
+impl Id {
+    /// An id given as text.
+    pub fn new(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            numeric: false,
+        }
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether the server sent the id as a JSON number.
+    pub fn is_numeric(&self) -> bool {
+        self.numeric
+    }
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl AsRef<str> for Id {
+    fn as_ref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl From<&str> for Id {
+    fn from(text: &str) -> Self {
+        Self::new(text)
+    }
+}
+
+impl From<String> for Id {
+    fn from(text: String) -> Self {
+        Self::new(text)
+    }
+}
+
+impl From<u64> for Id {
+    fn from(number: u64) -> Self {
+        Self {
+            text: number.to_string(),
+            numeric: true,
+        }
+    }
+}
+
+impl Serialize for Id {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.numeric {
+            if let Ok(number) = self.text.parse::<i64>() {
+                return serializer.serialize_i64(number);
+            }
+            if let Ok(number) = self.text.parse::<u64>() {
+                return serializer.serialize_u64(number);
+            }
+        }
+        serializer.serialize_str(&self.text)
+    }
+}
+
+impl<'de> Deserialize<'de> for Id {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct IdVisitor;
+
+        impl Visitor<'_> for IdVisitor {
+            type Value = Id;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a record id (a string or an integer)")
+            }
+
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Id, E> {
+                Ok(Id::new(text))
+            }
+
+            fn visit_string<E: de::Error>(self, text: String) -> Result<Id, E> {
+                Ok(Id::new(text))
+            }
+
+            fn visit_u64<E: de::Error>(self, number: u64) -> Result<Id, E> {
+                Ok(Id::from(number))
+            }
+
+            fn visit_i64<E: de::Error>(self, number: i64) -> Result<Id, E> {
+                Ok(Id {
+                    text: number.to_string(),
+                    numeric: true,
+                })
+            }
+        }
+
+        deserializer.deserialize_any(IdVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_strings_and_integers_and_writes_the_same_form_back() {
+        for wire in ["7", "-3", "18446744073709551615", "\"a/b\"", "\"0042\""] {
+            let id: Id = serde_json::from_str(wire).unwrap();
+            assert_eq!(serde_json::to_string(&id).unwrap(), wire);
+        }
+        let leading_zero: Id = serde_json::from_str("\"0042\"").unwrap();
+        assert_eq!(leading_zero.as_str(), "0042");
+        assert!(!leading_zero.is_numeric());
+    }
+
+    #[test]
+    fn refuses_what_is_not_an_id() {
+        for wire in ["1.5", "true", "null", "{}", "[]"] {
+            let error = serde_json::from_str::<Id>(wire).unwrap_err();
+            assert!(error.to_string().contains("record id"), "{wire}: {error}");
+        }
+    }
+}

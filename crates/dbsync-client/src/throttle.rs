@@ -1,0 +1,220 @@
+//! Waiting before each request, shared by every clone of a [`crate::Connection`]:
+//!
+//! - the client's own budget of requests per minute (a GCRA limiter from the `governor` crate,
+//!   driven by tokio's clock so tests with a paused clock control it);
+//! - a pause that every task honours after any task got a `429` with `Retry-After` (a shared
+//!   "paused until" instant, checked before each send);
+//! - pacing from the server's `X-RateLimit-Remaining`/`X-RateLimit-Reset`: once the server says
+//!   nothing remains, every task waits for the reset instead of running into a `429`.
+//!
+//! The decisions are pure functions ([`pacing_pause`]) or plain state ([`Throttle::wait_before_send`]),
+//! so they are tested without I/O; the request path does the sleeping, the wait cap and the
+//! deadline.
+
+use std::num::NonZeroU32;
+use std::ops::Add;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use governor::clock::{Clock, Reference};
+use governor::middleware::NoOpMiddleware;
+use governor::nanos::Nanos;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter as Gcra};
+use tokio::time::Instant;
+
+use crate::rate_limit::RateLimitInfo;
+
+/// The longest pause taken from `X-RateLimit-Reset` (a reset far in the future is more likely a
+/// clock problem than a real window).
+const MAX_PACING_PAUSE: Duration = Duration::from_secs(120);
+
+/// A tokio instant, as governor's clock reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct TokioInstant(Instant);
+
+impl Add<Nanos> for TokioInstant {
+    type Output = Self;
+
+    fn add(self, other: Nanos) -> Self {
+        Self(self.0 + Duration::from(other))
+    }
+}
+
+impl Reference for TokioInstant {
+    fn duration_since(&self, earlier: Self) -> Nanos {
+        Nanos::from(self.0.saturating_duration_since(earlier.0))
+    }
+
+    fn saturating_sub(&self, duration: Nanos) -> Self {
+        Self(
+            self.0
+                .checked_sub(Duration::from(duration))
+                .unwrap_or(self.0),
+        )
+    }
+}
+
+/// governor's clock on tokio's time (which a test can pause and advance).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct TokioClock;
+
+impl Clock for TokioClock {
+    type Instant = TokioInstant;
+
+    fn now(&self) -> TokioInstant {
+        TokioInstant(Instant::now())
+    }
+}
+
+type Budget = Gcra<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<TokioInstant>>;
+
+/// The shared waiting state of one connection (all its clones).
+pub(crate) struct Throttle {
+    budget: Option<Budget>,
+    requests_per_minute: Option<NonZeroU32>,
+    paused_until: Mutex<Option<Instant>>,
+}
+
+impl std::fmt::Debug for Throttle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Throttle")
+            .field("requests_per_minute", &self.requests_per_minute)
+            .field("paused_until", &self.paused_until())
+            .finish()
+    }
+}
+
+impl Throttle {
+    /// A throttle with a budget of `requests_per_minute` (none: only pauses and pacing).
+    pub(crate) fn new(requests_per_minute: Option<NonZeroU32>) -> Self {
+        Self {
+            budget: requests_per_minute
+                .map(|rpm| Gcra::direct_with_clock(Quota::per_minute(rpm), TokioClock)),
+            requests_per_minute,
+            paused_until: Mutex::new(None),
+        }
+    }
+
+    /// How long to wait before sending at `now`: zero means send now (and, with a budget, one
+    /// request was taken from it); otherwise wait that long and ask again.
+    pub(crate) fn wait_before_send(&self, now: Instant) -> Duration {
+        if let Some(until) = self.paused_until()
+            && until > now
+        {
+            return until - now;
+        }
+        let Some(budget) = &self.budget else {
+            return Duration::ZERO;
+        };
+        match budget.check() {
+            Ok(()) => Duration::ZERO,
+            // Never zero, so that a caller's loop always moves the clock on.
+            Err(not_until) => not_until
+                .wait_time_from(TokioInstant(now))
+                .max(Duration::from_millis(1)),
+        }
+    }
+
+    /// Makes every task wait until `until` (a later pause already in place is kept).
+    pub(crate) fn pause_until(&self, until: Instant) {
+        let mut paused = self
+            .paused_until
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if paused.is_none_or(|current| current < until) {
+            *paused = Some(until);
+        }
+    }
+
+    /// Reads a response's rate-limit headers and pauses every task if the server says the
+    /// window is used up.
+    pub(crate) fn observe(&self, info: &RateLimitInfo, now: Instant, wall: SystemTime) {
+        if let Some(pause) = pacing_pause(info, wall) {
+            self.pause_until(now + pause);
+        }
+    }
+
+    /// The shared pause, if one was ever set.
+    pub(crate) fn paused_until(&self) -> Option<Instant> {
+        *self
+            .paused_until
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// How long to hold every request back after a response with these rate-limit headers: when
+/// `X-RateLimit-Remaining` is 0, until `X-RateLimit-Reset` (unix seconds; at most two minutes);
+/// otherwise not at all.
+pub fn pacing_pause(info: &RateLimitInfo, now: SystemTime) -> Option<Duration> {
+    if info.remaining != Some(0) {
+        return None;
+    }
+    let reset = UNIX_EPOCH + Duration::from_secs(info.reset?);
+    let wait = reset.duration_since(now).ok()?;
+    (!wait.is_zero()).then(|| wait.min(MAX_PACING_PAUSE))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(remaining: Option<u64>, reset: Option<u64>) -> RateLimitInfo {
+        RateLimitInfo {
+            limit: Some(600),
+            remaining,
+            reset,
+        }
+    }
+
+    #[test]
+    fn pacing_waits_for_the_reset_only_when_nothing_remains() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_000);
+        assert_eq!(
+            pacing_pause(&info(Some(0), Some(1_003)), now),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(pacing_pause(&info(Some(1), Some(1_003)), now), None);
+        assert_eq!(pacing_pause(&info(None, Some(1_003)), now), None);
+        assert_eq!(pacing_pause(&info(Some(0), None), now), None);
+        assert_eq!(pacing_pause(&info(Some(0), Some(999)), now), None);
+        assert_eq!(pacing_pause(&info(Some(0), Some(1_000)), now), None);
+        assert_eq!(
+            pacing_pause(&info(Some(0), Some(100_000)), now),
+            Some(MAX_PACING_PAUSE)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_holds_every_caller_and_only_grows() {
+        let throttle = Throttle::new(None);
+        let now = Instant::now();
+        assert_eq!(throttle.wait_before_send(now), Duration::ZERO);
+        throttle.pause_until(now + Duration::from_secs(2));
+        throttle.pause_until(now + Duration::from_secs(1));
+        assert_eq!(throttle.wait_before_send(now), Duration::from_secs(2));
+        assert_eq!(
+            throttle.wait_before_send(now + Duration::from_secs(2)),
+            Duration::ZERO
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_budget_runs_on_tokio_time() {
+        let throttle = Throttle::new(NonZeroU32::new(60));
+        let mut now = Instant::now();
+        for _ in 0..60 {
+            assert_eq!(throttle.wait_before_send(now), Duration::ZERO);
+        }
+        let wait = throttle.wait_before_send(now);
+        assert!(
+            wait > Duration::from_millis(900) && wait <= Duration::from_secs(1),
+            "{wait:?}"
+        );
+        tokio::time::advance(wait).await;
+        now = Instant::now();
+        assert_eq!(throttle.wait_before_send(now), Duration::ZERO);
+        assert!(throttle.wait_before_send(now) > Duration::ZERO);
+    }
+}

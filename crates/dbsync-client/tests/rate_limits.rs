@@ -1,0 +1,239 @@
+//! The shared client-side budget, the `429` pause every task honours, pacing from
+//! `X-RateLimit-*`, the cap on rate-limit waits and the call deadline, on tokio's paused clock.
+
+mod common;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use common::builder;
+use dbsync_client::{ConnectionSettings, Error, RetryPolicy, TransportKind};
+use serde_json::{Value, json};
+use tokio::time::Instant;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn ok() -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({"id": "1"}))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_429_pauses_every_task_using_the_connection() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/a/1"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "2"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/b/1"))
+        .respond_with(ok())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let connection = builder(&server).retry(RetryPolicy::none()).build().unwrap();
+    let a = connection.resource::<Value>("a").unwrap();
+    let first = tokio::spawn(async move { a.get("1").await }).await.unwrap();
+    assert!(matches!(first, Err(Error::RateLimited { .. })));
+
+    // Another task, on a clone, never got a 429 itself, yet waits out the pause.
+    let b = connection.clone().resource::<Value>("b").unwrap();
+    let started = Instant::now();
+    let second = tokio::spawn(async move { b.get("1").await }).await.unwrap();
+    assert!(second.is_ok());
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1_900) && waited <= Duration::from_secs(2),
+        "{waited:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn nothing_remaining_holds_requests_until_the_reset() {
+    let server = MockServer::start().await;
+    let reset = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3;
+    Mock::given(method("GET"))
+        .and(path("/v1/a/1"))
+        .respond_with(
+            ok().insert_header("X-RateLimit-Limit", "10")
+                .insert_header("X-RateLimit-Remaining", "0")
+                .insert_header("X-RateLimit-Reset", reset.to_string()),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/b/1"))
+        .respond_with(ok().insert_header("X-RateLimit-Remaining", "9"))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let connection = builder(&server).build().unwrap();
+    connection
+        .resource::<Value>("a")
+        .unwrap()
+        .get("1")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let b = connection.resource::<Value>("b").unwrap();
+    b.get("1").await.unwrap();
+    let waited = started.elapsed();
+    assert!(
+        waited > Duration::from_secs(1) && waited <= Duration::from_secs(3),
+        "waited {waited:?} for a reset about 2-3 s away"
+    );
+    // Remaining > 0: no pause.
+    let started = Instant::now();
+    b.get("1").await.unwrap();
+    assert_eq!(started.elapsed(), Duration::ZERO);
+}
+
+#[tokio::test(start_paused = true)]
+async fn past_the_wait_cap_the_call_ends_rate_limited_with_the_wait() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "5"))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let policy = common::quick_retries()
+        .max_retries(10)
+        .max_rate_limit_wait(Duration::from_secs(8));
+    let connection = builder(&server).retry(policy).build().unwrap();
+    let started = Instant::now();
+    let err = connection.records().get("1").await.unwrap_err();
+    match &err {
+        Error::RateLimited {
+            retry_after,
+            message,
+        } => {
+            assert_eq!(*retry_after, Some(Duration::from_secs(5)));
+            assert!(message.contains("cap of 8.0 s"), "{message}");
+        }
+        other => panic!("expected RateLimited, got {other}"),
+    }
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_secs(5),
+        "one wait, not two"
+    );
+}
+
+/// On the real clock (a paused clock would jump to the deadline while a request is on the
+/// wire): the deadline covers the retries and their backoffs.
+#[tokio::test]
+async fn past_the_deadline_the_call_fails_with_a_timeout_naming_the_deadline() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503))
+        .expect(2..)
+        .mount(&server)
+        .await;
+    let policy = RetryPolicy::default()
+        .max_retries(1_000)
+        .initial_backoff(Duration::from_millis(20))
+        .max_backoff(Duration::from_millis(40))
+        .call_deadline(Duration::from_millis(400));
+    let connection = builder(&server).retry(policy).build().unwrap();
+    let err = connection.records().get("1").await.unwrap_err();
+    match &err {
+        Error::Transport { kind, message, .. } => {
+            assert_eq!(*kind, TransportKind::Timeout);
+            assert!(message.contains("deadline of 0.4 s passed"), "{message}");
+        }
+        other => panic!("expected a timeout, got {other}"),
+    }
+    assert!(err.is_timeout());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_answer_is_cut_at_the_deadline() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ok().set_delay(Duration::from_secs(3_600)))
+        .mount(&server)
+        .await;
+    let policy = RetryPolicy::default().call_deadline(Duration::from_secs(4));
+    let connection = builder(&server).retry(policy).build().unwrap();
+    let started = Instant::now();
+    let err = connection.records().get("1").await.unwrap_err();
+    assert!(err.to_string().contains("deadline"), "{err}");
+    assert_eq!(started.elapsed(), Duration::from_secs(4));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_settings_budget_is_shared_by_every_clone() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ok())
+        .expect(61)
+        .mount(&server)
+        .await;
+    let settings = ConnectionSettings::from_json(&format!(
+        r#"{{"api_url": "{}", "auth": {{"type": "none"}}, "rate_limit": {{"requests_per_minute": 60}}}}"#,
+        server.uri()
+    ))
+    .unwrap();
+    let connection = settings
+        .builder_with_env(&|_| None)
+        .unwrap()
+        .timeout(None)
+        .connect_timeout(None)
+        .pool_idle_timeout(None)
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for task in 0..4 {
+        let records = connection.clone().records();
+        tasks.push(tokio::spawn(async move {
+            for n in 0..15 {
+                records.get(&format!("{task}-{n}")).await.unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    // The whole minute's budget (60) goes out at once...
+    assert!(
+        started.elapsed() < Duration::from_millis(100),
+        "{:?}",
+        started.elapsed()
+    );
+    // ...and the 61st request, from any clone, waits for the next slot (one per second).
+    connection.records().get("last").await.unwrap();
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited <= Duration::from_secs(1),
+        "{waited:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_budget_wait_past_the_cap_is_rate_limited_before_sending() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ok())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let connection = builder(&server)
+        .requests_per_minute(1)
+        .retry(RetryPolicy::default().max_rate_limit_wait(Duration::from_secs(30)))
+        .build()
+        .unwrap();
+    connection.records().get("1").await.unwrap();
+    let err = connection.records().get("2").await.unwrap_err();
+    assert!(matches!(err, Error::RateLimited { .. }), "{err}");
+    let wait = err.retry_after().unwrap();
+    assert!(
+        wait > Duration::from_secs(30) && wait <= Duration::from_secs(60),
+        "{wait:?}"
+    );
+}
