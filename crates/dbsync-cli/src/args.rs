@@ -234,6 +234,9 @@ pub struct WriteArgs {
     /// Write the records that failed here (JSON Lines: line, record, error).
     #[arg(long)]
     pub failed: Option<PathBuf>,
+    /// Batch requests (of up to 100 records) in flight at once, for --file.
+    #[arg(long, default_value_t = dbsync_client::DEFAULT_BATCH_CONCURRENCY)]
+    pub concurrency: usize,
 }
 
 /// `dbsync update`

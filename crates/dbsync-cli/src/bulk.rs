@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{BufRead as _, BufReader, BufWriter, IsTerminal as _, Write};
 use std::path::Path;
 
-use dbsync_client::{Error, Resource, Schema};
+use dbsync_client::{BatchOptions, Error, Resource, Schema};
 use serde_json::{Map, Value, json};
 
 use crate::exit::{CliError, Exit, class_of};
@@ -117,17 +117,37 @@ fn local_error(message: String, details: Value) -> Value {
     json!({"code": null, "message": message, "details": details})
 }
 
-/// Sends every record of `input`, writing saved records to stdout and failures to `failed`.
-#[allow(clippy::too_many_arguments)]
+/// How a bulk write runs.
+pub struct Options<'a> {
+    /// Create or update.
+    pub mode: BulkMode,
+    /// Check records against this schema first (`--validate`).
+    pub schema: Option<Schema>,
+    /// The `--failed` file.
+    pub failed: Option<&'a Path>,
+    /// The output format of saved records.
+    pub format: Format,
+    /// The number of records, for the progress bar, when known.
+    pub total: Option<u64>,
+    /// Batch requests in flight at once.
+    pub concurrency: usize,
+}
+
+/// Sends every record of `input`, writing saved records to stdout and failures to the
+/// `--failed` file (or stderr).
 pub async fn run(
     resource: &Resource<Value>,
-    mode: BulkMode,
     input: Input,
-    schema: Option<Schema>,
-    failed: Option<&Path>,
-    format: Format,
-    total: Option<u64>,
+    options: Options<'_>,
 ) -> Result<(), CliError> {
+    let Options {
+        mode,
+        schema,
+        failed,
+        format,
+        total,
+        concurrency,
+    } = options;
     let file = match failed {
         Some(path) => {
             let file = File::create(path)
@@ -186,7 +206,22 @@ pub async fn run(
         {
             let batch = std::mem::take(&mut chunk);
             let mut found = std::mem::take(&mut local);
-            saved += send(resource, mode, batch, &mut found, &mut writer).await?;
+            let batch_options = {
+                let bar = bar.clone();
+                let base = seen - (batch.len() + found.len()) as u64;
+                BatchOptions::default()
+                    .concurrency(concurrency)
+                    .on_progress(move |p| bar.set_position(base + p.done as u64))
+            };
+            saved += send(
+                resource,
+                mode,
+                batch,
+                &batch_options,
+                &mut found,
+                &mut writer,
+            )
+            .await?;
             found.sort_by_key(|f| f.line);
             for failure in found {
                 failures.record(failure)?;
@@ -278,6 +313,7 @@ async fn send<W: Write>(
     resource: &Resource<Value>,
     mode: BulkMode,
     batch: Vec<(u64, Value)>,
+    options: &BatchOptions,
     failures: &mut Vec<Failure>,
     writer: &mut RecordWriter<W>,
 ) -> Result<u64, CliError> {
@@ -287,7 +323,7 @@ async fn send<W: Write>(
     let outcomes = match mode {
         BulkMode::Create => {
             let records: Vec<Value> = batch.iter().map(|(_, r)| r.clone()).collect();
-            resource.create_many(&records).await
+            resource.create_many_with(&records, options).await
         }
         BulkMode::Update => {
             let patches: Vec<(String, Value)> = batch
@@ -297,7 +333,7 @@ async fn send<W: Write>(
                     (id, r.clone())
                 })
                 .collect();
-            resource.update_many(&patches).await
+            resource.update_many_with(&patches, options).await
         }
     };
     let mut saved = 0;

@@ -207,16 +207,15 @@ async fn bulk_from_file(
     } else {
         None
     };
-    bulk::run(
-        resource,
+    let options = bulk::Options {
         mode,
-        input,
         schema,
-        args.failed.as_deref(),
+        failed: args.failed.as_deref(),
         format,
         total,
-    )
-    .await
+        concurrency: args.concurrency,
+    };
+    bulk::run(resource, input, options).await
 }
 
 /// `dbsync delete`
