@@ -450,7 +450,7 @@ fn bulk_create_from_a_json_array_and_bulk_update_with_validation() {
     let failed = dir.path().join("failed.jsonl");
     let out = run(env
         .cmd()
-        .args(["create", "--validate", "--file"])
+        .args(["create", "--concurrency", "1", "--validate", "--file"])
         .arg(&input)
         .arg("--failed")
         .arg(&failed));
