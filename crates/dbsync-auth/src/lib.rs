@@ -26,7 +26,7 @@ pub use oauth::{
 };
 pub use request::AuthRequest;
 pub use secret::Secret;
-pub use strategies::{BasicAuth, BearerAuth, NoAuth};
+pub use strategies::{BasicAuth, BearerAuth, NoAuth, ROTATION_WAIT_LIMIT, Rotation};
 pub use token_store::{FileTokenStore, MemoryTokenStore, StoredToken, TokenStore};
 pub use transport::ensure_secure_transport;
 

@@ -8,8 +8,9 @@ use std::time::Duration;
 use dbsync_auth::{Auth, NoAuth, ensure_secure_transport};
 use url::Url;
 
+use crate::api_log::{ApiLogSink, DEFAULT_API_LOG_CAPACITY, MemoryApiLog};
 use crate::page::PageFormat;
-use crate::rate_limit::RateLimiter;
+use crate::rate_limit::{RateLimitInfo, RateLimiter};
 use crate::resource::{Resource, validate_resource_name};
 use crate::retry::RetryPolicy;
 use crate::{Error, Record};
@@ -59,6 +60,12 @@ pub(crate) struct Inner {
     pub(crate) page_format: PageFormat,
     pub(crate) rate_limiter: Option<Arc<dyn RateLimiter>>,
     pub(crate) validate_resource: String,
+    /// Every API log sink, the default ring included (empty: nothing is recorded).
+    pub(crate) api_log_sinks: Vec<Arc<dyn ApiLogSink>>,
+    /// The default ring, when on.
+    pub(crate) api_log: Option<Arc<MemoryApiLog>>,
+    /// The `X-RateLimit-*` headers of the last response that had any.
+    pub(crate) last_rate_limit: std::sync::Mutex<Option<RateLimitInfo>>,
     /// The client-side budget, the shared `429` pause and pacing (see `throttle`).
     pub(crate) throttle: crate::throttle::Throttle,
 }
@@ -115,6 +122,35 @@ impl Connection {
         &self.inner.retry
     }
 
+    /// The client's own API log: the default in-memory ring of the last attempts (see
+    /// [`crate::api_log`]); `None` when it was turned off with
+    /// [`ConnectionBuilder::api_log_capacity`]`(0)`.
+    pub fn api_log(&self) -> Option<&MemoryApiLog> {
+        self.inner.api_log.as_deref()
+    }
+
+    /// The `X-RateLimit-*` headers of the last response that carried any (updated on every
+    /// attempt, errors included); `None` until one did.
+    pub fn last_rate_limit(&self) -> Option<RateLimitInfo> {
+        *self
+            .inner
+            .last_rate_limit
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Remembers the rate-limit headers of a response, if it had any.
+    pub(crate) fn observe_rate_limit(&self, info: RateLimitInfo) {
+        if info == RateLimitInfo::default() {
+            return;
+        }
+        *self
+            .inner
+            .last_rate_limit
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(info);
+    }
+
     /// The URL of `/v1/{segments...}`, each segment percent-encoded as one path segment.
     pub(crate) fn endpoint(&self, segments: &[&str]) -> Result<Url, Error> {
         let mut url = self.inner.base_url.clone();
@@ -143,6 +179,8 @@ pub struct ConnectionBuilder {
     page_format: PageFormat,
     rate_limiter: Option<Arc<dyn RateLimiter>>,
     validate_resource: String,
+    api_log_capacity: usize,
+    api_log_sinks: Vec<Arc<dyn ApiLogSink>>,
     requests_per_minute: Option<std::num::NonZeroU32>,
 }
 
@@ -162,6 +200,8 @@ impl Default for ConnectionBuilder {
             page_format: PageFormat::default(),
             rate_limiter: None,
             validate_resource: DEFAULT_VALIDATE_RESOURCE.to_owned(),
+            api_log_capacity: DEFAULT_API_LOG_CAPACITY,
+            api_log_sinks: Vec::new(),
             requests_per_minute: None,
         }
     }
@@ -271,6 +311,20 @@ impl ConnectionBuilder {
         self
     }
 
+    /// How many entries the default in-memory API log keeps (default
+    /// [`DEFAULT_API_LOG_CAPACITY`]); `0` turns it off. Read it with [`Connection::api_log`].
+    pub fn api_log_capacity(mut self, entries: usize) -> Self {
+        self.api_log_capacity = entries;
+        self
+    }
+
+    /// Adds an API log sink (in addition to the default ring), e.g. a
+    /// [`crate::JsonLinesApiLog`]. Keep your own `Arc` to read it.
+    pub fn api_log_sink(mut self, sink: Arc<dyn ApiLogSink>) -> Self {
+        self.api_log_sinks.push(sink);
+        self
+    }
+
     /// Checks the settings and builds the connection. Fails on a missing or malformed base URL,
     /// and when credentials would go over plain `http://` to a non-loopback host (unless
     /// allowed, or the strategy sends none).
@@ -300,8 +354,17 @@ impl ConnectionBuilder {
                     .map_err(|e| Error::config(format!("could not build the HTTP client: {e}")))?
             }
         };
+        let api_log = (self.api_log_capacity > 0)
+            .then(|| Arc::new(MemoryApiLog::with_capacity(self.api_log_capacity)));
+        let mut api_log_sinks = self.api_log_sinks;
+        if let Some(ring) = &api_log {
+            api_log_sinks.insert(0, ring.clone());
+        }
         Ok(Connection {
             inner: Arc::new(Inner {
+                api_log_sinks,
+                api_log,
+                last_rate_limit: std::sync::Mutex::new(None),
                 base_url,
                 name: self.name,
                 auth,

@@ -106,6 +106,25 @@ pub enum Error {
     /// The connection or the call is configured wrongly; the message names the setting.
     #[error("configuration: {0}")]
     Config(String),
+    /// Writing a download (a log export) to its destination failed; nothing is lost on the
+    /// server, run the export again.
+    #[error("{message}: {source}")]
+    Io {
+        /// What was being written, and where.
+        message: String,
+        /// The I/O error.
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+    /// A workflow run did not finish within the time [`crate::Workflows::wait`] was given.
+    /// `run` is the last state seen, so the caller can decide to wait more or cancel.
+    #[error("{message}")]
+    WaitTimedOut {
+        /// Which run, how long, its last status, and what to do.
+        message: String,
+        /// The run as last seen.
+        run: Box<crate::workflows::Run>,
+    },
 }
 
 /// What kind of transport failure an [`Error::Transport`] is.
@@ -149,7 +168,40 @@ impl Error {
             Self::RateLimited { .. } => Some(429),
             Self::Server { status, .. } | Self::Http { status, .. } => Some(*status),
             Self::Decode { status, .. } => *status,
-            Self::Transport { .. } | Self::Auth(_) | Self::Config(_) => None,
+            Self::Transport { .. }
+            | Self::Auth(_)
+            | Self::Config(_)
+            | Self::WaitTimedOut { .. }
+            | Self::Io { .. } => None,
+        }
+    }
+
+    /// A short, stable name of the kind of error, for logs and the API log: `validation`,
+    /// `unauthorized`, `not_found`, `conflict`, `payload_too_large`, `rate_limited`, `server`,
+    /// `http`, `connect`, `connect_timeout`, `timeout`, `tls`, `broken`, `decode`, `auth`,
+    /// `config`, `io` or `wait_timed_out`. Never holds data from the request.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Validation { .. } => "validation",
+            Self::Unauthorized { .. } => "unauthorized",
+            Self::NotFound { .. } => "not_found",
+            Self::Conflict { .. } => "conflict",
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Server { .. } => "server",
+            Self::Http { .. } => "http",
+            Self::Transport { kind, .. } => match kind {
+                TransportKind::Connect => "connect",
+                TransportKind::ConnectTimeout => "connect_timeout",
+                TransportKind::Timeout => "timeout",
+                TransportKind::Tls => "tls",
+                TransportKind::Broken => "broken",
+            },
+            Self::Decode { .. } => "decode",
+            Self::Auth(_) => "auth",
+            Self::Config(_) => "config",
+            Self::WaitTimedOut { .. } => "wait_timed_out",
+            Self::Io { .. } => "io",
         }
     }
 
@@ -361,6 +413,14 @@ impl Clone for Error {
             },
             Self::Auth(error) => Self::Auth(clone_auth_error(error)),
             Self::Config(message) => Self::Config(message.clone()),
+            Self::Io { message, source } => Self::Io {
+                message: message.clone(),
+                source: source.clone(),
+            },
+            Self::WaitTimedOut { message, run } => Self::WaitTimedOut {
+                message: message.clone(),
+                run: run.clone(),
+            },
         }
     }
 }

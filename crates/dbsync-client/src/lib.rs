@@ -26,6 +26,8 @@
 //! [`retry::decide`].
 #![deny(missing_docs)]
 
+mod api_keys;
+pub mod api_log;
 mod batch;
 mod bulk;
 mod connection;
@@ -39,12 +41,20 @@ mod rate_limit;
 mod request;
 mod resource;
 pub mod retry;
+mod server_logs;
 mod settings;
 mod settings_env;
 mod settings_save;
 mod throttle;
+mod usage;
 mod validate_connection;
+mod workflows;
 
+pub use api_keys::{ApiKey, ApiKeys, CreatedKey, rotate_api_key};
+pub use api_log::{
+    API_LOG_CSV_HEADER, ApiLogEntry, ApiLogFilter, ApiLogSink, DEFAULT_API_LOG_CAPACITY,
+    JsonLinesApiLog, MemoryApiLog, write_api_log_csv, write_api_log_json_lines,
+};
 pub use batch::{BatchOutcome, MAX_BATCH_SIZE};
 pub use bulk::{BatchOptions, DEFAULT_BATCH_CONCURRENCY, Progress, ProgressCallback};
 pub use connection::{
@@ -60,13 +70,16 @@ pub use query::{Query, Timestamp};
 pub use rate_limit::{RateLimitInfo, RateLimiter};
 pub use resource::{MAX_LIMIT, Resource};
 pub use retry::{DEFAULT_MAX_RATE_LIMIT_WAIT, RetryPolicy};
+pub use server_logs::{ExportFormat, ExportSummary, LogEntry, LogQuery, ServerLogs};
 pub use settings::{
     AuthSettings, ConnectionSettings, EnvLookup, PaginationSettings, RateLimitSettings,
     RetrySettings, SecretValue, process_env,
 };
 pub use settings_save::{SaveOptions, SaveReport};
 pub use throttle::pacing_pause;
+pub use usage::Usage;
 pub use validate_connection::ValidationReport;
+pub use workflows::{PollBackoff, Run, RunError, RunStatus, Workflow, Workflows};
 
 /// A record as JSON: what [`Connection::records`] works with.
 pub type Record = serde_json::Value;

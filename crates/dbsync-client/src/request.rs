@@ -170,6 +170,7 @@ async fn run_attempts(
             waits.wait(wait, true).await?;
         }
         // 4. send
+        let sent_at = SystemTime::now();
         let started = Instant::now();
         let sent_headers = headers.clone(); // for the strategy, should the server answer 401
         let response = waits
@@ -177,24 +178,17 @@ async fn run_attempts(
             .await?;
         let latency = started.elapsed();
         if let Ok((_, response_headers, _)) = &response {
-            inner.throttle.observe(
-                &crate::RateLimitInfo::from_headers(response_headers),
-                Instant::now(),
-                SystemTime::now(),
-            );
+            let info = crate::RateLimitInfo::from_headers(response_headers);
+            connection.observe_rate_limit(info);
+            inner
+                .throttle
+                .observe(&info, Instant::now(), SystemTime::now());
         }
         // 5. classify
         let (outcome, result) = classify(call, response, latency);
-        tracing::debug!(
-            attempt = sent,
-            status = match &result {
-                Ok(reply) => reply.status,
-                Err(error) => error.status().unwrap_or(0),
-            },
-            duration_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
-            outcome = ?outcome,
-            "dbsync attempt"
-        );
+        let status = result.as_ref().map(|reply| reply.status);
+        crate::api_log::record_attempt(connection, call, sent_at, latency, sent, status);
+        trace_attempt(call, sent, status, latency, &outcome);
         // 6. retry or map error
         if let Outcome::Status { status: 401, .. } = outcome {
             if !refreshed_after_401 && inner.auth.on_unauthorized_for(&sent_headers).await? {
@@ -229,6 +223,131 @@ async fn run_attempts(
                     "dbsync retry"
                 );
                 waits.wait(wait, rate_limited).await?;
+            }
+        }
+    }
+}
+
+/// Runs `call` like [`execute`], but hands back a `2xx` response before reading its body, for
+/// the caller to stream (a large download). Retries happen only before a `2xx` head arrives;
+/// the API log records the time to the response head. The connection's timeout still covers
+/// the whole transfer, so set it (or `None`) for long downloads.
+pub(crate) async fn execute_streaming(
+    connection: &Connection,
+    call: Call,
+) -> Result<reqwest::Response, Error> {
+    let span = tracing::debug_span!(
+        "dbsync_call",
+        method = %call.method,
+        path = %call.template,
+        auth = connection.inner.auth.scheme(),
+    );
+    stream_attempts(connection, &call).instrument(span).await
+}
+
+async fn stream_attempts(connection: &Connection, call: &Call) -> Result<reqwest::Response, Error> {
+    let inner = &connection.inner;
+    let policy = &inner.retry;
+    let mut attempt: u32 = 0;
+    let mut sent: u32 = 0;
+    let mut refreshed_after_401 = false;
+    let mut waits = CallWaits::new(call, policy);
+    loop {
+        attempt += 1;
+        sent += 1;
+        let mut url = call.url.clone();
+        let mut headers = build_headers(call, &inner.user_agent)?;
+        if url.origin() != inner.base_url.origin() {
+            return Err(Error::config(format!(
+                "refusing to send credentials to `{}`, which is not the connection's origin",
+                url.origin().ascii_serialization()
+            )));
+        }
+        waits
+            .within_deadline(inner.auth.authorize(&mut AuthRequest::new(
+                &call.method,
+                &mut url,
+                &mut headers,
+            )))
+            .await??;
+        if let Some(limiter) = &inner.rate_limiter {
+            waits.within_deadline(limiter.until_ready()).await?;
+        }
+        loop {
+            let wait = inner.throttle.wait_before_send(Instant::now());
+            if wait.is_zero() {
+                break;
+            }
+            waits.wait(wait, true).await?;
+        }
+        let sent_at = SystemTime::now();
+        let started = Instant::now();
+        let sent_headers = headers.clone();
+        let response = waits
+            .within_deadline(build_request(connection, call, url, headers).send())
+            .await?;
+        let latency = started.elapsed();
+        let response = match response {
+            Ok(response) => {
+                let info = crate::RateLimitInfo::from_headers(response.headers());
+                connection.observe_rate_limit(info);
+                inner
+                    .throttle
+                    .observe(&info, Instant::now(), SystemTime::now());
+                let status = response.status().as_u16();
+                if (200..300).contains(&status) {
+                    crate::api_log::record_attempt(
+                        connection,
+                        call,
+                        sent_at,
+                        latency,
+                        sent,
+                        Ok(status),
+                    );
+                    trace_attempt(call, sent, Ok(status), latency, &Outcome::Success);
+                    return Ok(response);
+                }
+                let headers = response.headers().clone();
+                Ok((status, headers, response.bytes().await))
+            }
+            Err(error) => Err(error),
+        };
+        let (outcome, result) = classify(call, response, latency);
+        let status = result.as_ref().map(|reply| reply.status);
+        crate::api_log::record_attempt(connection, call, sent_at, latency, sent, status);
+        trace_attempt(call, sent, status, latency, &outcome);
+        let error = match result {
+            Ok(_) => Error::config("internal: a success was classified after its body was read"),
+            Err(error) => error,
+        };
+        if let Outcome::Status { status: 401, .. } = outcome {
+            if !refreshed_after_401 && inner.auth.on_unauthorized_for(&sent_headers).await? {
+                refreshed_after_401 = true;
+                attempt -= 1;
+                continue;
+            }
+            return Err(error);
+        }
+        if let Outcome::Status {
+            status: 429,
+            retry_after: Some(pause),
+        } = outcome
+        {
+            inner.throttle.pause_until(Instant::now() + pause);
+        }
+        match decide(
+            &call.method,
+            call.idempotency_key.is_some(),
+            &outcome,
+            attempt,
+            policy,
+        ) {
+            Decision::Stop => return Err(error),
+            Decision::Retry(wait) => {
+                let rate_limited = matches!(outcome, Outcome::Status { status: 429, .. });
+                waits
+                    .wait(wait.resolve(rand::random::<f64>()), rate_limited)
+                    .await?;
             }
         }
     }
@@ -310,6 +429,30 @@ impl CallWaits {
     }
 }
 
+/// The debug event of one attempt: method, endpoint template, attempt, status (0 when no
+/// response came), duration and the kind of error. No secret, no body, no id.
+fn trace_attempt(
+    call: &Call,
+    attempt: u32,
+    status: Result<u16, &Error>,
+    latency: Duration,
+    outcome: &Outcome,
+) {
+    tracing::debug!(
+        method = %call.method,
+        endpoint = %call.template,
+        attempt,
+        status = match status {
+            Ok(status) => status,
+            Err(error) => error.status().unwrap_or(0),
+        },
+        duration_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
+        error = status.err().map(Error::kind),
+        outcome = ?outcome,
+        "dbsync attempt"
+    );
+}
+
 /// The headers every attempt starts from (credentials come after, from the strategy).
 fn build_headers(call: &Call, user_agent: &str) -> Result<HeaderMap, Error> {
     let mut headers = HeaderMap::new();
@@ -334,7 +477,12 @@ fn build_headers(call: &Call, user_agent: &str) -> Result<HeaderMap, Error> {
 /// failure before any response.
 type Sent = Result<(u16, HeaderMap, Result<Bytes, reqwest::Error>), reqwest::Error>;
 
-async fn send(connection: &Connection, call: &Call, url: Url, headers: HeaderMap) -> Sent {
+fn build_request(
+    connection: &Connection,
+    call: &Call,
+    url: Url,
+    headers: HeaderMap,
+) -> reqwest::RequestBuilder {
     let inner = &connection.inner;
     let mut request = inner
         .http
@@ -346,7 +494,11 @@ async fn send(connection: &Connection, call: &Call, url: Url, headers: HeaderMap
     if let Some(body) = &call.body {
         request = request.body(body.clone());
     }
-    let response = request.send().await?;
+    request
+}
+
+async fn send(connection: &Connection, call: &Call, url: Url, headers: HeaderMap) -> Sent {
+    let response = build_request(connection, call, url, headers).send().await?;
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let body = response.bytes().await;

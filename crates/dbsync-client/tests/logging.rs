@@ -58,6 +58,12 @@ async fn attempts_are_logged_without_secrets_or_bodies() {
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("dbsync_call"), "{logs}");
     assert!(logs.contains("path=/v1/records/{id}"), "{logs}");
+    // Each attempt event names its method, endpoint template and error kind itself.
+    assert!(
+        logs.contains("method=PUT endpoint=/v1/records/{id} attempt=1 status=503"),
+        "{logs}"
+    );
+    assert!(logs.contains("error=\"server\""), "{logs}");
     assert!(
         logs.contains("attempt=1") && logs.contains("status=503"),
         "{logs}"
