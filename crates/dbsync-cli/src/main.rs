@@ -112,7 +112,7 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
             validate_cmd::run(&schema, args, format)
         }
         Command::Workflow(command) => ops_cmd::workflow(&connect()?, command, format).await,
-        Command::Logs(args) => ops_cmd::logs(&connect()?, args, cli.format).await,
+        Command::Logs(args) => ops_cmd::logs(&connect()?, args, cli.format, format).await,
         Command::Usage => ops_cmd::usage(&connect()?, format).await,
         Command::Keys(command) => ops_cmd::keys(&connect()?, command, format).await,
         Command::Sandbox(args) => sandbox_cmd::run(args, &cli.connection).await,

@@ -750,6 +750,10 @@ fn no_secret_in_any_output() {
         vec!["connection", "save", "s2", "--store-secret"],
         vec!["connection", "show", "s2"],
         vec!["connection", "list"],
+        vec!["usage"],
+        vec!["logs", "--limit", "3"],
+        vec!["workflow", "list"],
+        vec!["keys", "list"],
     ];
     let mut runs = 0;
     for (env, creds, secret) in [
@@ -911,4 +915,190 @@ fn sandbox_command_serves_until_interrupted() {
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
     let _ = std::io::stdout().flush();
+}
+
+#[test]
+fn workflows_run_wait_status_and_cancel() {
+    let env = Env::start(
+        Sandbox::builder()
+            .auth(SandboxAuth::Bearer {
+                token: TOKEN.into(),
+            })
+            .workflow_duration(std::time::Duration::from_millis(200)),
+    );
+    let out = run(env.cmd().args(["workflow", "list"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let workflows = jsonl(&out.stdout);
+    assert!(workflows.iter().any(|w| w["id"] == "wf_sync_contacts"));
+
+    let out = run(env.cmd().args([
+        "workflow",
+        "run",
+        "wf_sync_contacts",
+        "--input",
+        r#"{"x":1}"#,
+        "--wait",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let run_json: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(run_json["status"], "succeeded");
+    let run_id = run_json["id"].as_str().unwrap().to_owned();
+    let out = run(env
+        .cmd()
+        .args(["workflow", "status", "wf_sync_contacts", &run_id]));
+    assert_eq!(jsonl(&out.stdout)[0]["status"], "succeeded");
+    // A finished run cannot be cancelled: 409, exit 1.
+    let out = run(env
+        .cmd()
+        .args(["workflow", "cancel", "wf_sync_contacts", &run_id]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+
+    // A failing run: --wait exits non-zero and says why.
+    let out = run(env.cmd().args([
+        "workflow",
+        "run",
+        "wf_import_orders",
+        "--input",
+        r#"{"fail":true}"#,
+        "--wait",
+    ]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("failed"), "{}", out.stderr);
+
+    // Without --wait the run is queued; cancel it (on a sandbox whose runs take minutes).
+    let env = Env::start(
+        Sandbox::builder()
+            .auth(SandboxAuth::Bearer {
+                token: TOKEN.into(),
+            })
+            .workflow_duration(std::time::Duration::from_secs(600)),
+    );
+    let out = run(env.cmd().args(["workflow", "run", "wf_import_orders"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let queued = jsonl(&out.stdout).remove(0);
+    let id = queued["id"].as_str().unwrap();
+    let out = run(env
+        .cmd()
+        .args(["workflow", "cancel", "wf_import_orders", id]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(jsonl(&out.stdout)[0]["status"], "cancelled");
+    assert_eq!(
+        run(env.cmd().args(["workflow", "status", "wf_nope", "run_1"])).code,
+        4
+    );
+}
+
+#[test]
+fn logs_export_usage_and_keys() {
+    let env = Env::bearer(3);
+    assert_eq!(run(env.cmd().args(["list"])).code, 0);
+    assert_eq!(run(env.cmd().args(["get", "404404"])).code, 4);
+
+    let out = run(env
+        .cmd()
+        .args(["logs", "--method", "GET", "--status", "404"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let entries = jsonl(&out.stdout);
+    assert!(!entries.is_empty());
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["status"] == 404 && e["method"] == "GET")
+    );
+    let out = run(env.cmd().args(["logs", "--limit", "1"]));
+    assert_eq!(jsonl(&out.stdout).len(), 1);
+
+    let dir = tempfile::tempdir().unwrap();
+    let csv_path = dir.path().join("logs.csv");
+    let out = run(env.cmd().args(["logs", "export", "--out"]).arg(&csv_path));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let text = std::fs::read_to_string(&csv_path).unwrap();
+    assert!(
+        text.starts_with("id,timestamp,method,endpoint,status,duration_ms"),
+        "{text}"
+    );
+    let jsonl_path = dir.path().join("logs.jsonl");
+    let out = run(env
+        .cmd()
+        .args([
+            "logs",
+            "--endpoint",
+            "/v1/records",
+            "export",
+            "--format",
+            "jsonl",
+            "--out",
+        ])
+        .arg(&jsonl_path));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let exported = jsonl(&std::fs::read_to_string(&jsonl_path).unwrap());
+    assert!(!exported.is_empty());
+    let out = run(env
+        .cmd()
+        .args(["logs", "export", "--format", "table", "--out"])
+        .arg(dir.path().join("x")));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(!dir.path().join("x").exists());
+
+    let out = run(env.cmd().args(["usage", "--format", "json"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let usage: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert!(usage.get("used").is_some(), "{usage}");
+
+    let out = run(env.cmd().args(["keys", "create", "ci"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let created = jsonl(&out.stdout).remove(0);
+    let key = created["key"].as_str().unwrap().to_owned();
+    let id = created["id"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| created["id"].to_string());
+    // The new key works as a bearer token; list never shows it.
+    let out = run(env.bare().args([
+        "--url",
+        &env.url(),
+        "--auth",
+        "bearer",
+        "--token",
+        &key,
+        "keys",
+        "list",
+    ]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stdout.contains(&key));
+    assert!(jsonl(&out.stdout).iter().any(|k| k["name"] == "ci"));
+    let out = run(env.cmd().args(["keys", "regenerate", &id]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let new_key = jsonl(&out.stdout)[0]["key"].as_str().unwrap().to_owned();
+    assert_ne!(new_key, key);
+    assert_eq!(
+        run(env.bare().args([
+            "--url",
+            &env.url(),
+            "--auth",
+            "bearer",
+            "--token",
+            &key,
+            "check"
+        ]))
+        .code,
+        3
+    );
+    assert_eq!(run(env.cmd().args(["keys", "revoke", &id])).code, 0);
+    assert_eq!(
+        run(env.bare().args([
+            "--url",
+            &env.url(),
+            "--auth",
+            "bearer",
+            "--token",
+            &new_key,
+            "check"
+        ]))
+        .code,
+        3
+    );
+    assert_eq!(run(env.cmd().args(["keys", "revoke", "key_nope"])).code, 4);
 }
