@@ -1,5 +1,144 @@
-//! The `dbsync` command (being built).
+//! `dbsync`: the DBSync Cloud Workflow Open API from the terminal.
+//!
+//! See `dbsync --help` and the crate's README. Exit codes tell failure classes apart (see
+//! [`exit::Exit`]).
 
-fn main() {
-    println!("dbsync: not built yet");
+mod args;
+mod bulk;
+mod connect;
+mod exit;
+mod input;
+mod ops_cmd;
+mod output;
+mod profiles;
+mod progress;
+mod records;
+mod sandbox_cmd;
+mod validate_cmd;
+
+use std::io::IsTerminal as _;
+use std::process::ExitCode;
+
+use clap::{CommandFactory as _, Parser as _};
+
+use crate::args::{Cli, Command};
+use crate::exit::{CliError, Exit};
+use crate::output::Format;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // Help and version go to stdout with 0; usage errors to stderr with 2.
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() {
+                Exit::Usage.code()
+            } else {
+                Exit::Ok.code()
+            });
+        }
+    };
+    if cli.verbose {
+        init_verbose_logging();
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("dbsync: cannot start the async runtime: {error}");
+            return ExitCode::from(Exit::Other.code());
+        }
+    };
+    match runtime.block_on(run(&cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) if error.exit == Exit::Ok => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("dbsync: {error}");
+            ExitCode::from(error.exit.code())
+        }
+    }
+}
+
+/// `-v`: the client's request events (method, path template, status, attempt, duration) on
+/// stderr. Only dbsync-client's target is enabled: its events carry no secret and no body.
+fn init_verbose_logging() {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let filter = Targets::new().with_target("dbsync_client", LevelFilter::DEBUG);
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .compact();
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(layer)
+        .try_init();
+}
+
+async fn run(cli: &Cli) -> Result<(), CliError> {
+    let format = cli
+        .format
+        .unwrap_or_else(|| Format::default_for(std::io::stdout().is_terminal()));
+    let connect = || connect::connection(&cli.connection);
+    match &cli.command {
+        Command::Check => check(&connect()?, format).await,
+        Command::Connection(command) => profiles::run(command, &cli.connection, format).await,
+        Command::List(args) => records::list(&connect()?, args, format).await,
+        Command::Get { id, resource } => records::get(&connect()?, resource, id, format).await,
+        Command::Create(args) => records::create(&connect()?, args, format).await,
+        Command::Update(args) => records::update(&connect()?, args, format).await,
+        Command::Delete { ids, resource } => {
+            records::delete(&connect()?, resource, ids, format).await
+        }
+        Command::Validate(args) => {
+            let schema = match (&args.schema, &args.resource) {
+                (Some(path), None) => {
+                    validate_cmd::load_schema(validate_cmd::SchemaSource::File(path)).await?
+                }
+                (None, Some(name)) => {
+                    let connection = connect()?;
+                    validate_cmd::load_schema(validate_cmd::SchemaSource::Resource(
+                        &connection,
+                        name,
+                    ))
+                    .await?
+                }
+                _ => return Err(CliError::usage("give --schema FILE or --resource NAME")),
+            };
+            validate_cmd::run(&schema, args, format)
+        }
+        Command::Workflow(command) => ops_cmd::workflow(&connect()?, command, format).await,
+        Command::Logs(args) => ops_cmd::logs(&connect()?, args, cli.format, format).await,
+        Command::Usage => ops_cmd::usage(&connect()?, format).await,
+        Command::Keys(command) => ops_cmd::keys(&connect()?, command, format).await,
+        Command::Sandbox(args) => sandbox_cmd::run(args, &cli.connection).await,
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            clap_complete::generate(*shell, &mut command, "dbsync", &mut std::io::stdout());
+            Ok(())
+        }
+    }
+}
+
+/// `dbsync check`: Validate Connection.
+async fn check(connection: &dbsync_client::Connection, format: Format) -> Result<(), CliError> {
+    let report = connection.validate().await?;
+    let limit = &report.rate_limit;
+    let value = serde_json::json!({
+        "url": connection.base_url().as_str(),
+        "reachable": report.reachable,
+        "authenticated": report.authenticated,
+        "auth": report.auth_scheme,
+        "status": report.status,
+        "latency_ms": u64::try_from(report.latency.as_millis()).unwrap_or(u64::MAX),
+        "rate_limit": limit.limit,
+        "rate_limit_remaining": limit.remaining,
+        "rate_limit_reset": limit.reset,
+    });
+    output::write_one(std::io::stdout().lock(), format, &value)
+        .map_err(|e| CliError::io("cannot write to stdout", e))
 }

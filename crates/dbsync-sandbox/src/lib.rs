@@ -17,6 +17,7 @@
 
 mod api_keys;
 mod auth;
+mod cli_args;
 mod error;
 mod faults;
 mod idempotency;
@@ -46,6 +47,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use auth::{SandboxAuth, TokenVerifier, secrets_equal};
+pub use cli_args::BehaviourArgs;
 pub use error::{ErrorBody, ErrorDetail, ErrorObject};
 pub use faults::{Fault, Faults};
 pub use rate_limit::RateLimitSnapshot;

@@ -5,10 +5,9 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use dbsync_sandbox::{Faults, Sandbox, SandboxAuth};
+use dbsync_sandbox::{BehaviourArgs, Sandbox, SandboxAuth};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum AuthKind {
@@ -46,48 +45,12 @@ struct Args {
     /// OAuth client secret for --auth oauth2.
     #[arg(long, default_value = "demo-secret")]
     client_secret: String,
-    /// Lifetime of OAuth2 access tokens, in seconds.
-    #[arg(long, default_value_t = 3600)]
-    token_ttl: u64,
-    /// Requests allowed per minute (unlimited when absent).
-    #[arg(long)]
-    rate_limit: Option<u32>,
     /// Number of seeded `records`.
     #[arg(long, default_value_t = 1000)]
     records: u64,
-    /// Seed of the fault schedule.
-    #[arg(long, default_value_t = 0)]
-    fault_seed: u64,
-    /// Fraction of requests answered 500.
-    #[arg(long, default_value_t = 0.0)]
-    error_rate: f64,
-    /// Answer every K-th request with 429.
-    #[arg(long)]
-    every_nth_429: Option<u64>,
-    /// Retry-After seconds on injected 429s.
-    #[arg(long, default_value_t = 1)]
-    retry_after: u64,
-    /// Fraction of connections dropped without a response (before acting).
-    #[arg(long, default_value_t = 0.0)]
-    drop_rate: f64,
-    /// Fraction of responses with a truncated body (before acting).
-    #[arg(long, default_value_t = 0.0)]
-    truncate_rate: f64,
-    /// Fraction of requests carried out whose response is then lost.
-    #[arg(long, default_value_t = 0.0)]
-    lost_response_rate: f64,
-    /// Fraction of requests delayed by --slow-ms.
-    #[arg(long, default_value_t = 0.0)]
-    slow_rate: f64,
-    /// Delay of a slow request, in milliseconds.
-    #[arg(long, default_value_t = 500)]
-    slow_ms: u64,
-    /// Delay added to every request, in milliseconds.
-    #[arg(long, default_value_t = 0)]
-    latency_ms: u64,
-    /// How long a workflow run takes from trigger to its end, in milliseconds.
-    #[arg(long, default_value_t = 10_000)]
-    workflow_ms: u64,
+    /// Rate limit, faults and timings.
+    #[command(flatten)]
+    behaviour: BehaviourArgs,
 }
 
 async fn stop_signal() {
@@ -141,32 +104,15 @@ async fn main() -> ExitCode {
             },
             format!(
                 "auth: oauth2 client_id={} client_secret={} token_ttl={}s",
-                args.client_id, args.client_secret, args.token_ttl
+                args.client_id, args.client_secret, args.behaviour.token_ttl
             ),
         ),
     };
-    let faults = Faults {
-        seed: args.fault_seed,
-        error_rate: args.error_rate,
-        every_nth_429: args.every_nth_429,
-        retry_after_secs: args.retry_after,
-        drop_rate: args.drop_rate,
-        truncate_rate: args.truncate_rate,
-        lost_response_rate: args.lost_response_rate,
-        slow_rate: args.slow_rate,
-        slow_delay: Duration::from_millis(args.slow_ms),
-        latency: Duration::from_millis(args.latency_ms),
-    };
-    let mut builder = Sandbox::builder()
+    let builder = Sandbox::builder()
         .bind(SocketAddr::new(args.host, args.port))
         .auth(auth)
-        .seed_records(args.records)
-        .faults(faults)
-        .token_ttl(Duration::from_secs(args.token_ttl))
-        .workflow_duration(Duration::from_millis(args.workflow_ms));
-    if let Some(limit) = args.rate_limit {
-        builder = builder.rate_limit(limit);
-    }
+        .seed_records(args.records);
+    let builder = args.behaviour.apply(builder);
     let sandbox = match builder.start().await {
         Ok(sandbox) => sandbox,
         Err(error) => {

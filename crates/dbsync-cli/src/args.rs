@@ -1,0 +1,384 @@
+//! The command line, declared with clap's derive API.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::exit::EXIT_CODES_HELP;
+use crate::output::Format;
+
+/// `dbsync`: the DBSync Cloud Workflow Open API from the terminal.
+///
+/// The connection comes from flags, the DBSYNC_* environment variables, a settings file
+/// (--config) or a saved profile (--profile); flags override the environment, which overrides
+/// the file or profile.
+#[derive(Debug, Parser)]
+#[command(name = "dbsync", version, after_help = EXIT_CODES_HELP)]
+pub struct Cli {
+    /// How to reach DBSync.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    /// Output format (default: table on a terminal, JSON Lines otherwise; `logs export` writes
+    /// csv (default) or jsonl).
+    #[arg(long, global = true, value_enum)]
+    pub format: Option<Format>,
+
+    /// Log each request and its outcome to stderr (method, path, status, attempt, duration;
+    /// never a secret or a body).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The connection flags, shared by every command.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConnectionArgs {
+    /// Base URL of the API, e.g. https://api.dbsync.com (env: DBSYNC_API_URL).
+    #[arg(long, global = true)]
+    pub url: Option<String>,
+    /// Authentication type (env: DBSYNC_AUTH_TYPE).
+    #[arg(long, global = true, value_enum)]
+    pub auth: Option<AuthKind>,
+    /// BasicAuth user name (env: DBSYNC_USERNAME).
+    #[arg(long, global = true)]
+    pub username: Option<String>,
+    /// BasicAuth password (env: DBSYNC_PASSWORD; prefer the variable: flags show up in `ps`).
+    #[arg(long, global = true)]
+    pub password: Option<String>,
+    /// Bearer token or API key (env: DBSYNC_TOKEN; prefer the variable).
+    #[arg(long, global = true)]
+    pub token: Option<String>,
+    /// OAuth 2.0 client id (env: DBSYNC_CLIENT_ID).
+    #[arg(long, global = true)]
+    pub client_id: Option<String>,
+    /// OAuth 2.0 client secret (env: DBSYNC_CLIENT_SECRET; prefer the variable).
+    #[arg(long, global = true)]
+    pub client_secret: Option<String>,
+    /// OAuth 2.0 token endpoint (env: DBSYNC_TOKEN_URL; default {url}/oauth/token).
+    #[arg(long, global = true)]
+    pub token_url: Option<String>,
+    /// OAuth 2.0 scopes, space-separated (env: DBSYNC_SCOPES).
+    #[arg(long, global = true)]
+    pub scopes: Option<String>,
+    /// A connection settings JSON file (env: DBSYNC_CONFIG).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// A saved connection profile (see `dbsync connection`).
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// Allow sending credentials over plain http:// to a host that is not loopback.
+    #[arg(long, global = true)]
+    pub allow_insecure_http: bool,
+    /// Retries after a failed attempt (429, 5xx, network); default 3 or the settings file's.
+    #[arg(long, global = true, value_name = "N")]
+    pub max_retries: Option<u32>,
+    /// The longest Retry-After to wait on a 429, in seconds (default 60).
+    #[arg(long, global = true, value_name = "SECS")]
+    pub max_retry_after: Option<u64>,
+    /// Timeout of one request, in seconds (default 30).
+    #[arg(long, global = true, value_name = "SECS")]
+    pub timeout: Option<u64>,
+}
+
+/// Authentication types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthKind {
+    /// No credentials.
+    None,
+    /// HTTP Basic (username and password).
+    Basic,
+    /// A Bearer token or API key.
+    Bearer,
+    /// OAuth 2.0 client credentials.
+    Oauth2,
+}
+
+impl AuthKind {
+    /// The name used in settings files and DBSYNC_AUTH_TYPE.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthKind::None => "none",
+            AuthKind::Basic => "basic",
+            AuthKind::Bearer => "bearer",
+            AuthKind::Oauth2 => "oauth2",
+        }
+    }
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate Connection: is the API reachable, are the credentials accepted, how fast, what
+    /// rate limit.
+    Check,
+    /// Save, list, show or remove connection profiles.
+    #[command(subcommand)]
+    Connection(ConnectionCommand),
+    /// List records: one page, or every page with --all.
+    List(ListArgs),
+    /// Get one record by id.
+    Get {
+        /// The record id.
+        id: String,
+        /// The resource.
+        #[arg(short, long, default_value = "records")]
+        resource: String,
+    },
+    /// Create one record (--data) or many (--file, JSON Lines or a JSON array, any size).
+    Create(WriteArgs),
+    /// Update one record (ID --data) or many (--file; each record carries its "id").
+    Update(UpdateArgs),
+    /// Delete one or more records by id.
+    Delete {
+        /// The record ids.
+        #[arg(required = true)]
+        ids: Vec<String>,
+        /// The resource.
+        #[arg(short, long, default_value = "records")]
+        resource: String,
+    },
+    /// Check records against a schema and print every violation with its line number.
+    Validate(ValidateArgs),
+    /// Workflows: list, run, status, cancel.
+    #[command(subcommand)]
+    Workflow(WorkflowCommand),
+    /// The server's API logs, and their export.
+    Logs(LogsArgs),
+    /// API usage against the rate limit.
+    Usage,
+    /// API keys: list, create, regenerate, revoke.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Start the local sandbox server (Ctrl-C stops it).
+    Sandbox(SandboxArgs),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// `dbsync connection ...`
+#[derive(Debug, Subcommand)]
+pub enum ConnectionCommand {
+    /// Save the connection given by the flags/environment as a profile (validated first).
+    Save {
+        /// The profile name.
+        name: String,
+        /// Store literal secrets in the file instead of ${ENV} references.
+        #[arg(long)]
+        store_secret: bool,
+        /// Save without validating the connection first.
+        #[arg(long)]
+        no_check: bool,
+    },
+    /// List saved profiles.
+    List,
+    /// Show a profile (secrets are never printed).
+    Show {
+        /// The profile name.
+        name: String,
+    },
+    /// Remove a profile.
+    Remove {
+        /// The profile name.
+        name: String,
+    },
+}
+
+/// `dbsync list`
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// The resource.
+    #[arg(short, long, default_value = "records")]
+    pub resource: String,
+    /// Stream every page instead of one.
+    #[arg(long)]
+    pub all: bool,
+    /// Page size (1..=1000).
+    #[arg(long)]
+    pub limit: Option<u32>,
+    /// Start offset.
+    #[arg(long)]
+    pub offset: Option<u64>,
+    /// Only records updated at or after this RFC 3339 time.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Only records updated before this RFC 3339 time.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Equality filter FIELD=VALUE (repeatable).
+    #[arg(long = "where", value_name = "FIELD=VALUE")]
+    pub filters: Vec<String>,
+}
+
+/// `dbsync create`
+#[derive(Debug, Args)]
+pub struct WriteArgs {
+    /// The resource.
+    #[arg(short, long, default_value = "records")]
+    pub resource: String,
+    /// One record as a JSON object.
+    #[arg(long, conflicts_with = "file")]
+    pub data: Option<String>,
+    /// Many records: a JSON Lines file or a JSON array (`-` for stdin).
+    #[arg(long)]
+    pub file: Option<PathBuf>,
+    /// Check records locally against the resource's schema first.
+    #[arg(long)]
+    pub validate: bool,
+    /// Write the records that failed here (JSON Lines: line, record, error).
+    #[arg(long)]
+    pub failed: Option<PathBuf>,
+    /// Batch requests (of up to 100 records) in flight at once, for --file.
+    #[arg(long, default_value_t = dbsync_client::DEFAULT_BATCH_CONCURRENCY)]
+    pub concurrency: usize,
+}
+
+/// `dbsync update`
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// The record id (with --data).
+    pub id: Option<String>,
+    /// The fields and values to write.
+    #[command(flatten)]
+    pub write: WriteArgs,
+}
+
+/// `dbsync validate`
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// A schema JSON file.
+    #[arg(long, conflicts_with = "resource")]
+    pub schema: Option<PathBuf>,
+    /// Fetch the schema of this resource from the server.
+    #[arg(long)]
+    pub resource: Option<String>,
+    /// Validate as updates (absent fields are fine).
+    #[arg(long)]
+    pub partial: bool,
+    /// The records: a JSON Lines file or a JSON array (`-` for stdin).
+    pub input: PathBuf,
+}
+
+/// `dbsync workflow ...`
+#[derive(Debug, Subcommand)]
+pub enum WorkflowCommand {
+    /// List workflows.
+    List,
+    /// Trigger a run.
+    Run {
+        /// The workflow id.
+        workflow: String,
+        /// The run's input, a JSON document.
+        #[arg(long)]
+        input: Option<String>,
+        /// Wait for the run to finish; exit by its outcome.
+        #[arg(long)]
+        wait: bool,
+        /// How long to wait, in seconds.
+        #[arg(long, default_value_t = 300)]
+        wait_timeout: u64,
+    },
+    /// Show a run.
+    Status {
+        /// The workflow id.
+        workflow: String,
+        /// The run id.
+        run: String,
+    },
+    /// Cancel a run.
+    Cancel {
+        /// The workflow id.
+        workflow: String,
+        /// The run id.
+        run: String,
+    },
+}
+
+/// Filters shared by `dbsync logs` and its export.
+#[derive(Debug, Clone, Args)]
+pub struct LogFilterArgs {
+    /// From this RFC 3339 time (inclusive).
+    #[arg(long, global = true)]
+    pub from: Option<String>,
+    /// To this RFC 3339 time (exclusive).
+    #[arg(long, global = true)]
+    pub to: Option<String>,
+    /// HTTP method.
+    #[arg(long, global = true)]
+    pub method: Option<String>,
+    /// Endpoint path.
+    #[arg(long, global = true)]
+    pub endpoint: Option<String>,
+    /// HTTP status.
+    #[arg(long, global = true)]
+    pub status: Option<u16>,
+}
+
+/// `dbsync logs`
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Filters.
+    #[command(flatten)]
+    pub filters: LogFilterArgs,
+    /// At most this many entries (default: all matching).
+    #[arg(long)]
+    pub limit: Option<u64>,
+    /// Export instead of listing.
+    #[command(subcommand)]
+    pub export: Option<LogsCommand>,
+}
+
+/// `dbsync logs export`
+#[derive(Debug, Subcommand)]
+pub enum LogsCommand {
+    /// Export the matching logs to a file, streamed (`--format csv|jsonl`, default csv).
+    Export {
+        /// The file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// `dbsync keys ...`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List API keys (never the secret).
+    List,
+    /// Create an API key; its secret is shown once.
+    Create {
+        /// A name for the key.
+        name: String,
+    },
+    /// Regenerate a key; the old secret stops working at once.
+    Regenerate {
+        /// The key id.
+        id: String,
+    },
+    /// Revoke a key.
+    Revoke {
+        /// The key id.
+        id: String,
+    },
+}
+
+/// `dbsync sandbox`: the auth mode and credentials come from the global `--auth`,
+/// `--username`/`--password`, `--token`, `--client-id`/`--client-secret` flags (demo values when
+/// absent).
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Seeded records.
+    #[arg(long, default_value_t = 1000)]
+    pub records: u64,
+    /// Rate limit, faults and timings.
+    #[command(flatten)]
+    pub behaviour: dbsync_sandbox::BehaviourArgs,
+}

@@ -1,0 +1,131 @@
+//! Where the connection comes from: flags over `DBSYNC_*` variables over a settings file or a
+//! saved profile. The layering reuses dbsync-client's own environment reader: each flag stands
+//! in for its variable, and `--config`/`--profile` for `DBSYNC_CONFIG`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use dbsync_client::{AuthSettings, Connection, ConnectionSettings, RetrySettings, SecretValue};
+
+use crate::args::ConnectionArgs;
+use crate::exit::CliError;
+use crate::profiles;
+
+/// The variables a flag stands in for, with the flags' values.
+pub struct Layers {
+    overrides: HashMap<&'static str, String>,
+}
+
+impl Layers {
+    /// The flags as variable overrides (`--url` is `DBSYNC_API_URL`, ...), and the file layer
+    /// (`--profile` or `--config`) as `DBSYNC_CONFIG`.
+    pub fn new(args: &ConnectionArgs) -> Result<Self, CliError> {
+        let mut overrides = HashMap::new();
+        let mut put = |name: &'static str, value: &Option<String>| {
+            if let Some(value) = value {
+                overrides.insert(name, value.clone());
+            }
+        };
+        put("DBSYNC_API_URL", &args.url);
+        put(
+            "DBSYNC_AUTH_TYPE",
+            &args.auth.map(|a| a.as_str().to_owned()),
+        );
+        put("DBSYNC_USERNAME", &args.username);
+        put("DBSYNC_PASSWORD", &args.password);
+        put("DBSYNC_TOKEN", &args.token);
+        put("DBSYNC_CLIENT_ID", &args.client_id);
+        put("DBSYNC_CLIENT_SECRET", &args.client_secret);
+        put("DBSYNC_TOKEN_URL", &args.token_url);
+        put("DBSYNC_SCOPES", &args.scopes);
+        let file: Option<PathBuf> = match (&args.profile, &args.config) {
+            (Some(_), Some(_)) => {
+                return Err(CliError::usage("give --profile or --config, not both"));
+            }
+            (Some(name), None) => {
+                let path = profiles::path_of(name)?;
+                if !path.exists() {
+                    return Err(CliError::new(
+                        crate::exit::Exit::NotFound,
+                        format!("no saved connection `{name}` (see `dbsync connection list`)"),
+                    ));
+                }
+                Some(path)
+            }
+            (None, config) => config.clone(),
+        };
+        if let Some(path) = file {
+            overrides.insert("DBSYNC_CONFIG", path.to_string_lossy().into_owned());
+        }
+        Ok(Self { overrides })
+    }
+
+    /// A variable: the flag standing in for it, else the process environment.
+    pub fn var(&self, name: &str) -> Option<String> {
+        self.overrides
+            .get(name)
+            .cloned()
+            .or_else(|| std::env::var(name).ok())
+    }
+
+    /// The settings the layers describe, with the flags that are not variables applied.
+    pub fn settings(&self, args: &ConnectionArgs) -> Result<ConnectionSettings, CliError> {
+        let lookup = |name: &str| self.var(name);
+        if lookup("DBSYNC_API_URL").is_none() && lookup("DBSYNC_CONFIG").is_none() {
+            return Err(CliError::usage(
+                "no connection given: pass --url (or set DBSYNC_API_URL), --config FILE or \
+                 --profile NAME",
+            ));
+        }
+        let mut settings = ConnectionSettings::from_env_map(&lookup)?;
+        if args.allow_insecure_http {
+            settings.allow_insecure_http = true;
+        }
+        if let Some(secs) = args.timeout {
+            settings.timeout_secs = Some(secs.max(1));
+        }
+        if args.max_retries.is_some() || args.max_retry_after.is_some() {
+            let mut retry = settings.retry.unwrap_or_else(RetrySettings::default);
+            if let Some(n) = args.max_retries {
+                retry.max_retries = Some(n);
+            }
+            if let Some(secs) = args.max_retry_after {
+                retry.max_retry_after_secs = Some(secs);
+            }
+            settings.retry = Some(retry);
+        }
+        Ok(settings)
+    }
+
+    /// Builds the connection, reading `${NAME}` references through the layers.
+    pub fn connect(&self, settings: &ConnectionSettings) -> Result<Connection, CliError> {
+        Ok(settings.connect_with_env(&|name: &str| self.var(name))?)
+    }
+
+    /// Replaces every `${NAME}` secret reference with its value (for `--store-secret`).
+    pub fn inline_secrets(&self, settings: &mut ConnectionSettings) -> Result<(), CliError> {
+        let env = |name: &str| self.var(name);
+        let inline = |field: &str, value: &mut SecretValue| -> Result<(), CliError> {
+            if let SecretValue::EnvRef(_) = value {
+                *value = SecretValue::Literal(value.resolve(field, &env)?);
+            }
+            Ok(())
+        };
+        match &mut settings.auth {
+            AuthSettings::Basic { password, .. } => inline("auth.password", password)?,
+            AuthSettings::Bearer { token } => inline("auth.token", token)?,
+            AuthSettings::OAuth2 { client_secret, .. } => {
+                inline("auth.client_secret", client_secret)?
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// The connection given by the flags, variables and file or profile.
+pub fn connection(args: &ConnectionArgs) -> Result<Connection, CliError> {
+    let layers = Layers::new(args)?;
+    let settings = layers.settings(args)?;
+    layers.connect(&settings)
+}

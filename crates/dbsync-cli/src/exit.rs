@@ -1,0 +1,222 @@
+//! Exit codes: scripts tell failure classes apart by them.
+
+/// The classes of outcome the CLI reports through its exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: everything worked.
+    Ok = 0,
+    /// 1: anything not covered below.
+    Other = 1,
+    /// 2: the command line was wrong (clap reports these itself).
+    Usage = 2,
+    /// 3: authentication failed (bad or missing credentials, token endpoint refused).
+    Auth = 3,
+    /// 4: the resource, record, workflow or run does not exist.
+    NotFound = 4,
+    /// 5: validation failed, locally or on the server.
+    Validation = 5,
+    /// 6: rate limited, still after the retries.
+    RateLimited = 6,
+    /// 7: the server failed (5xx).
+    Server = 7,
+    /// 8: the network failed (unreachable, timeout, TLS).
+    Network = 8,
+}
+
+impl Exit {
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+/// The text for `--help` and the README.
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0  ok
+  1  anything else
+  2  usage (bad command line)
+  3  auth (bad or missing credentials)
+  4  not found
+  5  validation (local or server); also a bulk create/update where records were invalid
+  6  rate limited after retries
+  7  server error (5xx)
+  8  network (unreachable, timeout, TLS)";
+
+/// A failure the CLI reports: one line (plus validation details) and an exit class.
+#[derive(Debug)]
+pub struct CliError {
+    /// The exit class.
+    pub exit: Exit,
+    /// One clear line.
+    pub message: String,
+    /// Validation details, one per line after the message.
+    pub details: Vec<dbsync_client::ErrorDetail>,
+}
+
+impl CliError {
+    /// A failure of class `exit`.
+    pub fn new(exit: Exit, message: impl Into<String>) -> Self {
+        Self {
+            exit,
+            message: message.into(),
+            details: Vec::new(),
+        }
+    }
+
+    /// A usage error (exit 2).
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self::new(Exit::Usage, message)
+    }
+
+    /// Anything else (exit 1).
+    pub fn other(message: impl Into<String>) -> Self {
+        Self::new(Exit::Other, message)
+    }
+
+    /// An I/O failure on `what` (a file the user named, stdout...). A closed pipe on stdout
+    /// (`dbsync list --all | head`) is not a failure: the reader has what it wanted.
+    pub fn io(what: impl std::fmt::Display, error: std::io::Error) -> Self {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            return Self::new(Exit::Ok, String::new());
+        }
+        Self::other(format!("{what}: {error}"))
+    }
+}
+
+/// The exit class of a client error.
+pub fn class_of(error: &dbsync_client::Error) -> Exit {
+    use dbsync_client::Error as E;
+    match error {
+        E::Validation { .. } => Exit::Validation,
+        E::Unauthorized { .. } => Exit::Auth,
+        E::Auth(dbsync_auth::AuthError::InsecureTransport { .. }) => Exit::Usage,
+        E::Auth(_) => Exit::Auth,
+        E::NotFound { .. } => Exit::NotFound,
+        E::RateLimited { .. } => Exit::RateLimited,
+        E::Server { .. } => Exit::Server,
+        E::Transport { .. } => Exit::Network,
+        E::Config(_) => Exit::Usage,
+        _ => Exit::Other,
+    }
+}
+
+impl From<dbsync_client::Error> for CliError {
+    fn from(error: dbsync_client::Error) -> Self {
+        let exit = class_of(&error);
+        let mut message = error.to_string();
+        if let dbsync_client::Error::Auth(dbsync_auth::AuthError::InsecureTransport { .. }) = &error
+        {
+            message = format!(
+                "{message}. From the command line, pass --allow-insecure-http (or use https://)."
+            );
+        }
+        if let dbsync_client::Error::Validation { details, .. } = &error
+            && !details.is_empty()
+        {
+            message = format!("validation failed (400), {} violation(s):", details.len());
+        }
+        if exit == Exit::RateLimited {
+            message.push_str(" (after the retries; try later, or raise --max-retries)");
+        }
+        Self {
+            exit,
+            message,
+            details: error.details().to_vec(),
+        }
+    }
+}
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)?;
+        for detail in &self.details {
+            let field = if detail.field.is_empty() {
+                "(record)"
+            } else {
+                &detail.field
+            };
+            write!(f, "\n  {field}: {}", detail.message)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dbsync_client::Error;
+
+    fn client_error(status: u16, body: &str) -> Error {
+        // The same path a server answer takes: the status mapped by dbsync-client.
+        let body = serde_json::json!({"error": {"code": status, "message": body}});
+        match status {
+            400 => Error::Validation {
+                message: body.to_string(),
+                details: Vec::new(),
+            },
+            401 => Error::Unauthorized {
+                message: body.to_string(),
+                challenge: None,
+            },
+            404 => Error::NotFound {
+                message: body.to_string(),
+            },
+            409 => Error::Conflict {
+                message: body.to_string(),
+            },
+            429 => Error::RateLimited {
+                message: body.to_string(),
+                retry_after: None,
+            },
+            s => Error::Server {
+                status: s,
+                message: body.to_string(),
+            },
+        }
+    }
+
+    #[test]
+    fn each_error_class_has_its_exit_code() {
+        assert_eq!(class_of(&client_error(400, "x")), Exit::Validation);
+        assert_eq!(class_of(&client_error(401, "x")), Exit::Auth);
+        assert_eq!(class_of(&client_error(404, "x")), Exit::NotFound);
+        assert_eq!(class_of(&client_error(409, "x")), Exit::Other);
+        assert_eq!(class_of(&client_error(429, "x")), Exit::RateLimited);
+        assert_eq!(class_of(&client_error(503, "x")), Exit::Server);
+        assert_eq!(class_of(&Error::Config("bad".into())), Exit::Usage);
+        let insecure = Error::Auth(dbsync_auth::AuthError::InsecureTransport { host: "h".into() });
+        assert_eq!(class_of(&insecure), Exit::Usage);
+        assert!(
+            CliError::from(insecure)
+                .message
+                .contains("--allow-insecure-http")
+        );
+        let codes: Vec<u8> = [
+            Exit::Ok,
+            Exit::Other,
+            Exit::Usage,
+            Exit::Auth,
+            Exit::NotFound,
+            Exit::Validation,
+            Exit::RateLimited,
+            Exit::Server,
+            Exit::Network,
+        ]
+        .iter()
+        .map(|e| e.code())
+        .collect();
+        assert_eq!(codes, vec![0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    }
+
+    #[test]
+    fn a_closed_stdout_pipe_is_not_a_failure() {
+        let error = CliError::io(
+            "stdout",
+            std::io::Error::from(std::io::ErrorKind::BrokenPipe),
+        );
+        assert_eq!(error.exit, Exit::Ok);
+        let error = CliError::io("f", std::io::Error::from(std::io::ErrorKind::NotFound));
+        assert_eq!(error.exit, Exit::Other);
+    }
+}

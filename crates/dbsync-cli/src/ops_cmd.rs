@@ -1,0 +1,200 @@
+//! Workflows, logs, usage and API keys, on dbsync-client's calls for them.
+
+use std::time::Duration;
+
+use dbsync_client::{Connection, ExportFormat, LogQuery, RunStatus};
+use futures::StreamExt as _;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::args::{KeysCommand, LogsArgs, LogsCommand, WorkflowCommand};
+use crate::exit::CliError;
+use crate::output::{Format, RecordWriter, write_one};
+
+fn stdout_error(e: std::io::Error) -> CliError {
+    CliError::io("cannot write to stdout", e)
+}
+
+fn to_json(value: &impl Serialize) -> Result<Value, CliError> {
+    serde_json::to_value(value)
+        .map_err(|e| CliError::other(format!("cannot encode the answer: {e}")))
+}
+
+fn print_one(format: Format, value: &impl Serialize) -> Result<(), CliError> {
+    write_one(std::io::stdout().lock(), format, &to_json(value)?).map_err(stdout_error)
+}
+
+fn print_all<T: Serialize>(format: Format, values: &[T]) -> Result<(), CliError> {
+    let stdout = std::io::stdout();
+    let mut writer = RecordWriter::new(stdout.lock(), format);
+    for value in values {
+        writer.write(&to_json(value)?).map_err(stdout_error)?;
+    }
+    writer.finish().map_err(stdout_error)?;
+    Ok(())
+}
+
+/// `dbsync workflow ...`
+pub async fn workflow(
+    connection: &Connection,
+    command: &WorkflowCommand,
+    format: Format,
+) -> Result<(), CliError> {
+    let workflows = connection.workflows();
+    match command {
+        WorkflowCommand::List => print_all(format, &workflows.list().await?),
+        WorkflowCommand::Run {
+            workflow,
+            input,
+            wait,
+            wait_timeout,
+        } => {
+            let input: Value = match input {
+                Some(text) => serde_json::from_str(text)
+                    .map_err(|e| CliError::usage(format!("--input is not valid JSON: {e}")))?,
+                None => Value::Null,
+            };
+            let run = workflows.trigger(workflow, &input).await?;
+            if !*wait {
+                return print_one(format, &run);
+            }
+            let run = workflows
+                .wait(workflow, &run.id, Duration::from_secs(*wait_timeout))
+                .await?;
+            print_one(format, &run)?;
+            match run.status {
+                RunStatus::Succeeded => Ok(()),
+                status => {
+                    let why = run
+                        .error
+                        .as_ref()
+                        .map(|e| format!(": {}", e.message))
+                        .unwrap_or_default();
+                    Err(CliError::other(format!(
+                        "run {} of workflow {workflow} ended {status}{why}",
+                        run.id
+                    )))
+                }
+            }
+        }
+        WorkflowCommand::Status { workflow, run } => {
+            print_one(format, &workflows.run(workflow, run).await?)
+        }
+        WorkflowCommand::Cancel { workflow, run } => {
+            print_one(format, &workflows.cancel(workflow, run).await?)
+        }
+    }
+}
+
+fn log_query(args: &LogsArgs) -> LogQuery {
+    let filters = &args.filters;
+    let mut query = LogQuery::new();
+    if let Some(from) = &filters.from {
+        query = query.from(from.as_str());
+    }
+    if let Some(to) = &filters.to {
+        query = query.to(to.as_str());
+    }
+    if let Some(method) = &filters.method {
+        query = query.method(method);
+    }
+    if let Some(endpoint) = &filters.endpoint {
+        query = query.endpoint(endpoint.clone());
+    }
+    if let Some(status) = filters.status {
+        query = query.status(status);
+    }
+    query
+}
+
+/// `dbsync logs` and `dbsync logs export`. `format` is the global `--format` as given.
+pub async fn logs(
+    connection: &Connection,
+    args: &LogsArgs,
+    format: Option<Format>,
+    default_format: Format,
+) -> Result<(), CliError> {
+    let logs = connection.logs();
+    let query = log_query(args);
+    match &args.export {
+        Some(LogsCommand::Export { out }) => {
+            let export_format = match format {
+                None | Some(Format::Csv) => ExportFormat::Csv,
+                Some(Format::Jsonl) => ExportFormat::JsonLines,
+                Some(other) => {
+                    return Err(CliError::usage(format!(
+                        "logs export writes csv or jsonl, not {other:?}: use --format csv|jsonl"
+                    )));
+                }
+            };
+            let query = match args.limit {
+                Some(limit) => query.limit(u32::try_from(limit).unwrap_or(u32::MAX)),
+                None => query,
+            };
+            let summary = logs.export_to_file(&query, export_format, out).await?;
+            eprintln!(
+                "exported {} log entries to {}",
+                summary.entries,
+                out.display()
+            );
+            Ok(())
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut writer = RecordWriter::new(stdout.lock(), format.unwrap_or(default_format));
+            let mut stream = logs.stream(query);
+            let mut written = 0u64;
+            while args.limit.is_none_or(|limit| written < limit) {
+                let Some(entry) = stream.next().await else {
+                    break;
+                };
+                writer.write(&to_json(&entry?)?).map_err(stdout_error)?;
+                written += 1;
+            }
+            writer.finish().map_err(stdout_error)?;
+            Ok(())
+        }
+    }
+}
+
+/// `dbsync usage`
+pub async fn usage(connection: &Connection, format: Format) -> Result<(), CliError> {
+    print_one(format, &connection.usage().await?)
+}
+
+/// `dbsync keys ...`. A created or regenerated key's secret is printed once, on purpose: it is
+/// never shown again.
+pub async fn keys(
+    connection: &Connection,
+    command: &KeysCommand,
+    format: Format,
+) -> Result<(), CliError> {
+    let keys = connection.api_keys();
+    match command {
+        KeysCommand::List => print_all(format, &keys.list().await?),
+        KeysCommand::Create { name } => {
+            let created = keys.create(name).await?;
+            print_one(
+                format,
+                &json!({"id": created.id, "name": created.name, "key": created.key.expose()}),
+            )?;
+            eprintln!("store the key now: it is not shown again");
+            Ok(())
+        }
+        KeysCommand::Regenerate { id } => {
+            let created = keys.regenerate(id).await?;
+            print_one(
+                format,
+                &json!({"id": created.id, "name": created.name, "key": created.key.expose()}),
+            )?;
+            eprintln!(
+                "the old secret no longer works; store the new key now: it is not shown again"
+            );
+            Ok(())
+        }
+        KeysCommand::Revoke { id } => {
+            keys.revoke(id).await?;
+            print_one(format, &json!({"id": id, "revoked": true}))
+        }
+    }
+}

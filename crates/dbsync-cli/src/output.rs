@@ -1,0 +1,322 @@
+//! Writing records in the formats the CLI offers: JSON, JSON Lines, CSV and a table.
+
+use std::io::{self, Write};
+
+use serde_json::Value;
+
+/// An output format, chosen with `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Pretty-printed JSON (an array for lists).
+    Json,
+    /// One compact JSON document per line.
+    Jsonl,
+    /// Comma-separated values with a header row (nested values as JSON text).
+    Csv,
+    /// An aligned text table for people.
+    Table,
+}
+
+impl Format {
+    /// The format to use when the user did not choose one: a table for a terminal, JSON Lines
+    /// for a pipe or a file.
+    pub fn default_for(stdout_is_terminal: bool) -> Self {
+        if stdout_is_terminal {
+            Format::Table
+        } else {
+            Format::Jsonl
+        }
+    }
+}
+
+/// Writes records one at a time, so a list of any length streams with bounded memory (except
+/// the table, which needs every row to size its columns, and JSON, which stays one document).
+pub struct RecordWriter<W: Write> {
+    out: W,
+    format: Format,
+    written: usize,
+    csv_columns: Option<Vec<String>>,
+    table_rows: Vec<Value>,
+}
+
+impl<W: Write> RecordWriter<W> {
+    /// A writer of `format` into `out`.
+    pub fn new(out: W, format: Format) -> Self {
+        Self {
+            out,
+            format,
+            written: 0,
+            csv_columns: None,
+            table_rows: Vec::new(),
+        }
+    }
+
+    /// Writes one record.
+    pub fn write(&mut self, record: &Value) -> io::Result<()> {
+        match self.format {
+            Format::Jsonl => {
+                serde_json::to_writer(&mut self.out, record)?;
+                self.out.write_all(b"\n")?;
+            }
+            Format::Json => {
+                self.out
+                    .write_all(if self.written == 0 { b"[\n" } else { b",\n" })?;
+                let text = serde_json::to_string_pretty(record).map_err(io::Error::other)?;
+                for (i, line) in text.lines().enumerate() {
+                    if i > 0 {
+                        self.out.write_all(b"\n")?;
+                    }
+                    write!(self.out, "  {line}")?;
+                }
+            }
+            Format::Csv => {
+                if self.csv_columns.is_none() {
+                    let columns = columns_of(std::slice::from_ref(record));
+                    write_csv_row(&mut self.out, columns.iter().map(|c| c.as_str()))?;
+                    self.csv_columns = Some(columns);
+                }
+                if let Some(columns) = &self.csv_columns {
+                    let cells: Vec<String> = columns.iter().map(|c| cell(record.get(c))).collect();
+                    write_csv_row(&mut self.out, cells.iter().map(|c| c.as_str()))?;
+                }
+            }
+            Format::Table => self.table_rows.push(record.clone()),
+        }
+        self.written += 1;
+        Ok(())
+    }
+
+    /// Finishes the output (closes the JSON array, prints the table) and returns the count.
+    pub fn finish(mut self) -> io::Result<usize> {
+        match self.format {
+            Format::Json if self.written == 0 => self.out.write_all(b"[]\n")?,
+            Format::Json => self.out.write_all(b"\n]\n")?,
+            Format::Table => write_table(&mut self.out, &self.table_rows)?,
+            Format::Jsonl | Format::Csv => {}
+        }
+        self.out.flush()?;
+        Ok(self.written)
+    }
+}
+
+/// Writes one document (a record, a report) in `format`: JSON formats as JSON, CSV as a
+/// one-row table, and a table as one `field  value` line per field.
+pub fn write_one<W: Write>(out: W, format: Format, value: &Value) -> io::Result<()> {
+    match format {
+        Format::Json => {
+            let mut out = out;
+            serde_json::to_writer_pretty(&mut out, value)?;
+            out.write_all(b"\n")
+        }
+        Format::Table => {
+            let mut out = out;
+            let Value::Object(map) = value else {
+                return writeln!(out, "{}", cell(Some(value)));
+            };
+            let width = map.keys().map(|k| k.chars().count()).max().unwrap_or(0);
+            for (key, field) in ordered(map) {
+                writeln!(
+                    out,
+                    "{key:<width$}  {}",
+                    cell(Some(field)).replace(['\n', '\r', '\t'], " ")
+                )?;
+            }
+            out.flush()
+        }
+        _ => {
+            let mut writer = RecordWriter::new(out, format);
+            writer.write(value)?;
+            writer.finish().map(|_| ())
+        }
+    }
+}
+
+/// The columns of a set of records: top-level keys in first-seen order.
+fn columns_of(records: &[Value]) -> Vec<String> {
+    let mut columns: Vec<String> = Vec::new();
+    for record in records {
+        if let Value::Object(map) = record {
+            for key in map.keys() {
+                if !columns.iter().any(|c| c == key) {
+                    columns.push(key.clone());
+                }
+            }
+        }
+    }
+    if let Some(i) = columns.iter().position(|c| c == "id") {
+        let id = columns.remove(i);
+        columns.insert(0, id);
+    }
+    if columns.is_empty() && !records.is_empty() {
+        columns.push("value".to_owned());
+    }
+    columns
+}
+
+/// The fields of an object, `id` first.
+fn ordered(map: &serde_json::Map<String, Value>) -> impl Iterator<Item = (&String, &Value)> {
+    map.iter()
+        .filter(|(k, _)| *k == "id")
+        .chain(map.iter().filter(|(k, _)| *k != "id"))
+}
+
+/// The text of one cell: strings bare, null empty, everything else as JSON.
+fn cell(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn write_csv_row<'a, W: Write>(
+    out: &mut W,
+    cells: impl Iterator<Item = &'a str>,
+) -> io::Result<()> {
+    let mut writer = csv::WriterBuilder::new().from_writer(Vec::new());
+    writer.write_record(cells).map_err(io::Error::other)?;
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    out.write_all(&bytes)
+}
+
+const MAX_CELL: usize = 40;
+
+fn write_table<W: Write>(out: &mut W, rows: &[Value]) -> io::Result<()> {
+    if rows.is_empty() {
+        return writeln!(out, "(no records)");
+    }
+    let columns = columns_of(rows);
+    let grid: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            columns
+                .iter()
+                .map(|c| {
+                    let text = if row.is_object() {
+                        cell(row.get(c))
+                    } else {
+                        cell(Some(row))
+                    };
+                    shorten(&text.replace(['\n', '\r', '\t'], " "))
+                })
+                .collect()
+        })
+        .collect();
+    let widths: Vec<usize> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            grid.iter()
+                .map(|r| r.get(i).map_or(0, |s| s.chars().count()))
+                .chain([c.chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: &mut dyn Iterator<Item = &str>| -> String {
+        cells
+            .zip(&widths)
+            .map(|(text, width)| format!("{text:<width$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_owned()
+    };
+    writeln!(out, "{}", line(&mut columns.iter().map(|c| c.as_str())))?;
+    writeln!(
+        out,
+        "{}",
+        line(
+            &mut widths
+                .iter()
+                .map(|w| "-".repeat(*w))
+                .collect::<Vec<_>>()
+                .iter()
+                .map(|s| s.as_str())
+        )
+    )?;
+    for row in &grid {
+        writeln!(out, "{}", line(&mut row.iter().map(|s| s.as_str())))?;
+    }
+    Ok(())
+}
+
+fn shorten(text: &str) -> String {
+    if text.chars().count() <= MAX_CELL {
+        return text.to_owned();
+    }
+    let mut short: String = text.chars().take(MAX_CELL - 1).collect();
+    short.push('…');
+    short
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn render(format: Format, records: &[Value]) -> String {
+        let mut buf = Vec::new();
+        let mut writer = RecordWriter::new(&mut buf, format);
+        for r in records {
+            writer.write(r).unwrap();
+        }
+        assert_eq!(writer.finish().unwrap(), records.len());
+        String::from_utf8(buf).unwrap()
+    }
+
+    fn sample() -> Vec<Value> {
+        vec![
+            json!({"id": "1", "name": "Ada, Countess", "tags": ["a"], "note": null}),
+            json!({"id": "2", "name": "Grace \"Amazing\"", "tags": [], "note": "x"}),
+        ]
+    }
+
+    #[test]
+    fn jsonl_is_one_compact_document_per_line() {
+        let text = render(Format::Jsonl, &sample());
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(
+            serde_json::from_str::<Value>(lines[1]).unwrap(),
+            sample()[1]
+        );
+    }
+
+    #[test]
+    fn json_is_one_array_document() {
+        let text = render(Format::Json, &sample());
+        assert_eq!(
+            serde_json::from_str::<Value>(&text).unwrap(),
+            Value::Array(sample())
+        );
+        assert_eq!(render(Format::Json, &[]).trim(), "[]");
+    }
+
+    #[test]
+    fn csv_quotes_commas_and_quotes_and_writes_nested_values_as_json() {
+        let text = render(Format::Csv, &sample());
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        assert_eq!(
+            reader.headers().unwrap(),
+            vec!["id", "name", "note", "tags"]
+        );
+        let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+        assert_eq!(&rows[0][1], "Ada, Countess");
+        assert_eq!(&rows[1][1], "Grace \"Amazing\"");
+        assert_eq!(&rows[0][3], "[\"a\"]");
+        assert_eq!(&rows[0][2], "");
+    }
+
+    #[test]
+    fn table_aligns_columns_and_shortens_long_cells() {
+        let long = "x".repeat(100);
+        let text = render(Format::Table, &[json!({"id": "1", "name": long})]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("id  name"), "{text}");
+        assert!(lines[2].ends_with('…'), "{text}");
+        assert_eq!(render(Format::Table, &[]).trim(), "(no records)");
+    }
+}

@@ -1,0 +1,263 @@
+//! The record commands: list, get, create, update, delete.
+
+use std::io::{IsTerminal as _, Write};
+use std::path::Path;
+
+use dbsync_client::{Connection, Query, Resource, Schema};
+use futures::StreamExt as _;
+use serde_json::{Value, json};
+
+use crate::args::{ListArgs, UpdateArgs, WriteArgs};
+use crate::bulk::{self, BulkMode};
+use crate::exit::{CliError, Exit, class_of};
+use crate::output::{Format, RecordWriter, write_one};
+use crate::progress;
+
+fn resource(connection: &Connection, name: &str) -> Result<Resource<Value>, CliError> {
+    Ok(connection.resource::<Value>(name)?)
+}
+
+fn stdout_error(e: std::io::Error) -> CliError {
+    CliError::io("cannot write to stdout", e)
+}
+
+/// `dbsync list`
+pub async fn list(
+    connection: &Connection,
+    args: &ListArgs,
+    format: Format,
+) -> Result<(), CliError> {
+    let resource = resource(connection, &args.resource)?;
+    let mut query = Query::new();
+    if let Some(limit) = args.limit {
+        query = query.limit(limit);
+    }
+    if let Some(offset) = args.offset {
+        query = query.offset(offset);
+    }
+    if let Some(from) = &args.from {
+        query = query.from(from.as_str());
+    }
+    if let Some(to) = &args.to {
+        query = query.to(to.as_str());
+    }
+    for filter in &args.filters {
+        let Some((field, value)) = filter.split_once('=') else {
+            return Err(CliError::usage(format!(
+                "--where `{filter}` is not FIELD=VALUE"
+            )));
+        };
+        query = query.filter(field.trim(), value);
+    }
+    let stdout = std::io::stdout();
+    let mut writer = RecordWriter::new(stdout.lock(), format);
+    if !args.all {
+        let page = resource.list(&query).await?;
+        for record in &page.data {
+            writer.write(record).map_err(stdout_error)?;
+        }
+        writer.finish().map_err(stdout_error)?;
+        return Ok(());
+    }
+    let total = if std::io::stderr().is_terminal() {
+        resource
+            .list(&query.clone().limit(1))
+            .await
+            .ok()
+            .and_then(|page| page.meta.and_then(|m| m.total))
+            .map(|total| total.saturating_sub(args.offset.unwrap_or(0)))
+    } else {
+        None
+    };
+    let bar = progress::bar(total, "listing");
+    let mut stream = resource.stream(query);
+    let mut outcome = Ok(());
+    while let Some(record) = stream.next().await {
+        match record {
+            Ok(record) => {
+                writer.write(&record).map_err(stdout_error)?;
+                bar.inc(1);
+            }
+            Err(error) => {
+                outcome = Err(error.into());
+                break;
+            }
+        }
+    }
+    bar.finish_and_clear();
+    writer.finish().map_err(stdout_error)?;
+    outcome
+}
+
+/// `dbsync get`
+pub async fn get(
+    connection: &Connection,
+    resource_name: &str,
+    id: &str,
+    format: Format,
+) -> Result<(), CliError> {
+    let record = resource(connection, resource_name)?.get(id).await?;
+    write_one(std::io::stdout().lock(), format, &record).map_err(stdout_error)
+}
+
+fn parse_data(data: &str) -> Result<Value, CliError> {
+    let value: Value = serde_json::from_str(data)
+        .map_err(|e| CliError::usage(format!("--data is not valid JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(CliError::usage(
+            "--data must be a JSON object of field/value pairs",
+        ));
+    }
+    Ok(value)
+}
+
+async fn schema_if(resource: &Resource<Value>, validate: bool) -> Result<Option<Schema>, CliError> {
+    if validate {
+        Ok(Some(resource.schema().await?))
+    } else {
+        Ok(None)
+    }
+}
+
+fn check_locally(schema: Option<&Schema>, record: &Value, partial: bool) -> Result<(), CliError> {
+    if let Some(schema) = schema {
+        let result = if partial {
+            schema.validate_partial(record)
+        } else {
+            schema.validate(record)
+        };
+        if let Err(violations) = result {
+            let object = violations.to_error_object();
+            return Err(CliError {
+                exit: Exit::Validation,
+                message: format!(
+                    "validation failed locally, {} violation(s) (nothing was sent):",
+                    object.details.len()
+                ),
+                details: object.details,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `dbsync create`
+pub async fn create(
+    connection: &Connection,
+    args: &WriteArgs,
+    format: Format,
+) -> Result<(), CliError> {
+    let resource = resource(connection, &args.resource)?;
+    match (&args.data, &args.file) {
+        (Some(data), None) => {
+            let record = parse_data(data)?;
+            let schema = schema_if(&resource, args.validate).await?;
+            check_locally(schema.as_ref(), &record, false)?;
+            let created = resource.create(&record).await?;
+            write_one(std::io::stdout().lock(), format, &created).map_err(stdout_error)
+        }
+        (None, Some(file)) => bulk_from_file(&resource, args, file, BulkMode::Create, format).await,
+        _ => Err(CliError::usage("give --data JSON or --file FILE")),
+    }
+}
+
+/// `dbsync update`
+pub async fn update(
+    connection: &Connection,
+    args: &UpdateArgs,
+    format: Format,
+) -> Result<(), CliError> {
+    let write = &args.write;
+    let resource = resource(connection, &write.resource)?;
+    match (&args.id, &write.data, &write.file) {
+        (Some(id), Some(data), None) => {
+            let patch = parse_data(data)?;
+            let schema = schema_if(&resource, write.validate).await?;
+            check_locally(schema.as_ref(), &bulk::without_id(&patch), true)?;
+            let updated = resource.update(id, &patch).await?;
+            write_one(std::io::stdout().lock(), format, &updated).map_err(stdout_error)
+        }
+        (None, None, Some(file)) => {
+            bulk_from_file(&resource, write, file, BulkMode::Update, format).await
+        }
+        (None, Some(_), None) => Err(CliError::usage(
+            "give the record id: dbsync update ID --data JSON",
+        )),
+        (Some(_), None, Some(_)) => Err(CliError::usage(
+            "with --file each record carries its own \"id\": drop the ID argument",
+        )),
+        _ => Err(CliError::usage("give ID --data JSON, or --file FILE")),
+    }
+}
+
+async fn bulk_from_file(
+    resource: &Resource<Value>,
+    args: &WriteArgs,
+    file: &Path,
+    mode: BulkMode,
+    format: Format,
+) -> Result<(), CliError> {
+    if args.failed.as_deref() == Some(file) {
+        return Err(CliError::usage("--failed must not be the input --file"));
+    }
+    let schema = schema_if(resource, args.validate).await?;
+    let input = crate::input::open(file)?;
+    let total = if std::io::stderr().is_terminal() {
+        bulk::count_records(file)
+    } else {
+        None
+    };
+    let options = bulk::Options {
+        mode,
+        schema,
+        failed: args.failed.as_deref(),
+        format,
+        total,
+        concurrency: args.concurrency,
+    };
+    bulk::run(resource, input, options).await
+}
+
+/// `dbsync delete`
+pub async fn delete(
+    connection: &Connection,
+    resource_name: &str,
+    ids: &[String],
+    format: Format,
+) -> Result<(), CliError> {
+    let resource = resource(connection, resource_name)?;
+    let stdout = std::io::stdout();
+    let mut writer = RecordWriter::new(stdout.lock(), format);
+    let mut first_failure: Option<Exit> = None;
+    let mut failed = 0usize;
+    let mut results = futures::stream::iter(ids.iter().cloned())
+        .map(|id| {
+            let resource = resource.clone();
+            async move {
+                let result = resource.delete(&id).await;
+                (id, result)
+            }
+        })
+        .buffered(8);
+    while let Some((id, result)) = results.next().await {
+        match result {
+            Ok(()) => writer
+                .write(&json!({"id": id, "deleted": true}))
+                .map_err(stdout_error)?,
+            Err(error) => {
+                failed += 1;
+                first_failure.get_or_insert(class_of(&error));
+                eprintln!("dbsync: {id}: {error}");
+            }
+        }
+    }
+    writer.finish().map_err(stdout_error)?;
+    let _ = std::io::stderr().flush();
+    match first_failure {
+        None => Ok(()),
+        Some(exit) => Err(CliError::new(
+            exit,
+            format!("{failed} of {} deletes failed", ids.len()),
+        )),
+    }
+}

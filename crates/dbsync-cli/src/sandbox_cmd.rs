@@ -1,0 +1,63 @@
+//! `dbsync sandbox`: the local sandbox server, until Ctrl-C.
+
+use std::net::SocketAddr;
+
+use dbsync_sandbox::{Sandbox, SandboxAuth};
+
+use crate::args::{AuthKind, ConnectionArgs, SandboxArgs};
+use crate::exit::CliError;
+
+/// Starts the sandbox with the global `--auth` and credential flags (demo values when absent),
+/// prints its URL and the credentials to use, and serves until Ctrl-C.
+pub async fn run(args: &SandboxArgs, connection: &ConnectionArgs) -> Result<(), CliError> {
+    let pick =
+        |value: &Option<String>, default: &str| value.clone().unwrap_or_else(|| default.to_owned());
+    let auth = connection.auth.unwrap_or(AuthKind::None);
+    let (sandbox_auth, usage) = match auth {
+        AuthKind::None => (SandboxAuth::None, "--auth none".to_owned()),
+        AuthKind::Basic => {
+            let username = pick(&connection.username, "demo");
+            let password = pick(&connection.password, "demo-password");
+            let usage = format!("--auth basic --username {username} --password {password}");
+            (SandboxAuth::Basic { username, password }, usage)
+        }
+        AuthKind::Bearer => {
+            let token = pick(&connection.token, "demo");
+            let usage = format!("--auth bearer --token {token}");
+            (SandboxAuth::Bearer { token }, usage)
+        }
+        AuthKind::Oauth2 => {
+            let client_id = pick(&connection.client_id, "demo-client");
+            let client_secret = pick(&connection.client_secret, "demo-secret");
+            let usage =
+                format!("--auth oauth2 --client-id {client_id} --client-secret {client_secret}");
+            (
+                SandboxAuth::OAuth2 {
+                    client_id,
+                    client_secret,
+                },
+                usage,
+            )
+        }
+    };
+    let builder = Sandbox::builder()
+        .bind(SocketAddr::from(([127, 0, 0, 1], args.port)))
+        .auth(sandbox_auth)
+        .seed_records(args.records);
+    let sandbox = args
+        .behaviour
+        .apply(builder)
+        .start()
+        .await
+        .map_err(|e| CliError::other(e.to_string()))?;
+    // The sandbox's credentials are printed on purpose: they are the ones to use against it.
+    println!("{}", sandbox.base_url());
+    println!("dbsync --url {} {usage} check", sandbox.base_url());
+    if auth == AuthKind::Oauth2 {
+        println!("token_url: {}", sandbox.token_url());
+    }
+    println!("records: {} seeded; stop with Ctrl-C", args.records);
+    let _ = tokio::signal::ctrl_c().await;
+    sandbox.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,88 @@
+//! `dbsync validate`: every violation of every record, with the record's line number.
+
+use dbsync_client::{Connection, Schema};
+use serde_json::{Value, json};
+
+use crate::args::ValidateArgs;
+use crate::exit::{CliError, Exit};
+use crate::output::{Format, RecordWriter};
+
+/// Where the schema comes from.
+pub enum SchemaSource<'a> {
+    /// A schema file.
+    File(&'a std::path::Path),
+    /// The server's schema of a resource.
+    Resource(&'a Connection, &'a str),
+}
+
+/// Reads the schema a validation uses.
+pub async fn load_schema(source: SchemaSource<'_>) -> Result<Schema, CliError> {
+    match source {
+        SchemaSource::File(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| CliError::io(format!("cannot read {}", path.display()), e))?;
+            Schema::from_json_str(&text).map_err(|e| {
+                CliError::usage(format!("{} is not a usable schema: {e}", path.display()))
+            })
+        }
+        SchemaSource::Resource(connection, name) => {
+            Ok(connection.resource::<Value>(name)?.schema().await?)
+        }
+    }
+}
+
+/// Checks every record of the input; prints one row per violation; exit 5 if any.
+pub fn run(schema: &Schema, args: &ValidateArgs, format: Format) -> Result<(), CliError> {
+    let input = crate::input::open(&args.input)?;
+    let stdout = std::io::stdout();
+    let mut writer = RecordWriter::new(stdout.lock(), format);
+    let mut records = 0u64;
+    let mut invalid = 0u64;
+    let mut violations = 0u64;
+    let write_error = |e| CliError::io("cannot write to stdout", e);
+    for item in input {
+        let item = item?;
+        records += 1;
+        let rows: Vec<Value> = match &item.value {
+            Err((message, _)) => {
+                vec![
+                    json!({"line": item.line, "field": "", "code": "not_json", "message": message}),
+                ]
+            }
+            Ok(record) => {
+                let result = if args.partial {
+                    schema.validate_partial(record)
+                } else {
+                    schema.validate(record)
+                };
+                match result {
+                    Ok(()) => Vec::new(),
+                    Err(found) => found
+                        .to_error_object()
+                        .details
+                        .into_iter()
+                        .map(|d| {
+                            json!({"line": item.line, "field": d.field, "code": d.code, "message": d.message})
+                        })
+                        .collect(),
+                }
+            }
+        };
+        if !rows.is_empty() {
+            invalid += 1;
+        }
+        for row in rows {
+            violations += 1;
+            writer.write(&row).map_err(write_error)?;
+        }
+    }
+    writer.finish().map_err(write_error)?;
+    if invalid > 0 {
+        return Err(CliError::new(
+            Exit::Validation,
+            format!("{invalid} of {records} record(s) invalid ({violations} violation(s))"),
+        ));
+    }
+    eprintln!("all {records} record(s) valid");
+    Ok(())
+}
