@@ -146,13 +146,16 @@ impl<T: DeserializeOwned> Resource<T> {
         Ok(())
     }
 
-    /// The resource's schema: `GET /v1/{resource}/schema`, read with dbsync-validate. A schema
-    /// the validator cannot read is an [`Error::Decode`] naming the problem.
+    /// The resource's schema: `GET /v1/{resource}/schema`, read with dbsync-validate's lenient
+    /// parser ([`dbsync_validate::Schema::from_json_lenient`]): descriptive members a real server
+    /// may add (`label`, `description`, `x-...`) are ignored, while a misspelt constraint or an
+    /// unknown type is still refused. A schema the validator cannot read is an [`Error::Decode`]
+    /// naming the problem.
     pub async fn schema(&self) -> Result<dbsync_validate::Schema, Error> {
         let call = self.sub_call(Method::GET, "schema")?;
         let reply = execute(&self.connection, call).await?;
         let json: serde_json::Value = decode_json(&reply, "the schema")?;
-        dbsync_validate::Schema::from_json(&json).map_err(|e| {
+        dbsync_validate::Schema::from_json_lenient(&json).map_err(|e| {
             Error::decode(
                 Some(reply.status),
                 format!("the server's schema cannot be used: {e}"),

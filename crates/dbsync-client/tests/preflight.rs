@@ -125,3 +125,44 @@ async fn an_unusable_server_schema_is_a_decode_error() {
         .unwrap_err();
     assert!(matches!(err, Error::Decode { .. }), "{err:?}");
 }
+
+#[tokio::test]
+async fn a_server_schema_with_descriptive_members_is_accepted_but_a_misspelt_constraint_is_not() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/contacts/schema"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "description": "CRM contacts",
+            "fields": [{"name": "email", "type": "string", "format": "email",
+                        "required": true, "label": "E-mail"}]
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/typos/schema"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "fields": [{"name": "email", "type": "string", "max_lenght": 5}]
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let conn = connection(&server);
+    let schema = conn
+        .resource::<Value>("contacts")
+        .unwrap()
+        .schema()
+        .await
+        .unwrap();
+    assert_eq!(schema.fields().len(), 1);
+    assert!(schema.validate(&json!({"email": "nope"})).is_err());
+
+    let err = conn
+        .resource::<Value>("typos")
+        .unwrap()
+        .schema()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+    assert!(err.to_string().contains("max_lenght"), "{err}");
+}
