@@ -1,6 +1,9 @@
 //! `dbsync validate`: every violation of every record, with the record's line number.
 
+use std::collections::HashMap;
+
 use dbsync_client::{Connection, Schema};
+use dbsync_validate::{UniqueLookup, ValidateOptions};
 use serde_json::{Value, json};
 
 use crate::args::ValidateArgs;
@@ -31,7 +34,33 @@ pub async fn load_schema(source: SchemaSource<'_>) -> Result<Schema, CliError> {
     }
 }
 
-/// Checks every record of the input; prints one row per violation; exit 5 if any.
+/// The values of unique fields seen so far in the input, with the line that first held each,
+/// so a value repeated within the file is reported like a server's uniqueness violation.
+#[derive(Default)]
+struct SeenUniqueValues(HashMap<(String, String), u64>);
+
+impl SeenUniqueValues {
+    fn remember(&mut self, schema: &Schema, record: &Value, line: u64) {
+        for field in schema.fields().iter().filter(|f| f.is_unique()) {
+            if let Some(value) = record.get(field.name()).filter(|v| !v.is_null()) {
+                self.0
+                    .entry((field.name().to_owned(), value.to_string()))
+                    .or_insert(line);
+            }
+        }
+    }
+}
+
+impl UniqueLookup for SeenUniqueValues {
+    fn existing_owner(&self, field: &str, value: &Value) -> Option<String> {
+        self.0
+            .get(&(field.to_owned(), value.to_string()))
+            .map(|line| format!("on line {line} of this input"))
+    }
+}
+
+/// Checks every record of the input, and uniqueness across it; prints one row per violation;
+/// exit 5 if any.
 pub fn run(schema: &Schema, args: &ValidateArgs, format: Format) -> Result<(), CliError> {
     let input = crate::input::open(&args.input)?;
     let stdout = std::io::stdout();
@@ -39,6 +68,7 @@ pub fn run(schema: &Schema, args: &ValidateArgs, format: Format) -> Result<(), C
     let mut records = 0u64;
     let mut invalid = 0u64;
     let mut violations = 0u64;
+    let mut seen = SeenUniqueValues::default();
     let write_error = |e| CliError::io("cannot write to stdout", e);
     for item in input {
         let item = item?;
@@ -50,11 +80,13 @@ pub fn run(schema: &Schema, args: &ValidateArgs, format: Format) -> Result<(), C
                 ]
             }
             Ok(record) => {
-                let result = if args.partial {
-                    schema.validate_partial(record)
+                let options = if args.partial {
+                    ValidateOptions::partial()
                 } else {
-                    schema.validate(record)
+                    ValidateOptions::new()
                 };
+                let result = schema.validate_with(record, &options.lookup(&seen));
+                seen.remember(schema, record, item.line);
                 match result {
                     Ok(()) => Vec::new(),
                     Err(found) => found

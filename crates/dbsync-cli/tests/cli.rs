@@ -559,6 +559,37 @@ fn validate_lists_every_violation_with_its_line() {
     assert_eq!(run(env.bare().args(["validate"]).arg(&input)).code, 2);
 }
 
+#[test]
+fn validate_reports_a_unique_value_repeated_within_the_input_with_both_lines() {
+    let env = Env::bearer(0);
+    let dir = tempfile::tempdir().unwrap();
+    let schema = write_file(
+        dir.path(),
+        "schema.json",
+        r#"{"fields":[{"name":"email","type":"string","unique":true,"nullable":true},{"name":"n","type":"integer"}]}"#,
+    );
+    let input = write_file(
+        dir.path(),
+        "in.jsonl",
+        "{\"email\":\"a@x.io\",\"n\":1}\n{\"email\":\"b@x.io\",\"n\":2}\n{\"email\":\"a@x.io\",\"n\":3}\n{\"email\":null}\n",
+    );
+    let out = run(env
+        .bare()
+        .args(["validate", "--schema"])
+        .arg(&schema)
+        .arg(&input));
+    assert_eq!(out.code, 5, "{}", out.stderr);
+    let rows = jsonl(&out.stdout);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["line"], 3);
+    assert_eq!(rows[0]["field"], "email");
+    assert_eq!(rows[0]["code"], "unique");
+    assert!(
+        rows[0]["message"].as_str().unwrap().contains("line 1"),
+        "{rows:?}"
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn profiles_are_saved_private_without_secrets_and_used() {
