@@ -117,13 +117,59 @@ pub(crate) async fn execute_with(
     call: Call,
     policy: &RetryPolicy,
 ) -> Result<Reply, Error> {
+    match run_in_span(connection, &call, policy, Delivery::Buffered).await? {
+        Delivered::Reply(reply) => Ok(reply),
+        Delivered::Response(_) => Err(Error::config(
+            "internal: a buffered call handed back an unread response",
+        )),
+    }
+}
+
+/// Runs `call` like [`execute`], but hands back a `2xx` response before reading its body, for
+/// the caller to stream (a large download). Retries happen only before a `2xx` head arrives;
+/// the API log records the time to the response head. The connection's timeout still covers
+/// the whole transfer, so set it (or `None`) for long downloads.
+pub(crate) async fn execute_streaming(
+    connection: &Connection,
+    call: Call,
+) -> Result<reqwest::Response, Error> {
+    let policy = &connection.inner.retry;
+    match run_in_span(connection, &call, policy, Delivery::Streaming).await? {
+        Delivered::Response(response) => Ok(response),
+        Delivered::Reply(_) => Err(Error::config(
+            "internal: a success was classified after its body was read",
+        )),
+    }
+}
+
+/// How a call takes a `2xx` response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Delivery {
+    /// Read the whole body, then classify and decode it (every call but downloads).
+    Buffered,
+    /// Hand the response over unread, for the caller to stream.
+    Streaming,
+}
+
+/// What a call hands back, by [`Delivery`].
+enum Delivered {
+    Reply(Reply),
+    Response(reqwest::Response),
+}
+
+async fn run_in_span(
+    connection: &Connection,
+    call: &Call,
+    policy: &RetryPolicy,
+    delivery: Delivery,
+) -> Result<Delivered, Error> {
     let span = tracing::debug_span!(
         "dbsync_call",
         method = %call.method,
         path = %call.template,
         auth = connection.inner.auth.scheme(),
     );
-    run_attempts(connection, &call, policy)
+    run_attempts(connection, call, policy, delivery)
         .instrument(span)
         .await
 }
@@ -132,7 +178,8 @@ async fn run_attempts(
     connection: &Connection,
     call: &Call,
     policy: &RetryPolicy,
-) -> Result<Reply, Error> {
+    delivery: Delivery,
+) -> Result<Delivered, Error> {
     let inner = &connection.inner;
     let mut attempt: u32 = 0; // attempts counted by the retry policy
     let mut sent: u32 = 0; // every attempt, for logs
@@ -169,26 +216,43 @@ async fn run_attempts(
             }
             waits.wait(wait, true).await?;
         }
-        // 4. send
+        // 4. send (a streaming call hands a `2xx` over here, before its body is read)
         let sent_at = SystemTime::now();
         let started = Instant::now();
         let sent_headers = headers.clone(); // for the strategy, should the server answer 401
         let response = waits
-            .within_deadline(send(connection, call, url, headers))
+            .within_deadline(build_request(connection, call, url, headers).send())
             .await?;
+        let response = match response {
+            Ok(response) => {
+                let info = crate::RateLimitInfo::from_headers(response.headers());
+                connection.observe_rate_limit(info);
+                inner
+                    .throttle
+                    .observe(&info, Instant::now(), SystemTime::now());
+                let status = response.status().as_u16();
+                if delivery == Delivery::Streaming && (200..300).contains(&status) {
+                    let latency = started.elapsed();
+                    let status = Ok(status);
+                    crate::api_log::record_attempt(
+                        connection, call, sent_at, latency, sent, status,
+                    );
+                    trace_attempt(call, sent, status, latency, &Outcome::Success);
+                    return Ok(Delivered::Response(response));
+                }
+                let headers = response.headers().clone();
+                let body = waits.within_deadline(response.bytes()).await?;
+                Ok((status, headers, body))
+            }
+            Err(error) => Err(error),
+        };
         let latency = started.elapsed();
-        if let Ok((_, response_headers, _)) = &response {
-            let info = crate::RateLimitInfo::from_headers(response_headers);
-            connection.observe_rate_limit(info);
-            inner
-                .throttle
-                .observe(&info, Instant::now(), SystemTime::now());
-        }
         // 5. classify
         let (outcome, result) = classify(call, response, latency);
         let status = result.as_ref().map(|reply| reply.status);
         crate::api_log::record_attempt(connection, call, sent_at, latency, sent, status);
         trace_attempt(call, sent, status, latency, &outcome);
+        let result = result.map(Delivered::Reply);
         // 6. retry or map error
         if let Outcome::Status { status: 401, .. } = outcome {
             if !refreshed_after_401 && inner.auth.on_unauthorized_for(&sent_headers).await? {
@@ -223,131 +287,6 @@ async fn run_attempts(
                     "dbsync retry"
                 );
                 waits.wait(wait, rate_limited).await?;
-            }
-        }
-    }
-}
-
-/// Runs `call` like [`execute`], but hands back a `2xx` response before reading its body, for
-/// the caller to stream (a large download). Retries happen only before a `2xx` head arrives;
-/// the API log records the time to the response head. The connection's timeout still covers
-/// the whole transfer, so set it (or `None`) for long downloads.
-pub(crate) async fn execute_streaming(
-    connection: &Connection,
-    call: Call,
-) -> Result<reqwest::Response, Error> {
-    let span = tracing::debug_span!(
-        "dbsync_call",
-        method = %call.method,
-        path = %call.template,
-        auth = connection.inner.auth.scheme(),
-    );
-    stream_attempts(connection, &call).instrument(span).await
-}
-
-async fn stream_attempts(connection: &Connection, call: &Call) -> Result<reqwest::Response, Error> {
-    let inner = &connection.inner;
-    let policy = &inner.retry;
-    let mut attempt: u32 = 0;
-    let mut sent: u32 = 0;
-    let mut refreshed_after_401 = false;
-    let mut waits = CallWaits::new(call, policy);
-    loop {
-        attempt += 1;
-        sent += 1;
-        let mut url = call.url.clone();
-        let mut headers = build_headers(call, &inner.user_agent)?;
-        if url.origin() != inner.base_url.origin() {
-            return Err(Error::config(format!(
-                "refusing to send credentials to `{}`, which is not the connection's origin",
-                url.origin().ascii_serialization()
-            )));
-        }
-        waits
-            .within_deadline(inner.auth.authorize(&mut AuthRequest::new(
-                &call.method,
-                &mut url,
-                &mut headers,
-            )))
-            .await??;
-        if let Some(limiter) = &inner.rate_limiter {
-            waits.within_deadline(limiter.until_ready()).await?;
-        }
-        loop {
-            let wait = inner.throttle.wait_before_send(Instant::now());
-            if wait.is_zero() {
-                break;
-            }
-            waits.wait(wait, true).await?;
-        }
-        let sent_at = SystemTime::now();
-        let started = Instant::now();
-        let sent_headers = headers.clone();
-        let response = waits
-            .within_deadline(build_request(connection, call, url, headers).send())
-            .await?;
-        let latency = started.elapsed();
-        let response = match response {
-            Ok(response) => {
-                let info = crate::RateLimitInfo::from_headers(response.headers());
-                connection.observe_rate_limit(info);
-                inner
-                    .throttle
-                    .observe(&info, Instant::now(), SystemTime::now());
-                let status = response.status().as_u16();
-                if (200..300).contains(&status) {
-                    crate::api_log::record_attempt(
-                        connection,
-                        call,
-                        sent_at,
-                        latency,
-                        sent,
-                        Ok(status),
-                    );
-                    trace_attempt(call, sent, Ok(status), latency, &Outcome::Success);
-                    return Ok(response);
-                }
-                let headers = response.headers().clone();
-                Ok((status, headers, response.bytes().await))
-            }
-            Err(error) => Err(error),
-        };
-        let (outcome, result) = classify(call, response, latency);
-        let status = result.as_ref().map(|reply| reply.status);
-        crate::api_log::record_attempt(connection, call, sent_at, latency, sent, status);
-        trace_attempt(call, sent, status, latency, &outcome);
-        let error = match result {
-            Ok(_) => Error::config("internal: a success was classified after its body was read"),
-            Err(error) => error,
-        };
-        if let Outcome::Status { status: 401, .. } = outcome {
-            if !refreshed_after_401 && inner.auth.on_unauthorized_for(&sent_headers).await? {
-                refreshed_after_401 = true;
-                attempt -= 1;
-                continue;
-            }
-            return Err(error);
-        }
-        if let Outcome::Status {
-            status: 429,
-            retry_after: Some(pause),
-        } = outcome
-        {
-            inner.throttle.pause_until(Instant::now() + pause);
-        }
-        match decide(
-            &call.method,
-            call.idempotency_key.is_some(),
-            &outcome,
-            attempt,
-            policy,
-        ) {
-            Decision::Stop => return Err(error),
-            Decision::Retry(wait) => {
-                let rate_limited = matches!(outcome, Outcome::Status { status: 429, .. });
-                waits
-                    .wait(wait.resolve(rand::random::<f64>()), rate_limited)
-                    .await?;
             }
         }
     }
@@ -495,14 +434,6 @@ fn build_request(
         request = request.body(body.clone());
     }
     request
-}
-
-async fn send(connection: &Connection, call: &Call, url: Url, headers: HeaderMap) -> Sent {
-    let response = build_request(connection, call, url, headers).send().await?;
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = response.bytes().await;
-    Ok((status, headers, body))
 }
 
 fn classify(call: &Call, sent: Sent, latency: Duration) -> (Outcome, Result<Reply, Error>) {
