@@ -1,6 +1,6 @@
 //! When to try a request again, and how long to wait: a pure decision, tested without I/O.
 //!
-//! The request path ([`crate::request`]) turns each attempt into an [`Outcome`] and asks
+//! The request path (the crate's `request` module) turns each attempt into an [`Outcome`] and asks
 //! [`decide`]. `429`, `5xx` (but `501`) and connection failures are retried with exponential
 //! backoff and full jitter; a server's `Retry-After` is waited exactly, up to
 //! [`RetryPolicy::max_retry_after`]. `GET`, `PUT`, `DELETE` (and `HEAD`, `OPTIONS`) may be
