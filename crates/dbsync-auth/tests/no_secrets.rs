@@ -179,3 +179,43 @@ async fn no_secret_in_debug_display_errors_or_logs() {
     assert_clean("the logs", &logs);
     server.verify().await;
 }
+
+#[tokio::test]
+async fn a_secret_in_the_token_url_reaches_no_error_or_log() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    // A closed port: the token request fails to connect, and the error names the endpoint.
+    let in_query = OAuth2Auth::client_credentials(
+        "dbsync-client",
+        "cs-SECRET-0",
+        "http://127.0.0.1:1/oauth/token?api_key=key-SECRET-2#at-SECRET-3",
+    )
+    .build()
+    .unwrap();
+    let error = authorize(&in_query).await.unwrap_err();
+    let shown = format!("{error} {error:?}");
+    assert!(shown.contains("127.0.0.1:1/oauth/token"), "{shown}");
+    assert_clean("an unreachable token endpoint's error", &shown);
+
+    // A URL that does not parse is refused without echoing it.
+    let malformed = OAuth2Auth::client_credentials(
+        "dbsync-client",
+        "cs-SECRET-0",
+        "https://user:pw-SECRET-1@exa mple.com/oauth/token",
+    )
+    .build()
+    .unwrap_err();
+    let shown = format!("{malformed} {malformed:?}");
+    assert!(shown.contains("token_url"), "{shown}");
+    assert_clean("a malformed token_url's error", &shown);
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert_clean("the logs", &logs);
+}

@@ -135,7 +135,7 @@ impl FailedRequest<'_> {
     }
 
     fn request_failed(&self, error: AdapterError) -> AuthError {
-        let endpoint = self.endpoint.to_string();
+        let endpoint = shown_endpoint(self.endpoint);
         match error {
             AdapterError::Send(error) => {
                 let timeout = error.is_timeout();
@@ -234,4 +234,14 @@ fn innermost_cause(error: &(dyn std::error::Error + 'static)) -> String {
         current = source;
     }
     current.to_string()
+}
+
+/// The token endpoint as it may appear in an error or a log line: scheme, host, port and path,
+/// never the query or fragment (where a careless configuration could carry a secret). The
+/// builder already refuses a user name or password in the URL.
+pub(crate) fn shown_endpoint(url: &Url) -> String {
+    let mut shown = url.clone();
+    shown.set_query(None);
+    shown.set_fragment(None);
+    shown.to_string()
 }

@@ -421,7 +421,7 @@ impl OAuth2Auth {
         })
         .await
         .map_err(|_| AuthError::Transport {
-            endpoint: self.inner.token_url.to_string(),
+            endpoint: endpoint_error::shown_endpoint(&self.inner.token_url),
             reason: "the token request task was cancelled (is the runtime shutting down?)"
                 .to_owned(),
             timeout: false,
@@ -538,7 +538,7 @@ impl OAuth2Auth {
         tracing::debug!(
             scheme = "oauth2",
             grant = grant.name(),
-            token_url = %inner.token_url,
+            token_url = %endpoint_error::shown_endpoint(&inner.token_url),
             "requesting an OAuth 2.0 access token"
         );
         let result = match grant {
@@ -925,10 +925,10 @@ impl OAuth2AuthBuilder {
 
 /// Parses an OAuth 2.0 endpoint URL and checks it may receive credentials.
 fn parse_endpoint(field: &str, value: &str, allow_insecure_http: bool) -> Result<Url, AuthError> {
+    // The value is not echoed: a malformed URL may still hold a credential.
     let url = Url::parse(value).map_err(|error| {
         AuthError::config(format!(
-            "the OAuth 2.0 {field} `{value}` is not a valid URL ({error}); give an absolute \
-             https:// URL"
+            "the OAuth 2.0 {field} is not a valid URL ({error}); give an absolute https:// URL"
         ))
     })?;
     if !url.username().is_empty() || url.password().is_some() {
