@@ -107,8 +107,7 @@ pub(crate) fn new_idempotency_key() -> String {
 
 /// Runs `call` with the connection's retry policy.
 pub(crate) async fn execute(connection: &Connection, call: Call) -> Result<Reply, Error> {
-    let policy = connection.inner.retry.clone();
-    execute_with(connection, call, &policy).await
+    execute_with(connection, call, &connection.inner.retry).await
 }
 
 /// Runs `call` with `policy`.
