@@ -328,13 +328,11 @@ async fn list(
         READ_ONLY_FIELDS.contains(&name) || schema.as_ref().is_none_or(|s| s.field(name).is_some())
     };
     let query = parse_list_query(request.uri().query(), &has_field)?;
-    let (page, total) = match state.store.existing(&resource) {
-        Some(res) => read(&res).list(&query),
-        None => (Vec::new(), 0),
+    let mut body = String::from("{\"data\":[");
+    let total = match state.store.existing(&resource) {
+        Some(res) => read(&res).list_into(&query, &mut body),
+        None => 0,
     };
-    let mut body = String::with_capacity(64 + page.iter().map(String::len).sum::<usize>());
-    body.push_str("{\"data\":[");
-    body.push_str(&page.join(","));
     body.push_str(&format!(
         "],\"meta\":{{\"limit\":{},\"offset\":{},\"total\":{}}}}}",
         query.limit, query.offset, total

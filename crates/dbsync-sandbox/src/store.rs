@@ -5,6 +5,7 @@
 //! records stays cheap). Seeded records are regenerated on read (see [`crate::seed`]).
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use serde_json::{Map, Value};
@@ -12,7 +13,10 @@ use serde_json::{Map, Value};
 use dbsync_validate::{Schema, UniqueLookup, ValidateOptions, Violations};
 
 use crate::seed::SeedGenerator;
-use crate::time_fmt::format_micros;
+use crate::time_fmt::{format_micros, write_micros};
+
+/// Room for one rendered record: seeded records are 350 to 500 bytes.
+const RECORD_CAPACITY: usize = 512;
 
 /// Fields every record has and no client may set.
 pub(crate) const READ_ONLY_FIELDS: [&str; 3] = ["id", "created_at", "updated_at"];
@@ -122,25 +126,37 @@ impl Resource {
         }
     }
 
+    /// The record as compact JSON: `id`, `created_at`, `updated_at`, then its fields.
     fn render(&self, entry: &Entry) -> String {
-        let fields_text = match &entry.body {
-            Body::Stored(text) => text.to_string(),
-            Body::Seeded => Value::Object(self.fields(entry)).to_string(),
-        };
-        let mut out = format!(
-            "{{\"id\":{},\"created_at\":\"{}\",\"updated_at\":\"{}\"",
-            entry.id,
-            format_micros(entry.created_at),
-            format_micros(entry.updated_at)
-        );
-        let rest = fields_text.get(1..).unwrap_or("}");
-        if rest.trim_start().starts_with('}') {
-            out.push('}');
-        } else {
-            out.push(',');
-            out.push_str(rest);
-        }
+        let mut out = String::with_capacity(RECORD_CAPACITY);
+        self.write_record(entry, &mut out);
         out
+    }
+
+    /// Appends the record as compact JSON (see [`Resource::render`]).
+    fn write_record(&self, entry: &Entry, out: &mut String) {
+        // `fmt::Write` for `String` cannot fail.
+        let _ = write!(out, "{{\"id\":{},\"created_at\":\"", entry.id);
+        write_micros(entry.created_at, out);
+        out.push_str("\",\"updated_at\":\"");
+        write_micros(entry.updated_at, out);
+        out.push('"');
+        match (&entry.body, self.seed) {
+            (Body::Seeded, Some(generator)) => {
+                out.push(',');
+                generator.write_members(entry.id, out);
+            }
+            (Body::Seeded, None) => {}
+            (Body::Stored(text), _) => {
+                // `text` is a JSON object: its members follow ours, unless there are none.
+                let members = text.get(1..text.len().saturating_sub(1)).unwrap_or("");
+                if !members.trim().is_empty() {
+                    out.push(',');
+                    out.push_str(members);
+                }
+            }
+        }
+        out.push('}');
     }
 
     fn owner(&self, field: &str, value: &Value) -> Option<u64> {
@@ -291,30 +307,43 @@ impl Resource {
             })
     }
 
-    /// One page of records (rendered) and the size of the whole filtered set.
-    pub fn list(&self, query: &ListQuery) -> (Vec<String>, usize) {
+    /// Appends one page of records to `out` as the members of a JSON array (`{...},{...}`) and
+    /// returns the size of the whole filtered set.
+    ///
+    /// Records are written straight into `out`: a page of a thousand seeded records costs no
+    /// allocation per record, which is what bounds a scan's speed against the sandbox.
+    pub fn list_into(&self, query: &ListQuery, out: &mut String) -> usize {
         let unfiltered = query.from.is_none() && query.to.is_none() && query.filters.is_empty();
         if unfiltered {
             let page = self
                 .entries
+                .get(query.offset..)
+                .unwrap_or_default()
                 .iter()
-                .skip(query.offset)
-                .take(query.limit)
-                .map(|e| self.render(e))
-                .collect();
-            return (page, self.entries.len());
+                .take(query.limit);
+            out.reserve(page.len() * RECORD_CAPACITY);
+            for (index, entry) in page.enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                self.write_record(entry, out);
+            }
+            return self.entries.len();
         }
-        let mut total = 0usize;
-        let mut page = Vec::new();
+        let (mut total, mut written) = (0usize, 0usize);
         for entry in &self.entries {
             if self.matches(entry, query) {
-                if total >= query.offset && page.len() < query.limit {
-                    page.push(self.render(entry));
+                if total >= query.offset && written < query.limit {
+                    if written > 0 {
+                        out.push(',');
+                    }
+                    self.write_record(entry, out);
+                    written += 1;
                 }
                 total += 1;
             }
         }
-        (page, total)
+        total
     }
 }
 
