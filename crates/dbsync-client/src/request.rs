@@ -33,7 +33,9 @@ use url::Url;
 
 use crate::connection::Connection;
 use crate::error::Error;
+use crate::page::PageFormat;
 use crate::retry::{Decision, Outcome, RetryPolicy, decide, parse_retry_after};
+use crate::scan::{NotJson, PageLayout, page_layout};
 
 /// The header that makes a `POST` safe to repeat.
 pub(crate) const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
@@ -47,8 +49,22 @@ pub(crate) struct Call {
     pub(crate) template: String,
     pub(crate) body: Option<Bytes>,
     pub(crate) idempotency_key: Option<String>,
-    /// Whether the caller needs the response body (then an unreadable `2xx` body is an error).
-    pub(crate) needs_body: bool,
+    /// What a `2xx` body must be for the call to succeed.
+    pub(crate) body_check: BodyCheck,
+}
+
+/// What a `2xx` body must be. A body that fails its check is an unreadable body (the server
+/// may have acted): classified, and retried where the retry policy allows, like a dropped
+/// connection.
+#[derive(Debug, Clone)]
+pub(crate) enum BodyCheck {
+    /// Anything, even a body that could not be read: the caller does not use it.
+    NotNeeded,
+    /// JSON.
+    Json,
+    /// JSON; and when it is a page of records in this format, its layout is kept in
+    /// [`Reply::page`], so the page is parsed once for the check and the decode together.
+    Page(PageFormat),
 }
 
 impl Call {
@@ -59,7 +75,7 @@ impl Call {
             template,
             body: None,
             idempotency_key: None,
-            needs_body: true,
+            body_check: BodyCheck::Json,
         }
     }
 
@@ -81,7 +97,14 @@ impl Call {
     }
 
     pub(crate) fn body_not_needed(mut self) -> Self {
-        self.needs_body = false;
+        self.body_check = BodyCheck::NotNeeded;
+        self
+    }
+
+    /// Checks the body as a page of records in `format` and keeps its layout
+    /// ([`Reply::page`]).
+    pub(crate) fn page_body(mut self, format: PageFormat) -> Self {
+        self.body_check = BodyCheck::Page(format);
         self
     }
 
@@ -98,6 +121,8 @@ pub(crate) struct Reply {
     pub(crate) body: Bytes,
     /// How long the last attempt took.
     pub(crate) latency: Duration,
+    /// The body's page layout, for a [`BodyCheck::Page`] call whose body is such a page.
+    pub(crate) page: Option<PageLayout>,
 }
 
 /// A random key, 128 bits in hex.
@@ -458,7 +483,7 @@ fn classify(call: &Call, sent: Sent, latency: Duration) -> (Outcome, Result<Repl
     if (200..300).contains(&status) {
         let body = match body {
             Ok(body) => body,
-            Err(_) if !call.needs_body => Bytes::new(),
+            Err(_) if matches!(call.body_check, BodyCheck::NotNeeded) => Bytes::new(),
             Err(error) => {
                 let message = format!(
                     "{} answered {status} but the body could not be read ({}); the server may \
@@ -472,7 +497,14 @@ fn classify(call: &Call, sent: Sent, latency: Duration) -> (Outcome, Result<Repl
                 );
             }
         };
-        if call.needs_body && serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() {
+        let page = match &call.body_check {
+            BodyCheck::NotNeeded => Ok(None),
+            BodyCheck::Json => serde_json::from_slice::<serde::de::IgnoredAny>(&body)
+                .map(|_| None)
+                .map_err(|_| NotJson),
+            BodyCheck::Page(format) => page_layout(&body, format),
+        };
+        let Ok(page) = page else {
             let message = format!(
                 "{} answered {status} with a body that is not JSON; the server may have acted \
                  on the request",
@@ -482,12 +514,13 @@ fn classify(call: &Call, sent: Sent, latency: Duration) -> (Outcome, Result<Repl
                 Outcome::UnreadableBody,
                 Err(Error::decode(Some(status), message, &body)),
             );
-        }
+        };
         let reply = Reply {
             status,
             headers,
             body,
             latency,
+            page,
         };
         return (Outcome::Success, Ok(reply));
     }

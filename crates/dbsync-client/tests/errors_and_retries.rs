@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use common::{CountingAuth, builder, closed_port, connection};
 use dbsync_client::{Connection, Error, RetryPolicy, TransportKind};
+use futures::TryStreamExt as _;
 use serde_json::{Value, json};
-use wiremock::matchers::{header_exists, method, path};
+use wiremock::matchers::{header_exists, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn error_body(code: u16, message: &str) -> Value {
@@ -118,6 +119,76 @@ async fn an_unreadable_success_body_is_a_decode_error_and_get_retries_it() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test]
+async fn a_scan_page_with_a_truncated_body_is_read_again_and_nothing_is_lost() {
+    // A complete HTTP response whose JSON stops short: the page is checked and laid out in one
+    // parse, which must still tell a cut page from a short one.
+    let server = MockServer::start().await;
+    let page = |offset: &str| {
+        Mock::given(method("GET"))
+            .and(path("/v1/records"))
+            .and(query_param("offset", offset))
+    };
+    page("0")
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            r#"{"data":[{"id":1},{"id":2}],"meta":{"limit":2,"offset":0,"tot"#,
+            "application/json",
+        ))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    page("0")
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"data": [{"id": 1}, {"id": 2}], "meta": {"limit": 2, "offset": 0, "total": 3}}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    page("2")
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(r#"{"data":[{"id":3}"#, "application/json"),
+        )
+        .up_to_n_times(2)
+        .expect(2)
+        .mount(&server)
+        .await;
+    page("2")
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"data": [{"id": 3}], "meta": {"limit": 2, "offset": 2, "total": 3}}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let records: Vec<Value> = connection(&server)
+        .records()
+        .stream(dbsync_client::Query::new().limit(2))
+        .try_collect()
+        .await
+        .unwrap();
+    let ids: Vec<u64> = records.iter().filter_map(|r| r["id"].as_u64()).collect();
+    assert_eq!(ids, [1, 2, 3]);
+}
+
+#[tokio::test]
+async fn a_scan_page_of_another_shape_is_a_decode_error_without_retries() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/records"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"items": [{"id": 1}]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = connection(&server)
+        .records()
+        .stream(dbsync_client::Query::new())
+        .try_collect::<Vec<Value>>()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+    assert!(err.to_string().contains("no `data` array"), "{err}");
 }
 
 #[tokio::test]

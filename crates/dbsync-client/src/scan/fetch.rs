@@ -2,6 +2,7 @@
 //! on another core) while the caller handles the current one.
 
 use std::future::Future;
+use std::ops::Range;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -84,10 +85,21 @@ pub(crate) fn spawn_page<T: DeserializeOwned + Send + 'static>(
     // The page is read in the task: parsed once, records straight into `T`.
     Ok(PageTask(runtime.spawn(async move {
         crate::resource::check_query(&query)?;
-        let mut call = resource.collection_call(Method::GET)?;
+        let mut call = resource
+            .collection_call(Method::GET)?
+            .page_body(resource.format.clone());
         query.apply(&mut call.url);
         let reply = execute(&resource.connection, call).await?;
-        let (raw, meta) = parse_borrowed_page(&reply.body, reply.status, &resource.format)?;
+        // The layout read while the request path checked the body, so the page is not parsed
+        // again; without one (JSON of another shape), the full parse says what is wrong.
+        let (raw, meta) = match reply
+            .page
+            .as_ref()
+            .and_then(|page| page.records(&reply.body))
+        {
+            Some(laid_out) => laid_out,
+            None => parse_borrowed_page(&reply.body, reply.status, &resource.format)?,
+        };
         let ids = if want_ids {
             raw.iter().map(|record| raw_record_id(record)).collect()
         } else {
@@ -97,7 +109,7 @@ pub(crate) fn spawn_page<T: DeserializeOwned + Send + 'static>(
             .iter()
             .enumerate()
             .map(|(i, record)| {
-                serde_json::from_str::<T>(record.get()).map_err(|e| {
+                serde_json::from_str::<T>(record).map_err(|e| {
                     Error::decode(
                         Some(reply.status),
                         format!(
@@ -105,7 +117,7 @@ pub(crate) fn spawn_page<T: DeserializeOwned + Send + 'static>(
                              type ({e})",
                             ask.offset
                         ),
-                        record.get().as_bytes(),
+                        record.as_bytes(),
                     )
                 })
             })
@@ -120,18 +132,80 @@ pub(crate) fn spawn_page<T: DeserializeOwned + Send + 'static>(
 }
 
 /// The id of a record given as JSON text (a number or a string), if it has one.
-fn raw_record_id(record: &RawValue) -> Option<String> {
+fn raw_record_id(record: &str) -> Option<String> {
     #[derive(serde::Deserialize)]
     struct IdOnly {
         #[serde(default)]
         id: Option<Value>,
     }
-    let only: IdOnly = serde_json::from_str(record.get()).ok()?;
+    let only: IdOnly = serde_json::from_str(record).ok()?;
     match only.id? {
         Value::String(id) => Some(id),
         Value::Number(id) => Some(id.to_string()),
         _ => None,
     }
+}
+
+/// Where a page's records are in its body, and its metadata: what the request path keeps of a
+/// page body it has checked, so that the page is parsed once.
+#[derive(Debug)]
+pub(crate) struct PageLayout {
+    /// The byte range of each record's JSON text, in order.
+    records: Vec<Range<usize>>,
+    meta: Option<Meta>,
+}
+
+impl PageLayout {
+    /// Each record's JSON text in `body` (the body the layout was read from), and the metadata;
+    /// `None` if the layout does not fit `body` (then the caller parses the page afresh rather
+    /// than lose a record).
+    fn records<'a>(&self, body: &'a [u8]) -> Option<(Vec<&'a str>, Option<Meta>)> {
+        let text = std::str::from_utf8(body).ok()?;
+        let records = self
+            .records
+            .iter()
+            .map(|range| text.get(range.clone()))
+            .collect::<Option<Vec<&str>>>()?;
+        Some((records, self.meta))
+    }
+}
+
+/// A body that is not JSON (truncated, garbled, HTML...).
+#[derive(Debug)]
+pub(crate) struct NotJson;
+
+/// The layout of a page body in `format`: `Ok(Some)` for a page, `Ok(None)` for JSON of another
+/// shape (the scan's own parse then reports what is wrong), `Err` for a body that is not JSON.
+pub(crate) fn page_layout(body: &[u8], format: &PageFormat) -> Result<Option<PageLayout>, NotJson> {
+    let (records, meta) = match borrowed_page(body, format) {
+        Ok(BorrowedPage::Records(records, meta)) => (records, meta),
+        Ok(BorrowedPage::Missing(_)) => return Ok(None),
+        Err(e) if e.is_data() => return Ok(None),
+        Err(_) => return Err(NotJson),
+    };
+    // Each record's text is a slice of `body` (the deserializer borrows it), so its position
+    // is its address less the body's.
+    let start = body.as_ptr() as usize;
+    let records = records
+        .iter()
+        .map(|record| {
+            let text = record.get();
+            let offset = (text.as_ptr() as usize).wrapping_sub(start);
+            offset..offset.saturating_add(text.len())
+        })
+        .collect();
+    Ok(Some(PageLayout { records, meta }))
+}
+
+fn borrowed_page<'a>(
+    body: &'a [u8],
+    format: &PageFormat,
+) -> Result<BorrowedPage<'a>, serde_json::Error> {
+    let key = match format {
+        PageFormat::Envelope { records_key } => records_key.as_str(),
+        _ => "",
+    };
+    EnvelopeSeed { key }.deserialize(&mut serde_json::Deserializer::from_slice(body))
 }
 
 /// Parses a page without decoding its records: each record stays JSON text borrowed from the
@@ -140,7 +214,7 @@ fn parse_borrowed_page<'a>(
     body: &'a [u8],
     status: u16,
     format: &PageFormat,
-) -> Result<(Vec<&'a RawValue>, Option<Meta>), Error> {
+) -> Result<(Vec<&'a str>, Option<Meta>), Error> {
     let not_json = |e: serde_json::Error| {
         Error::decode(Some(status), format!("the page is not JSON ({e})"), body)
     };
@@ -148,11 +222,11 @@ fn parse_borrowed_page<'a>(
         PageFormat::Envelope { records_key } => records_key.as_str(),
         _ => "",
     };
-    let page: BorrowedPage<'a> = EnvelopeSeed { key }
-        .deserialize(&mut serde_json::Deserializer::from_slice(body))
-        .map_err(not_json)?;
+    let page = borrowed_page(body, format).map_err(not_json)?;
     match page {
-        BorrowedPage::Records(records, meta) => Ok((records, meta)),
+        BorrowedPage::Records(records, meta) => {
+            Ok((records.iter().map(|record| record.get()).collect(), meta))
+        }
         BorrowedPage::Missing(keys) if matches!(format, PageFormat::Envelope { .. }) => {
             Err(Error::decode(
                 Some(status),
@@ -252,6 +326,46 @@ mod tests {
             let (records, meta) = parse_borrowed_page(b"[{}, {}]", 200, &format).unwrap();
             assert_eq!((records.len(), meta), (2, None));
             assert_eq!(raw_record_id(records[0]), None);
+        }
+    }
+
+    #[test]
+    fn a_page_is_laid_out_in_the_parse_that_checks_it() {
+        let body = br#"{"meta":{"total":9},"data":[{"id":1,"s":"\u00e9"}, [2] ,{"id":"x"}]}"#;
+        let layout = page_layout(body, &PageFormat::default()).unwrap().unwrap();
+        let (records, meta) = layout.records(body).unwrap();
+        assert_eq!(
+            records,
+            [r#"{"id":1,"s":"\u00e9"}"#, "[2]", r#"{"id":"x"}"#]
+        );
+        assert_eq!(meta.unwrap().total, Some(9));
+        let bare = b"[{},{}]";
+        let layout = page_layout(bare, &PageFormat::BareArray).unwrap().unwrap();
+        assert_eq!(layout.records(bare).unwrap().0, ["{}", "{}"]);
+        // Laid over a body it was not read from, a layout gives nothing rather than fewer
+        // records.
+        assert!(layout.records(b"[{}").is_none());
+    }
+
+    #[test]
+    fn a_cut_or_garbled_page_is_not_json_and_another_shape_is_left_to_the_parse() {
+        for body in [
+            &br#"{"data":[{"id":1},{"id""#[..],
+            br#"{"data":[{"id":1}],"meta":{"tot"#,
+            b"<html>",
+            b"",
+        ] {
+            assert!(
+                page_layout(body, &PageFormat::default()).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        for body in [&br#"{"items":[]}"#[..], br#"{"data":5}"#, br#""text""#] {
+            assert!(matches!(
+                page_layout(body, &PageFormat::default()),
+                Ok(None)
+            ));
         }
     }
 

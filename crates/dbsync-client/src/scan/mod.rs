@@ -33,6 +33,7 @@ pub use partition::Partition;
 
 use cursor::{Cursor, Verdict};
 use fetch::{Fetched, PageTask, spawn_page};
+pub(crate) use fetch::{NotJson, PageLayout, page_layout};
 use incremental::Slices;
 
 /// A record read but not yet yielded: where it was, its id, and the record.
