@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::connection::Connection;
 use crate::error::Error;
-use crate::request::{Call, Reply, decode_json, execute};
+use crate::request::{Call, Reply, execute, execute_json};
 use crate::workflows::{check_id, string_or_number};
 
 /// An API key as listed: never its secret.
@@ -116,8 +116,7 @@ impl ApiKeys {
     pub async fn list(&self) -> Result<Vec<ApiKey>, Error> {
         let url = self.connection.endpoint(&["api-keys"])?;
         let call = Call::new(Method::GET, url, "/v1/api-keys".to_owned());
-        let reply = execute(&self.connection, call).await?;
-        let list: KeyList = decode_json(&reply, "the API key list")?;
+        let list: KeyList = execute_json(&self.connection, call, "the API key list").await?;
         Ok(list.data)
     }
 

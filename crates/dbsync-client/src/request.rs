@@ -14,7 +14,9 @@
 //!    ([`dbsync_auth::Auth::on_unauthorized_for`], told the headers it sent) and retries once at
 //!    most;
 //!    everything else goes through the pure [`crate::retry::decide`];
-//! 7. **decode** the JSON body into the caller's type ([`decode_json`]).
+//! 7. **decode** the JSON body into the caller's type: inside the loop for
+//!    [`execute_json`], where that one parse is also the check that a `2xx` body is JSON, or
+//!    after it ([`decode_json`]).
 //!
 //! Each call runs in a `dbsync_call` debug span (method, path template, auth scheme); each
 //! attempt logs one debug event (attempt, status, duration). No secrets, no bodies.
@@ -141,12 +143,67 @@ pub(crate) async fn execute_with(
     call: Call,
     policy: &RetryPolicy,
 ) -> Result<Reply, Error> {
-    match run_in_span(connection, &call, policy, Delivery::Buffered).await? {
+    let mut unchecked = |_: &[u8]| Decoded::NotTried;
+    match run_in_span(
+        connection,
+        &call,
+        policy,
+        Delivery::Buffered,
+        &mut unchecked,
+    )
+    .await?
+    {
         Delivered::Reply(reply) => Ok(reply),
         Delivered::Response(_) => Err(Error::config(
             "internal: a buffered call handed back an unread response",
         )),
     }
+}
+
+/// Runs `call` and decodes its JSON body as `T` (`what` names it in errors).
+///
+/// The body is decoded inside the attempt loop, and that one parse is also the check that the
+/// body is JSON: a body cut short is retried like any unreadable body, without a separate pass
+/// over it first.
+pub(crate) async fn execute_json<T: DeserializeOwned>(
+    connection: &Connection,
+    call: Call,
+    what: &str,
+) -> Result<T, Error> {
+    let mut value = None;
+    let mut decode = |body: &[u8]| match serde_json::from_slice::<T>(body) {
+        Ok(decoded) => {
+            value = Some(decoded);
+            Decoded::Yes
+        }
+        // A body cut short fails as EOF or syntax before any type error it could hide: a type
+        // error in the part that arrived is also in the whole body.
+        Err(e) if e.is_eof() || e.is_syntax() => Decoded::NotJson,
+        // JSON of another type: the check as usual, then the error below.
+        Err(_) => Decoded::NotTried,
+    };
+    let policy = &connection.inner.retry;
+    let delivered = run_in_span(connection, &call, policy, Delivery::Buffered, &mut decode).await?;
+    let Delivered::Reply(reply) = delivered else {
+        return Err(Error::config(
+            "internal: a buffered call handed back an unread response",
+        ));
+    };
+    match value {
+        Some(value) => Ok(value),
+        None => decode_json(&reply, what),
+    }
+}
+
+/// What a call's own decoder made of a `2xx` body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Decoded {
+    /// Decoded: the body is JSON and the caller has its value.
+    Yes,
+    /// Not JSON (cut short, garbled): an unreadable body.
+    NotJson,
+    /// Not decoded (no decoder, or JSON of another type): the call's [`BodyCheck`] decides.
+    NotTried,
 }
 
 /// Runs `call` like [`execute`], but hands back a `2xx` response before reading its body, for
@@ -158,7 +215,16 @@ pub(crate) async fn execute_streaming(
     call: Call,
 ) -> Result<reqwest::Response, Error> {
     let policy = &connection.inner.retry;
-    match run_in_span(connection, &call, policy, Delivery::Streaming).await? {
+    let mut unchecked = |_: &[u8]| Decoded::NotTried;
+    match run_in_span(
+        connection,
+        &call,
+        policy,
+        Delivery::Streaming,
+        &mut unchecked,
+    )
+    .await?
+    {
         Delivered::Response(response) => Ok(response),
         Delivered::Reply(_) => Err(Error::config(
             "internal: a success was classified after its body was read",
@@ -186,6 +252,7 @@ async fn run_in_span(
     call: &Call,
     policy: &RetryPolicy,
     delivery: Delivery,
+    decode: &mut impl FnMut(&[u8]) -> Decoded,
 ) -> Result<Delivered, Error> {
     let span = tracing::debug_span!(
         "dbsync_call",
@@ -193,7 +260,7 @@ async fn run_in_span(
         path = %call.template,
         auth = connection.inner.auth.scheme(),
     );
-    run_attempts(connection, call, policy, delivery)
+    run_attempts(connection, call, policy, delivery, decode)
         .instrument(span)
         .await
 }
@@ -203,6 +270,7 @@ async fn run_attempts(
     call: &Call,
     policy: &RetryPolicy,
     delivery: Delivery,
+    decode: &mut impl FnMut(&[u8]) -> Decoded,
 ) -> Result<Delivered, Error> {
     let inner = &connection.inner;
     let mut attempt: u32 = 0; // attempts counted by the retry policy
@@ -272,7 +340,7 @@ async fn run_attempts(
         };
         let latency = started.elapsed();
         // 5. classify
-        let (outcome, result) = classify(call, response, latency);
+        let (outcome, result) = classify(call, response, latency, decode);
         let status = result.as_ref().map(|reply| reply.status);
         crate::api_log::record_attempt(connection, call, sent_at, latency, sent, status);
         trace_attempt(call, sent, status, latency, &outcome);
@@ -460,7 +528,12 @@ fn build_request(
     request
 }
 
-fn classify(call: &Call, sent: Sent, latency: Duration) -> (Outcome, Result<Reply, Error>) {
+fn classify(
+    call: &Call,
+    sent: Sent,
+    latency: Duration,
+    decode: &mut impl FnMut(&[u8]) -> Decoded,
+) -> (Outcome, Result<Reply, Error>) {
     let (status, headers, body) = match sent {
         Ok(parts) => parts,
         Err(error) => {
@@ -497,12 +570,16 @@ fn classify(call: &Call, sent: Sent, latency: Duration) -> (Outcome, Result<Repl
                 );
             }
         };
-        let page = match &call.body_check {
-            BodyCheck::NotNeeded => Ok(None),
-            BodyCheck::Json => serde_json::from_slice::<serde::de::IgnoredAny>(&body)
-                .map(|_| None)
-                .map_err(|_| NotJson),
-            BodyCheck::Page(format) => page_layout(&body, format),
+        let page = match (decode(&body), &call.body_check) {
+            (Decoded::Yes, _) => Ok(None),
+            (Decoded::NotJson, _) => Err(NotJson),
+            (Decoded::NotTried, BodyCheck::NotNeeded) => Ok(None),
+            (Decoded::NotTried, BodyCheck::Json) => {
+                serde_json::from_slice::<serde::de::IgnoredAny>(&body)
+                    .map(|_| None)
+                    .map_err(|_| NotJson)
+            }
+            (Decoded::NotTried, BodyCheck::Page(format)) => page_layout(&body, format),
         };
         let Ok(page) = page else {
             let message = format!(

@@ -11,7 +11,7 @@ use crate::connection::Connection;
 use crate::error::Error;
 use crate::page::{Page, PageFormat, parse_page};
 use crate::query::Query;
-use crate::request::{Call, decode_json, execute};
+use crate::request::{Call, decode_json, execute, execute_json};
 
 /// The largest page the contract allows.
 pub const MAX_LIMIT: u32 = 1000;
@@ -126,8 +126,7 @@ impl<T: DeserializeOwned> Resource<T> {
     /// One record: `GET /v1/{resource}/{id}`.
     pub async fn get(&self, id: impl Display) -> Result<T, Error> {
         let call = self.record_call(Method::GET, &id)?;
-        let reply = execute(&self.connection, call).await?;
-        decode_json(&reply, "the record")
+        execute_json(&self.connection, call, "the record").await
     }
 
     /// Updates a record with the fields of `patch` (absent fields are unchanged):
@@ -135,8 +134,7 @@ impl<T: DeserializeOwned> Resource<T> {
     pub async fn update(&self, id: impl Display, patch: &impl Serialize) -> Result<T, Error> {
         self.preflight.check_patch(patch)?;
         let call = self.record_call(Method::PUT, &id)?.json_body(patch)?;
-        let reply = execute(&self.connection, call).await?;
-        decode_json(&reply, "the updated record")
+        execute_json(&self.connection, call, "the updated record").await
     }
 
     /// Deletes a record: `DELETE /v1/{resource}/{id}` (`204`, or `200` with a body).
@@ -174,8 +172,7 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
             .collection_call(Method::POST)?
             .json_body(record)?
             .with_new_idempotency_key();
-        let reply = execute(&self.connection, call).await?;
-        decode_json(&reply, "the created record")
+        execute_json(&self.connection, call, "the created record").await
     }
 }
 

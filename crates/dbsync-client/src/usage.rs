@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::connection::Connection;
 use crate::error::Error;
-use crate::request::{Call, decode_json, execute};
+use crate::request::{Call, execute_json};
 
 /// The account's usage against its rate limit. Every field is optional: a plan without a
 /// limit has no `limit_per_minute`, `remaining` or `reset_at` (the sandbox sends `null`).
@@ -45,7 +45,6 @@ impl Connection {
     pub async fn usage(&self) -> Result<Usage, Error> {
         let url = self.endpoint(&["usage"])?;
         let call = Call::new(Method::GET, url, "/v1/usage".to_owned());
-        let reply = execute(self, call).await?;
-        decode_json(&reply, "the usage")
+        execute_json(self, call, "the usage").await
     }
 }

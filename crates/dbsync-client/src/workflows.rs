@@ -20,7 +20,7 @@ use serde_json::Value;
 use crate::connection::Connection;
 use crate::error::Error;
 use crate::query::Query;
-use crate::request::{Call, decode_json, execute};
+use crate::request::{Call, execute_json};
 
 /// A workflow: `{"id","name"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -363,8 +363,7 @@ impl Workflows {
     }
 
     async fn send<T: DeserializeOwned>(&self, call: Call, what: &str) -> Result<T, Error> {
-        let reply = execute(&self.connection, call).await?;
-        decode_json(&reply, what)
+        execute_json(&self.connection, call, what).await
     }
 }
 

@@ -192,6 +192,37 @@ async fn a_scan_page_of_another_shape_is_a_decode_error_without_retries() {
 }
 
 #[tokio::test]
+async fn a_typed_record_cut_short_is_read_again() {
+    // The typed decode is also the check that the body is JSON: a cut body must still be
+    // retried, not reported as a record of the wrong type.
+    #[derive(Debug, serde::Deserialize)]
+    struct Contact {
+        email: String,
+        age: u32,
+    }
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(r#"{"email":"a@example.com","a"#, "application/json"),
+        )
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"email": "a@example.com", "age": 40})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let contacts = connection(&server).resource::<Contact>("contacts").unwrap();
+    let contact = contacts.get("c1").await.unwrap();
+    assert_eq!((contact.email.as_str(), contact.age), ("a@example.com", 40));
+}
+
+#[tokio::test]
 async fn a_record_of_the_wrong_shape_is_a_decode_error_without_retries() {
     #[derive(Debug, serde::Serialize, serde::Deserialize)]
     struct Contact {
