@@ -217,14 +217,11 @@ impl<T: DeserializeOwned + Send + 'static> Scan<T> {
         }
     }
 
-    fn take_page(&mut self, page: Fetched<T>) -> Result<(), Error> {
-        let Fetched {
-            ask,
-            records,
-            ids,
-            meta,
-        } = page;
-        match self.cursor.accept(ask, &ids, meta)? {
+    /// Takes an answered page: the records the cursor keeps are decoded here, on the thread
+    /// that reads them (see [`fetch`]).
+    fn take_page(&mut self, mut page: Fetched<T>) -> Result<(), Error> {
+        let ids = std::mem::take(&mut page.ids);
+        match self.cursor.accept(page.ask, &ids, page.meta)? {
             Verdict::Refetch => self.in_flight = FuturesOrdered::new(),
             Verdict::Take {
                 skip,
@@ -234,17 +231,11 @@ impl<T: DeserializeOwned + Send + 'static> Scan<T> {
                 if restart {
                     self.in_flight = FuturesOrdered::new();
                 }
-                let kept = records
-                    .into_iter()
-                    .zip(ids)
-                    .enumerate()
-                    .skip(skip)
-                    .take(take);
-                for (i, (record, id)) in kept {
+                for (i, id) in ids.into_iter().enumerate().skip(skip).take(take) {
                     self.buffer.push_back(Buffered {
-                        offset: ask.offset + i as u64,
+                        offset: page.ask.offset + i as u64,
                         id,
-                        record,
+                        record: page.decode(i)?,
                     });
                 }
             }
