@@ -176,10 +176,11 @@ pub(crate) async fn execute_json<T: DeserializeOwned>(
             value = Some(decoded);
             Decoded::Yes
         }
-        // A body cut short fails as EOF or syntax before any type error it could hide: a type
-        // error in the part that arrived is also in the whole body.
-        Err(e) if e.is_eof() || e.is_syntax() => Decoded::NotJson,
-        // JSON of another type: the check as usual, then the error below.
+        // Ended early: the body was cut short.
+        Err(e) if e.is_eof() => Decoded::NotJson,
+        // Anything else may be valid JSON of another type (serde_json reports some, like a
+        // number out of range, as syntax) or a body cut after a type error: the call's plain
+        // JSON check decides, and a body that passes it fails below as a `Decode` error.
         Err(_) => Decoded::NotTried,
     };
     let policy = &connection.inner.retry;

@@ -201,15 +201,19 @@ async fn a_typed_record_cut_short_is_read_again() {
         age: u32,
     }
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_raw(r#"{"email":"a@example.com","a"#, "application/json"),
-        )
-        .up_to_n_times(1)
-        .expect(1)
-        .mount(&server)
-        .await;
+    // Cut inside a key, and cut after a value of the wrong type (the decode fails on the type
+    // first; the body is still not JSON).
+    for cut in [
+        r#"{"email":"a@example.com","a"#,
+        r#"{"age":"forty","email":"a@"#,
+    ] {
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(cut, "application/json"))
+            .up_to_n_times(1)
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
     Mock::given(method("GET"))
         .respond_with(
             ResponseTemplate::new(200).set_body_json(json!({"email": "a@example.com", "age": 40})),
@@ -220,6 +224,22 @@ async fn a_typed_record_cut_short_is_read_again() {
     let contacts = connection(&server).resource::<Contact>("contacts").unwrap();
     let contact = contacts.get("c1").await.unwrap();
     assert_eq!((contact.email.as_str(), contact.age), ("a@example.com", 40));
+}
+
+#[tokio::test]
+async fn valid_json_that_serde_calls_a_syntax_error_is_a_decode_error_without_retries() {
+    // `1e400` is valid JSON, but out of range for serde_json: not a body cut short.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(r#"{"id":1,"n":1e400}"#, "application/json"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = connection(&server).records().get(1).await.unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+    assert!(err.to_string().contains("does not fit"), "{err}");
 }
 
 #[tokio::test]

@@ -15,7 +15,6 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::Method;
-use serde::Deserialize as _;
 use serde::de::{
     DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
 };
@@ -222,8 +221,14 @@ pub(crate) fn page_layout(body: &[u8], format: &PageFormat) -> Result<Option<Pag
             Ok(Some(PageLayout::of(body, &texts, meta)))
         }
         Ok(BorrowedPage::Missing(_)) => Ok(None),
-        Err(e) if e.is_data() => Ok(None),
-        Err(_) => Err(NotJson),
+        Err(e) if e.is_eof() => Err(NotJson),
+        // A type error can come before the point where a body was cut, and serde_json reports
+        // some valid JSON (a number out of range, deep nesting) as syntax: only a plain JSON
+        // check tells a page of another shape from a body that is not JSON.
+        Err(_) => match serde_json::from_slice::<IgnoredAny>(body) {
+            Ok(_) => Ok(None),
+            Err(_) => Err(NotJson),
+        },
     }
 }
 
@@ -235,7 +240,11 @@ fn borrowed_page<'a>(
         PageFormat::Envelope { records_key } => records_key.as_str(),
         _ => "",
     };
-    EnvelopeSeed { key }.deserialize(&mut serde_json::Deserializer::from_slice(body))
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let page = EnvelopeSeed { key }.deserialize(&mut deserializer)?;
+    // Nothing but whitespace may follow the page.
+    deserializer.end()?;
+    Ok(page)
 }
 
 /// Parses a page without decoding its records: each record stays JSON text borrowed from the
@@ -322,8 +331,8 @@ impl<'de> Visitor<'de> for EnvelopeSeed<'_> {
                 records = Some(map.next_value::<Vec<&'de RawValue>>()?);
             } else if name == "meta" {
                 // Tolerant, like the typed path: a meta that does not fit is no meta.
-                let value = map.next_value::<Value>()?;
-                meta = Meta::deserialize(&value).ok();
+                let raw = map.next_value::<&'de RawValue>()?;
+                meta = serde_json::from_str::<Meta>(raw.get()).ok();
             } else {
                 map.next_value::<IgnoredAny>()?;
                 keys.push(name.into_owned());
@@ -384,6 +393,12 @@ mod tests {
         // Laid over a shorter body than the one it was read from, a layout does not fit, so
         // the page is parsed afresh instead of losing a record.
         assert!(!layout.fits(b"[{}"));
+        // A meta that does not fit (here a total out of range) is no meta, not a bad page.
+        let odd_meta = br#"{"data":[{}],"meta":{"total":1e400}}"#;
+        let layout = page_layout(odd_meta, &PageFormat::default())
+            .unwrap()
+            .unwrap();
+        assert_eq!((layout.records.len(), layout.meta), (1, None));
     }
 
     #[test]
@@ -419,6 +434,18 @@ mod tests {
             br#"{"data":[{"id":1}],"meta":{"tot"#,
             b"<html>",
             b"",
+        ] {
+            assert!(
+                page_layout(body, &PageFormat::default()).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        // Cut after a type error, or followed by more than whitespace: not JSON either.
+        for body in [
+            &br#"{"data":5,"meta":{"tot"#[..],
+            br#"{"data":[{"id":1}]} x"#,
+            br#"{"data":[]}{"data":[]}"#,
         ] {
             assert!(
                 page_layout(body, &PageFormat::default()).is_err(),
