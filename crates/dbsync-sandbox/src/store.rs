@@ -15,8 +15,8 @@ use dbsync_validate::{Schema, UniqueLookup, ValidateOptions, Violations};
 use crate::seed::SeedGenerator;
 use crate::time_fmt::{format_micros, write_micros};
 
-/// Room for one rendered record: seeded records are 350 to 500 bytes.
-const RECORD_CAPACITY: usize = 512;
+/// Room for one rendered record: seeded records are about 450 to 620 bytes.
+const RECORD_CAPACITY: usize = 640;
 
 /// Fields every record has and no client may set.
 pub(crate) const READ_ONLY_FIELDS: [&str; 3] = ["id", "created_at", "updated_at"];
