@@ -199,6 +199,47 @@ async fn a_secret_in_the_token_url_reaches_no_error_or_log() {
     )
     .build()
     .unwrap();
+    let shown = format!("{in_query:?}");
+    assert!(shown.contains("127.0.0.1:1/oauth/token"), "{shown}");
+    assert_clean("the strategy's Debug", &shown);
+    let builders = [
+        OAuth2Auth::client_credentials(
+            "dbsync-client",
+            "cs-SECRET-0",
+            "https://user:pw-SECRET-1@example.com/oauth/token?api_key=key-SECRET-2#at-SECRET-3",
+        )
+        .http_client(
+            reqwest::Client::builder()
+                .default_headers(
+                    [(
+                        reqwest::header::HeaderName::from_static("x-api-key"),
+                        reqwest::header::HeaderValue::from_static("key-SECRET-2"),
+                    )]
+                    .into_iter()
+                    .collect(),
+                )
+                .build()
+                .unwrap(),
+        ),
+        OAuth2Auth::from_refresh_token(
+            "dbsync-client",
+            "cs-SECRET-0",
+            "https://example.com/oauth/token?api_key=key-SECRET-2",
+            "rt-SECRET-4",
+        ),
+        OAuth2Auth::authorization_code(
+            "dbsync-client",
+            "cs-SECRET-0",
+            "https://example.com/authorize?api_key=key-SECRET-2",
+            "https://example.com/oauth/token",
+            "http://127.0.0.1:9/callback#at-SECRET-3",
+        ),
+    ];
+    for builder in &builders {
+        let shown = format!("{builder:?}");
+        assert!(shown.contains("example.com/oauth/token"), "{shown}");
+        assert_clean("a builder's Debug", &shown);
+    }
     let error = authorize(&in_query).await.unwrap_err();
     let shown = format!("{error} {error:?}");
     assert!(shown.contains("127.0.0.1:1/oauth/token"), "{shown}");

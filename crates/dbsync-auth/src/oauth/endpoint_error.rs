@@ -243,5 +243,16 @@ pub(crate) fn shown_endpoint(url: &Url) -> String {
     let mut shown = url.clone();
     shown.set_query(None);
     shown.set_fragment(None);
+    // Refused by the builder; cleared anyway, so this never depends on that check.
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
     shown.to_string()
+}
+
+/// [`shown_endpoint`] for URL text not yet checked: a text that does not parse is not echoed.
+pub(crate) fn shown_url_text(text: &str) -> String {
+    Url::parse(text).map_or_else(
+        |_| "(not a valid URL)".to_owned(),
+        |url| shown_endpoint(&url),
+    )
 }

@@ -735,7 +735,10 @@ impl fmt::Debug for OAuth2Auth {
             .field("grant", &inner.grant.name())
             .field("client_id", &inner.client_id)
             .field("client_secret", &inner.client_secret)
-            .field("token_url", &inner.token_url.as_str())
+            .field(
+                "token_url",
+                &endpoint_error::shown_endpoint(&inner.token_url),
+            )
             .field("scopes", &inner.scopes)
             .field("refresh_buffer", &inner.refresh_buffer)
             .field("token_store", &inner.store)
@@ -745,7 +748,6 @@ impl fmt::Debug for OAuth2Auth {
     }
 }
 
-#[derive(Debug)]
 enum BuilderGrant {
     ClientCredentials,
     RefreshToken(Secret),
@@ -758,7 +760,6 @@ enum BuilderGrant {
 /// Settings of an [`OAuth2Auth`]; made by [`OAuth2Auth::client_credentials`],
 /// [`OAuth2Auth::from_refresh_token`] or [`OAuth2Auth::authorization_code`]. Everything is
 /// checked in [`OAuth2AuthBuilder::build`]. `Debug` is redacted.
-#[derive(Debug)]
 #[must_use]
 pub struct OAuth2AuthBuilder {
     grant: BuilderGrant,
@@ -771,6 +772,53 @@ pub struct OAuth2AuthBuilder {
     timeout: Duration,
     store: Option<Arc<dyn TokenStore>>,
     allow_insecure_http: bool,
+}
+
+impl BuilderGrant {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::ClientCredentials => "client_credentials",
+            Self::RefreshToken(_) => "refresh_token",
+            Self::AuthorizationCode { .. } => "authorization_code",
+        }
+    }
+}
+
+/// Redacted like [`OAuth2Auth`]'s: URLs without their user info, query or fragment (not yet
+/// checked, they may carry a secret), the HTTP client only as present or not (its default
+/// headers may hold a credential), no refresh token.
+impl fmt::Debug for OAuth2AuthBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = f.debug_struct("OAuth2AuthBuilder");
+        out.field("grant", &self.grant.name())
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field(
+                "token_url",
+                &endpoint_error::shown_url_text(&self.token_url),
+            );
+        if let BuilderGrant::AuthorizationCode {
+            authorize_url,
+            redirect_uri,
+        } = &self.grant
+        {
+            out.field(
+                "authorize_url",
+                &endpoint_error::shown_url_text(authorize_url),
+            )
+            .field(
+                "redirect_uri",
+                &endpoint_error::shown_url_text(redirect_uri),
+            );
+        }
+        out.field("scopes", &self.scopes)
+            .field("has_http_client", &self.http_client.is_some())
+            .field("refresh_buffer", &self.refresh_buffer)
+            .field("timeout", &self.timeout)
+            .field("token_store", &self.store)
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .finish()
+    }
 }
 
 impl OAuth2AuthBuilder {
