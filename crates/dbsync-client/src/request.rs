@@ -361,7 +361,7 @@ async fn run_attempts(
         } = outcome
         {
             // Every task using the connection holds back, not only this one.
-            inner.throttle.pause_until(Instant::now() + pause);
+            inner.throttle.pause_for(Instant::now(), pause);
         }
         match decide(
             &call.method,
@@ -399,7 +399,8 @@ impl CallWaits {
             what: call.describe(),
             deadline: policy
                 .deadline()
-                .map(|limit| (Instant::now() + limit, limit)),
+                // A deadline too far to express is no deadline.
+                .and_then(|limit| Some((Instant::now().checked_add(limit)?, limit))),
             rate_limit_waited: Duration::ZERO,
             rate_limit_cap: policy.rate_limit_wait_cap(),
         }
@@ -427,7 +428,9 @@ impl CallWaits {
             self.rate_limit_waited = total;
         }
         if let Some((deadline, _)) = self.deadline
-            && Instant::now() + wait > deadline
+            && Instant::now()
+                .checked_add(wait)
+                .is_none_or(|end| end > deadline)
         {
             return Err(self.deadline_passed());
         }

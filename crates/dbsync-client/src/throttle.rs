@@ -29,6 +29,10 @@ use crate::rate_limit::RateLimitInfo;
 /// clock problem than a real window).
 const MAX_PACING_PAUSE: Duration = Duration::from_secs(120);
 
+/// The longest shared pause a server's `Retry-After` sets (a day): a call that cannot wait that
+/// long ends with the rate-limited error anyway (`RetryPolicy::max_retry_after`).
+const MAX_SERVER_PAUSE: Duration = Duration::from_secs(24 * 3600);
+
 /// A tokio instant, as governor's clock reading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct TokioInstant(Instant);
@@ -127,11 +131,20 @@ impl Throttle {
         }
     }
 
+    /// Makes every task wait `pause` from `now`. A server's pause is at most
+    /// [`MAX_SERVER_PAUSE`], so an absurd `Retry-After` neither overflows the clock nor stops
+    /// the connection for good.
+    pub(crate) fn pause_for(&self, now: Instant, pause: Duration) {
+        if let Some(until) = now.checked_add(pause.min(MAX_SERVER_PAUSE)) {
+            self.pause_until(until);
+        }
+    }
+
     /// Reads a response's rate-limit headers and pauses every task if the server says the
     /// window is used up.
     pub(crate) fn observe(&self, info: &RateLimitInfo, now: Instant, wall: SystemTime) {
         if let Some(pause) = pacing_pause(info, wall) {
-            self.pause_until(now + pause);
+            self.pause_for(now, pause);
         }
     }
 
@@ -151,7 +164,7 @@ pub fn pacing_pause(info: &RateLimitInfo, now: SystemTime) -> Option<Duration> {
     if info.remaining != Some(0) {
         return None;
     }
-    let reset = UNIX_EPOCH + Duration::from_secs(info.reset?);
+    let reset = UNIX_EPOCH.checked_add(Duration::from_secs(info.reset?))?;
     let wait = reset.duration_since(now).ok()?;
     (!wait.is_zero()).then(|| wait.min(MAX_PACING_PAUSE))
 }
@@ -166,6 +179,21 @@ mod tests {
             remaining,
             reset,
         }
+    }
+
+    #[test]
+    fn absurd_server_times_do_not_overflow_the_clock() {
+        let wall = UNIX_EPOCH + Duration::from_secs(1_000);
+        let absurd = RateLimitInfo {
+            remaining: Some(0),
+            reset: Some(u64::MAX),
+            ..RateLimitInfo::default()
+        };
+        assert_eq!(pacing_pause(&absurd, wall), None);
+        let throttle = Throttle::new(None);
+        let now = Instant::now();
+        throttle.pause_for(now, Duration::MAX);
+        assert_eq!(throttle.paused_until(), Some(now + MAX_SERVER_PAUSE));
     }
 
     #[test]

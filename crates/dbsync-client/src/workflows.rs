@@ -338,7 +338,8 @@ impl Workflows {
         backoff: PollBackoff,
     ) -> Result<Run, Error> {
         let started = tokio::time::Instant::now();
-        let deadline = started + timeout;
+        // A timeout too long to express is no timeout.
+        let deadline = started.checked_add(timeout);
         let mut pause = backoff.initial.min(backoff.max);
         loop {
             let run = self.run(workflow_id, run_id).await?;
@@ -346,7 +347,7 @@ impl Workflows {
                 return Ok(run);
             }
             let now = tokio::time::Instant::now();
-            if now >= deadline {
+            if deadline.is_some_and(|deadline| now >= deadline) {
                 return Err(Error::WaitTimedOut {
                     message: format!(
                         "run {run_id} of workflow {workflow_id} has not finished after {:?} \
@@ -357,7 +358,8 @@ impl Workflows {
                     run: Box::new(run),
                 });
             }
-            tokio::time::sleep(pause.min(deadline - now)).await;
+            let left = deadline.map_or(pause, |deadline| deadline - now);
+            tokio::time::sleep(pause.min(left)).await;
             pause = backoff.next(pause);
         }
     }

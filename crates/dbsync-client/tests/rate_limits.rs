@@ -237,3 +237,31 @@ async fn a_budget_wait_past_the_cap_is_rate_limited_before_sending() {
         "{wait:?}"
     );
 }
+
+#[tokio::test]
+async fn absurd_retry_after_and_reset_headers_are_errors_not_panics() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/a/1"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", u64::MAX.to_string()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/b/1"))
+        .respond_with(
+            ok().insert_header("X-RateLimit-Remaining", "0")
+                .insert_header("X-RateLimit-Reset", u64::MAX.to_string()),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    // A deadline too long to add to the clock is no deadline, not a panic.
+    let policy = RetryPolicy::default().call_deadline(Duration::MAX);
+    let connection = builder(&server).retry(policy).build().unwrap();
+    let b = connection.resource::<Value>("b").unwrap();
+    assert!(b.get("1").await.is_ok());
+    let a = connection.resource::<Value>("a").unwrap();
+    let err = a.get("1").await.unwrap_err();
+    assert!(matches!(err, Error::RateLimited { .. }), "{err:?}");
+}
