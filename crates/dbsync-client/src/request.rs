@@ -143,16 +143,18 @@ pub(crate) async fn execute_with(
     call: Call,
     policy: &RetryPolicy,
 ) -> Result<Reply, Error> {
-    let mut unchecked = |_: &[u8]| Decoded::NotTried;
-    match run_in_span(
-        connection,
-        &call,
-        policy,
-        Delivery::Buffered,
-        &mut unchecked,
-    )
-    .await?
-    {
+    run_buffered(connection, &call, policy, &mut |_: &[u8]| Decoded::NotTried).await
+}
+
+/// Runs `call`, reading the whole body of a `2xx`, which `decode` sees first (see
+/// [`classify`]).
+async fn run_buffered(
+    connection: &Connection,
+    call: &Call,
+    policy: &RetryPolicy,
+    decode: &mut impl FnMut(&[u8]) -> Decoded,
+) -> Result<Reply, Error> {
+    match run_in_span(connection, call, policy, Delivery::Buffered, decode).await? {
         Delivered::Reply(reply) => Ok(reply),
         Delivered::Response(_) => Err(Error::config(
             "internal: a buffered call handed back an unread response",
@@ -183,13 +185,7 @@ pub(crate) async fn execute_json<T: DeserializeOwned>(
         // JSON check decides, and a body that passes it fails below as a `Decode` error.
         Err(_) => Decoded::NotTried,
     };
-    let policy = &connection.inner.retry;
-    let delivered = run_in_span(connection, &call, policy, Delivery::Buffered, &mut decode).await?;
-    let Delivered::Reply(reply) = delivered else {
-        return Err(Error::config(
-            "internal: a buffered call handed back an unread response",
-        ));
-    };
+    let reply = run_buffered(connection, &call, &connection.inner.retry, &mut decode).await?;
     match value {
         Some(value) => Ok(value),
         None => decode_json(&reply, what),
