@@ -125,7 +125,8 @@ impl ApiKeys {
         let url = self.connection.endpoint(&["api-keys"])?;
         let call = Call::new(Method::POST, url, "/v1/api-keys".to_owned())
             .json_body(&serde_json::json!({ "name": name }))?
-            .with_new_idempotency_key();
+            .with_new_idempotency_key()
+            .secret_body();
         let reply = execute(&self.connection, call).await?;
         created(&reply)
     }
@@ -135,7 +136,8 @@ impl ApiKeys {
     pub async fn regenerate(&self, id: &str) -> Result<CreatedKey, Error> {
         let call = self
             .key_call(Method::POST, id, Some("regenerate"))?
-            .with_new_idempotency_key();
+            .with_new_idempotency_key()
+            .secret_body();
         let reply = execute(&self.connection, call).await?;
         created(&reply)
     }

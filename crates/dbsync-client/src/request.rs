@@ -53,6 +53,8 @@ pub(crate) struct Call {
     pub(crate) idempotency_key: Option<String>,
     /// What a `2xx` body must be for the call to succeed.
     pub(crate) body_check: BodyCheck,
+    /// Whether an error may quote the `2xx` body (not when it may hold a secret).
+    pub(crate) quote_body: bool,
 }
 
 /// What a `2xx` body must be. A body that fails its check is an unreadable body (the server
@@ -78,6 +80,7 @@ impl Call {
             body: None,
             idempotency_key: None,
             body_check: BodyCheck::Json,
+            quote_body: true,
         }
     }
 
@@ -100,6 +103,12 @@ impl Call {
 
     pub(crate) fn body_not_needed(mut self) -> Self {
         self.body_check = BodyCheck::NotNeeded;
+        self
+    }
+
+    /// Never quotes the `2xx` body in an error: it may hold a secret (a new API key).
+    pub(crate) fn secret_body(mut self) -> Self {
+        self.quote_body = false;
         self
     }
 
@@ -589,7 +598,11 @@ fn classify(
             );
             return (
                 Outcome::UnreadableBody,
-                Err(Error::decode(Some(status), message, &body)),
+                Err(Error::decode(
+                    Some(status),
+                    message,
+                    if call.quote_body { &body } else { b"" },
+                )),
             );
         };
         let reply = Reply {

@@ -474,3 +474,31 @@ async fn a_request_refused_during_a_rotation_is_retried_with_the_new_key() {
         .unwrap_err();
     assert!(matches!(err, Error::Unauthorized { .. }), "{err}");
 }
+
+#[tokio::test]
+async fn a_new_api_key_cut_short_is_never_quoted_in_the_error() {
+    let server = MockServer::start().await;
+    for route in ["/v1/api-keys", "/v1/api-keys/k1/regenerate"] {
+        Mock::given(method("POST"))
+            .and(path(route))
+            .respond_with(ResponseTemplate::new(201).set_body_raw(
+                r#"{"id":"k1","name":"ci","key":"sk_live_SECRET"#,
+                "application/json",
+            ))
+            .mount(&server)
+            .await;
+    }
+    let connection = common::builder(&server)
+        .retry(dbsync_client::RetryPolicy::none())
+        .build()
+        .unwrap();
+    let keys = connection.api_keys();
+    for err in [
+        keys.create("ci").await.unwrap_err(),
+        keys.regenerate("k1").await.unwrap_err(),
+    ] {
+        assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains("sk_live_SECRET"), "{shown}");
+    }
+}
