@@ -383,15 +383,18 @@ impl ConnectionBuilder {
 
 /// Parses and normalises a base URL: http(s) with a host, no credentials, query or fragment,
 /// and no trailing `/v1` (it is added per request).
+///
+/// Errors never quote the URL, which may carry a password.
 fn parse_base_url(raw: &str) -> Result<Url, Error> {
     let mut url = Url::parse(raw.trim()).map_err(|e| {
         Error::config(format!(
-            "base_url `{raw}` is not a valid URL ({e}); expected e.g. https://api.dbsync.com"
+            "base_url is not a valid URL ({e}); expected e.g. https://api.dbsync.com"
         ))
     })?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
         return Err(Error::config(format!(
-            "base_url `{raw}` must be an http:// or https:// URL with a host"
+            "base_url must be an http:// or https:// URL with a host (got a `{}:` URL)",
+            url.scheme()
         )));
     }
     if !url.username().is_empty() || url.password().is_some() {

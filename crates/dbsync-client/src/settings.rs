@@ -304,9 +304,9 @@ impl ConnectionSettings {
         let top = Fields::new(value, "", TOP_FIELDS)?;
         let api_url = top.string("api_url")?;
         if env_reference(&api_url).is_none() {
-            url::Url::parse(&api_url).map_err(|e| {
-                Error::config(format!("api_url `{api_url}` is not a valid URL ({e})"))
-            })?;
+            // Not quoted: a URL may carry a password.
+            url::Url::parse(&api_url)
+                .map_err(|e| Error::config(format!("api_url is not a valid URL ({e})")))?;
         }
         let auth = match top.get("auth") {
             Some(auth) => parse_auth(auth)?,

@@ -40,9 +40,9 @@ impl ConnectionSettings {
             })?),
         };
         if let Some(url) = var("DBSYNC_API_URL") {
-            url::Url::parse(&url).map_err(|e| {
-                Error::config(format!("DBSYNC_API_URL `{url}` is not a valid URL ({e})"))
-            })?;
+            // Not quoted: a URL may carry a password.
+            url::Url::parse(&url)
+                .map_err(|e| Error::config(format!("DBSYNC_API_URL is not a valid URL ({e})")))?;
             settings.api_url = url;
         }
         let kind = match var("DBSYNC_AUTH_TYPE") {
