@@ -8,7 +8,7 @@ use std::path::Path;
 use dbsync_client::{BatchOptions, Error, Resource, Schema};
 use serde_json::{Map, Value, json};
 
-use crate::exit::{CliError, Exit, class_of};
+use crate::exit::{CliError, Exit, class_of, report_write};
 use crate::input::Input;
 use crate::output::{Format, RecordWriter};
 use crate::progress;
@@ -233,9 +233,7 @@ pub async fn run(
         }
     }
     bar.finish_and_clear();
-    writer
-        .finish()
-        .map_err(|e| CliError::io("cannot write to stdout", e))?;
+    report_write(writer.finish())?;
     if let Some((out, path)) = &mut failures.file {
         out.flush().map_err(|e| CliError::io(path.display(), e))?;
     }
@@ -345,9 +343,7 @@ async fn send<W: Write>(
         match outcome.result {
             Ok(saved_record) => {
                 saved += 1;
-                writer
-                    .write(&saved_record)
-                    .map_err(|e| CliError::io("cannot write to stdout", e))?;
+                report_write(writer.write(&saved_record))?;
             }
             Err(error) => failures.push(Failure {
                 line,

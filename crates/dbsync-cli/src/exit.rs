@@ -84,6 +84,19 @@ impl CliError {
     }
 }
 
+/// Checks a write of the report of a command that changes or checks data (bulk writes,
+/// deletes, `validate`). A closed pipe (`dbsync create --file big.jsonl | head -1`) does not stop
+/// such a command: it finishes its work and exits with its real outcome; only the report is cut.
+/// (A read-only command stops at a closed pipe instead: see [`CliError::io`].)
+pub fn report_write<T>(result: std::io::Result<T>) -> Result<(), CliError> {
+    match result {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(CliError::other(format!("cannot write to stdout: {error}")))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The exit class of a client error.
 pub fn class_of(error: &dbsync_client::Error) -> Exit {
     use dbsync_client::Error as E;

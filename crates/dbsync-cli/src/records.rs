@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::args::{ListArgs, UpdateArgs, WriteArgs};
 use crate::bulk::{self, BulkMode};
-use crate::exit::{CliError, Exit, class_of};
+use crate::exit::{CliError, Exit, class_of, report_write};
 use crate::output::{Format, RecordWriter, write_one};
 use crate::progress;
 
@@ -241,9 +241,7 @@ pub async fn delete(
         .buffered(8);
     while let Some((id, result)) = results.next().await {
         match result {
-            Ok(()) => writer
-                .write(&json!({"id": id, "deleted": true}))
-                .map_err(stdout_error)?,
+            Ok(()) => report_write(writer.write(&json!({"id": id, "deleted": true})))?,
             Err(error) => {
                 failed += 1;
                 first_failure.get_or_insert(class_of(&error));
@@ -251,7 +249,7 @@ pub async fn delete(
             }
         }
     }
-    writer.finish().map_err(stdout_error)?;
+    report_write(writer.finish())?;
     let _ = std::io::stderr().flush();
     match first_failure {
         None => Ok(()),

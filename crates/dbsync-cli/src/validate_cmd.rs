@@ -7,7 +7,7 @@ use dbsync_validate::{UniqueLookup, ValidateOptions};
 use serde_json::{Value, json};
 
 use crate::args::ValidateArgs;
-use crate::exit::{CliError, Exit};
+use crate::exit::{CliError, Exit, report_write};
 use crate::output::{Format, RecordWriter};
 
 /// Where the schema comes from.
@@ -69,7 +69,6 @@ pub fn run(schema: &Schema, args: &ValidateArgs, format: Format) -> Result<(), C
     let mut invalid = 0u64;
     let mut violations = 0u64;
     let mut seen = SeenUniqueValues::default();
-    let write_error = |e| CliError::io("cannot write to stdout", e);
     for item in input {
         let item = item?;
         records += 1;
@@ -105,10 +104,10 @@ pub fn run(schema: &Schema, args: &ValidateArgs, format: Format) -> Result<(), C
         }
         for row in rows {
             violations += 1;
-            writer.write(&row).map_err(write_error)?;
+            report_write(writer.write(&row))?;
         }
     }
-    writer.finish().map_err(write_error)?;
+    report_write(writer.finish())?;
     if invalid > 0 {
         return Err(CliError::new(
             Exit::Validation,

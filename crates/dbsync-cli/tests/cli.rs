@@ -1133,3 +1133,34 @@ fn logs_export_usage_and_keys() {
     );
     assert_eq!(run(env.cmd().args(["keys", "revoke", "key_nope"])).code, 4);
 }
+
+#[test]
+fn a_closed_stdout_does_not_stop_a_bulk_create() {
+    // `dbsync create --file big.jsonl | head -1`: the reader goes away at once, yet every
+    // record is still sent, and the exit code is the create's own (0: all saved).
+    let env = Env::bearer(0);
+    let dir = tempfile::tempdir().unwrap();
+    let text: String = (0..2_000)
+        .map(|i| format!("{}\n", valid_record(i)))
+        .collect();
+    let input = write_file(dir.path(), "in.jsonl", &text);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dbsync"))
+        .env_clear()
+        .env("DBSYNC_CONFIG_DIR", env.config_dir.path())
+        .args(["--url", &env.url(), "--auth", "bearer", "--token", TOKEN])
+        .args(["create", "--file"])
+        .arg(&input)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(env.count(), 2_000);
+}
