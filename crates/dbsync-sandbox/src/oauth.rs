@@ -27,6 +27,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::json;
 use tokio::time::Instant;
 
+use crate::auth::secrets_equal;
 use crate::ops_util::{constant_time_eq, random_secret, sha256};
 
 /// Path of the token endpoint.
@@ -207,8 +208,11 @@ struct Params(Vec<(String, String)>);
 impl Params {
     fn parse(raw: &[u8]) -> Result<Self, String> {
         let pairs: Vec<(String, String)> = url::form_urlencoded::parse(raw).into_owned().collect();
-        for (i, (key, _)) in pairs.iter().enumerate() {
-            if pairs[..i].iter().any(|(k, _)| k == key) {
+        // A set, not a scan per pair: the token endpoint is public and a body may hold many
+        // thousands of parameters.
+        let mut seen = std::collections::HashSet::new();
+        for (key, _) in &pairs {
+            if !seen.insert(key.as_str()) {
                 return Err(format!("Parameter `{key}` is given more than once"));
             }
         }
@@ -287,8 +291,8 @@ impl OAuthServer {
     }
 
     fn client_matches(&self, id: &str, secret: &str) -> bool {
-        let id_ok = constant_time_eq(&sha256(id), &sha256(&self.settings.client_id));
-        let secret_ok = constant_time_eq(&sha256(secret), &sha256(&self.settings.client_secret));
+        let id_ok = secrets_equal(id, &self.settings.client_id);
+        let secret_ok = secrets_equal(secret, &self.settings.client_secret);
         id_ok & secret_ok
     }
 
@@ -543,7 +547,7 @@ impl OAuthServer {
             return OAuthError::new("invalid_request", "Missing required parameter `client_id`")
                 .into_response();
         };
-        if !constant_time_eq(&sha256(&client_id), &sha256(&self.settings.client_id)) {
+        if !secrets_equal(&client_id, &self.settings.client_id) {
             return OAuthError::new("unauthorized_client", "Unknown client_id").into_response();
         }
         let Some(redirect_text) = lookup("redirect_uri") else {

@@ -620,3 +620,27 @@ async fn binary_in_oauth2_mode_prints_the_token_url_and_issues_tokens() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_parameter_given_twice_is_an_invalid_request_and_many_distinct_ones_are_fine() {
+    let sandbox = oauth_sandbox(Duration::from_secs(3600)).await;
+    let (status, _, body) = token_request(
+        &sandbox,
+        Some((CLIENT_ID, CLIENT_SECRET)),
+        &[
+            ("grant_type", "client_credentials"),
+            ("grant_type", "client_credentials"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "invalid_request", "{body}");
+    assert!(body.to_string().contains("more than once"), "{body}");
+
+    // 100,000 distinct extra parameters: checked in one pass, and ignored.
+    let names: Vec<String> = (0..100_000).map(|i| format!("x{i}")).collect();
+    let mut pairs: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "1")).collect();
+    pairs.push(("grant_type", "client_credentials"));
+    let (status, _, body) = token_request(&sandbox, Some((CLIENT_ID, CLIENT_SECRET)), &pairs).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
