@@ -18,7 +18,7 @@ impl<T: DeserializeOwned + Send + 'static> Resource<T> {
     /// flight once the first page has told the total (one page ahead before that, or when the
     /// server sends no total), and yields records in order. The stream owns what it needs
     /// (`Send + 'static`: it can move into `tokio::spawn`) and holds at most
-    /// `DEFAULT_PIPELINE_DEPTH` page bodies in flight and one page of decoded records. It stops
+    /// `DEFAULT_PIPELINE_DEPTH` page bodies in flight and the body of the page being read. It stops
     /// per the contract: after a page shorter than
     /// the page size, or when `offset + len >= total`; it never asks for a page past `total`.
     /// After an error it yields that error and ends. Use [`Resource::scan`] for a checkpoint.

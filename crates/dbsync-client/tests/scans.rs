@@ -533,3 +533,87 @@ async fn a_server_that_caps_the_page_size_is_followed_without_gaps() {
         assert_eq!(all.len(), 120);
     }
 }
+
+/// A server with 120 records where record 57's `n` is text, not a number.
+struct OneMisfit;
+
+impl wiremock::Respond for OneMisfit {
+    fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let offset: u64 = request
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "offset")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        let data: Vec<Value> = (offset..(offset + 50).min(120))
+            .map(|i| match i + 1 {
+                57 => json!({"id": 57, "n": "fifty-seven"}),
+                id => json!({"id": id, "n": id}),
+            })
+            .collect();
+        wiremock::ResponseTemplate::new(200).set_body_json(
+            json!({"data": data, "meta": {"limit": 50, "offset": offset, "total": 120}}),
+        )
+    }
+}
+
+#[tokio::test]
+async fn a_record_that_does_not_fit_ends_the_scan_after_the_records_before_it_and_resumes_at_it() {
+    #[derive(serde::Deserialize)]
+    struct Numbered {
+        id: u64,
+        n: u64,
+    }
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .respond_with(OneMisfit)
+        .mount(&server)
+        .await;
+    let connection = Connection::builder()
+        .base_url(server.uri())
+        .build()
+        .unwrap();
+    for mode in [ScanMode::Plain, ScanMode::Consistent] {
+        let options = ScanOptions::default().mode(mode);
+        let mut scan = connection
+            .resource::<Numbered>("records")
+            .unwrap()
+            .scan_with(Query::new().limit(50), options);
+        let mut ids = Vec::new();
+        let error = loop {
+            match scan.next().await {
+                Some(Ok(record)) => {
+                    assert_eq!(record.n, record.id);
+                    ids.push(record.id);
+                }
+                Some(Err(error)) => break error,
+                None => panic!("{mode:?}: the scan ended without the misfit's error"),
+            }
+        };
+        // Every record before the misfit was yielded, in order, and nothing after it.
+        assert_eq!(ids, (1..=56).collect::<Vec<_>>(), "{mode:?}");
+        // The error names the record's place in its page (a consistent scan's pages start a
+        // little earlier, at its overlap) and shows the record.
+        let text = error.to_string();
+        assert!(
+            text.contains("does not fit the expected type") && text.contains("fifty-seven"),
+            "{mode:?}: {text}"
+        );
+        if mode == ScanMode::Plain {
+            assert!(text.contains("record 6 of the page at offset 50"), "{text}");
+        }
+        assert!(scan.next().await.is_none(), "{mode:?}: the scan ended");
+        // The checkpoint is at the misfit: read as JSON values, the rest is all there once.
+        let checkpoint = scan.checkpoint();
+        assert_eq!(checkpoint.offset(), 56, "{mode:?}");
+        let rest: Vec<Value> = connection
+            .records()
+            .resume(&checkpoint)
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        assert_each_id_once(&rest, 57..=120, "resumed after a misfit");
+        assert_eq!(rest.len(), 64, "{mode:?}");
+    }
+}

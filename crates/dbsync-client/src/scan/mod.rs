@@ -36,11 +36,24 @@ use fetch::{Fetched, PageTask, spawn_page};
 pub(crate) use fetch::{NotJson, PageLayout, page_layout};
 use incremental::Slices;
 
-/// A record read but not yet yielded: where it was, its id, and the record.
-struct Buffered<T> {
-    offset: u64,
-    id: Option<String>,
-    record: T,
+/// A page whose records are not all yielded yet. Its records are decoded one at a time, as
+/// they are yielded: the record the caller gets was just built, and each record is freed
+/// before the next is allocated when the caller drops it, so the allocator reuses the same
+/// memory instead of building and freeing a whole page of records at once.
+struct Taken<T> {
+    page: Fetched<T>,
+    /// The ids of the page's records (`None` when not asked for).
+    ids: Vec<Option<String>>,
+    /// The next record of the page to yield, and the end of those the cursor keeps.
+    next: usize,
+    end: usize,
+}
+
+impl<T> Taken<T> {
+    /// How many of the page's kept records are still to be yielded.
+    fn remaining(&self) -> usize {
+        self.end.saturating_sub(self.next)
+    }
 }
 
 /// A running scan: a `Stream` of records (`Send + 'static`, so it can move into a task) that
@@ -76,7 +89,7 @@ pub struct Scan<T> {
     cursor: Cursor,
     slices: Option<Slices>,
     in_flight: FuturesOrdered<PageTask<T>>,
-    buffer: VecDeque<Buffered<T>>,
+    buffer: VecDeque<Taken<T>>,
     position: u64,
     last_yielded: Option<String>,
     /// An error found before the first fetch (a query the client refuses), yielded first.
@@ -85,7 +98,7 @@ pub struct Scan<T> {
     finished: bool,
 }
 
-// The scan never pins what it holds (records sit in a `VecDeque`, fetches are spawned).
+// The scan never pins what it holds (pages sit in a `VecDeque`, fetches are spawned).
 impl<T> Unpin for Scan<T> {}
 
 impl<T> fmt::Debug for Scan<T> {
@@ -96,7 +109,10 @@ impl<T> fmt::Debug for Scan<T> {
             .field("options", &self.options)
             .field("position", &self.position)
             .field("in_flight", &self.in_flight.len())
-            .field("buffered", &self.buffer.len())
+            .field(
+                "buffered",
+                &self.buffer.iter().map(Taken::remaining).sum::<usize>(),
+            )
             .field("finished", &self.finished)
             .finish_non_exhaustive()
     }
@@ -217,8 +233,8 @@ impl<T: DeserializeOwned + Send + 'static> Scan<T> {
         }
     }
 
-    /// Takes an answered page: the records the cursor keeps are decoded here, on the thread
-    /// that reads them (see [`fetch`]).
+    /// Takes an answered page: the records the cursor keeps are decoded as they are yielded,
+    /// on the thread that reads them (see [`fetch`] and [`Taken`]).
     fn take_page(&mut self, mut page: Fetched<T>) -> Result<(), Error> {
         let ids = std::mem::take(&mut page.ids);
         match self.cursor.accept(page.ask, &ids, page.meta)? {
@@ -231,12 +247,14 @@ impl<T: DeserializeOwned + Send + 'static> Scan<T> {
                 if restart {
                     self.in_flight = FuturesOrdered::new();
                 }
-                for (i, id) in ids.into_iter().enumerate().skip(skip).take(take) {
-                    self.buffer.push_back(Buffered {
-                        offset: page.ask.offset + i as u64,
-                        id,
-                        record: page.decode(i)?,
-                    });
+                let taken = Taken {
+                    end: skip.saturating_add(take).min(ids.len()),
+                    next: skip,
+                    page,
+                    ids,
+                };
+                if taken.remaining() > 0 {
+                    self.buffer.push_back(taken);
                 }
             }
         }
@@ -290,12 +308,25 @@ impl<T: DeserializeOwned + Send + 'static> Stream for Scan<T> {
             if let Err(error) = this.prefetch() {
                 return this.fail(error);
             }
-            if let Some(item) = this.buffer.pop_front() {
-                this.position = item.offset + 1;
-                if item.id.is_some() {
-                    this.last_yielded = item.id;
+            if let Some(taken) = this.buffer.front_mut() {
+                let index = taken.next;
+                taken.next += 1;
+                let offset = taken.page.ask.offset + index as u64;
+                let id = taken.ids.get_mut(index).and_then(Option::take);
+                let record = taken.page.decode(index);
+                if taken.remaining() == 0 {
+                    this.buffer.pop_front();
                 }
-                return Poll::Ready(Some(Ok(item.record)));
+                return match record {
+                    Ok(record) => {
+                        this.position = offset + 1;
+                        if id.is_some() {
+                            this.last_yielded = id;
+                        }
+                        Poll::Ready(Some(Ok(record)))
+                    }
+                    Err(error) => this.fail(error),
+                };
             }
             if this.cursor.done && this.in_flight.is_empty() {
                 match this.next_slice() {

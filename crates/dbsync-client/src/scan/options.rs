@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 /// (one back-to-back pair of runs; `serde_json::Value` records, CPU-bound, gained nothing).
 /// Over a real network's tens of milliseconds, each page in flight hides another request's
 /// wait, so more depth helps more. Memory grows with it: up to `depth` page bodies in flight
-/// and one page of decoded records.
+/// and the body of the page being read (records are decoded one at a time, as they are
+/// yielded).
 pub const DEFAULT_PIPELINE_DEPTH: usize = 6;
 
 /// How many records a consistent scan re-reads before each page by default, to prove that no
@@ -82,8 +83,8 @@ impl ScanOptions {
     /// How many pages are in flight while the caller reads the current one (0 turns
     /// pipelining off). Until the first page tells the total, and when the server sends no
     /// total, at most one page is read ahead, so no page past the end is ever asked for.
-    /// Memory is bounded by `depth` page bodies in flight plus one page of decoded records,
-    /// whatever the total.
+    /// Memory is bounded by `depth` page bodies in flight plus the body of the page being read
+    /// (records are decoded one at a time, as they are yielded), whatever the total.
     pub fn pipeline_depth(mut self, depth: usize) -> Self {
         self.depth = depth;
         self
