@@ -6,10 +6,10 @@ use serde::Deserialize;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::bulk::BatchOptions;
 use crate::error::Error;
-use crate::page::decode_record;
 use crate::resource::Resource;
 use dbsync_validate::ErrorObject;
 
@@ -37,8 +37,10 @@ pub struct BatchOutcome<T> {
 pub(crate) struct BatchItem {
     pub(crate) index: usize,
     status: u16,
+    /// The saved record's JSON text, decoded into `T` on its own (see [`item_result`]), so
+    /// that a record that does not fit `T` fails alone and the response is parsed once.
     #[serde(default)]
-    data: Option<Value>,
+    data: Option<Box<RawValue>>,
     /// Read leniently (see [`item_result`]) so that one odd error object does not hide the
     /// outcome of the other records.
     #[serde(default)]
@@ -113,7 +115,13 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
 pub(crate) fn item_result<T: DeserializeOwned>(item: BatchItem) -> Result<T, Error> {
     if (200..300).contains(&item.status) {
         return match item.data {
-            Some(data) => decode_record(data, item.status, "the saved record"),
+            Some(data) => serde_json::from_str(data.get()).map_err(|e| {
+                Error::decode(
+                    Some(item.status),
+                    format!("the saved record does not fit the expected type ({e})"),
+                    data.get().as_bytes(),
+                )
+            }),
             None => Err(Error::decode(
                 Some(item.status),
                 "the batch result says saved but carries no record",

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::batch::{BatchOutcome, BatchResponse, MAX_BATCH_SIZE, item_result};
 use crate::error::Error;
-use crate::request::execute;
+use crate::request::execute_json;
 use crate::resource::Resource;
 
 /// How many batch requests are in flight at once unless configured.
@@ -294,23 +294,13 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
             Err(error) => return PartReply::Whole(error, None),
         };
         let key: Option<Arc<str>> = call.idempotency_key.as_deref().map(Arc::from);
-        let reply = match execute(&self.connection, call).await {
-            Ok(reply) => reply,
-            Err(error) => return PartReply::Whole(error, key),
-        };
-        let response: BatchResponse = match serde_json::from_slice(&reply.body) {
+        // Decoded in the attempt loop: the one parse is also the check that the body is whole
+        // (a body cut short is retried with the same key). A body of another shape fails the
+        // part as a `Decode` error, whose records' outcome is unknown.
+        let what = "the batch response (expected `{\"results\":[...]}`)";
+        let response: BatchResponse = match execute_json(&self.connection, call, what).await {
             Ok(response) => response,
-            Err(e) => {
-                let error = Error::decode(
-                    Some(reply.status),
-                    format!(
-                        "the batch response is not `{{\"results\":[...]}}` ({e}); the records \
-                         may or may not have been saved"
-                    ),
-                    &reply.body,
-                );
-                return PartReply::Whole(error, key);
-            }
+            Err(error) => return PartReply::Whole(error, key),
         };
         let mut items = Vec::with_capacity(part.len());
         for item in response.results {

@@ -298,6 +298,65 @@ async fn a_batch_answer_missing_a_record_never_reports_it_saved() {
 }
 
 #[tokio::test]
+async fn a_saved_record_that_does_not_fit_the_type_fails_alone() {
+    #[derive(Debug, serde::Serialize, serde::Deserialize)]
+    struct Numbered {
+        n: u64,
+    }
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"results": [
+            {"index": 0, "status": 201, "data": {"n": 1}},
+            {"index": 1, "status": 201, "data": {"n": "two"}},
+            {"index": 2, "status": 201, "data": {"n": 3}}
+        ]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let input: Vec<Numbered> = (1..=3).map(|n| Numbered { n }).collect();
+    let outcomes = connection(&server)
+        .resource::<Numbered>("records")
+        .unwrap()
+        .create_many(&input)
+        .await;
+    assert_eq!(outcomes[0].result.as_ref().unwrap().n, 1);
+    assert_eq!(outcomes[2].result.as_ref().unwrap().n, 3);
+    let err = outcomes[1].result.as_ref().unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("the saved record does not fit the expected type") && text.contains("two"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_batch_answer_of_another_shape_fails_its_records_as_unknown_once() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"saved": 2})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let outcomes = connection(&server)
+        .records()
+        .create_many(&[json!({"n": 1}), json!({"n": 2})])
+        .await;
+    let key = outcomes[0].idempotency_key.clone().unwrap();
+    for outcome in &outcomes {
+        let err = outcome.result.as_ref().unwrap_err();
+        assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(
+            text.contains("the batch response") && text.contains("outcome is unknown"),
+            "{text}"
+        );
+        assert!(text.contains(&key), "the key to resend with: {text}");
+        assert_eq!(outcome.idempotency_key.as_deref(), Some(key.as_str()));
+    }
+}
+
+#[tokio::test]
 async fn validate_reports_latency_and_rate_limit_headers() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
