@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 /// Measured on a 2-core machine against the in-process sandbox (see `docs/performance.md`):
 /// at no latency the machine's CPU is the limit and four or six in flight do the same within
 /// the noise. At 5 ms of latency per request, a scan of typed records with six in flight read
-/// 3.55x-3.68x as fast as raw reqwest reading one page after the other, and 3.12x with four
-/// (one back-to-back pair of runs; `serde_json::Value` records, CPU-bound, gained nothing).
+/// 3.75x-3.89x as fast as raw reqwest reading one page after the other, and 3.25x with four
+/// (`serde_json::Value` records, CPU-bound: 3.5x-3.8x with six, 3.6x with four).
 /// Over a real network's tens of milliseconds, each page in flight hides another request's
 /// wait, so more depth helps more. Memory grows with it: up to `depth` page bodies in flight
 /// and the body of the page being read (records are decoded one at a time, as they are
