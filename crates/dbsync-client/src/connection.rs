@@ -163,12 +163,33 @@ impl Connection {
     }
 }
 
+/// Makes an auth strategy from the connection's HTTP client, once [`ConnectionBuilder::build`]
+/// has made that client, so that the strategy's own requests (OAuth 2.0 token calls) share the
+/// connection's connection pool and settings.
+pub(crate) type AuthFromClient =
+    Box<dyn FnOnce(&reqwest::Client) -> Result<Arc<dyn Auth>, Error> + Send + Sync>;
+
+/// The auth strategy a builder was given.
+enum AuthChoice {
+    Ready(Arc<dyn Auth>),
+    FromClient(AuthFromClient),
+}
+
+impl fmt::Debug for AuthChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Ready(auth) => auth.fmt(f),
+            Self::FromClient(_) => f.write_str("<made with the connection's HTTP client>"),
+        }
+    }
+}
+
 /// Builds a [`Connection`]; see [`Connection::builder`].
 #[derive(Debug)]
 pub struct ConnectionBuilder {
     base_url: Option<String>,
     name: Option<String>,
-    auth: Option<Arc<dyn Auth>>,
+    auth: Option<AuthChoice>,
     timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
     pool_idle_timeout: Option<Duration>,
@@ -223,13 +244,20 @@ impl ConnectionBuilder {
 
     /// The auth strategy (default [`NoAuth`]). Any [`Auth`] implementation plugs in.
     pub fn auth(mut self, auth: impl Auth + 'static) -> Self {
-        self.auth = Some(Arc::new(auth));
+        self.auth = Some(AuthChoice::Ready(Arc::new(auth)));
         self
     }
 
     /// The auth strategy, already shared (for example to keep a handle for rotation).
     pub fn auth_shared(mut self, auth: Arc<dyn Auth>) -> Self {
-        self.auth = Some(auth);
+        self.auth = Some(AuthChoice::Ready(auth));
+        self
+    }
+
+    /// An auth strategy made by `make` from the connection's HTTP client when the connection
+    /// is built (after every other setting of this builder is known).
+    pub(crate) fn auth_from_client(mut self, make: AuthFromClient) -> Self {
+        self.auth = Some(AuthChoice::FromClient(make));
         self
     }
 
@@ -276,7 +304,8 @@ impl ConnectionBuilder {
     /// timeout, redirects, TLS) then apply; the request timeout is still set per request.
     /// Build it with `redirect(reqwest::redirect::Policy::none())` to keep this crate's rule
     /// that credentials never follow a redirect (reqwest also strips `Authorization` when a
-    /// redirect leaves the host).
+    /// redirect leaves the host). A connection built from settings with `oauth2` auth makes
+    /// its token requests with this client too (one pool for tokens and API calls).
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http_client = Some(client);
         self
@@ -335,10 +364,6 @@ impl ConnectionBuilder {
             )
         })?;
         let base_url = parse_base_url(&raw)?;
-        let auth = self.auth.unwrap_or_else(|| Arc::new(NoAuth));
-        if auth.sends_credentials() {
-            ensure_secure_transport(&base_url, self.allow_insecure_http)?;
-        }
         validate_resource_name(&self.validate_resource)?;
         let http = match self.http_client {
             Some(client) => client,
@@ -354,6 +379,14 @@ impl ConnectionBuilder {
                     .map_err(|e| Error::config(format!("could not build the HTTP client: {e}")))?
             }
         };
+        let auth = match self.auth {
+            None => Arc::new(NoAuth),
+            Some(AuthChoice::Ready(auth)) => auth,
+            Some(AuthChoice::FromClient(make)) => make(&http)?,
+        };
+        if auth.sends_credentials() {
+            ensure_secure_transport(&base_url, self.allow_insecure_http)?;
+        }
         let api_log = (self.api_log_capacity > 0)
             .then(|| Arc::new(MemoryApiLog::with_capacity(self.api_log_capacity)));
         let mut api_log_sinks = self.api_log_sinks;

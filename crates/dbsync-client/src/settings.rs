@@ -13,7 +13,7 @@ use std::time::Duration;
 use dbsync_auth::{Auth, BasicAuth, BearerAuth, NoAuth, OAuth2Auth, Secret};
 use serde_json::{Map, Value};
 
-use crate::connection::{Connection, ConnectionBuilder};
+use crate::connection::{AuthFromClient, Connection, ConnectionBuilder};
 use crate::error::Error;
 use crate::page::PageFormat;
 use crate::retry::RetryPolicy;
@@ -385,15 +385,15 @@ impl ConnectionSettings {
     /// shared `reqwest::Client` or a rate limiter), reading references through `env`.
     pub fn builder_with_env(&self, env: EnvLookup<'_>) -> Result<ConnectionBuilder, Error> {
         let api_url = expand("api_url", &self.api_url, env)?;
-        let mut builder = Connection::builder()
-            .base_url(&api_url)
-            .allow_insecure_http(self.allow_insecure_http)
-            .auth_shared(build_auth(
-                &self.auth,
-                &api_url,
-                self.allow_insecure_http,
-                env,
-            )?);
+        let mut builder = with_auth(
+            Connection::builder()
+                .base_url(&api_url)
+                .allow_insecure_http(self.allow_insecure_http),
+            &self.auth,
+            &api_url,
+            self.allow_insecure_http,
+            env,
+        )?;
         if let Some(name) = &self.name {
             builder = builder.name(name.clone());
         }
@@ -621,16 +621,18 @@ fn parse_auth(value: &Value) -> Result<AuthSettings, Error> {
     })
 }
 
-fn build_auth(
+/// `builder` with the auth strategy of the settings (references read through `env`).
+fn with_auth(
+    builder: ConnectionBuilder,
     auth: &AuthSettings,
     api_url: &str,
     allow_insecure_http: bool,
     env: EnvLookup<'_>,
-) -> Result<Arc<dyn Auth>, Error> {
+) -> Result<ConnectionBuilder, Error> {
     let named = |field: &'static str| {
         move |e: dbsync_auth::AuthError| Error::config(format!("{field}: {e}"))
     };
-    Ok(match auth {
+    let ready: Arc<dyn Auth> = match auth {
         AuthSettings::None => Arc::new(NoAuth),
         AuthSettings::Basic { username, password } => Arc::new(
             BasicAuth::new(
@@ -652,33 +654,37 @@ fn build_auth(
                 Some(url) => expand("auth.token_url", url, env)?,
                 None => format!("{}/oauth/token", api_url.trim_end_matches('/')),
             };
-            oauth2_auth(
+            return Ok(builder.auth_from_client(oauth2_auth(
                 expand("auth.client_id", client_id, env)?,
                 client_secret.resolve("auth.client_secret", env)?,
                 token_url,
                 scopes.clone(),
                 allow_insecure_http,
-            )?
+            )));
         }
-    })
+    };
+    Ok(builder.auth_shared(ready))
 }
 
-/// The `oauth2` settings type: client credentials through dbsync-auth's [`OAuth2Auth`], which
-/// calls the token endpoint with its own client (redirects off) when the first request needs a
-/// token.
+/// The `oauth2` settings type: client credentials through dbsync-auth's [`OAuth2Auth`], made
+/// when the connection is built, with the connection's own HTTP client (redirects off), so
+/// token requests and API calls share one connection pool.
 fn oauth2_auth(
     client_id: String,
     client_secret: Secret,
     token_url: String,
     scopes: Vec<String>,
     allow_insecure_http: bool,
-) -> Result<Arc<dyn Auth>, Error> {
-    let auth = OAuth2Auth::client_credentials(client_id, client_secret, token_url)
-        .scopes(scopes)
-        .allow_insecure_http(allow_insecure_http)
-        .build()
-        .map_err(|e| Error::config(format!("auth (oauth2): {e}")))?;
-    Ok(Arc::new(auth))
+) -> AuthFromClient {
+    Box::new(move |http: &reqwest::Client| {
+        let auth = OAuth2Auth::client_credentials(client_id, client_secret, token_url)
+            .scopes(scopes)
+            .allow_insecure_http(allow_insecure_http)
+            .http_client(http.clone())
+            .build()
+            .map_err(|e| Error::config(format!("auth (oauth2): {e}")))?;
+        Ok(Arc::new(auth) as Arc<dyn Auth>)
+    })
 }
 
 /// `${NAME}` -> `NAME`.

@@ -508,3 +508,82 @@ fn a_bad_base_url_is_refused_without_quoting_its_password() {
         assert!(!shown.contains("pw-SECRET"), "{shown}");
     }
 }
+
+/// A server for both the token endpoint and the API that notes the client port of every
+/// request, so a test can count the TCP connections the client opened.
+async fn port_counting_server() -> (String, std::sync::Arc<std::sync::Mutex<Vec<u16>>>) {
+    use axum::extract::{ConnectInfo, State};
+    use axum::routing::{get, post};
+    use std::net::SocketAddr;
+    use std::sync::{Arc, Mutex};
+    type Ports = Arc<Mutex<Vec<u16>>>;
+    async fn token(
+        State(ports): State<Ports>,
+        ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ) -> axum::Json<serde_json::Value> {
+        ports.lock().unwrap().push(peer.port());
+        axum::Json(serde_json::json!({
+            "access_token": "at-1", "token_type": "Bearer", "expires_in": 3600}))
+    }
+    async fn records(
+        State(ports): State<Ports>,
+        ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ) -> axum::Json<serde_json::Value> {
+        ports.lock().unwrap().push(peer.port());
+        axum::Json(serde_json::json!({"data": [], "meta": {"total": 0}}))
+    }
+    let ports = Ports::default();
+    let app = axum::Router::new()
+        .route("/oauth/token", post(token))
+        .route("/v1/records", get(records))
+        .with_state(ports.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    (format!("http://{addr}"), ports)
+}
+
+#[tokio::test]
+async fn oauth2_from_settings_or_env_shares_one_connection_pool_with_api_calls() {
+    for from_env in [false, true] {
+        let (uri, ports) = port_counting_server().await;
+        let conn = if from_env {
+            Connection::from_env_map(&env(&[
+                ("DBSYNC_API_URL", uri.as_str()),
+                ("DBSYNC_AUTH_TYPE", "oauth2"),
+                ("DBSYNC_CLIENT_ID", "client"),
+                ("DBSYNC_CLIENT_SECRET", "s3cret"),
+            ]))
+            .unwrap()
+        } else {
+            let json = format!(
+                r#"{{"api_url":"{uri}","auth":{{"type":"oauth2","client_id":"a","client_secret":"s"}}}}"#
+            );
+            ConnectionSettings::from_json(&json)
+                .unwrap()
+                .connect_with_env(&env(&[]))
+                .unwrap()
+        };
+        // One after the other: the token request, then two API calls.
+        for _ in 0..2 {
+            conn.records()
+                .list(&dbsync_client::Query::new())
+                .await
+                .unwrap();
+        }
+        let ports = ports.lock().unwrap().clone();
+        assert_eq!(ports.len(), 3, "one token request and two API calls");
+        assert!(
+            ports.iter().all(|p| *p == ports[0]),
+            "from_env {from_env}: the token request and the API calls should share one pooled \
+             connection, but came from ports {ports:?}"
+        );
+    }
+}
