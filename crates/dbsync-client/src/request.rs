@@ -353,7 +353,12 @@ async fn run_attempts(
         let result = result.map(Delivered::Reply);
         // 6. retry or map error
         if let Outcome::Status { status: 401, .. } = outcome {
-            if !refreshed_after_401 && inner.auth.on_unauthorized_for(&sent_headers).await? {
+            // The renewal (a token request) is part of the call: it stays within its deadline.
+            if !refreshed_after_401
+                && waits
+                    .within_deadline(inner.auth.on_unauthorized_for(&sent_headers))
+                    .await??
+            {
                 refreshed_after_401 = true;
                 attempt -= 1; // the refresh retry is not one of the policy's retries
                 continue;

@@ -151,6 +151,58 @@ async fn past_the_deadline_the_call_fails_with_a_timeout_naming_the_deadline() {
     assert!(err.is_timeout());
 }
 
+/// An auth strategy whose renewal after a `401` takes 5 s (a slow token endpoint), and which
+/// notes when a renewal got to the end.
+#[derive(Debug, Default)]
+struct SlowRenewal {
+    renewed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+#[async_trait::async_trait]
+impl dbsync_auth::Auth for SlowRenewal {
+    async fn authorize(
+        &self,
+        request: &mut dbsync_auth::AuthRequest<'_>,
+    ) -> Result<(), dbsync_auth::AuthError> {
+        request.set_header("authorization", "Bearer old")
+    }
+    async fn on_unauthorized(&self) -> Result<bool, dbsync_auth::AuthError> {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        self.renewed
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok(true)
+    }
+    fn scheme(&self) -> &'static str {
+        "slow"
+    }
+}
+
+/// On the real clock, like the test above.
+#[tokio::test]
+async fn a_renewal_after_a_401_stays_within_the_deadline() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(401))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let policy = RetryPolicy::default().call_deadline(Duration::from_millis(400));
+    let auth = SlowRenewal::default();
+    let renewed = auth.renewed.clone();
+    let connection = builder(&server).auth(auth).retry(policy).build().unwrap();
+    let err = connection.records().get("1").await.unwrap_err();
+    assert!(err.is_timeout(), "{err}");
+    assert!(
+        err.to_string().contains("deadline of 0.4 s passed"),
+        "{err}"
+    );
+    // The call ended at its deadline, in the middle of the renewal, not after it.
+    assert!(
+        !renewed.load(std::sync::atomic::Ordering::SeqCst),
+        "the call waited for the renewal past its deadline"
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_slow_answer_is_cut_at_the_deadline() {
     let server = MockServer::start().await;
