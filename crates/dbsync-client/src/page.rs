@@ -1,8 +1,13 @@
 //! One page of a list, and how pages are shaped on the wire.
 
+use std::fmt::Display;
+use std::ops::Range;
+
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde::de::{
+    DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
+use serde_json::value::RawValue;
 
 use crate::error::Error;
 
@@ -67,84 +72,219 @@ impl PageFormat {
     }
 }
 
-/// Parses a page body per `format`, decoding each record as `T`.
-pub(crate) fn parse_page<T: DeserializeOwned>(
-    body: &[u8],
-    status: u16,
-    format: &PageFormat,
-) -> Result<Page<T>, Error> {
-    let (records, meta) = parse_raw_page(body, status, format)?;
-    let data = records
-        .into_iter()
-        .enumerate()
-        .map(|(i, record)| decode_record(record, status, &format!("record {i} of the page")))
-        .collect::<Result<Vec<T>, Error>>()?;
-    Ok(Page { data, meta })
+/// Where a page's records are in its body, and its metadata: what the request path keeps of a
+/// page body it has checked, so that the page is parsed once.
+#[derive(Debug)]
+pub(crate) struct PageLayout {
+    /// The byte range of each record's JSON text, in order.
+    pub(crate) records: Vec<Range<usize>>,
+    pub(crate) meta: Option<Meta>,
 }
 
-/// Parses a page body per `format` into its records as JSON values (as many as the server
-/// sent) and its metadata.
-pub(crate) fn parse_raw_page(
-    body: &[u8],
-    status: u16,
-    format: &PageFormat,
-) -> Result<(Vec<Value>, Option<Meta>), Error> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| Error::decode(Some(status), format!("the page is not JSON ({e})"), body))?;
-    let (records, meta) = match (value, format) {
-        (Value::Array(records), _) => (records, None),
-        (Value::Object(mut object), PageFormat::Envelope { records_key }) => {
-            let meta = object
-                .get("meta")
-                .and_then(|meta| Meta::deserialize(meta).ok());
-            match object.remove(records_key) {
-                Some(Value::Array(records)) => (records, meta),
-                _ => {
-                    let keys: Vec<&str> = object.keys().map(String::as_str).collect();
-                    return Err(Error::decode(
-                        Some(status),
-                        format!(
-                            "the page has no `{records_key}` array (its keys: {}); configure \
-                             the records key with PageFormat::records_under(..) or \
-                             PageFormat::BareArray",
-                            keys.join(", ")
-                        ),
-                        body,
-                    ));
-                }
+impl PageLayout {
+    /// The layout of a page `body` in `format`: `checked`, the one the request path read while
+    /// it checked the body, or (without one: JSON of another shape) a fresh parse, whose error
+    /// says what is wrong with the page.
+    pub(crate) fn of_reply(
+        body: &[u8],
+        status: u16,
+        format: &PageFormat,
+        checked: Option<PageLayout>,
+    ) -> Result<Self, Error> {
+        match checked {
+            Some(layout) if layout.fits(body) => Ok(layout),
+            _ => {
+                let (records, meta) = parse_borrowed_page(body, status, format)?;
+                Ok(Self::of(body, &records, meta))
             }
         }
-        (_, PageFormat::BareArray) => {
-            return Err(Error::decode(
+    }
+
+    /// Decodes record `index` of `body` (the body this layout was read from) as `T`; `place`
+    /// names the page in errors.
+    pub(crate) fn decode<T: DeserializeOwned>(
+        &self,
+        body: &[u8],
+        index: usize,
+        status: u16,
+        place: impl Display,
+    ) -> Result<T, Error> {
+        let text = self
+            .records
+            .get(index)
+            .and_then(|range| body.get(range.clone()))
+            .ok_or_else(|| {
+                Error::config(format!(
+                    "internal: record {index} of {place} is outside the page; read the page again"
+                ))
+            })?;
+        serde_json::from_slice(text).map_err(|e| {
+            Error::decode(
                 Some(status),
-                "expected a bare JSON array page (PageFormat::BareArray)",
-                body,
-            ));
-        }
-        (_, PageFormat::Envelope { .. }) => {
-            return Err(Error::decode(
-                Some(status),
-                "the page is neither an object nor an array",
-                body,
-            ));
-        }
-    };
-    Ok((records, meta))
+                format!("record {index} of {place} does not fit the expected type ({e})"),
+                text,
+            )
+        })
+    }
+
+    /// The layout of `records`, JSON texts borrowed from `body` (as the page's deserializer
+    /// gives them): each one's position is its address less the body's.
+    fn of(body: &[u8], records: &[&str], meta: Option<Meta>) -> Self {
+        let start = body.as_ptr() as usize;
+        let records = records
+            .iter()
+            .map(|text| {
+                let offset = (text.as_ptr() as usize).wrapping_sub(start);
+                offset..offset.saturating_add(text.len())
+            })
+            .collect();
+        Self { records, meta }
+    }
+
+    /// Whether every record lies within `body` (a layout is only ever laid over the body it was
+    /// read from; if it did not fit, the page is parsed afresh rather than a record lost).
+    fn fits(&self, body: &[u8]) -> bool {
+        self.records
+            .iter()
+            .all(|range| range.start <= range.end && range.end <= body.len())
+    }
 }
 
-/// Decodes one record, quoting it on failure.
-pub(crate) fn decode_record<T: DeserializeOwned>(
-    record: Value,
+/// A body that is not JSON (truncated, garbled, HTML...).
+#[derive(Debug)]
+pub(crate) struct NotJson;
+
+/// The layout of a page body in `format`: `Ok(Some)` for a page, `Ok(None)` for JSON of another
+/// shape (the scan's own parse then reports what is wrong), `Err` for a body that is not JSON.
+pub(crate) fn page_layout(body: &[u8], format: &PageFormat) -> Result<Option<PageLayout>, NotJson> {
+    match borrowed_page(body, format) {
+        Ok(BorrowedPage::Records(records, meta)) => {
+            let texts: Vec<&str> = records.iter().map(|record| record.get()).collect();
+            Ok(Some(PageLayout::of(body, &texts, meta)))
+        }
+        Ok(BorrowedPage::Missing(_)) => Ok(None),
+        Err(e) if e.is_eof() => Err(NotJson),
+        // A type error can come before the point where a body was cut, and serde_json reports
+        // some valid JSON (a number out of range, deep nesting) as syntax: only a plain JSON
+        // check tells a page of another shape from a body that is not JSON.
+        Err(_) => match serde_json::from_slice::<IgnoredAny>(body) {
+            Ok(_) => Ok(None),
+            Err(_) => Err(NotJson),
+        },
+    }
+}
+
+fn borrowed_page<'a>(
+    body: &'a [u8],
+    format: &PageFormat,
+) -> Result<BorrowedPage<'a>, serde_json::Error> {
+    let key = match format {
+        PageFormat::Envelope { records_key } => records_key.as_str(),
+        _ => "",
+    };
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let page = EnvelopeSeed { key }.deserialize(&mut deserializer)?;
+    // Nothing but whitespace may follow the page.
+    deserializer.end()?;
+    Ok(page)
+}
+
+/// Parses a page without decoding its records: each record stays JSON text borrowed from the
+/// body, so it is parsed once, straight into the caller's type.
+fn parse_borrowed_page<'a>(
+    body: &'a [u8],
     status: u16,
-    what: &str,
-) -> Result<T, Error> {
-    T::deserialize(&record).map_err(|e| {
-        Error::decode(
+    format: &PageFormat,
+) -> Result<(Vec<&'a str>, Option<Meta>), Error> {
+    let not_json = |e: serde_json::Error| {
+        Error::decode(Some(status), format!("the page is not JSON ({e})"), body)
+    };
+    let key = match format {
+        PageFormat::Envelope { records_key } => records_key.as_str(),
+        _ => "",
+    };
+    let page = borrowed_page(body, format).map_err(not_json)?;
+    match page {
+        BorrowedPage::Records(records, meta) => {
+            Ok((records.iter().map(|record| record.get()).collect(), meta))
+        }
+        BorrowedPage::Missing(keys) if matches!(format, PageFormat::Envelope { .. }) => {
+            Err(Error::decode(
+                Some(status),
+                format!(
+                    "the page has no `{key}` array (its keys: {}); configure the records key \
+                     with PageFormat::records_under(..) or PageFormat::BareArray",
+                    keys.join(", ")
+                ),
+                body,
+            ))
+        }
+        BorrowedPage::Missing(_) => Err(Error::decode(
             Some(status),
-            format!("{what} does not fit the expected type ({e})"),
-            record.to_string().as_bytes(),
+            "expected a bare JSON array page (PageFormat::BareArray)",
+            body,
+        )),
+    }
+}
+
+enum BorrowedPage<'a> {
+    Records(Vec<&'a RawValue>, Option<Meta>),
+    /// An object without the records key: its keys.
+    Missing(Vec<String>),
+}
+
+struct EnvelopeSeed<'k> {
+    key: &'k str,
+}
+
+impl<'de> DeserializeSeed<'de> for EnvelopeSeed<'_> {
+    type Value = BorrowedPage<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for EnvelopeSeed<'_> {
+    type Value = BorrowedPage<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "a page: an object with `{}` and `meta`, or an array",
+            self.key
         )
-    })
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut records = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(record) = seq.next_element::<&'de RawValue>()? {
+            records.push(record);
+        }
+        Ok(BorrowedPage::Records(records, None))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut records = None;
+        let mut meta = None;
+        let mut keys = Vec::new();
+        while let Some(name) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if !self.key.is_empty() && name == self.key {
+                records = Some(map.next_value::<Vec<&'de RawValue>>()?);
+            } else if name == "meta" {
+                // Tolerant, like the typed path: a meta that does not fit is no meta.
+                let raw = map.next_value::<&'de RawValue>()?;
+                meta = serde_json::from_str::<Meta>(raw.get()).ok();
+            } else {
+                map.next_value::<IgnoredAny>()?;
+                keys.push(name.into_owned());
+            }
+        }
+        Ok(match records {
+            Some(records) => BorrowedPage::Records(records, meta),
+            None => BorrowedPage::Missing(keys),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -152,47 +292,123 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_envelopes_custom_keys_and_bare_arrays() {
-        let envelope = br#"{"data":[{"id":1}],"meta":{"limit":10,"offset":0,"total":1}}"#;
-        let page: Page<Value> = parse_page(envelope, 200, &PageFormat::default()).unwrap();
-        assert_eq!(page.data.len(), 1);
-        assert_eq!(page.meta.unwrap().total, Some(1));
-        let items = br#"{"items":[{"id":1},{"id":2}]}"#;
-        let page: Page<Value> =
-            parse_page(items, 200, &PageFormat::records_under("items")).unwrap();
-        assert_eq!((page.data.len(), page.meta), (2, None));
-        let bare = br#"[{"id":1}]"#;
+    fn borrowed_pages_read_envelopes_custom_keys_and_bare_arrays() {
+        let body = br#"{"data":[{"id":1},{"id":"x"}],"meta":{"limit":2,"total":9},"extra":1}"#;
+        let (records, meta) = parse_borrowed_page(body, 200, &PageFormat::default()).unwrap();
+        assert_eq!(records, [r#"{"id":1}"#, r#"{"id":"x"}"#]);
+        assert_eq!(meta.unwrap().total, Some(9));
+        let items = br#"{"items":[{"id":1}],"meta":"not an object"}"#;
+        let (records, meta) =
+            parse_borrowed_page(items, 200, &PageFormat::records_under("items")).unwrap();
+        assert_eq!((records.len(), meta), (1, None));
         for format in [PageFormat::default(), PageFormat::BareArray] {
-            let page: Page<Value> = parse_page(bare, 200, &format).unwrap();
-            assert_eq!(page.data.len(), 1);
+            let (records, meta) = parse_borrowed_page(b"[{}, {}]", 200, &format).unwrap();
+            assert_eq!((records.len(), meta), (2, None));
         }
     }
 
     #[test]
-    fn a_wrong_shape_says_how_to_configure_it() {
-        let err = parse_page::<Value>(br#"{"items":[]}"#, 200, &PageFormat::default()).unwrap_err();
-        let text = err.to_string();
-        assert!(
-            text.contains("no `data` array") && text.contains("items"),
-            "{text}"
-        );
-        assert!(parse_page::<Value>(br#"{"data":[]}"#, 200, &PageFormat::BareArray).is_err());
-        assert!(parse_page::<Value>(b"<html>", 200, &PageFormat::default()).is_err());
-    }
-
-    #[test]
-    fn a_record_of_the_wrong_type_names_its_position() {
+    fn a_record_of_the_wrong_type_names_its_place() {
         #[derive(Debug, Deserialize)]
         #[allow(dead_code)]
         struct Contact {
             email: String,
         }
-        let err = parse_page::<Contact>(
-            br#"{"data":[{"email":"a"},{"email":3}]}"#,
-            200,
-            &PageFormat::default(),
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("record 1"), "{err}");
+        let body = br#"{"data":[{"email":"a"},{"email":3}]}"#;
+        let layout = PageLayout::of_reply(body, 200, &PageFormat::default(), None).unwrap();
+        assert!(layout.decode::<Contact>(body, 0, 200, "the page").is_ok());
+        let err = layout
+            .decode::<Contact>(body, 1, 200, "the page")
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("record 1 of the page does not fit"),
+            "{err}"
+        );
+        // A layout laid over another body does not lose or invent a record.
+        assert!(layout.decode::<Contact>(b"[]", 1, 200, "the page").is_err());
+        assert!(layout.decode::<Contact>(body, 2, 200, "the page").is_err());
+    }
+
+    /// Each record's text, as the layout places it in `body`.
+    fn texts<'a>(layout: &PageLayout, body: &'a [u8]) -> Vec<&'a str> {
+        assert!(layout.fits(body));
+        layout
+            .records
+            .iter()
+            .map(|range| std::str::from_utf8(&body[range.clone()]).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_page_is_laid_out_in_the_parse_that_checks_it() {
+        let body = br#"{"meta":{"total":9},"data":[{"id":1,"s":"\u00e9"}, [2] ,{"id":"x"}]}"#;
+        let layout = page_layout(body, &PageFormat::default()).unwrap().unwrap();
+        assert_eq!(
+            texts(&layout, body),
+            [r#"{"id":1,"s":"\u00e9"}"#, "[2]", r#"{"id":"x"}"#]
+        );
+        assert_eq!(layout.meta.unwrap().total, Some(9));
+        let bare = b"[{},{}]";
+        let layout = page_layout(bare, &PageFormat::BareArray).unwrap().unwrap();
+        assert_eq!(texts(&layout, bare), ["{}", "{}"]);
+        // Laid over a shorter body than the one it was read from, a layout does not fit, so
+        // the page is parsed afresh instead of losing a record.
+        assert!(!layout.fits(b"[{}"));
+        // A meta that does not fit (here a total out of range) is no meta, not a bad page.
+        let odd_meta = br#"{"data":[{}],"meta":{"total":1e400}}"#;
+        let layout = page_layout(odd_meta, &PageFormat::default())
+            .unwrap()
+            .unwrap();
+        assert_eq!((layout.records.len(), layout.meta), (1, None));
+    }
+
+    #[test]
+    fn a_cut_or_garbled_page_is_not_json_and_another_shape_is_left_to_the_parse() {
+        for body in [
+            &br#"{"data":[{"id":1},{"id""#[..],
+            br#"{"data":[{"id":1}],"meta":{"tot"#,
+            b"<html>",
+            b"",
+        ] {
+            assert!(
+                page_layout(body, &PageFormat::default()).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        // Cut after a type error, or followed by more than whitespace: not JSON either.
+        for body in [
+            &br#"{"data":5,"meta":{"tot"#[..],
+            br#"{"data":[{"id":1}]} x"#,
+            br#"{"data":[]}{"data":[]}"#,
+        ] {
+            assert!(
+                page_layout(body, &PageFormat::default()).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        for body in [&br#"{"items":[]}"#[..], br#"{"data":5}"#, br#""text""#] {
+            assert!(matches!(
+                page_layout(body, &PageFormat::default()),
+                Ok(None)
+            ));
+        }
+    }
+
+    #[test]
+    fn a_wrong_page_shape_says_how_to_configure_it() {
+        let err = parse_borrowed_page(br#"{"items":[]}"#, 200, &PageFormat::default())
+            .err()
+            .unwrap();
+        let text = err.to_string();
+        assert!(
+            text.contains("no `data` array") && text.contains("items"),
+            "{text}"
+        );
+        assert!(parse_borrowed_page(br#"{"data":[]}"#, 200, &PageFormat::BareArray).is_err());
+        assert!(parse_borrowed_page(b"<html>", 200, &PageFormat::default()).is_err());
+        assert!(parse_borrowed_page(br#"{"data":[1,"#, 200, &PageFormat::default()).is_err());
     }
 }

@@ -36,8 +36,8 @@ use url::Url;
 use crate::connection::Connection;
 use crate::error::Error;
 use crate::page::PageFormat;
+use crate::page::{NotJson, PageLayout, page_layout};
 use crate::retry::{Decision, Outcome, RetryPolicy, decide, parse_retry_after};
-use crate::scan::{NotJson, PageLayout, page_layout};
 
 /// The header that makes a `POST` safe to repeat.
 pub(crate) const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");

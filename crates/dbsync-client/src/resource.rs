@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 
 use crate::connection::Connection;
 use crate::error::Error;
-use crate::page::{Page, PageFormat, parse_page};
+use crate::page::{Page, PageFormat, PageLayout};
 use crate::query::Query;
 use crate::request::{Call, decode_json, execute, execute_json};
 
@@ -111,16 +111,34 @@ impl<T> Resource<T> {
         let url = self.connection.endpoint(&[&self.name, &id])?;
         Ok(Call::new(method, url, format!("/v1/{}/{{id}}", self.name)))
     }
+
+    /// One page, each record decoded as `U`. The request path checks the body and lays the
+    /// page out in one parse; each record is then decoded once, from its own JSON text.
+    pub(crate) async fn list_as<U: DeserializeOwned>(
+        &self,
+        query: &Query,
+    ) -> Result<Page<U>, Error> {
+        check_query(query)?;
+        let mut call = self
+            .collection_call(Method::GET)?
+            .page_body(self.format.clone());
+        query.apply(&mut call.url);
+        let reply = execute(&self.connection, call).await?;
+        let layout = PageLayout::of_reply(&reply.body, reply.status, &self.format, reply.page)?;
+        let data = (0..layout.records.len())
+            .map(|index| layout.decode(&reply.body, index, reply.status, "the page"))
+            .collect::<Result<Vec<U>, Error>>()?;
+        Ok(Page {
+            data,
+            meta: layout.meta,
+        })
+    }
 }
 
 impl<T: DeserializeOwned> Resource<T> {
     /// One page: `GET /v1/{resource}?limit&offset&from&to&filters`.
     pub async fn list(&self, query: &Query) -> Result<Page<T>, Error> {
-        check_query(query)?;
-        let mut call = self.collection_call(Method::GET)?;
-        query.apply(&mut call.url);
-        let reply = execute(&self.connection, call).await?;
-        parse_page(&reply.body, reply.status, &self.format)
+        self.list_as(query).await
     }
 
     /// One record: `GET /v1/{resource}/{id}`.

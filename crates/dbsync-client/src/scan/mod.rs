@@ -33,7 +33,6 @@ pub use partition::Partition;
 
 use cursor::{Cursor, Verdict};
 use fetch::{Fetched, PageTask, spawn_page};
-pub(crate) use fetch::{NotJson, PageLayout, page_layout};
 use incremental::Slices;
 
 /// A page whose records are not all yielded yet. Its records are decoded one at a time, as
@@ -237,7 +236,7 @@ impl<T: DeserializeOwned + Send + 'static> Scan<T> {
     /// on the thread that reads them (see [`fetch`] and [`Taken`]).
     fn take_page(&mut self, mut page: Fetched<T>) -> Result<(), Error> {
         let ids = std::mem::take(&mut page.ids);
-        match self.cursor.accept(page.ask, &ids, page.meta)? {
+        match self.cursor.accept(page.ask, &ids, page.layout.meta)? {
             Verdict::Refetch => self.in_flight = FuturesOrdered::new(),
             Verdict::Take {
                 skip,
