@@ -388,8 +388,8 @@ impl Field {
         self.format
     }
 
-    /// Whether the name suggests a secret (password, token, secret, key): such values are never
-    /// echoed in violation messages.
+    /// Whether the name suggests a secret (password, token, secret, key, ssn...; see
+    /// [`crate::is_secret_name`]): such values are never echoed in violation messages.
     pub fn is_secret(&self) -> bool {
         self.secret
     }

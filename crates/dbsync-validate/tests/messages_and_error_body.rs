@@ -16,6 +16,13 @@ fn secret_named_fields_never_have_their_values_in_messages() {
         "API_KEY",
         "Passwords",
         "refreshToken",
+        "passphrase",
+        "db_pwd",
+        "session_id",
+        "Authorization",
+        "credentials",
+        "userSSN",
+        "cardPin",
     ];
     for name in names {
         assert!(is_secret_name(name), "{name}");
@@ -64,6 +71,16 @@ fn secret_named_fields_never_have_their_values_in_messages() {
         r#"nickname must match the pattern "^[a-z]+$", found the string "Bad Name""#
     );
     assert!(!is_secret_name("email") && !is_secret_name("name"));
+    // Names that merely contain a short secret word inside another word quote the value too.
+    for name in ["country", "business_name", "shipping", "author", "passport"] {
+        assert!(!is_secret_name(name), "{name}");
+        let schema = Schema::builder()
+            .field(Field::string(name).pattern("^[a-z]+$"))
+            .build()
+            .unwrap();
+        let err = schema.validate(&json!({ name: "Bad Value" })).unwrap_err();
+        assert!(err.to_string().contains("\"Bad Value\""), "{err}");
+    }
 }
 
 #[test]
