@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -19,7 +20,9 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::error::{ApiError, ErrorDetail};
-use crate::ops_util::{constant_time_eq, now_utc, optional_json, random_secret, rfc3339, sha256};
+use crate::ops_util::{
+    body_bytes, constant_time_eq, now_utc, optional_json, random_secret, rfc3339, sha256,
+};
 
 /// Every key starts with this, so a leaked key is easy to recognise.
 const KEY_PREFIX: &str = "dbs_";
@@ -165,8 +168,9 @@ async fn list_keys(State(store): State<Arc<ApiKeyStore>>) -> Response {
 async fn create_key(
     State(store): State<Arc<ApiKeyStore>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    let body = body_bytes(body)?;
     let body = optional_json(&headers, &body)?
         .ok_or_else(|| ApiError::bad_request("Send a JSON body: {\"name\": \"...\"}"))?;
     let Some(object) = body.as_object() else {

@@ -1,4 +1,8 @@
 //! `Idempotency-Key` on `POST`: a repeat with the same body replays the first response.
+//!
+//! An empty (or blank) key is a `400`: it is not a key that tells one request from another.
+//! Keys are global to the sandbox, not tied to the credential that sent them (the contract does
+//! not scope them); the OAuth endpoints (`/oauth/...`) ignore the header.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -13,6 +17,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
+use crate::auth::is_public_path;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -128,12 +133,22 @@ pub(crate) async fn middleware(
     request: Request,
     next: Next,
 ) -> Response {
-    if request.method() != Method::POST {
+    // The OAuth endpoints are not the API: their responses hold fresh tokens (RFC 6749 5.1:
+    // `Cache-Control: no-store`), and a replay would hand them to a caller whose client
+    // credentials were never checked.
+    if request.method() != Method::POST || is_public_path(request.uri().path()) {
         return next.run(request).await;
     }
     let Some(key) = request.headers().get(HEADER).map(|v| v.as_bytes().to_vec()) else {
         return next.run(request).await;
     };
+    if key.iter().all(u8::is_ascii_whitespace) {
+        return ApiError::bad_request(
+            "The Idempotency-Key header is empty: send a unique non-empty key (such as a random \
+             UUID) for each new request, or leave the header out",
+        )
+        .into_response();
+    }
     let (parts, body) = request.into_parts();
     let limit = state.max_body_bytes;
     let Ok(bytes) = axum::body::to_bytes(body, limit).await else {

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -178,6 +179,25 @@ impl OAuthError {
             status,
             error,
             description: description.into(),
+        }
+    }
+
+    /// Why the token request's body could not be read: `413` past the server's body limit
+    /// (the contract's status for a body over the limit, in RFC 6749's error shape), else `400`.
+    fn unreadable_body(rejection: &BytesRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Self {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                error: "invalid_request",
+                description: "The token request body is larger than this server's request body \
+                              limit; send only the parameters of the grant"
+                    .to_owned(),
+            }
+        } else {
+            Self::new(
+                "invalid_request",
+                "The token request body could not be read",
+            )
         }
     }
 }
@@ -668,10 +688,15 @@ fn disabled() -> Response {
 async fn token_endpoint(
     State(server): State<Endpoints>,
     headers: HeaderMap,
-    body: Bytes,
+    // Read under the sandbox's configured body limit (`DefaultBodyLimit` in `routes::app`).
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let Some(server) = server else {
         return disabled();
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return OAuthError::unreadable_body(&rejection).into_response(),
     };
     match server.token(&headers, &body) {
         Ok(body) => {

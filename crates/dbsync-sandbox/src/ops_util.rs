@@ -1,7 +1,9 @@
 //! Small helpers shared by the OAuth, API key, workflow and monitoring modules: random secrets,
-//! hashing, timestamps, `limit`/`offset` parsing and optional JSON bodies.
+//! hashing, timestamps, `limit`/`offset` parsing and (optional JSON) bodies.
 
-use axum::http::{HeaderMap, header};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, StatusCode, header};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
@@ -126,6 +128,21 @@ fn is_json(headers: &HeaderMap) -> bool {
         })
 }
 
+/// A body read by axum's `Bytes` extractor (under the configured `max_body_bytes`, see
+/// `routes::app`), or the contract's error: `413` past the limit, `400` if unreadable.
+pub(crate) fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Request body is larger than this server's request body limit",
+            )
+        } else {
+            ApiError::bad_request("Could not read the request body")
+        }
+    })
+}
+
 /// An optional JSON body: empty means `None`; otherwise it must be labelled JSON (`415`) and
 /// parse (`400`).
 pub(crate) fn optional_json(
@@ -137,7 +154,7 @@ pub(crate) fn optional_json(
     }
     if !is_json(headers) {
         return Err(ApiError::new(
-            axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "Request body must be JSON: send `Content-Type: application/json`",
         ));
     }

@@ -6,6 +6,7 @@
 //! [`crate::resources::RESERVED_NAMES`].
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{StatusCode, Uri};
 use axum::middleware::from_fn_with_state;
 
@@ -26,12 +27,18 @@ async fn method_not_allowed(uri: Uri) -> ApiError {
 
 /// The application, outermost layer first: request log -> rate limit -> auth -> faults ->
 /// idempotency -> routes.
+///
+/// Every body extractor (`Bytes` in the OAuth, API key and workflow handlers) reads under the
+/// configured `max_body_bytes`, not axum's default of 2 MiB; each handler answers a body over
+/// the limit with a `413` in its own error shape. (`resources::read_json` and the idempotency
+/// middleware read the body themselves, under the same limit.)
 pub(crate) fn app(state: AppState) -> Router {
     Router::new()
         .merge(resources::router())
         .merge(crate::ops::routes(&state))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(state.max_body_bytes))
         .layer(from_fn_with_state(state.clone(), idempotency::middleware))
         .layer(from_fn_with_state(state.clone(), faults::middleware))
         .layer(from_fn_with_state(state.clone(), auth::middleware))

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -22,7 +23,8 @@ use tokio::time::Instant;
 
 use crate::error::ApiError;
 use crate::ops_util::{
-    now_utc, optional_json, parse_page, query_pairs, reject_unknown_params, rfc3339, single_param,
+    body_bytes, now_utc, optional_json, parse_page, query_pairs, reject_unknown_params, rfc3339,
+    single_param,
 };
 
 /// The workflows every sandbox has: `(id, name)`.
@@ -264,9 +266,10 @@ async fn trigger_run(
     State(engine): State<Arc<WorkflowEngine>>,
     Path(workflow_id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     known_workflow(&workflow_id)?;
+    let body = body_bytes(body)?;
     let input = optional_json(&headers, &body)?.unwrap_or(Value::Null);
     let run = engine.trigger(&workflow_id, input);
     Ok((StatusCode::ACCEPTED, axum::Json(run)).into_response())

@@ -267,3 +267,26 @@ async fn keys_are_bearer_tokens_in_oauth2_mode_but_not_in_basic_mode() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[tokio::test]
+async fn a_create_body_over_the_configured_limit_is_413() {
+    let (sandbox, http) = common::start(
+        Sandbox::builder()
+            .auth(SandboxAuth::Bearer {
+                token: TOKEN.into(),
+            })
+            .max_body_bytes(1024),
+    )
+    .await;
+    let response = http
+        .post(common::url(&sandbox, "/v1/api-keys"))
+        .bearer_auth(TOKEN)
+        .json(&json!({"name": "x".repeat(4096)}))
+        .send()
+        .await
+        .unwrap();
+    common::expect_error(response, StatusCode::PAYLOAD_TOO_LARGE).await;
+    assert_eq!(list(&sandbox, &http).await["data"], json!([]));
+    // Under the limit, as before.
+    create(&sandbox, &http, "small").await;
+}

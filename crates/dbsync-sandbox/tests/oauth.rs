@@ -644,3 +644,68 @@ async fn a_parameter_given_twice_is_an_invalid_request_and_many_distinct_ones_ar
     let (status, _, body) = token_request(&sandbox, Some((CLIENT_ID, CLIENT_SECRET)), &pairs).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+#[tokio::test]
+async fn token_endpoint_honours_the_configured_body_limit() {
+    let sandbox = Sandbox::builder()
+        .auth(SandboxAuth::OAuth2 {
+            client_id: CLIENT_ID.into(),
+            client_secret: CLIENT_SECRET.into(),
+        })
+        .max_body_bytes(1024)
+        .start()
+        .await
+        .expect("sandbox starts");
+    // Under the limit: a token, as always.
+    client_credentials(&sandbox).await;
+    // Over the limit (an ignored extra parameter makes it 4 KiB): a 413 in RFC 6749's error
+    // shape, not a token read under axum's default limit of 2 MiB.
+    let padding = "x".repeat(4096);
+    let (status, headers, body) = token_request(
+        &sandbox,
+        Some((CLIENT_ID, CLIENT_SECRET)),
+        &[("grant_type", "client_credentials"), ("padding", &padding)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!(body["error"], "invalid_request", "{body}");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .is_some_and(|d| d.contains("larger than")),
+        "{body}"
+    );
+    assert!(body.get("access_token").is_none(), "{body}");
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+}
+
+#[tokio::test]
+async fn an_idempotency_key_never_replays_a_token_response() {
+    let sandbox = oauth_sandbox(Duration::from_secs(3600)).await;
+    let send = |secret: &'static str| {
+        client()
+            .post(format!("{}/oauth/token", sandbox.base_url()))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header("Idempotency-Key", "token-key")
+            .basic_auth(CLIENT_ID, Some(secret))
+            .body(form(&[("grant_type", "client_credentials")]))
+            .send()
+    };
+    let first = send(CLIENT_SECRET).await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    let first = common::body(first).await;
+    // Same key and body, wrong secret: the client is checked, nothing is replayed.
+    let stranger = send("not-the-secret").await.unwrap();
+    assert_eq!(stranger.status(), StatusCode::UNAUTHORIZED);
+    assert!(stranger.headers().get("idempotent-replayed").is_none());
+    let stranger = common::body(stranger).await;
+    assert_eq!(stranger["error"], "invalid_client", "{stranger}");
+    assert!(
+        !stranger
+            .to_string()
+            .contains(first["access_token"].as_str().expect("access token"))
+    );
+    // The right client gets a fresh token, not the first one again.
+    let again = common::body(send(CLIENT_SECRET).await.unwrap()).await;
+    assert_ne!(again["access_token"], first["access_token"]);
+}

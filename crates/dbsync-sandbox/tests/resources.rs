@@ -938,3 +938,50 @@ async fn concurrent_repeats_of_one_key_create_once() {
     );
     assert_eq!(sb.record_count("records"), 1);
 }
+
+#[tokio::test]
+async fn an_empty_or_blank_idempotency_key_is_a_400_naming_the_header() {
+    let (sb, http) = start(Sandbox::builder()).await;
+    for key in ["", " ", "   ", "\t"] {
+        let response = http
+            .post(url(&sb, "/v1/records"))
+            .header("Idempotency-Key", key)
+            .json(&person(1))
+            .send()
+            .await
+            .unwrap();
+        let error = expect_error(response, StatusCode::BAD_REQUEST).await;
+        assert!(
+            error["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("Idempotency-Key")),
+            "{key:?}: {error}"
+        );
+        let response = http
+            .post(url(&sb, "/v1/records/batch"))
+            .header("Idempotency-Key", key)
+            .json(&json!({"records": [person(2)]}))
+            .send()
+            .await
+            .unwrap();
+        expect_error(response, StatusCode::BAD_REQUEST).await;
+    }
+    assert_eq!(sb.record_count("records"), 0, "nothing was created");
+    // Without the header, or with a real key, creates work as before.
+    let response = http
+        .post(url(&sb, "/v1/records"))
+        .json(&person(1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let response = http
+        .post(url(&sb, "/v1/records"))
+        .header("Idempotency-Key", " k ")
+        .json(&person(2))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(sb.record_count("records"), 2);
+}

@@ -222,3 +222,23 @@ async fn bad_trigger_bodies_are_rejected() {
         "the rejected triggers created no run"
     );
 }
+
+#[tokio::test]
+async fn a_trigger_body_over_the_configured_limit_is_413() {
+    let sandbox = Sandbox::builder()
+        .max_body_bytes(1024)
+        .start()
+        .await
+        .expect("sandbox starts");
+    let http = Client::builder().pool_max_idle_per_host(0).build().unwrap();
+    let response = http
+        .post(common::url(&sandbox, &format!("/v1/workflows/{WF}/runs")))
+        .json(&json!({"notes": "x".repeat(4096)}))
+        .send()
+        .await
+        .unwrap();
+    common::expect_error(response, StatusCode::PAYLOAD_TOO_LARGE).await;
+    // Under the limit, as before; the refused trigger created no run.
+    let created = trigger(&sandbox, &http, Some(json!({"notes": "short"}))).await;
+    assert_eq!(created["id"], "run_000001");
+}
