@@ -871,6 +871,36 @@ async fn invalid_grant_on_refresh_says_to_authorize_again() {
 }
 
 #[tokio::test]
+async fn a_secret_echoed_back_form_or_url_encoded_is_redacted_too() {
+    // A refresh token with characters a form body encodes; the server echoes the request body.
+    let refresh = "rt/SECRET+2 =x";
+    let server = MockServer::start().await;
+    token_endpoint()
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "error": "invalid_grant",
+            "error_description": "bad request body: grant_type=refresh_token&\
+                                  refresh_token=rt%2FSECRET%2B2+%3Dx, also rt%2FSECRET%2B2%20%3Dx"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let auth =
+        OAuth2Auth::from_refresh_token(CLIENT_ID, CLIENT_SECRET, token_url(&server), refresh)
+            .build()
+            .unwrap();
+    let error = authorization(&auth).await.unwrap_err();
+    let text = format!("{error} {error:?}");
+    assert!(
+        !text.contains("SECRET"),
+        "a shape of the token leaked: {text}"
+    );
+    assert!(
+        text.contains("refresh_token=[redacted], also [redacted]"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn invalid_grant_on_code_exchange_says_to_start_again() {
     let server = MockServer::start().await;
     token_endpoint()

@@ -196,25 +196,33 @@ impl FailedRequest<'_> {
         }
     }
 
-    /// Server-provided text made safe to show: credentials removed, control characters dropped,
-    /// shortened.
+    /// Server-provided text made safe to show (see [`server_text`]).
     fn clean(&self, text: &str) -> String {
-        let mut text = text.to_owned();
-        for secret in &self.secrets {
-            if secret.len() >= 4 {
-                text = text.replace(secret, "[redacted]");
-            }
-        }
-        let mut cleaned: String = text
-            .chars()
-            .filter(|c| !c.is_control())
-            .take(MAX_SERVER_TEXT)
-            .collect();
-        if text.chars().count() > MAX_SERVER_TEXT {
-            cleaned.push('…');
-        }
-        cleaned
+        server_text(text, &self.secrets)
     }
+}
+
+/// Server-provided text made safe to show: each of `secrets` removed (as sent, and as a form
+/// body or a URL would encode it, since servers echo requests back in either shape), control
+/// characters dropped, shortened.
+pub(crate) fn server_text(text: &str, secrets: &[&str]) -> String {
+    let mut text = text.to_owned();
+    for secret in secrets.iter().filter(|s| s.len() >= 4) {
+        let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        let percent = form.replace('+', "%20");
+        for shape in [*secret, form.as_str(), percent.as_str()] {
+            text = text.replace(shape, "[redacted]");
+        }
+    }
+    let mut cleaned: String = text
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_SERVER_TEXT)
+        .collect();
+    if text.chars().count() > MAX_SERVER_TEXT {
+        cleaned.push('…');
+    }
+    cleaned
 }
 
 /// What to do about an unexpected answer, by its status.

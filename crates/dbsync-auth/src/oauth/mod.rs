@@ -352,9 +352,7 @@ impl OAuth2Auth {
             return Err(AuthError::StateMismatch);
         }
         if let Some(error) = query("error") {
-            let shown = |text: String| -> String {
-                text.chars().filter(|c| !c.is_control()).take(200).collect()
-            };
+            let shown = |text: String| endpoint_error::server_text(&text, &[]);
             let description = query("error_description")
                 .map(|d| format!(": {}", shown(d)))
                 .unwrap_or_default();
