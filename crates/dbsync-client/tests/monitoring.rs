@@ -502,3 +502,70 @@ async fn a_new_api_key_cut_short_is_never_quoted_in_the_error() {
         assert!(!shown.contains("sk_live_SECRET"), "{shown}");
     }
 }
+
+/// A server that answers every request with the head of a 1,000-byte CSV export, sends part of
+/// it, and hangs up.
+async fn export_cut_mid_body() -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match socket.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = socket
+                .write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: text/csv\r\ncontent-length: 1000\r\n\r\n\
+                      id,timestamp\n1,t\n2,",
+                )
+                .await;
+            let _ = socket.shutdown().await;
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn an_export_cut_mid_body_is_an_error_and_leaves_no_file() {
+    let base = export_cut_mid_body().await;
+    let connection = Connection::builder().base_url(&base).build().unwrap();
+    let logs = connection.logs();
+
+    // Into a writer: an error, never a short export reported as complete.
+    let mut out = Vec::new();
+    let err = logs
+        .export_to_writer(&LogQuery::new(), ExportFormat::Csv, &mut out)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("reading the export"),
+        "the error says the body was cut: {err}"
+    );
+
+    // Into a file: the error, and neither the file nor a partial one is left behind.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("logs.csv");
+    let err = logs
+        .export_to_file(&LogQuery::new(), ExportFormat::Csv, &file)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+
+    // A file that was there stays as it was.
+    std::fs::write(&file, "keep me").unwrap();
+    assert!(
+        logs.export_to_file(&LogQuery::new(), ExportFormat::JsonLines, &file)
+            .await
+            .is_err()
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
