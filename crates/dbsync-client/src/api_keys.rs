@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::connection::Connection;
 use crate::error::Error;
+use crate::id::{check_path_segment, string_or_number};
 use crate::request::{Call, Reply, execute, execute_json};
-use crate::workflows::{check_id, string_or_number};
 
 /// An API key as listed: never its secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,7 +98,7 @@ impl Connection {
 
 impl ApiKeys {
     fn key_call(&self, method: Method, id: &str, sub: Option<&str>) -> Result<Call, Error> {
-        check_id("API key id", id)?;
+        check_path_segment("API key id", id)?;
         let (url, template) = match sub {
             Some(sub) => (
                 self.connection.endpoint(&["api-keys", id, sub])?,

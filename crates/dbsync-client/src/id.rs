@@ -5,6 +5,8 @@ use std::fmt;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
+use crate::error::Error;
+
 /// A record id, for typed records: `id: Option<Id>`.
 ///
 /// The contract sends ids as JSON strings or integers; the client treats them as opaque
@@ -101,7 +103,7 @@ impl<'de> Deserialize<'de> for Id {
             type Value = Id;
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a record id (a string or an integer)")
+                f.write_str("an id (a string or an integer)")
             }
 
             fn visit_str<E: de::Error>(self, text: &str) -> Result<Id, E> {
@@ -128,6 +130,31 @@ impl<'de> Deserialize<'de> for Id {
     }
 }
 
+impl From<Id> for String {
+    fn from(id: Id) -> Self {
+        id.text
+    }
+}
+
+/// For `#[serde(deserialize_with)]`: an id (a string or an integer on the wire) kept as text.
+pub(crate) fn string_or_number<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<String, D::Error> {
+    Id::deserialize(deserializer).map(String::from)
+}
+
+/// Checks that `id` can be sent as one path segment: `url` drops `.` and `..` segments, so
+/// they (and the empty id) are refused rather than silently addressing the collection. `what`
+/// names it in the error ("record id", "run id"...).
+pub(crate) fn check_path_segment(what: &str, id: &str) -> Result<(), Error> {
+    if id.is_empty() || id == "." || id == ".." {
+        return Err(Error::config(format!(
+            "`{id}` is not a usable {what} (empty, `.` and `..` cannot be sent as a path segment)"
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,7 +174,7 @@ mod tests {
     fn refuses_what_is_not_an_id() {
         for wire in ["1.5", "true", "null", "{}", "[]"] {
             let error = serde_json::from_str::<Id>(wire).unwrap_err();
-            assert!(error.to_string().contains("record id"), "{wire}: {error}");
+            assert!(error.to_string().contains("an id"), "{wire}: {error}");
         }
     }
 }

@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 
 use crate::connection::Connection;
 use crate::error::Error;
+use crate::id::check_path_segment;
 use crate::page::{Page, PageFormat, PageLayout};
 use crate::query::Query;
 use crate::request::{Call, decode_json, execute, execute_json};
@@ -210,15 +211,10 @@ pub(crate) fn validate_resource_name(name: &str) -> Result<(), Error> {
     }
 }
 
-/// An id as one path segment. `url` drops `.` and `..` segments, so they (and the empty id)
-/// are refused rather than silently addressing the collection.
+/// An id as one path segment (see [`check_path_segment`]).
 fn record_id(id: &dyn Display) -> Result<String, Error> {
     let id = id.to_string();
-    if id.is_empty() || id == "." || id == ".." {
-        return Err(Error::config(format!(
-            "`{id}` is not a usable record id (empty, `.` and `..` cannot be sent as a path segment)"
-        )));
-    }
+    check_path_segment("record id", &id)?;
     Ok(id)
 }
 

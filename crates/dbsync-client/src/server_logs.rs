@@ -15,10 +15,10 @@ use tokio::io::{AsyncWrite, AsyncWriteExt as _};
 
 use crate::connection::Connection;
 use crate::error::Error;
+use crate::id::string_or_number;
 use crate::page::Page;
 use crate::query::{Query, Timestamp};
 use crate::request::{Call, execute_streaming};
-use crate::workflows::string_or_number;
 
 /// One request the server logged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

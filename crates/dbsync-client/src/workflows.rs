@@ -19,6 +19,7 @@ use serde_json::Value;
 
 use crate::connection::Connection;
 use crate::error::Error;
+use crate::id::{check_path_segment, string_or_number};
 use crate::query::Query;
 use crate::request::{Call, execute_json};
 
@@ -224,7 +225,7 @@ impl Connection {
 
 impl Workflows {
     fn runs_call(&self, method: Method, workflow_id: &str) -> Result<Call, Error> {
-        check_id("workflow id", workflow_id)?;
+        check_path_segment("workflow id", workflow_id)?;
         let url = self
             .connection
             .endpoint(&["workflows", workflow_id, "runs"])?;
@@ -236,8 +237,8 @@ impl Workflows {
     }
 
     fn run_call(&self, method: Method, workflow_id: &str, run_id: &str) -> Result<Call, Error> {
-        check_id("workflow id", workflow_id)?;
-        check_id("run id", run_id)?;
+        check_path_segment("workflow id", workflow_id)?;
+        check_path_segment("run id", run_id)?;
         let url = self
             .connection
             .endpoint(&["workflows", workflow_id, "runs", run_id])?;
@@ -366,29 +367,6 @@ impl Workflows {
 
     async fn send<T: DeserializeOwned>(&self, call: Call, what: &str) -> Result<T, Error> {
         execute_json(&self.connection, call, what).await
-    }
-}
-
-/// An id as one path segment: not empty, `.` or `..` (which URLs drop).
-pub(crate) fn check_id(what: &str, id: &str) -> Result<(), Error> {
-    if id.is_empty() || id == "." || id == ".." {
-        return Err(Error::config(format!(
-            "`{id}` is not a usable {what} (empty, `.` and `..` cannot be sent as a path segment)"
-        )));
-    }
-    Ok(())
-}
-
-/// Ids are strings or integers on the wire; kept as strings.
-pub(crate) fn string_or_number<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<String, D::Error> {
-    match Value::deserialize(deserializer)? {
-        Value::String(text) => Ok(text),
-        Value::Number(number) => Ok(number.to_string()),
-        other => Err(serde::de::Error::custom(format!(
-            "expected an id (string or integer), got {other}"
-        ))),
     }
 }
 

@@ -132,23 +132,19 @@ pub(crate) fn spawn_page<T: DeserializeOwned + Send + 'static>(
     })))
 }
 
-/// The id of a record given as JSON text (a number or a string), if it has one.
+/// The id of a record given as JSON text (a string or an integer), if it has one.
 fn raw_record_id(record: &[u8]) -> Option<String> {
     #[derive(serde::Deserialize)]
     struct IdOnly {
         #[serde(default)]
-        id: Option<Value>,
+        id: Option<crate::Id>,
     }
     // Only an object has an `id` (serde would read a struct from an array too: `[1]` -> 1).
     if record.trim_ascii_start().first() != Some(&b'{') {
         return None;
     }
     let only: IdOnly = serde_json::from_slice(record).ok()?;
-    match only.id? {
-        Value::String(id) => Some(id),
-        Value::Number(id) => Some(id.to_string()),
-        _ => None,
-    }
+    only.id.map(String::from)
 }
 
 #[cfg(test)]

@@ -2,15 +2,14 @@
 
 use std::cmp::Ordering;
 
+use serde::Deserialize as _;
 use serde_json::Value;
 
-/// The id of a record as a string (a number or a string on the wire), if it has one.
+/// The id of a record as a string (a string or an integer on the wire), if it has one.
 pub(crate) fn record_id(record: &Value) -> Option<String> {
-    match record.get("id")? {
-        Value::String(id) => Some(id.clone()),
-        Value::Number(id) => Some(id.to_string()),
-        _ => None,
-    }
+    crate::Id::deserialize(record.get("id")?)
+        .ok()
+        .map(String::from)
 }
 
 /// Compares two ids in list order: ids made only of digits compare as numbers (of any size)
