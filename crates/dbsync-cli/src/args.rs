@@ -1,5 +1,6 @@
 //! The command line, declared with clap's derive API.
 
+use std::fmt;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -35,7 +36,11 @@ pub struct Cli {
 }
 
 /// The connection flags, shared by every command.
-#[derive(Debug, Clone, Default, Args)]
+///
+/// `Debug` is written by hand: the password, token and client secret print as `Some("***")`
+/// (or `None`), and credentials in the URL's user-info are masked, so formatting the parsed
+/// command line (`{:?}` of [`Cli`], which embeds this) never shows a secret.
+#[derive(Clone, Default, Args)]
 pub struct ConnectionArgs {
     /// Base URL of the API, e.g. https://api.dbsync.com (env: DBSYNC_API_URL).
     #[arg(long, global = true)]
@@ -82,6 +87,78 @@ pub struct ConnectionArgs {
     /// Timeout of one request, in seconds (default 30).
     #[arg(long, global = true, value_name = "SECS")]
     pub timeout: Option<u64>,
+}
+
+impl fmt::Debug for ConnectionArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Destructured so that a field added later cannot be forgotten here.
+        let Self {
+            url,
+            auth,
+            username,
+            password,
+            token,
+            client_id,
+            client_secret,
+            token_url,
+            scopes,
+            config,
+            profile,
+            allow_insecure_http,
+            max_retries,
+            max_retry_after,
+            timeout,
+        } = self;
+        f.debug_struct("ConnectionArgs")
+            .field("url", &url.as_deref().map(MaskedUrl))
+            .field("auth", auth)
+            .field("username", username)
+            .field("password", &Redacted(password))
+            .field("token", &Redacted(token))
+            .field("client_id", client_id)
+            .field("client_secret", &Redacted(client_secret))
+            .field("token_url", &token_url.as_deref().map(MaskedUrl))
+            .field("scopes", scopes)
+            .field("config", config)
+            .field("profile", profile)
+            .field("allow_insecure_http", allow_insecure_http)
+            .field("max_retries", max_retries)
+            .field("max_retry_after", max_retry_after)
+            .field("timeout", timeout)
+            .finish()
+    }
+}
+
+/// A secret flag in `Debug`: `Some("***")` when given, `None` when not; never the value.
+struct Redacted<'a>(&'a Option<String>);
+
+impl fmt::Debug for Redacted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(_) => f.write_str("Some(\"***\")"),
+            None => f.write_str("None"),
+        }
+    }
+}
+
+/// A URL in `Debug` with any `user:password@` before the host replaced by `***@`.
+struct MaskedUrl<'a>(&'a str);
+
+impl fmt::Debug for MaskedUrl<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = self.0;
+        let authority_start = url.find("://").map_or(0, |i| i + 3);
+        let rest = url.get(authority_start..).unwrap_or_default();
+        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        match rest.get(..authority_end).and_then(|a| a.rfind('@')) {
+            Some(at) => {
+                let scheme = url.get(..authority_start).unwrap_or_default();
+                let after = rest.get(at..).unwrap_or_default();
+                fmt::Debug::fmt(&format!("{scheme}***{after}"), f)
+            }
+            None => fmt::Debug::fmt(url, f),
+        }
+    }
 }
 
 /// Authentication types.
@@ -231,8 +308,17 @@ pub struct WriteArgs {
     /// Check records locally against the resource's schema first.
     #[arg(long)]
     pub validate: bool,
-    /// Write the records that failed here (JSON Lines: line, record, error).
-    #[arg(long)]
+    /// Write the records that failed here (JSON Lines: line, record, error, outcome,
+    /// idempotency_key).
+    ///
+    /// "outcome" is "not_saved" (fix the record and send it again:
+    /// `jq -c 'select(.outcome == "not_saved") | .record' FILE`) or "unknown": the request was
+    /// sent but its answer was lost, so the server may have saved the record. Never create an
+    /// "unknown" record again as a new record: check whether it exists, or, for a create with
+    /// an "idempotency_key", re-send the records sharing it (in file order, all of them) to
+    /// `POST /v1/{resource}/batch` with that `Idempotency-Key` within 24 hours; the server
+    /// replays its first answer and creates nothing twice (see the README).
+    #[arg(long, value_name = "FILE")]
     pub failed: Option<PathBuf>,
     /// Batch requests (of up to 100 records) in flight at once, for --file.
     #[arg(long, default_value_t = dbsync_client::DEFAULT_BATCH_CONCURRENCY)]
@@ -381,4 +467,112 @@ pub struct SandboxArgs {
     /// Rate limit, faults and timings.
     #[command(flatten)]
     pub behaviour: dbsync_sandbox::BehaviourArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PASSWORD: &str = "pw-4b1d-never-print";
+    const TOKEN: &str = "tok-9e2c-never-print";
+    const CLIENT_SECRET: &str = "cs-77a0-never-print";
+    const URL_PASSWORD: &str = "urlpw-31f8-never-print";
+
+    /// The parsed command line, as `{:?}` and `{:#?}`.
+    fn debug_of(args: &[&str]) -> String {
+        let cli = Cli::try_parse_from(args).unwrap_or_else(|e| panic!("{e}"));
+        format!("{cli:?}\n{cli:#?}")
+    }
+
+    fn assert_no_secret(text: &str) {
+        for secret in [PASSWORD, TOKEN, CLIENT_SECRET, URL_PASSWORD] {
+            assert!(!text.contains(secret), "`{secret}` printed in:\n{text}");
+        }
+    }
+
+    #[test]
+    fn debug_of_the_parsed_command_line_shows_no_secret() {
+        let text = debug_of(&[
+            "dbsync",
+            "--url",
+            "https://api.dbsync.example",
+            "--auth",
+            "oauth2",
+            "--username",
+            "alice",
+            "--password",
+            PASSWORD,
+            "--token",
+            TOKEN,
+            "--client-id",
+            "client-42",
+            "--client-secret",
+            CLIENT_SECRET,
+            "--token-url",
+            "https://login.dbsync.example/oauth/token",
+            "--profile",
+            "prod-eu",
+            "--timeout",
+            "17",
+            "list",
+            "--limit",
+            "5",
+        ]);
+        assert_no_secret(&text);
+        // The non-secret fields are still there, and the secrets are marked as given.
+        for shown in [
+            "https://api.dbsync.example",
+            "https://login.dbsync.example/oauth/token",
+            "prod-eu",
+            "alice",
+            "client-42",
+            "Oauth2",
+            "Some(17)",
+            "password: Some(\"***\")",
+            "token: Some(\"***\")",
+            "client_secret: Some(\"***\")",
+            "List(",
+        ] {
+            assert!(text.contains(shown), "`{shown}` missing from:\n{text}");
+        }
+
+        // Global flags after the subcommand, and a subcommand that uses the credentials itself.
+        let text = debug_of(&[
+            "dbsync",
+            "sandbox",
+            "--auth",
+            "basic",
+            "--password",
+            PASSWORD,
+            "--token",
+            TOKEN,
+            "--client-secret",
+            CLIENT_SECRET,
+            "--url",
+            &format!("https://bob:{URL_PASSWORD}@api.dbsync.example/base"),
+        ]);
+        assert_no_secret(&text);
+        assert!(
+            text.contains("https://***@api.dbsync.example/base"),
+            "{text}"
+        );
+        assert!(text.contains("Sandbox("), "{text}");
+
+        // Secrets not given print as None, not as a marker.
+        let text = debug_of(&["dbsync", "--url", "http://127.0.0.1:1", "check"]);
+        assert!(text.contains("password: None"), "{text}");
+        assert!(text.contains("\"http://127.0.0.1:1\""), "{text}");
+    }
+
+    #[test]
+    fn urls_without_credentials_print_unchanged() {
+        let show = |url: &str| format!("{:?}", MaskedUrl(url));
+        assert_eq!(show("https://h.example/a@b"), "\"https://h.example/a@b\"");
+        assert_eq!(
+            show("https://u:p@h.example?x=@"),
+            "\"https://***@h.example?x=@\""
+        );
+        assert_eq!(show("u:p@h"), "\"***@h\"");
+        assert_eq!(show(""), "\"\"");
+    }
 }

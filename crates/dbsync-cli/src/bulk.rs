@@ -1,11 +1,23 @@
 //! Bulk create and update from a file: records read incrementally, sent in batches, every
-//! failure written to the `--failed` file (JSON Lines: line, record, error) so nothing is lost.
+//! failure written to the `--failed` file (JSON Lines: line, record, error, outcome,
+//! idempotency_key) so nothing is lost.
+//!
+//! A failure is either `"not_saved"` (refused, invalid, or never sent: safe to send again once
+//! fixed) or `"unknown"`: the request was sent and its answer lost or unreadable after every
+//! retry, so the server may have saved the record. Sending an `"unknown"` record again as a new
+//! create could make a duplicate, so the retry recipe the CLI prints skips them. For a create
+//! whose whole batch request went unanswered, the line carries that request's `Idempotency-Key`,
+//! and the lines with the same key are exactly that request's records in its order: re-sending
+//! them with that key is safe (the server replays its first answer instead of creating
+//! anything). The CLI itself cannot send a chosen key (dbsync-client picks a fresh one per
+//! request), so it never re-sends them; the README shows how to.
 
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufRead as _, BufReader, BufWriter, IsTerminal as _, Write};
 use std::path::Path;
 
-use dbsync_client::{BatchOptions, Error, Resource, Schema};
+use dbsync_client::{BatchOptions, BatchOutcome, Error, Resource, Schema};
 use serde_json::{Map, Value, json};
 
 use crate::exit::{CliError, Exit, class_of, report_write};
@@ -54,18 +66,71 @@ pub fn count_records(file: &Path) -> Option<u64> {
     Some(count)
 }
 
-/// One record that was not saved.
+/// What is known of a record that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Not saved: refused by the server, invalid, or never sent.
+    NotSaved,
+    /// The request was sent but its answer was lost or unreadable: it may have been saved.
+    Unknown,
+}
+
+impl Outcome {
+    /// Its name in the `--failed` file.
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::NotSaved => "not_saved",
+            Outcome::Unknown => "unknown",
+        }
+    }
+}
+
+/// The text dbsync-client adds to the error of a request whose outcome is unknown (so the
+/// stderr line does not say it twice).
+const UNKNOWN_OUTCOME_TEXT: &str = "the outcome is unknown";
+
+/// What is known of a failed record, by dbsync-client's rule
+/// ([`BatchOutcome::outcome_unknown`]).
+fn outcome_of<T>(outcome: &BatchOutcome<T>) -> Outcome {
+    if outcome.outcome_unknown() {
+        Outcome::Unknown
+    } else {
+        Outcome::NotSaved
+    }
+}
+
+/// One record that was not saved (or may not have been).
 struct Failure {
     line: u64,
     record: Value,
     exit: Exit,
     error: Value,
+    outcome: Outcome,
+    /// The `Idempotency-Key` of the create request that carried the record, kept only when the
+    /// outcome of every record of that request is unknown (see [`send`]).
+    idempotency_key: Option<String>,
+}
+
+impl Failure {
+    /// A failure found before anything was sent.
+    fn local(line: u64, record: Value, error: Value) -> Self {
+        Self {
+            line,
+            record,
+            exit: Exit::Validation,
+            error,
+            outcome: Outcome::NotSaved,
+            idempotency_key: None,
+        }
+    }
 }
 
 /// Where failures go: the `--failed` file, or stderr lines.
 struct Failures<'a> {
     file: Option<(BufWriter<File>, &'a Path)>,
     count: u64,
+    /// How many of them have an unknown outcome.
+    unknown: u64,
     class: Option<Exit>,
 }
 
@@ -76,8 +141,13 @@ impl Failures<'_> {
             record,
             exit,
             error,
+            outcome,
+            idempotency_key,
         } = failure;
         self.count += 1;
+        if outcome == Outcome::Unknown {
+            self.unknown += 1;
+        }
         // Validation when any record was invalid, else the class of the first failure.
         self.class = Some(match self.class {
             None => exit,
@@ -86,7 +156,13 @@ impl Failures<'_> {
         });
         match &mut self.file {
             Some((out, path)) => {
-                let entry = json!({"line": line, "record": record, "error": error});
+                let entry = json!({
+                    "line": line,
+                    "record": record,
+                    "error": error,
+                    "outcome": outcome.as_str(),
+                    "idempotency_key": idempotency_key,
+                });
                 serde_json::to_writer(&mut *out, &entry).map_err(|e| {
                     CliError::other(format!("cannot write {}: {e}", path.display()))
                 })?;
@@ -98,7 +174,20 @@ impl Failures<'_> {
                     .get("message")
                     .and_then(Value::as_str)
                     .unwrap_or("failed");
-                eprintln!("dbsync: line {line}: {message}");
+                let mut note = String::new();
+                if outcome == Outcome::Unknown {
+                    if !message.contains(UNKNOWN_OUTCOME_TEXT) {
+                        note.push_str(
+                            " (the outcome is unknown: it may have been saved; do not create it \
+                             again blindly)",
+                        );
+                    }
+                    if let Some(key) = idempotency_key.filter(|key| !message.contains(key.as_str()))
+                    {
+                        note.push_str(&format!(" (Idempotency-Key `{key}`)"));
+                    }
+                }
+                eprintln!("dbsync: line {line}: {message}{note}");
                 Ok(())
             }
         }
@@ -159,6 +248,7 @@ pub async fn run(
     let mut failures = Failures {
         file,
         count: 0,
+        unknown: 0,
         class: None,
     };
     let stdout = std::io::stdout();
@@ -183,20 +273,14 @@ pub async fn run(
         if let Some(item) = next {
             seen += 1;
             match item.value {
-                Err((message, raw)) => local.push(Failure {
-                    line: item.line,
-                    record: Value::String(raw),
-                    exit: Exit::Validation,
-                    error: local_error(message, json!([])),
-                }),
+                Err((message, raw)) => local.push(Failure::local(
+                    item.line,
+                    Value::String(raw),
+                    local_error(message, json!([])),
+                )),
                 Ok(record) => match check(&record, mode, schema.as_ref()) {
                     Ok(()) => chunk.push((item.line, record)),
-                    Err(error) => local.push(Failure {
-                        line: item.line,
-                        record,
-                        exit: Exit::Validation,
-                        error,
-                    }),
+                    Err(error) => local.push(Failure::local(item.line, record, error)),
                 },
             }
         }
@@ -252,19 +336,41 @@ pub async fn run(
         Some(class) => {
             let whereto = match failed {
                 Some(path) => format!(
-                    "written to {} (JSON Lines: line, record, error; retry with `jq -c .record`)",
+                    "written to {} (JSON Lines: line, record, error, outcome, idempotency_key); \
+                     retry the records not saved with `jq -c 'select(.outcome == \"not_saved\") \
+                     | .record' {}`",
+                    path.display(),
                     path.display()
                 ),
                 None => "listed above (use --failed FILE to keep them)".to_owned(),
             };
-            Err(CliError::new(
-                class,
-                format!(
-                    "{verb} {saved} of {seen} record(s); {} failed, {whereto}",
-                    failures.count
-                ),
-            ))
+            let mut message = format!(
+                "{verb} {saved} of {seen} record(s); {} failed, {whereto}",
+                failures.count
+            );
+            if failures.unknown > 0 {
+                message.push_str(&unknown_advice(mode, failures.unknown));
+            }
+            Err(CliError::new(class, message))
         }
+    }
+}
+
+/// What to do about records whose outcome is unknown.
+fn unknown_advice(mode: BulkMode, unknown: u64) -> String {
+    match mode {
+        BulkMode::Create => format!(
+            ". {unknown} of the failed record(s) have an unknown outcome (\"outcome\": \
+             \"unknown\"): the server may have saved them, so do not create them again as new \
+             records; check whether they exist, or re-send the records that share an \
+             idempotency_key, in the same order, with that Idempotency-Key within 24 hours \
+             (the server then replays its first answer and creates nothing twice; see the \
+             README)"
+        ),
+        BulkMode::Update => format!(
+            ". {unknown} of the failed update(s) have an unknown outcome (\"outcome\": \
+             \"unknown\"): they may have been applied; an update is safe to send again"
+        ),
     }
 }
 
@@ -334,24 +440,153 @@ async fn send<W: Write>(
             resource.update_many_with(&patches, options).await
         }
     };
+    let whole_unknown = keys_of_unknown_requests(&outcomes);
     let mut saved = 0;
     let mut batch: Vec<Option<(u64, Value)>> = batch.into_iter().map(Some).collect();
     for outcome in outcomes {
         let Some((line, record)) = batch.get_mut(outcome.index).and_then(Option::take) else {
             continue;
         };
+        let known = outcome_of(&outcome);
         match outcome.result {
             Ok(saved_record) => {
                 saved += 1;
                 report_write(writer.write(&saved_record))?;
             }
-            Err(error) => failures.push(Failure {
-                line,
-                record,
-                exit: class_of(&error),
-                error: error_json(&error),
-            }),
+            Err(error) => {
+                failures.push(Failure {
+                    line,
+                    record,
+                    exit: class_of(&error),
+                    error: error_json(&error),
+                    outcome: known,
+                    idempotency_key: outcome
+                        .idempotency_key
+                        .filter(|key| whole_unknown.contains(key)),
+                });
+            }
         }
     }
     Ok(saved)
+}
+
+/// The idempotency keys of the requests none of whose records has a known outcome. Each such
+/// request is entirely in the failures, so the lines sharing its key are exactly its records, in
+/// its order, and re-sending them with the key replays it. The key of a request with any known
+/// record (saved, or refused on its own) is left out: its failed records alone are not that
+/// request, and sent with its key they would only be refused (`409`).
+fn keys_of_unknown_requests(outcomes: &[BatchOutcome<Value>]) -> HashSet<String> {
+    let mut all_unknown: HashMap<&str, bool> = HashMap::new();
+    for outcome in outcomes {
+        if let Some(key) = outcome.idempotency_key.as_deref() {
+            *all_unknown.entry(key).or_insert(true) &= outcome.outcome_unknown();
+        }
+    }
+    all_unknown
+        .into_iter()
+        .filter(|(_, unknown)| *unknown)
+        .map(|(key, _)| key.to_owned())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dbsync_client::TransportKind;
+
+    fn transport(kind: TransportKind) -> Error {
+        Error::Transport {
+            kind,
+            message: "x".into(),
+            source: None,
+        }
+    }
+
+    /// A failed record's outcome.
+    fn failed(error: &Error) -> BatchOutcome<Value> {
+        BatchOutcome {
+            index: 0,
+            result: Err(error.clone()),
+            idempotency_key: Some("k".into()),
+        }
+    }
+
+    fn decode() -> Error {
+        Error::Decode {
+            status: Some(200),
+            message: "the body was cut short".into(),
+            snippet: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_failure_is_unknown_when_the_server_may_have_acted() {
+        let not_saved = [
+            Error::Validation {
+                message: "bad".into(),
+                details: Vec::new(),
+            },
+            Error::Unauthorized {
+                message: "no".into(),
+                challenge: None,
+            },
+            Error::RateLimited {
+                message: "slow down".into(),
+                retry_after: None,
+            },
+            Error::Conflict {
+                message: "key reused".into(),
+            },
+            transport(TransportKind::Connect),
+            transport(TransportKind::ConnectTimeout),
+            Error::Config("bad".into()),
+        ];
+        for error in &not_saved {
+            assert_eq!(outcome_of(&failed(error)), Outcome::NotSaved, "{error}");
+        }
+        let unknown = [
+            transport(TransportKind::Broken),
+            transport(TransportKind::Timeout),
+            decode(),
+            Error::Server {
+                status: 503,
+                message: "down".into(),
+            },
+        ];
+        for error in &unknown {
+            assert_eq!(outcome_of(&failed(error)), Outcome::Unknown, "{error}");
+        }
+    }
+
+    #[test]
+    fn only_the_keys_of_requests_with_no_known_record_are_kept() {
+        let outcome =
+            |index: usize, result: Result<Value, Error>, key: Option<&str>| BatchOutcome {
+                index,
+                result,
+                idempotency_key: key.map(str::to_owned),
+            };
+        let outcomes = vec![
+            // Request A: lost as a whole.
+            outcome(0, Err(transport(TransportKind::Broken)), Some("A")),
+            outcome(1, Err(transport(TransportKind::Broken)), Some("A")),
+            // Request B: one saved, one with an unreadable result.
+            outcome(2, Ok(json!({"id": 1})), Some("B")),
+            outcome(3, Err(decode()), Some("B")),
+            // Request C: one refused on its own, one unknown.
+            outcome(4, Err(decode()), Some("C")),
+            outcome(
+                5,
+                Err(Error::Validation {
+                    message: "bad".into(),
+                    details: Vec::new(),
+                }),
+                Some("C"),
+            ),
+            // No key (an update, or a record the library had no request for).
+            outcome(6, Err(decode()), None),
+        ];
+        let keys = keys_of_unknown_requests(&outcomes);
+        assert_eq!(keys, HashSet::from(["A".to_owned()]));
+    }
 }

@@ -4,7 +4,7 @@ use std::io::Write as _;
 use std::path::Path;
 
 use assert_cmd::Command;
-use dbsync_sandbox::{Faults, Sandbox, SandboxAuth, SandboxBuilder};
+use dbsync_sandbox::{Fault, Faults, Sandbox, SandboxAuth, SandboxBuilder};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "tok-7f3a9c-never-print-me";
@@ -1163,4 +1163,176 @@ fn a_closed_stdout_does_not_stop_a_bulk_create() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(env.count(), 2_000);
+}
+
+/// A `POST` over a plain TCP connection, as a user re-sending a request by hand would (curl):
+/// returns the status, the head (lower-cased) and the body.
+fn post_raw(
+    addr: std::net::SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String, String) {
+    use std::io::Read as _;
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    let mut request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let response = String::from_utf8(response).unwrap();
+    let (head, mut body) = response.split_once("\r\n\r\n").unwrap();
+    let head = head.to_ascii_lowercase();
+    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let mut decoded = String::new();
+    if head.contains("transfer-encoding: chunked") {
+        while let Some((size, rest)) = body.split_once("\r\n") {
+            let size = usize::from_str_radix(size.trim(), 16).unwrap();
+            if size == 0 {
+                break;
+            }
+            decoded.push_str(&rest[..size]);
+            body = &rest[size + 2..];
+        }
+    } else {
+        decoded.push_str(body);
+    }
+    (status, head, decoded)
+}
+
+#[test]
+fn a_lost_batch_response_leaves_the_idempotency_key_in_the_failed_file_and_no_duplicate() {
+    // The first batch request is carried out and its answer lost; every other request is
+    // answered. The seed is found from the sandbox's own pure fault schedule.
+    let faults = |seed: u64| Faults {
+        seed,
+        lost_response_rate: 0.05,
+        ..Faults::default()
+    };
+    let seed = (0..100_000u64)
+        .find(|&seed| {
+            let schedule = faults(seed);
+            matches!(schedule.decide(1), Fault::LostDrop | Fault::LostTruncate)
+                && (2..=40).all(|n| schedule.decide(n) == Fault::None)
+        })
+        .unwrap();
+    let env = Env::start(
+        Sandbox::builder()
+            .auth(SandboxAuth::Bearer {
+                token: TOKEN.into(),
+            })
+            .faults(faults(seed)),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    // 150 records: a request of 100 (lost) and one of 50 with an invalid record (line 120).
+    let text: String = (1..=150usize)
+        .map(|i| {
+            let mut record = valid_record(i);
+            if i == 120 {
+                record["email"] = json!("not-an-email");
+            }
+            format!("{record}\n")
+        })
+        .collect();
+    let input = write_file(dir.path(), "in.jsonl", &text);
+    let failed = dir.path().join("failed.jsonl");
+    let out = run(env
+        .cmd()
+        .args([
+            "--max-retries",
+            "0",
+            "create",
+            "--concurrency",
+            "1",
+            "--file",
+        ])
+        .arg(&input)
+        .arg("--failed")
+        .arg(&failed));
+    assert_eq!(out.code, 5, "{}", out.stderr);
+    assert_eq!(jsonl(&out.stdout).len(), 49);
+    // The lost request was carried out: its 100 records are stored.
+    assert_eq!(env.count(), 149);
+    assert!(
+        out.stderr
+            .contains("100 of the failed record(s) have an unknown outcome"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("select(.outcome == \"not_saved\")"),
+        "{}",
+        out.stderr
+    );
+
+    let failures = jsonl(&std::fs::read_to_string(&failed).unwrap());
+    assert_eq!(failures.len(), 101);
+    let (unknown, not_saved): (Vec<&Value>, Vec<&Value>) =
+        failures.iter().partition(|f| f["outcome"] == "unknown");
+    let lines =
+        |fs: &[&Value]| -> Vec<u64> { fs.iter().map(|f| f["line"].as_u64().unwrap()).collect() };
+    assert_eq!(lines(&unknown), (1..=100).collect::<Vec<u64>>());
+    assert_eq!(lines(&not_saved), vec![120]);
+    assert_eq!(not_saved[0]["outcome"], "not_saved");
+    assert_eq!(not_saved[0]["idempotency_key"], Value::Null);
+    assert_eq!(not_saved[0]["error"]["code"], 400);
+    // Every unknown record carries the key of its request: one key for the whole request.
+    let key = unknown[0]["idempotency_key"].as_str().unwrap().to_owned();
+    assert!(!key.is_empty());
+    assert!(unknown.iter().all(|f| f["idempotency_key"] == key.as_str()));
+    assert!(
+        unknown[0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("the outcome is unknown"),
+        "{}",
+        unknown[0]
+    );
+
+    // The documented retry of the records not saved leaves the unknown ones out: nothing is
+    // created twice.
+    let retry: String = failures
+        .iter()
+        .filter(|f| f["outcome"] == "not_saved")
+        .map(|f| {
+            let mut record = f["record"].clone();
+            record["email"] = json!("fixed120@example.com");
+            format!("{record}\n")
+        })
+        .collect();
+    let retry_file = write_file(dir.path(), "retry.jsonl", &retry);
+    let out = run(env.cmd().args(["create", "--file"]).arg(&retry_file));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(env.count(), 150);
+
+    // Acting on the key, as the README shows: the records sharing it, in file order, re-sent
+    // with it. The server replays its first answer (the 100 records it saved) and creates
+    // nothing.
+    let records: Vec<Value> = unknown.iter().map(|f| f["record"].clone()).collect();
+    let body = serde_json::to_vec(&json!({ "records": records })).unwrap();
+    let authorization = format!("Bearer {TOKEN}");
+    let (status, head, body) = post_raw(
+        env.sandbox.addr(),
+        "/v1/records/batch",
+        &[
+            ("Authorization", &authorization),
+            ("Content-Type", "application/json"),
+            ("Idempotency-Key", &key),
+        ],
+        &body,
+    );
+    assert!((200..300).contains(&status), "{status} {head} {body}");
+    assert!(head.contains("idempotent-replayed: true"), "{head}");
+    let replayed: Value = serde_json::from_str(&body).unwrap();
+    let results = replayed["results"].as_array().unwrap();
+    assert_eq!(results.len(), 100);
+    assert!(results.iter().all(|r| r["status"] == 201), "{body}");
+    assert_eq!(env.count(), 150, "the replay created nothing");
 }

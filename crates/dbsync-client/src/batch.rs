@@ -32,6 +32,39 @@ pub struct BatchOutcome<T> {
     pub idempotency_key: Option<String>,
 }
 
+impl<T> BatchOutcome<T> {
+    /// Whether the server may have saved this record although its result is an error: its
+    /// request was sent and the answer was lost, cut short, unreadable or a `5xx` after every
+    /// retry, or the answer said saved without a usable record. Such a record must not be
+    /// created again as a new record: check whether it exists, or resend the records that
+    /// share its [`BatchOutcome::idempotency_key`], in the same order, with that key (the
+    /// server then replays its first answer). `false` for a saved record and for one the server
+    /// refused or that was never sent.
+    ///
+    /// ```
+    /// use dbsync_client::{BatchOutcome, Error, TransportKind};
+    /// let lost = BatchOutcome::<()> {
+    ///     index: 0,
+    ///     result: Err(Error::Transport {
+    ///         kind: TransportKind::Timeout,
+    ///         message: "timed out".into(),
+    ///         source: None,
+    ///     }),
+    ///     idempotency_key: Some("dbsync-1".into()),
+    /// };
+    /// assert!(lost.outcome_unknown());
+    /// let refused = BatchOutcome::<()> {
+    ///     index: 1,
+    ///     result: Err(Error::Conflict { message: "taken".into() }),
+    ///     idempotency_key: None,
+    /// };
+    /// assert!(!refused.outcome_unknown());
+    /// ```
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(&self.result, Err(error) if crate::bulk::outcome_unknown(error))
+    }
+}
+
 /// One item of a batch response.
 #[derive(Debug, Deserialize)]
 pub(crate) struct BatchItem {

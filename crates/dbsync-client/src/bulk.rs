@@ -323,7 +323,7 @@ fn is_split_worthy(error: &Error) -> bool {
 }
 
 /// Whether the server may have acted on a request that ended in `error`.
-fn outcome_unknown(error: &Error) -> bool {
+pub(crate) fn outcome_unknown(error: &Error) -> bool {
     match error {
         Error::Transport { kind, .. } => !matches!(
             kind,
