@@ -175,6 +175,82 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
         self.run_concurrent(Method::PUT, prepared, options).await
     }
 
+    /// Sends `records` again as the one batch create they were first sent as, with that
+    /// request's `Idempotency-Key` (from [`BatchOutcome::idempotency_key`] of records whose
+    /// outcome was unknown, see [`BatchOutcome::outcome_unknown`]): if the server saved them
+    /// the first time, it replays its first answer and creates nothing; if not, it creates them
+    /// now. Either way each record is reported at its index, and none is created twice.
+    ///
+    /// `records` must be exactly the records of that request, in the same order and unchanged
+    /// (at most 100; the records that share the key, in input order): the server replays only
+    /// a byte-identical body, and answers another body with the same key with a `409`
+    /// ([`Error::Conflict`]). Nothing is sent, and every record fails with a configuration
+    /// error, when the key is empty, there are more than 100 records, or a record fails the
+    /// pre-flight check (the first request cannot have carried it). A whole-batch `400`/`413`
+    /// is split like [`Resource::create_many_with`] does (the parts get new keys: a refused
+    /// request saved nothing).
+    ///
+    /// ```no_run
+    /// # async fn run(outcomes: Vec<dbsync_client::BatchOutcome<serde_json::Value>>,
+    /// #     records: Vec<serde_json::Value>) {
+    /// use dbsync_client::Connection;
+    /// let contacts = Connection::from_env().unwrap().records();
+    /// // `records[i]` is the input record of `outcomes[i]` (one request of a create_many).
+    /// if let Some(key) = outcomes.iter().find(|o| o.outcome_unknown()).and_then(|o| o.idempotency_key.clone()) {
+    ///     let same: Vec<serde_json::Value> = outcomes.iter()
+    ///         .filter(|o| o.idempotency_key.as_deref() == Some(key.as_str()))
+    ///         .map(|o| records[o.index].clone())
+    ///         .collect();
+    ///     let again = contacts.create_batch_with_key(&same, &key).await;
+    ///     # let _ = again;
+    /// }
+    /// # }
+    /// ```
+    pub async fn create_batch_with_key(
+        &self,
+        records: &[T],
+        idempotency_key: &str,
+    ) -> Vec<BatchOutcome<T>> {
+        let refuse = |why: String| {
+            let error = Error::config(format!("{why}; nothing was sent"));
+            (0..records.len())
+                .map(|index| BatchOutcome {
+                    index,
+                    result: Err(error.clone()),
+                    idempotency_key: Some(idempotency_key.to_owned()),
+                })
+                .collect()
+        };
+        if idempotency_key.trim().is_empty() {
+            return refuse("the Idempotency-Key to send the batch again with is empty".into());
+        }
+        if records.len() > MAX_BATCH_SIZE {
+            return refuse(format!(
+                "{} records cannot be one batch request (at most {MAX_BATCH_SIZE}): send the \
+                 records of one request with its key",
+                records.len()
+            ));
+        }
+        let mut ready = Vec::with_capacity(records.len());
+        for (index, prepared) in self.prepare_creates(records).into_iter().enumerate() {
+            match prepared {
+                Ok(value) => ready.push((index, value)),
+                Err(error) => {
+                    return refuse(format!(
+                        "record {index} fails the pre-flight check ({error}), so it cannot have \
+                         been part of the first request"
+                    ));
+                }
+            }
+        }
+        let (_, settled) = self
+            .send_chunk(&Method::POST, ready, Some(Arc::from(idempotency_key)))
+            .await;
+        let mut outcomes: Vec<Option<Known<T>>> = (0..records.len()).map(|_| None).collect();
+        settle(&mut outcomes, settled);
+        into_outcomes(outcomes)
+    }
+
     pub(crate) async fn run_concurrent(
         &self,
         method: Method,
@@ -212,52 +288,32 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
             chunks.push(records.by_ref().take(options.chunk_size).collect());
         }
         let mut finished = futures::stream::iter(chunks)
-            .map(|chunk| self.send_chunk(&method, chunk))
+            .map(|chunk| self.send_chunk(&method, chunk, None))
             .buffer_unordered(options.concurrency);
         while let Some((size, settled)) = finished.next().await {
-            for (index, result, key) in settled {
-                // The first result for a record counts; a repeated index cannot overwrite it.
-                if let Some(slot @ None) = outcomes.get_mut(index) {
-                    progress.saved += usize::from(result.is_ok());
-                    *slot = Some((result, key));
-                }
-            }
+            progress.saved += settle(&mut outcomes, settled);
             progress.done += size;
             progress.failed = progress.done.saturating_sub(progress.saved);
             report(progress);
         }
-
-        outcomes
-            .into_iter()
-            .enumerate()
-            .map(|(index, outcome)| match outcome {
-                Some((result, key)) => BatchOutcome {
-                    index,
-                    result,
-                    idempotency_key: key.map(|k| k.to_string()),
-                },
-                None => BatchOutcome {
-                    index,
-                    result: Err(Error::decode(
-                        None,
-                        "the batch response has no result for this record; it may or may not \
-                         have been saved",
-                        b"",
-                    )),
-                    idempotency_key: None,
-                },
-            })
-            .collect()
+        into_outcomes(outcomes)
     }
 
     /// Sends one chunk, splitting it while the server refuses a part as a whole with `400` or
-    /// `413`. Returns the chunk's size and what is known of its records.
-    async fn send_chunk(&self, method: &Method, chunk: Vec<Prepared>) -> (usize, Vec<Settled<T>>) {
+    /// `413`. The whole chunk goes with `key` when given (a create sent again), else (and
+    /// every split part) with a new key. Returns the chunk's size and what is known of its
+    /// records.
+    async fn send_chunk(
+        &self,
+        method: &Method,
+        chunk: Vec<Prepared>,
+        mut key: Option<Arc<str>>,
+    ) -> (usize, Vec<Settled<T>>) {
         let size = chunk.len();
         let mut settled = Vec::with_capacity(size);
         let mut pending = vec![chunk];
         while let Some(part) = pending.pop() {
-            match self.send_part(method, &part).await {
+            match self.send_part(method, &part, key.take()).await {
                 PartReply::Items(items) => settled.extend(items),
                 PartReply::Whole(error, _) if part.len() > 1 && is_split_worthy(&error) => {
                     let mut first = part;
@@ -280,8 +336,13 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
         (size, settled)
     }
 
-    /// One batch request for `part`.
-    async fn send_part(&self, method: &Method, part: &[Prepared]) -> PartReply<T> {
+    /// One batch request for `part` (a create with `key`, or a new key).
+    async fn send_part(
+        &self,
+        method: &Method,
+        part: &[Prepared],
+        key: Option<Arc<str>>,
+    ) -> PartReply<T> {
         let body = BatchBody {
             records: part.iter().map(|(_, value)| value).collect(),
         };
@@ -289,7 +350,10 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
             .sub_call(method.clone(), "batch")
             .and_then(|call| call.json_body(&body))
         {
-            Ok(call) if *method == Method::POST => call.with_new_idempotency_key(),
+            Ok(call) if *method == Method::POST => match key {
+                Some(key) => call.with_idempotency_key(key.to_string()),
+                None => call.with_new_idempotency_key(),
+            },
             Ok(call) => call,
             Err(error) => return PartReply::Whole(error, None),
         };
@@ -311,6 +375,45 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
         }
         PartReply::Items(items)
     }
+}
+
+/// Records the results of `settled` in `outcomes`, by input index; returns how many were saved.
+/// The first result for a record counts; a repeated index cannot overwrite it.
+fn settle<T>(outcomes: &mut [Option<Known<T>>], settled: Vec<Settled<T>>) -> usize {
+    let mut saved = 0;
+    for (index, result, key) in settled {
+        if let Some(slot @ None) = outcomes.get_mut(index) {
+            saved += usize::from(result.is_ok());
+            *slot = Some((result, key));
+        }
+    }
+    saved
+}
+
+/// One outcome per input record, in input order; a record the server's answer left out may or
+/// may not have been saved.
+fn into_outcomes<T>(outcomes: Vec<Option<Known<T>>>) -> Vec<BatchOutcome<T>> {
+    outcomes
+        .into_iter()
+        .enumerate()
+        .map(|(index, outcome)| match outcome {
+            Some((result, key)) => BatchOutcome {
+                index,
+                result,
+                idempotency_key: key.map(|k| k.to_string()),
+            },
+            None => BatchOutcome {
+                index,
+                result: Err(Error::decode(
+                    None,
+                    "the batch response has no result for this record; it may or may not \
+                     have been saved",
+                    b"",
+                )),
+                idempotency_key: None,
+            },
+        })
+        .collect()
 }
 
 /// A whole-batch refusal that splitting can get around: a bad record (`400`) or a body too

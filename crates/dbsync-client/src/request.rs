@@ -101,6 +101,12 @@ impl Call {
         self
     }
 
+    /// Sends `key` as the `Idempotency-Key` (on every retry of this call).
+    pub(crate) fn with_idempotency_key(mut self, key: String) -> Self {
+        self.idempotency_key = Some(key);
+        self
+    }
+
     pub(crate) fn body_not_needed(mut self) -> Self {
         self.body_check = BodyCheck::NotNeeded;
         self

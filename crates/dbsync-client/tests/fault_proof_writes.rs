@@ -123,3 +123,95 @@ async fn create_many_of_5000_under_faults_stores_each_record_exactly_once() {
     );
     sandbox.shutdown().await;
 }
+
+/// The first request is carried out and its answer lost; the next 40 are answered.
+fn first_answer_lost() -> Faults {
+    let faults = |seed: u64| Faults {
+        seed,
+        lost_response_rate: 0.05,
+        ..Faults::default()
+    };
+    let seed = (0..100_000u64)
+        .find(|&seed| {
+            let schedule = faults(seed);
+            matches!(schedule.decide(1), Fault::LostDrop | Fault::LostTruncate)
+                && (2..=40).all(|n| schedule.decide(n) == Fault::None)
+        })
+        .expect("a seed with only the first answer lost");
+    faults(seed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_whose_answer_was_lost_is_sent_again_with_its_key_and_creates_nothing_twice() {
+    let sandbox = Sandbox::builder()
+        .faults(first_answer_lost())
+        .start()
+        .await
+        .unwrap();
+    let connection = Connection::builder()
+        .base_url(sandbox.base_url())
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    // A resource without a schema: any object is a record.
+    let records = connection.resource::<Value>("notes").unwrap();
+    let input: Vec<Value> = (0..60).map(|n| json!({"n": n})).collect();
+
+    // The request was carried out, but its answer lost: every outcome is unknown, one key.
+    let first = records.create_many(&input).await;
+    assert!(first.iter().all(|o| o.outcome_unknown()), "{first:?}");
+    let key = first[0].idempotency_key.clone().unwrap();
+    assert!(first.iter().all(|o| o.idempotency_key.as_ref() == Some(&key)));
+    assert_eq!(sandbox.record_count("notes"), 60);
+
+    // Refused before sending: an empty key, too many records, another body with the key.
+    let sent = sandbox.request_log().len();
+    for outcome in records.create_batch_with_key(&input, " ").await {
+        assert!(matches!(outcome.result, Err(dbsync_client::Error::Config(_))));
+    }
+    let too_many: Vec<Value> = (0..101).map(|n| json!({"n": n})).collect();
+    let refused = records.create_batch_with_key(&too_many, &key).await;
+    assert_eq!(refused.len(), 101);
+    assert!(refused.iter().all(|o| o.result.is_err() && !o.outcome_unknown()));
+    assert_eq!(sandbox.request_log().len(), sent, "nothing was sent");
+
+    // The same records in the same order with the key: the first answer, replayed.
+    let again = records.create_batch_with_key(&input, &key).await;
+    assert_eq!(again.len(), 60);
+    for (n, outcome) in again.iter().enumerate() {
+        assert_eq!(outcome.index, n);
+        let saved = outcome.result.as_ref().unwrap();
+        assert_eq!(saved["n"], n);
+        assert_eq!(outcome.idempotency_key.as_ref(), Some(&key));
+    }
+    assert_eq!(sandbox.record_count("notes"), 60, "nothing created twice");
+    // Each replayed record is the one created the first time.
+    let stored: Vec<Value> = records
+        .stream(Query::new())
+        .try_collect()
+        .await
+        .unwrap();
+    let ids: HashSet<&Value> = stored.iter().map(|r| &r["id"]).collect();
+    assert!(
+        again
+            .iter()
+            .all(|o| ids.contains(&o.result.as_ref().unwrap()["id"]))
+    );
+
+    // Other records with that key are a conflict, and create nothing.
+    let other: Vec<Value> = (0..60).map(|n| json!({"n": n + 1000})).collect();
+    let conflict = records.create_batch_with_key(&other, &key).await;
+    assert!(
+        conflict
+            .iter()
+            .all(|o| matches!(o.result, Err(dbsync_client::Error::Conflict { .. }))),
+        "{conflict:?}"
+    );
+    assert_eq!(sandbox.record_count("notes"), 60);
+
+    // A key the server never saw: the records are created now, once.
+    let fresh: Vec<Value> = (0..5).map(|n| json!({"n": n + 2000})).collect();
+    let created = records.create_batch_with_key(&fresh, "never-sent-1").await;
+    assert!(created.iter().all(|o| o.result.is_ok()));
+    assert_eq!(sandbox.record_count("notes"), 65);
+}
