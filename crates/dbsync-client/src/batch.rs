@@ -109,6 +109,13 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
     }
 
     /// Each record checked (pre-flight) and turned into JSON, or why it cannot be sent.
+    ///
+    /// Through a `Value` on purpose, not serialized straight to text: a `Value` object has
+    /// sorted keys (unless an application turns on serde_json's `preserve_order`), so the same
+    /// records make the same body bytes in any process, whatever the field order of `T` or the
+    /// iteration order of a `HashMap` in it. Resending a batch with
+    /// its `Idempotency-Key` ([`Resource::create_batch_with_key`]) is replayed only for a
+    /// byte-identical body.
     pub(crate) fn prepare_creates(&self, records: &[T]) -> Vec<Result<Value, Error>> {
         records
             .iter()
