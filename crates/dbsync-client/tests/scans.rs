@@ -490,17 +490,22 @@ async fn a_scan_that_fails_resumes_from_its_checkpoint_until_done_with_each_id_o
     }
 }
 
+/// The `offset` a page request asks for (0 when none).
+fn offset_of(request: &wiremock::Request) -> u64 {
+    request
+        .url
+        .query_pairs()
+        .find(|(k, _)| k == "offset")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0)
+}
+
 /// A server that serves at most 50 records per page whatever is asked, and says so.
 struct CappedPages;
 
 impl wiremock::Respond for CappedPages {
     fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
-        let offset: u64 = request
-            .url
-            .query_pairs()
-            .find(|(k, _)| k == "offset")
-            .and_then(|(_, v)| v.parse().ok())
-            .unwrap_or(0);
+        let offset = offset_of(request);
         let data: Vec<Value> = (offset..(offset + 50).min(120))
             .map(|i| json!({"id": i + 1}))
             .collect();
@@ -539,12 +544,7 @@ struct OneMisfit;
 
 impl wiremock::Respond for OneMisfit {
     fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
-        let offset: u64 = request
-            .url
-            .query_pairs()
-            .find(|(k, _)| k == "offset")
-            .and_then(|(_, v)| v.parse().ok())
-            .unwrap_or(0);
+        let offset = offset_of(request);
         let data: Vec<Value> = (offset..(offset + 50).min(120))
             .map(|i| match i + 1 {
                 57 => json!({"id": 57, "n": "fifty-seven"}),
