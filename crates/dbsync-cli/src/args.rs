@@ -207,6 +207,9 @@ pub enum Command {
     },
     /// Create one record (--data) or many (--file, JSON Lines or a JSON array, any size).
     Create(WriteArgs),
+    /// Send the failures of `dbsync create --failed FILE` again, never creating a record twice.
+    #[command(long_about = RESEND_HELP)]
+    Resend(ResendArgs),
     /// Update one record (ID --data) or many (--file; each record carries its "id").
     Update(UpdateArgs),
     /// Delete one or more records by id.
@@ -311,16 +314,61 @@ pub struct WriteArgs {
     /// Write the records that failed here (JSON Lines: line, record, error, outcome,
     /// idempotency_key).
     ///
-    /// "outcome" is "not_saved" (fix the record and send it again:
-    /// `jq -c 'select(.outcome == "not_saved") | .record' FILE`) or "unknown": the request was
-    /// sent but its answer was lost, so the server may have saved the record. Never create an
-    /// "unknown" record again as a new record: check whether it exists, or, for a create with
-    /// an "idempotency_key", re-send the records sharing it (in file order, all of them) to
-    /// `POST /v1/{resource}/batch` with that `Idempotency-Key` within 24 hours; the server
-    /// replays its first answer and creates nothing twice (see the README).
+    /// "outcome" is "not_saved" (refused or never sent) or "unknown": the request was sent but
+    /// its answer was lost, so the server may have saved the record. Never create an "unknown"
+    /// record again as a new record. After a create, fix the invalid records in FILE and run
+    /// `dbsync resend FILE --failed NEW_FILE`: it creates the records not saved, sends each
+    /// request lost as a whole again with its "idempotency_key" (within 24 hours: the server
+    /// replays its first answer and creates nothing twice) and does not send the other
+    /// "unknown" records (check whether they exist). After an update, every failed record can
+    /// be sent again: an update is idempotent.
     #[arg(long, value_name = "FILE")]
     pub failed: Option<PathBuf>,
     /// Batch requests (of up to 100 records) in flight at once, for --file.
+    #[arg(long, default_value_t = dbsync_client::DEFAULT_BATCH_CONCURRENCY)]
+    pub concurrency: usize,
+}
+
+/// The long help of `dbsync resend`.
+const RESEND_HELP: &str = "\
+Send the failures of `dbsync create --failed FILE` again, never creating a record twice.
+
+For the failures file of a create only (an update is idempotent: send its failures again with
+`dbsync update --file`). Each line is handled by its \"outcome\":
+
+- \"not_saved\": created as a new record, like `dbsync create --file` does (batched, checked with
+  --validate). Fix the invalid records in FAILED first.
+- \"unknown\" with an \"idempotency_key\": the lines sharing the key (the records of one batch
+  request whose answer was lost, in file order) are sent again as that one batch, unchanged,
+  with that key (never a new one): the server replays its first answer if it saved them, or
+  creates them now. The server keeps a key 24 hours: resend within a day of the create (the
+  keys of a FAILED not modified for over 24 hours are not sent).
+- \"unknown\" without a key, or no \"outcome\" (a file from an older dbsync): not sent, since the
+  record may have been saved; check whether it exists.
+
+Saved records go to stdout (the replayed ones too); what fails again goes to --failed NEW_FILE
+in the same format (\"line\" is then the line of FAILED), so it can be resent in turn. Resend a
+file once: the records not saved are created anew each time, so resend NEW_FILE next, not
+FAILED again.";
+
+/// `dbsync resend`
+#[derive(Debug, Args)]
+pub struct ResendArgs {
+    /// The failures file of `dbsync create --failed` (JSON Lines; `-` for stdin).
+    #[arg(value_name = "FAILED")]
+    pub input: PathBuf,
+    /// The resource the records were created in.
+    #[arg(short, long, default_value = "records")]
+    pub resource: String,
+    /// Check the records not saved against the resource's schema first (the records sent again
+    /// with their key go unchanged).
+    #[arg(long)]
+    pub validate: bool,
+    /// Write the records that fail again here (the format of `dbsync create --failed`; not
+    /// FAILED itself).
+    #[arg(long, value_name = "FILE")]
+    pub failed: Option<PathBuf>,
+    /// Batch requests (of up to 100 records) in flight at once.
     #[arg(long, default_value_t = dbsync_client::DEFAULT_BATCH_CONCURRENCY)]
     pub concurrency: usize,
 }

@@ -36,13 +36,7 @@ pub enum Input {
 
 /// Opens `path` (`-` is stdin) and tells JSON Lines from a JSON array by its first character.
 pub fn open(path: &Path) -> Result<Input, CliError> {
-    let name = path.display().to_string();
-    let mut reader: Box<dyn BufRead> = if path.as_os_str() == "-" {
-        Box::new(BufReader::new(io::stdin()))
-    } else {
-        let file = File::open(path).map_err(|e| CliError::io(format!("cannot open {name}"), e))?;
-        Box::new(BufReader::with_capacity(1 << 16, file))
-    };
+    let (mut reader, name) = reader(path)?;
     // The first significant byte tells the kinds apart; a first chunk of whitespace only is
     // read as JSON Lines, which skips blank lines.
     let buf = reader.fill_buf().map_err(|e| CliError::io(&name, e))?;
@@ -59,6 +53,29 @@ pub fn open(path: &Path) -> Result<Input, CliError> {
         line: 0,
         name,
     })
+}
+
+/// Opens `path` (`-` is stdin) as JSON Lines, whatever its first character: each line stands
+/// alone, so a malformed one is reported at its line and the others are still read (a failures
+/// file).
+pub fn open_lines(path: &Path) -> Result<Input, CliError> {
+    let (reader, name) = reader(path)?;
+    Ok(Input::Lines {
+        reader,
+        line: 0,
+        name,
+    })
+}
+
+fn reader(path: &Path) -> Result<(Box<dyn BufRead>, String), CliError> {
+    let name = path.display().to_string();
+    let reader: Box<dyn BufRead> = if path.as_os_str() == "-" {
+        Box::new(BufReader::new(io::stdin()))
+    } else {
+        let file = File::open(path).map_err(|e| CliError::io(format!("cannot open {name}"), e))?;
+        Box::new(BufReader::with_capacity(1 << 16, file))
+    };
+    Ok((reader, name))
 }
 
 impl Iterator for Input {

@@ -90,6 +90,7 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
         Command::List(args) => records::list(&connect()?, args, format).await,
         Command::Get { id, resource } => records::get(&connect()?, resource, id, format).await,
         Command::Create(args) => records::create(&connect()?, args, format).await,
+        Command::Resend(args) => records::resend(&connect()?, args, format).await,
         Command::Update(args) => records::update(&connect()?, args, format).await,
         Command::Delete { ids, resource } => {
             records::delete(&connect()?, resource, ids, format).await

@@ -7,8 +7,8 @@ use dbsync_client::{Connection, Query, Resource, Schema};
 use futures::StreamExt as _;
 use serde_json::{Value, json};
 
-use crate::args::{ListArgs, UpdateArgs, WriteArgs};
-use crate::bulk::{self, BulkMode};
+use crate::args::{ListArgs, ResendArgs, UpdateArgs, WriteArgs};
+use crate::bulk::{self, BulkMode, Source};
 use crate::exit::{CliError, Exit, class_of, report_write};
 use crate::output::{Format, RecordWriter, write_one};
 use crate::progress;
@@ -197,7 +197,11 @@ async fn bulk_from_file(
     mode: BulkMode,
     format: Format,
 ) -> Result<(), CliError> {
-    if args.failed.as_deref() == Some(file) {
+    if args
+        .failed
+        .as_deref()
+        .is_some_and(|failed| same_file(failed, file))
+    {
         return Err(CliError::usage("--failed must not be the input --file"));
     }
     let schema = schema_if(resource, args.validate).await?;
@@ -209,6 +213,7 @@ async fn bulk_from_file(
     };
     let options = bulk::Options {
         mode,
+        source: Source::Records,
         schema,
         failed: args.failed.as_deref(),
         format,
@@ -216,6 +221,51 @@ async fn bulk_from_file(
         concurrency: args.concurrency,
     };
     bulk::run(resource, input, options).await
+}
+
+/// `dbsync resend`: the failures file of a create, sent again (see [`bulk`]).
+pub async fn resend(
+    connection: &Connection,
+    args: &ResendArgs,
+    format: Format,
+) -> Result<(), CliError> {
+    if let Some(failed) = &args.failed
+        && same_file(failed, &args.input)
+    {
+        return Err(CliError::usage(
+            "--failed must not be FAILED itself (it would be emptied before it is read): give \
+             a new file",
+        ));
+    }
+    let resource = resource(connection, &args.resource)?;
+    let schema = schema_if(&resource, args.validate).await?;
+    let input = crate::input::open_lines(&args.input)?;
+    let total = if std::io::stderr().is_terminal() {
+        bulk::count_records(&args.input)
+    } else {
+        None
+    };
+    let options = bulk::Options {
+        mode: BulkMode::Create,
+        source: Source::Failures {
+            keys_expired: bulk::keys_expired(&args.input),
+        },
+        schema,
+        failed: args.failed.as_deref(),
+        format,
+        total,
+        concurrency: args.concurrency,
+    };
+    bulk::run(&resource, input, options).await
+}
+
+/// Whether `a` and `b` name the same file (the same path, or both resolving to one).
+fn same_file(a: &Path, b: &Path) -> bool {
+    a == b
+        || matches!(
+            (std::fs::canonicalize(a), std::fs::canonicalize(b)),
+            (Ok(a), Ok(b)) if a == b
+        )
 }
 
 /// `dbsync delete`

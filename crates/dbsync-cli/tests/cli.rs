@@ -1165,48 +1165,6 @@ fn a_closed_stdout_does_not_stop_a_bulk_create() {
     assert_eq!(env.count(), 2_000);
 }
 
-/// A `POST` over a plain TCP connection, as a user re-sending a request by hand would (curl):
-/// returns the status, the head (lower-cased) and the body.
-fn post_raw(
-    addr: std::net::SocketAddr,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> (u16, String, String) {
-    use std::io::Read as _;
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    let mut request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).unwrap();
-    stream.write_all(body).unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).unwrap();
-    let response = String::from_utf8(response).unwrap();
-    let (head, mut body) = response.split_once("\r\n\r\n").unwrap();
-    let head = head.to_ascii_lowercase();
-    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
-    let mut decoded = String::new();
-    if head.contains("transfer-encoding: chunked") {
-        while let Some((size, rest)) = body.split_once("\r\n") {
-            let size = usize::from_str_radix(size.trim(), 16).unwrap();
-            if size == 0 {
-                break;
-            }
-            decoded.push_str(&rest[..size]);
-            body = &rest[size + 2..];
-        }
-    } else {
-        decoded.push_str(body);
-    }
-    (status, head, decoded)
-}
-
 #[test]
 fn a_lost_batch_response_leaves_the_idempotency_key_in_the_failed_file_and_no_duplicate() {
     // The first batch request is carried out and its answer lost; every other request is
@@ -1267,7 +1225,8 @@ fn a_lost_batch_response_leaves_the_idempotency_key_in_the_failed_file_and_no_du
         out.stderr
     );
     assert!(
-        out.stderr.contains("select(.outcome == \"not_saved\")"),
+        out.stderr
+            .contains(&format!("dbsync resend {}", failed.display())),
         "{}",
         out.stderr
     );
@@ -1296,43 +1255,268 @@ fn a_lost_batch_response_leaves_the_idempotency_key_in_the_failed_file_and_no_du
         unknown[0]
     );
 
-    // The documented retry of the records not saved leaves the unknown ones out: nothing is
-    // created twice.
-    let retry: String = failures
-        .iter()
-        .filter(|f| f["outcome"] == "not_saved")
-        .map(|f| {
-            let mut record = f["record"].clone();
-            record["email"] = json!("fixed120@example.com");
-            format!("{record}\n")
-        })
-        .collect();
-    let retry_file = write_file(dir.path(), "retry.jsonl", &retry);
-    let out = run(env.cmd().args(["create", "--file"]).arg(&retry_file));
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(env.count(), 150);
-
-    // Acting on the key, as the README shows: the records sharing it, in file order, re-sent
-    // with it. The server replays its first answer (the 100 records it saved) and creates
-    // nothing.
-    let records: Vec<Value> = unknown.iter().map(|f| f["record"].clone()).collect();
-    let body = serde_json::to_vec(&json!({ "records": records })).unwrap();
-    let authorization = format!("Bearer {TOKEN}");
-    let (status, head, body) = post_raw(
-        env.sandbox.addr(),
-        "/v1/records/batch",
-        &[
-            ("Authorization", &authorization),
-            ("Content-Type", "application/json"),
-            ("Idempotency-Key", &key),
-        ],
-        &body,
+    // `dbsync resend`, nothing fixed: the 100 lines sharing the key go again as one batch with
+    // that key, and the server replays its first answer (the 100 records it saved, with their
+    // ids), creating nothing; the invalid record goes as a new create, is refused again and is
+    // in the new failures file, at its line in the old one.
+    let failed2 = dir.path().join("failed2.jsonl");
+    let out = run(env
+        .cmd()
+        .arg("resend")
+        .arg(&failed)
+        .arg("--failed")
+        .arg(&failed2));
+    assert_eq!(out.code, 5, "{}", out.stderr);
+    assert_eq!(env.count(), 149, "the replay created nothing");
+    let replayed = jsonl(&out.stdout);
+    assert_eq!(replayed.len(), 100, "{}", out.stderr);
+    for (i, record) in replayed.iter().enumerate() {
+        assert_eq!(record["email"], format!("cli.user{}@example.com", i + 1));
+    }
+    let stored = jsonl(&run(env.cmd().args(["--format", "jsonl", "list", "--all"])).stdout);
+    let stored_ids: std::collections::HashSet<String> =
+        stored.iter().map(|r| r["id"].to_string()).collect();
+    let replayed_ids: std::collections::HashSet<String> =
+        replayed.iter().map(|r| r["id"].to_string()).collect();
+    assert_eq!(replayed_ids.len(), 100);
+    assert!(
+        replayed_ids.is_subset(&stored_ids),
+        "the ids of the first answer"
     );
-    assert!((200..300).contains(&status), "{status} {head} {body}");
-    assert!(head.contains("idempotent-replayed: true"), "{head}");
-    let replayed: Value = serde_json::from_str(&body).unwrap();
-    let results = replayed["results"].as_array().unwrap();
-    assert_eq!(results.len(), 100);
-    assert!(results.iter().all(|r| r["status"] == 201), "{body}");
-    assert_eq!(env.count(), 150, "the replay created nothing");
+    assert!(
+        out.stderr
+            .contains(&format!("dbsync resend {}", failed2.display())),
+        "{}",
+        out.stderr
+    );
+    let again = jsonl(&std::fs::read_to_string(&failed2).unwrap());
+    assert_eq!(again.len(), 1, "{again:?}");
+    assert_eq!(again[0]["line"], 101);
+    assert_eq!(again[0]["outcome"], "not_saved");
+    assert_eq!(again[0]["idempotency_key"], Value::Null);
+    assert_eq!(again[0]["error"]["code"], 400);
+    assert_eq!(again[0]["record"]["email"], "not-an-email");
+
+    // Fixed in the new failures file and resent: created, exactly once.
+    let mut fixed = again[0].clone();
+    fixed["record"]["email"] = json!("fixed120@example.com");
+    std::fs::write(&failed2, format!("{fixed}\n")).unwrap();
+    let failed3 = dir.path().join("failed3.jsonl");
+    let out = run(env
+        .cmd()
+        .arg("resend")
+        .arg(&failed2)
+        .arg("--failed")
+        .arg(&failed3));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(jsonl(&out.stdout).len(), 1);
+    assert_eq!(env.count(), 150);
+    assert_eq!(std::fs::read_to_string(&failed3).unwrap(), "");
+}
+
+/// A line of a failures file, as `dbsync create --failed` writes it.
+fn failure_line(line: u64, record: &Value, outcome: &str, key: Option<&str>) -> String {
+    let entry = json!({
+        "line": line,
+        "record": record,
+        "error": {"code": null, "message": "the connection was closed; the outcome is unknown", "details": []},
+        "outcome": outcome,
+        "idempotency_key": key,
+    });
+    format!("{entry}\n")
+}
+
+#[test]
+fn resend_never_sends_a_record_that_may_exist_without_its_key() {
+    let env = Env::bearer(0);
+    let dir = tempfile::tempdir().unwrap();
+    let old_format =
+        json!({"line": 8, "record": valid_record(2), "error": {"code": 503, "message": "down"}});
+    let text = [
+        // 1: unknown, no key: not sent.
+        failure_line(7, &valid_record(1), "unknown", None),
+        // 2: a file from before "outcome": not sent.
+        format!("{old_format}\n"),
+        // 3: not JSON.
+        "{\"line\":9,\"record\":\n".to_owned(),
+        // 4: blank, skipped.
+        "\n".to_owned(),
+        // 5: an outcome that means nothing.
+        format!(
+            "{}\n",
+            json!({"record": valid_record(3), "outcome": "maybe"})
+        ),
+        // 6: not saved: created.
+        failure_line(10, &valid_record(4), "not_saved", None),
+        // 7: not an object.
+        "[1, 2]\n".to_owned(),
+    ]
+    .concat();
+    let failed = write_file(dir.path(), "failed.jsonl", &text);
+    let new = dir.path().join("new.jsonl");
+    let out = run(env
+        .cmd()
+        .arg("resend")
+        .arg(&failed)
+        .arg("--failed")
+        .arg(&new));
+    assert_eq!(
+        out.code, 5,
+        "a malformed line is a validation failure: {}",
+        out.stderr
+    );
+    assert_eq!(env.count(), 1, "only the record not saved was sent");
+    let created = jsonl(&out.stdout);
+    assert_eq!(created.len(), 1);
+    assert_eq!(created[0]["email"], "cli.user4@example.com");
+    assert!(
+        out.stderr.contains("saved 1 of 6 record(s); 5 failed"),
+        "{}",
+        out.stderr
+    );
+
+    let again = jsonl(&std::fs::read_to_string(&new).unwrap());
+    let lines: Vec<u64> = again.iter().map(|f| f["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, vec![1, 2, 3, 5, 7]);
+    for entry in &again {
+        assert_eq!(entry["outcome"], "unknown", "{entry}");
+        assert_eq!(entry["idempotency_key"], Value::Null, "{entry}");
+    }
+    let message = |i: usize| again[i]["error"]["message"].as_str().unwrap().to_owned();
+    assert!(message(0).contains("no idempotency_key"), "{}", message(0));
+    assert!(
+        message(0).contains("check whether it exists"),
+        "{}",
+        message(0)
+    );
+    assert!(
+        message(0).contains("first error: the connection was closed"),
+        "{}",
+        message(0)
+    );
+    assert_eq!(again[0]["record"], valid_record(1));
+    assert!(message(1).contains("no \"outcome\""), "{}", message(1));
+    assert!(message(1).contains("older dbsync"), "{}", message(1));
+    assert_eq!(again[1]["record"], valid_record(2));
+    assert!(
+        message(2).contains("not an entry of a failures file"),
+        "{}",
+        message(2)
+    );
+    assert!(message(2).contains("not a JSON document"), "{}", message(2));
+    assert_eq!(again[2]["record"], "{\"line\":9,\"record\":");
+    assert!(
+        message(3).contains("\"outcome\" is \"maybe\""),
+        "{}",
+        message(3)
+    );
+    assert!(message(4).contains("not a JSON object"), "{}", message(4));
+
+    // The new file resent (without --failed: each failure on stderr with its line): nothing
+    // is sent, and the messages are not wrapped again.
+    let out = run(env.cmd().arg("resend").arg(&new));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(env.count(), 1);
+    for line in 1..=5 {
+        assert!(
+            out.stderr
+                .contains(&format!("dbsync: line {line}: not sent again: ")),
+            "line {line}: {}",
+            out.stderr
+        );
+    }
+    assert!(
+        !out.stderr.contains("first error: not sent again"),
+        "{}",
+        out.stderr
+    );
+
+    // --failed must not be the file read (it would be emptied first).
+    let out = run(env
+        .cmd()
+        .arg("resend")
+        .arg(&failed)
+        .arg("--failed")
+        .arg(dir.path().join(".").join("failed.jsonl")));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(std::fs::read_to_string(&failed).unwrap(), text);
+}
+
+#[test]
+fn resend_sends_a_key_again_only_while_the_server_keeps_it() {
+    let env = Env::bearer(0);
+    let dir = tempfile::tempdir().unwrap();
+    // Two records of a request whose answer was lost, and that in fact never arrived.
+    let key = "resend-test-key-1";
+    let text = [
+        failure_line(1, &valid_record(1), "unknown", Some(key)),
+        failure_line(2, &valid_record(2), "unknown", Some(key)),
+    ]
+    .concat();
+    let failed = write_file(dir.path(), "failed.jsonl", &text);
+
+    // Not modified for over 24 hours: the server has forgotten the key, so it is not sent,
+    // and the new file no longer carries it.
+    let day_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(25 * 3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&failed)
+        .unwrap()
+        .set_modified(day_ago)
+        .unwrap();
+    let new = dir.path().join("new.jsonl");
+    let out = run(env
+        .cmd()
+        .arg("resend")
+        .arg(&failed)
+        .arg("--failed")
+        .arg(&new));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(env.count(), 0);
+    let again = jsonl(&std::fs::read_to_string(&new).unwrap());
+    assert_eq!(again.len(), 2);
+    for entry in &again {
+        assert_eq!(entry["outcome"], "unknown");
+        assert_eq!(entry["idempotency_key"], Value::Null);
+        let message = entry["error"]["message"].as_str().unwrap();
+        assert!(message.contains("over 24 hours old"), "{message}");
+    }
+
+    // Fresh: sent with the key. The server never saw it, so it creates them now; sent again,
+    // it replays that answer and creates nothing.
+    std::fs::write(&failed, &text).unwrap();
+    for _ in 0..2 {
+        let out = run(env.cmd().arg("resend").arg(&failed));
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let saved = jsonl(&out.stdout);
+        assert_eq!(saved.len(), 2);
+        assert_eq!(saved[1]["email"], "cli.user2@example.com");
+        assert_eq!(env.count(), 2);
+    }
+
+    // The same key with other records (one changed): refused (409), nothing created, and the
+    // lines keep the key and their unknown outcome.
+    let changed = [
+        failure_line(1, &valid_record(1), "unknown", Some(key)),
+        failure_line(2, &valid_record(3), "unknown", Some(key)),
+    ]
+    .concat();
+    let failed = write_file(dir.path(), "changed.jsonl", &changed);
+    let out = run(env
+        .cmd()
+        .arg("resend")
+        .arg(&failed)
+        .arg("--failed")
+        .arg(&new));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(env.count(), 2);
+    let again = jsonl(&std::fs::read_to_string(&new).unwrap());
+    assert_eq!(again.len(), 2);
+    for entry in &again {
+        assert_eq!(entry["outcome"], "unknown");
+        assert_eq!(entry["idempotency_key"], key);
+        assert_eq!(entry["error"]["code"], 409);
+        let message = entry["error"]["message"].as_str().unwrap();
+        assert!(message.contains("still unknown"), "{message}");
+    }
 }
