@@ -151,7 +151,7 @@ impl Sent<'_> {
     /// answer) tells nothing of the first request.
     fn unknown(self, outcome: &BatchOutcome<Value>) -> bool {
         match self {
-            Sent::New => outcome.outcome_unknown(),
+            Sent::New => outcome.outcome_unknown,
             Sent::Again(_) => matches!(
                 &outcome.result,
                 Err(error) if !matches!(error, Error::Validation { .. } | Error::PayloadTooLarge { .. })
@@ -780,7 +780,7 @@ fn settle<W: Write>(
             continue;
         };
         let known = outcome_of(&outcome, sent);
-        let said_unknown = outcome.outcome_unknown();
+        let said_unknown = outcome.outcome_unknown;
         match outcome.result {
             Ok(saved_record) => {
                 saved += 1;
@@ -788,9 +788,11 @@ fn settle<W: Write>(
             }
             Err(error) => {
                 let mut error_value = error_json(&error);
+                // dbsync-client's own word on a 409 is about sending with a key in general;
+                // here the records were just sent again with it.
                 if let Sent::Again(key) = sent
                     && known == Outcome::Unknown
-                    && !said_unknown
+                    && (!said_unknown || matches!(error, Error::Conflict { .. }))
                 {
                     still_unknown(&mut error_value, &error, key);
                 }
@@ -879,12 +881,13 @@ mod tests {
         }
     }
 
-    /// A failed record's outcome.
-    fn failed(error: &Error) -> BatchOutcome<Value> {
+    /// A failed record's outcome, as dbsync-client reports it.
+    fn failed(error: &Error, unknown: bool) -> BatchOutcome<Value> {
         BatchOutcome {
             index: 0,
             result: Err(error.clone()),
             idempotency_key: Some("k".into()),
+            outcome_unknown: unknown,
         }
     }
 
@@ -897,60 +900,35 @@ mod tests {
     }
 
     #[test]
-    fn a_failure_is_unknown_when_the_server_may_have_acted() {
-        let not_saved = [
-            Error::Validation {
-                message: "bad".into(),
-                details: Vec::new(),
-            },
-            Error::Unauthorized {
-                message: "no".into(),
-                challenge: None,
-            },
-            Error::RateLimited {
-                message: "slow down".into(),
-                retry_after: None,
-            },
-            Error::Conflict {
-                message: "key reused".into(),
-            },
-            transport(TransportKind::Connect),
-            transport(TransportKind::ConnectTimeout),
-            Error::Config("bad".into()),
-        ];
-        for error in &not_saved {
-            assert_eq!(
-                outcome_of(&failed(error), Sent::New),
-                Outcome::NotSaved,
-                "{error}"
-            );
-        }
-        let unknown = [
-            transport(TransportKind::Broken),
-            transport(TransportKind::Timeout),
-            decode(),
-            Error::Server {
-                status: 503,
-                message: "down".into(),
-            },
-        ];
-        for error in &unknown {
-            assert_eq!(
-                outcome_of(&failed(error), Sent::New),
-                Outcome::Unknown,
-                "{error}"
-            );
-        }
+    fn a_record_sent_as_new_is_unknown_as_dbsync_client_says() {
+        let broken = transport(TransportKind::Broken);
+        assert_eq!(
+            outcome_of(&failed(&broken, true), Sent::New),
+            Outcome::Unknown
+        );
+        let refused = Error::Validation {
+            message: "bad".into(),
+            details: Vec::new(),
+        };
+        assert_eq!(
+            outcome_of(&failed(&refused, false), Sent::New),
+            Outcome::NotSaved
+        );
     }
 
     #[test]
     fn only_the_keys_of_requests_with_no_known_record_are_kept() {
-        let outcome =
-            |index: usize, result: Result<Value, Error>, key: Option<&str>| BatchOutcome {
+        // Unknown as dbsync-client reports it: a lost request, an unreadable result.
+        let outcome = |index: usize, result: Result<Value, Error>, key: Option<&str>| {
+            let outcome_unknown =
+                matches!(&result, Err(Error::Transport { .. } | Error::Decode { .. }));
+            BatchOutcome {
                 index,
                 result,
                 idempotency_key: key.map(str::to_owned),
-            };
+                outcome_unknown,
+            }
+        };
         let outcomes = vec![
             // Request A: lost as a whole.
             outcome(0, Err(transport(TransportKind::Broken)), Some("A")),
@@ -977,7 +955,7 @@ mod tests {
 
     #[test]
     fn a_record_sent_again_with_its_key_is_not_saved_only_when_the_server_refused_it() {
-        let again = |error: &Error| outcome_of(&failed(error), Sent::Again("k"));
+        let again = |error: &Error| outcome_of(&failed(error, false), Sent::Again("k"));
         for error in [
             Error::Validation {
                 message: "bad".into(),
@@ -1013,13 +991,14 @@ mod tests {
             index: 0,
             result: Ok(json!({"id": 1})),
             idempotency_key: Some("k".into()),
+            outcome_unknown: false,
         };
         assert!(!Sent::Again("k").unknown(&saved));
         // A 409 for the whole group keeps its key: the lines can be sent again once restored.
         let conflict = Error::Conflict {
             message: "another body".into(),
         };
-        let outcomes = vec![failed(&conflict), failed(&conflict)];
+        let outcomes = vec![failed(&conflict, true), failed(&conflict, true)];
         assert_eq!(
             keys_of_unknown_requests(&outcomes, Sent::Again("k")),
             HashSet::from(["k".to_owned()])

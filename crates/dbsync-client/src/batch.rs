@@ -30,39 +30,15 @@ pub struct BatchOutcome<T> {
     /// outcome is unknown (a lost response after every retry), resending the same records in
     /// the same order with this key is safe: the server replays its first answer.
     pub idempotency_key: Option<String>,
-}
-
-impl<T> BatchOutcome<T> {
-    /// Whether the server may have saved this record although its result is an error: its
-    /// request was sent and the answer was lost, cut short, unreadable or a `5xx` after every
-    /// retry, or the answer said saved without a usable record. Such a record must not be
-    /// created again as a new record: check whether it exists, or resend the records that
-    /// share its [`BatchOutcome::idempotency_key`], in the same order, with that key (the
-    /// server then replays its first answer). `false` for a saved record and for one the server
-    /// refused or that was never sent.
-    ///
-    /// ```
-    /// use dbsync_client::{BatchOutcome, Error, TransportKind};
-    /// let lost = BatchOutcome::<()> {
-    ///     index: 0,
-    ///     result: Err(Error::Transport {
-    ///         kind: TransportKind::Timeout,
-    ///         message: "timed out".into(),
-    ///         source: None,
-    ///     }),
-    ///     idempotency_key: Some("dbsync-1".into()),
-    /// };
-    /// assert!(lost.outcome_unknown());
-    /// let refused = BatchOutcome::<()> {
-    ///     index: 1,
-    ///     result: Err(Error::Conflict { message: "taken".into() }),
-    ///     idempotency_key: None,
-    /// };
-    /// assert!(!refused.outcome_unknown());
-    /// ```
-    pub fn outcome_unknown(&self) -> bool {
-        matches!(&self.result, Err(error) if crate::bulk::outcome_unknown(error))
-    }
+    /// Whether the server may have saved the record although `result` is an error: an attempt
+    /// of its request may have been carried out and no answer for the record came back (a lost
+    /// or cut answer, a `5xx`, a `409` because the key was already in use, or a later attempt
+    /// refused by a `429`, a failed connect or the deadline), or the answer said saved without
+    /// a usable record. Such a record must not be created again as a new record: check whether
+    /// it exists, or resend the records that share its [`BatchOutcome::idempotency_key`], in
+    /// the same order, with [`crate::Resource::create_batch_with_key`]. `false` for a saved
+    /// record, for one the server refused (`400`, `413` on its own...) and for one never sent.
+    pub outcome_unknown: bool,
 }
 
 /// One item of a batch response.

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::batch::{BatchOutcome, BatchResponse, MAX_BATCH_SIZE, item_result};
 use crate::error::Error;
-use crate::request::execute_json;
+use crate::request::execute_json_tracked;
 use crate::resource::Resource;
 
 /// How many batch requests are in flight at once unless configured.
@@ -113,17 +113,19 @@ impl BatchOptions {
 type Prepared = (usize, Value);
 
 /// The outcome of one record: its index, its result, and the idempotency key its request used.
-type Settled<T> = (usize, Result<T, Error>, Option<Arc<str>>);
+type Settled<T> = (usize, Result<T, Error>, Option<Arc<str>>, bool);
 
 /// A record's result and the idempotency key of its request.
-type Known<T> = (Result<T, Error>, Option<Arc<str>>);
+type Known<T> = (Result<T, Error>, Option<Arc<str>>, bool);
 
 /// What one request made of a part of a batch.
 enum PartReply<T> {
     /// Per-record results (records the response leaves out are absent).
     Items(Vec<Settled<T>>),
     /// The request failed as a whole.
-    Whole(Error, Option<Arc<str>>),
+    /// The request failed as a whole; `true` when one of its attempts may have been carried
+    /// out (see [`crate::retry::Outcome::may_have_acted`]).
+    Whole(Error, Option<Arc<str>>, bool),
 }
 
 #[derive(Serialize)]
@@ -177,16 +179,22 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
 
     /// Sends `records` again as the one batch create they were first sent as, with that
     /// request's `Idempotency-Key` (from [`BatchOutcome::idempotency_key`] of records whose
-    /// outcome was unknown, see [`BatchOutcome::outcome_unknown`]): if the server saved them
-    /// the first time, it replays its first answer and creates nothing; if not, it creates them
-    /// now. Either way each record is reported at its index, and none is created twice.
+    /// outcome was unknown, see [`BatchOutcome::outcome_unknown`]): if the server answered the
+    /// first request, it replays that answer and creates nothing; if it never got it, it
+    /// creates them now. Each record is reported at its index, and none is created twice.
+    ///
+    /// The server replays whatever it answered first, errors too: when the first answer was a
+    /// `5xx` or a body the client could not read, the replay is the same, and the records stay
+    /// unknown. Then check whether they exist (by a unique field) instead of resending again.
     ///
     /// `records` must be exactly the records of that request, in the same order and unchanged
     /// (at most 100; the records that share the key, in input order): the server replays only
     /// a byte-identical body, and answers another body with the same key with a `409`
     /// ([`Error::Conflict`]). Nothing is sent, and every record fails with a configuration
-    /// error, when the key is empty, there are more than 100 records, or a record fails the
-    /// pre-flight check (the first request cannot have carried it). A whole-batch `400`/`413`
+    /// error, when the key is empty or not a valid header value, there are more than 100
+    /// records, or a record fails the pre-flight check (the first request cannot have carried
+    /// it); no records make no request (an empty body would use up the key). A whole-batch
+    /// `400`/`413`
     /// is split like [`Resource::create_many_with`] does (the parts get new keys: a refused
     /// request saved nothing).
     ///
@@ -196,7 +204,8 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
     /// use dbsync_client::Connection;
     /// let contacts = Connection::from_env().unwrap().records();
     /// // `records[i]` is the input record of `outcomes[i]` (one request of a create_many).
-    /// if let Some(key) = outcomes.iter().find(|o| o.outcome_unknown()).and_then(|o| o.idempotency_key.clone()) {
+    /// let lost = outcomes.iter().find(|o| o.outcome_unknown);
+    /// if let Some(key) = lost.and_then(|o| o.idempotency_key.clone()) {
     ///     let same: Vec<serde_json::Value> = outcomes.iter()
     ///         .filter(|o| o.idempotency_key.as_deref() == Some(key.as_str()))
     ///         .map(|o| records[o.index].clone())
@@ -218,11 +227,22 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
                     index,
                     result: Err(error.clone()),
                     idempotency_key: Some(idempotency_key.to_owned()),
+                    outcome_unknown: false,
                 })
                 .collect()
         };
+        if records.is_empty() {
+            return Vec::new();
+        }
         if idempotency_key.trim().is_empty() {
             return refuse("the Idempotency-Key to send the batch again with is empty".into());
+        }
+        if http::HeaderValue::from_str(idempotency_key).is_err() {
+            return refuse(
+                "the Idempotency-Key has characters a header cannot carry; pass the key exactly \
+                 as the first request's outcome gave it"
+                    .into(),
+            );
         }
         if records.len() > MAX_BATCH_SIZE {
             return refuse(format!(
@@ -266,7 +286,7 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
                     outcomes.push(None);
                     ready.push((index, value));
                 }
-                Err(error) => outcomes.push(Some((Err(error), None))),
+                Err(error) => outcomes.push(Some((Err(error), None, false))),
             }
         }
         let mut progress = Progress {
@@ -315,20 +335,21 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
         while let Some(part) = pending.pop() {
             match self.send_part(method, &part, key.take()).await {
                 PartReply::Items(items) => settled.extend(items),
-                PartReply::Whole(error, _) if part.len() > 1 && is_split_worthy(&error) => {
+                PartReply::Whole(error, _, _) if part.len() > 1 && is_split_worthy(&error) => {
                     let mut first = part;
                     let second = first.split_off(first.len() / 2);
                     pending.push(second);
                     pending.push(first);
                 }
-                PartReply::Whole(error, key) => {
+                PartReply::Whole(error, key, acted) => {
+                    let unknown = whole_failure_unknown(&error, acted, key.is_some());
                     let error = match &key {
-                        Some(key) if outcome_unknown(&error) => unknown_outcome(error, key, &part),
+                        Some(key) if unknown => unknown_outcome(error, key, &part),
                         _ => error,
                     };
                     settled.extend(
                         part.iter()
-                            .map(|(index, _)| (*index, Err(error.clone()), key.clone())),
+                            .map(|(index, _)| (*index, Err(error.clone()), key.clone(), unknown)),
                     );
                 }
             }
@@ -355,23 +376,27 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
                 None => call.with_new_idempotency_key(),
             },
             Ok(call) => call,
-            Err(error) => return PartReply::Whole(error, None),
+            Err(error) => return PartReply::Whole(error, None, false),
         };
         let key: Option<Arc<str>> = call.idempotency_key.as_deref().map(Arc::from);
         // Decoded in the attempt loop: the one parse is also the check that the body is whole
         // (a body cut short is retried with the same key). A body of another shape fails the
         // part as a `Decode` error, whose records' outcome is unknown.
         let what = "the batch response (expected `{\"results\":[...]}`)";
-        let response: BatchResponse = match execute_json(&self.connection, call, what).await {
-            Ok(response) => response,
-            Err(error) => return PartReply::Whole(error, key),
+        let response: BatchResponse = match execute_json_tracked(&self.connection, call, what).await
+        {
+            (Ok(response), _) => response,
+            (Err(error), acted) => return PartReply::Whole(error, key, acted),
         };
         let mut items = Vec::with_capacity(part.len());
         for item in response.results {
             let Some((input_index, _)) = part.get(item.index) else {
                 continue;
             };
-            items.push((*input_index, item_result(item), key.clone()));
+            let result = item_result(item);
+            // Saved without a usable record, or a server failure on this record.
+            let unknown = matches!(&result, Err(error) if outcome_unknown(error));
+            items.push((*input_index, result, key.clone(), unknown));
         }
         PartReply::Items(items)
     }
@@ -381,10 +406,10 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
 /// The first result for a record counts; a repeated index cannot overwrite it.
 fn settle<T>(outcomes: &mut [Option<Known<T>>], settled: Vec<Settled<T>>) -> usize {
     let mut saved = 0;
-    for (index, result, key) in settled {
+    for (index, result, key, unknown) in settled {
         if let Some(slot @ None) = outcomes.get_mut(index) {
             saved += usize::from(result.is_ok());
-            *slot = Some((result, key));
+            *slot = Some((result, key, unknown));
         }
     }
     saved
@@ -397,10 +422,11 @@ fn into_outcomes<T>(outcomes: Vec<Option<Known<T>>>) -> Vec<BatchOutcome<T>> {
         .into_iter()
         .enumerate()
         .map(|(index, outcome)| match outcome {
-            Some((result, key)) => BatchOutcome {
+            Some((result, key, outcome_unknown)) => BatchOutcome {
                 index,
                 result,
                 idempotency_key: key.map(|k| k.to_string()),
+                outcome_unknown,
             },
             None => BatchOutcome {
                 index,
@@ -411,6 +437,7 @@ fn into_outcomes<T>(outcomes: Vec<Option<Known<T>>>) -> Vec<BatchOutcome<T>> {
                     b"",
                 )),
                 idempotency_key: None,
+                outcome_unknown: true,
             },
         })
         .collect()
@@ -425,7 +452,36 @@ fn is_split_worthy(error: &Error) -> bool {
     )
 }
 
-/// Whether the server may have acted on a request that ended in `error`.
+/// Whether the server may have saved the records of a request that failed as a whole with
+/// `error`, after attempts of which one may have been carried out when `acted`; `keyed` for a
+/// create (which carries an `Idempotency-Key`).
+fn whole_failure_unknown(error: &Error, acted: bool, keyed: bool) -> bool {
+    if outcome_unknown(error) {
+        return true;
+    }
+    // A 409 to a key: the key is in use, so a request with it reached the server (it may
+    // still be running, or another body was sent with it).
+    if keyed && matches!(error, Error::Conflict { .. }) {
+        return true;
+    }
+    // After an attempt that may have been carried out, only the server's own verdict on the
+    // request (replayed for its key) says that nothing was saved; a `429`, a `401`, a failed
+    // connect or the deadline on a later attempt says nothing about the earlier one.
+    acted && !refused_the_request(error)
+}
+
+/// The server's verdict on the request itself: it was refused, and nothing was saved.
+fn refused_the_request(error: &Error) -> bool {
+    match error {
+        Error::Validation { .. } | Error::PayloadTooLarge { .. } | Error::NotFound { .. } => true,
+        Error::Http { status, .. } => {
+            (400..500).contains(status) && !matches!(status, 401 | 403 | 408 | 409 | 429)
+        }
+        _ => false,
+    }
+}
+
+/// Whether the server may have acted on a request that ended in `error`, whatever came before.
 pub(crate) fn outcome_unknown(error: &Error) -> bool {
     match error {
         Error::Transport { kind, .. } => !matches!(
@@ -467,6 +523,31 @@ fn unknown_outcome(error: Error, key: &str, part: &[Prepared]) -> Error {
             snippet,
         },
         Error::Server { status, message } => Error::Server {
+            status,
+            message: message + &advice,
+        },
+        Error::Conflict { message } => Error::Conflict {
+            message: format!(
+                "{message}; the Idempotency-Key `{key}` is already in use: by a request still \
+                 being processed (send the same records with it again later) or with another \
+                 body (the records sent with a key must be exactly those of its first request, \
+                 unchanged and in order); the outcome is unknown: the server may have saved \
+                 some or all of the {} records of this batch (input indices {first}..={last})",
+                part.len()
+            ),
+        },
+        Error::RateLimited {
+            message,
+            retry_after,
+        } => Error::RateLimited {
+            message: message + &advice,
+            retry_after,
+        },
+        Error::Unauthorized { message, challenge } => Error::Unauthorized {
+            message: message + &advice,
+            challenge,
+        },
+        Error::Http { status, message } => Error::Http {
             status,
             message: message + &advice,
         },

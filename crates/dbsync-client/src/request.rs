@@ -158,7 +158,15 @@ pub(crate) async fn execute_with(
     call: Call,
     policy: &RetryPolicy,
 ) -> Result<Reply, Error> {
-    run_buffered(connection, &call, policy, &mut |_: &[u8]| Decoded::NotTried).await
+    let mut acted = false;
+    run_buffered(
+        connection,
+        &call,
+        policy,
+        &mut |_: &[u8]| Decoded::NotTried,
+        &mut acted,
+    )
+    .await
 }
 
 /// Runs `call`, reading the whole body of a `2xx`, which `decode` sees first (see
@@ -168,8 +176,9 @@ async fn run_buffered(
     call: &Call,
     policy: &RetryPolicy,
     decode: &mut impl FnMut(&[u8]) -> Decoded,
+    acted: &mut bool,
 ) -> Result<Reply, Error> {
-    match run_in_span(connection, call, policy, Delivery::Buffered, decode).await? {
+    match run_in_span(connection, call, policy, Delivery::Buffered, decode, acted).await? {
         Delivered::Reply(reply) => Ok(reply),
         Delivered::Response(_) => Err(Error::config(
             "internal: a buffered call handed back an unread response",
@@ -187,6 +196,18 @@ pub(crate) async fn execute_json<T: DeserializeOwned>(
     call: Call,
     what: &str,
 ) -> Result<T, Error> {
+    execute_json_tracked(connection, call, what).await.0
+}
+
+/// Like [`execute_json`], also telling whether the server may have carried out one of the
+/// call's attempts (see [`crate::retry::Outcome::may_have_acted`]; an attempt cut in flight by
+/// the deadline counts): for a failed `POST`, whether its outcome is unknown even when the
+/// final error (a `429`, a failed connect) says nothing was done by the last attempt.
+pub(crate) async fn execute_json_tracked<T: DeserializeOwned>(
+    connection: &Connection,
+    call: Call,
+    what: &str,
+) -> (Result<T, Error>, bool) {
     let mut value = None;
     let mut decode = |body: &[u8]| match serde_json::from_slice::<T>(body) {
         Ok(decoded) => {
@@ -200,11 +221,16 @@ pub(crate) async fn execute_json<T: DeserializeOwned>(
         // JSON check decides, and a body that passes it fails below as a `Decode` error.
         Err(_) => Decoded::NotTried,
     };
-    let reply = run_buffered(connection, &call, &connection.inner.retry, &mut decode).await?;
-    match value {
-        Some(value) => Ok(value),
-        None => decode_json(&reply, what),
-    }
+    let mut acted = false;
+    let policy = &connection.inner.retry;
+    let result = match run_buffered(connection, &call, policy, &mut decode, &mut acted).await {
+        Ok(reply) => match value {
+            Some(value) => Ok(value),
+            None => decode_json(&reply, what),
+        },
+        Err(error) => Err(error),
+    };
+    (result, acted)
 }
 
 /// What a call's own decoder made of a `2xx` body.
@@ -228,12 +254,14 @@ pub(crate) async fn execute_streaming(
 ) -> Result<reqwest::Response, Error> {
     let policy = &connection.inner.retry;
     let mut unchecked = |_: &[u8]| Decoded::NotTried;
+    let mut acted = false;
     match run_in_span(
         connection,
         &call,
         policy,
         Delivery::Streaming,
         &mut unchecked,
+        &mut acted,
     )
     .await?
     {
@@ -265,6 +293,7 @@ async fn run_in_span(
     policy: &RetryPolicy,
     delivery: Delivery,
     decode: &mut impl FnMut(&[u8]) -> Decoded,
+    acted: &mut bool,
 ) -> Result<Delivered, Error> {
     let span = tracing::debug_span!(
         "dbsync_call",
@@ -272,7 +301,7 @@ async fn run_in_span(
         path = %call.template,
         auth = connection.inner.auth.scheme(),
     );
-    run_attempts(connection, call, policy, delivery, decode)
+    run_attempts(connection, call, policy, delivery, decode, acted)
         .instrument(span)
         .await
 }
@@ -283,6 +312,7 @@ async fn run_attempts(
     policy: &RetryPolicy,
     delivery: Delivery,
     decode: &mut impl FnMut(&[u8]) -> Decoded,
+    acted: &mut bool,
 ) -> Result<Delivered, Error> {
     let inner = &connection.inner;
     let mut attempt: u32 = 0; // attempts counted by the retry policy
@@ -324,6 +354,9 @@ async fn run_attempts(
         let sent_at = SystemTime::now();
         let started = Instant::now();
         let sent_headers = headers.clone(); // for the strategy, should the server answer 401
+        // In flight: from here, a call cut short (the deadline) may have been carried out.
+        let acted_before = *acted;
+        *acted = true;
         let response = waits
             .within_deadline(build_request(connection, call, url, headers).send())
             .await?;
@@ -353,6 +386,7 @@ async fn run_attempts(
         let latency = started.elapsed();
         // 5. classify
         let (outcome, result) = classify(call, response, latency, decode);
+        *acted = acted_before || outcome.may_have_acted();
         let status = result.as_ref().map(|reply| reply.status);
         crate::api_log::record_attempt(connection, call, sent_at, latency, sent, status);
         trace_attempt(call, sent, status, latency, &outcome);

@@ -143,6 +143,20 @@ pub enum Outcome {
     Fatal,
 }
 
+impl Outcome {
+    /// Whether the server may have carried out the attempt although the caller has no usable
+    /// answer: the request may have arrived (a transport failure after connecting, a body cut
+    /// short or unreadable) or the server failed while working on it (`5xx`). A success is not
+    /// counted (its answer is in hand), nor an answer the server gave without acting (`4xx`).
+    pub fn may_have_acted(&self) -> bool {
+        match self {
+            Self::UnreadableBody | Self::TransportFailed => true,
+            Self::Status { status, .. } => *status >= 500,
+            Self::Success | Self::ConnectFailed | Self::Fatal => false,
+        }
+    }
+}
+
 /// What to do after an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {

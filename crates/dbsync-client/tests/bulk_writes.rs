@@ -446,11 +446,133 @@ async fn a_connection_refused_chunk_fails_only_its_records_with_a_clear_error() 
         .create_many_with(&numbered(3), &BatchOptions::default())
         .await;
     for outcome in outcomes {
+        assert!(!outcome.outcome_unknown, "nothing was sent");
         let err = outcome.result.unwrap_err();
         assert!(matches!(err, Error::Transport { .. }), "{err}");
         assert!(
             !err.to_string().contains("outcome is unknown"),
             "nothing was sent: {err}"
         );
+    }
+}
+
+/// A connection whose retries come quickly and whose attempts time out after 200 ms.
+fn quick_retries(server: &MockServer) -> dbsync_client::Connection {
+    common::builder(server)
+        .timeout(Duration::from_millis(200))
+        .retry(
+            RetryPolicy::default()
+                .max_retries(3)
+                .initial_backoff(Duration::from_millis(1))
+                .max_backoff(Duration::from_millis(2)),
+        )
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_409_after_an_attempt_that_timed_out_leaves_the_outcome_unknown() {
+    // The first attempt outlives the client's timeout (the server may still save the records);
+    // the retry with the same key meets the key in use.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(409).set_body_json(json!({
+            "error": {"code": "conflict", "message": "a request with this key is in progress"}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let outcomes = quick_retries(&server)
+        .records()
+        .create_many(&numbered(2))
+        .await;
+    for outcome in &outcomes {
+        assert!(outcome.outcome_unknown, "{outcome:?}");
+        let err = outcome.result.as_ref().unwrap_err();
+        assert!(matches!(err, Error::Conflict { .. }), "{err}");
+        assert!(err.to_string().contains("outcome is unknown"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn a_429_after_a_5xx_leaves_the_outcome_unknown_but_a_400_does_not() {
+    // A 503 (the server may have acted), then a 429 asking for longer than the client waits.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(body_string_contains("\"n\":0"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(body_string_contains("\"n\":0"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "86400"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let outcomes = quick_retries(&server)
+        .records()
+        .create_many(&numbered(1))
+        .await;
+    assert!(outcomes[0].outcome_unknown, "{:?}", outcomes[0]);
+    assert!(matches!(outcomes[0].result, Err(Error::RateLimited { .. })));
+
+    // A 429 alone, or a 503 then the request's own 400 (its replayed verdict): known.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "86400"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let outcomes = quick_retries(&server)
+        .records()
+        .create_many(&numbered(1))
+        .await;
+    assert!(!outcomes[0].outcome_unknown, "{:?}", outcomes[0]);
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "error": {"code": "validation_failed", "message": "bad", "details": []}
+        })))
+        .mount(&server)
+        .await;
+    let outcomes = quick_retries(&server)
+        .records()
+        .create_many(&numbered(1))
+        .await;
+    assert!(!outcomes[0].outcome_unknown, "{:?}", outcomes[0]);
+    assert!(matches!(outcomes[0].result, Err(Error::Validation { .. })));
+}
+
+#[tokio::test]
+async fn resending_no_records_or_with_an_unusable_key_sends_nothing() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let records = connection(&server).records();
+    assert!(records.create_batch_with_key(&[], "k-1").await.is_empty());
+    let refused = records
+        .create_batch_with_key(&numbered(2), "line\nbreak")
+        .await;
+    assert_eq!(refused.len(), 2);
+    for outcome in refused {
+        assert!(!outcome.outcome_unknown);
+        let err = outcome.result.unwrap_err();
+        assert!(err.to_string().contains("nothing was sent"), "{err}");
     }
 }
