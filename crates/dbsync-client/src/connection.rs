@@ -163,11 +163,12 @@ impl Connection {
     }
 }
 
-/// Makes an auth strategy from the connection's HTTP client, once [`ConnectionBuilder::build`]
-/// has made that client, so that the strategy's own requests (OAuth 2.0 token calls) share the
-/// connection's connection pool and settings.
+/// Makes an auth strategy from the connection's HTTP client and its final
+/// `allow_insecure_http`, once [`ConnectionBuilder::build`] has made that client, so that the
+/// strategy's own requests (OAuth 2.0 token calls) share the connection's connection pool and
+/// settings.
 pub(crate) type AuthFromClient =
-    Box<dyn FnOnce(&reqwest::Client) -> Result<Arc<dyn Auth>, Error> + Send + Sync>;
+    Box<dyn FnOnce(&reqwest::Client, bool) -> Result<Arc<dyn Auth>, Error> + Send + Sync>;
 
 /// The auth strategy a builder was given.
 enum AuthChoice {
@@ -382,7 +383,7 @@ impl ConnectionBuilder {
         let auth = match self.auth {
             None => Arc::new(NoAuth),
             Some(AuthChoice::Ready(auth)) => auth,
-            Some(AuthChoice::FromClient(make)) => make(&http)?,
+            Some(AuthChoice::FromClient(make)) => make(&http, self.allow_insecure_http)?,
         };
         if auth.sends_credentials() {
             ensure_secure_transport(&base_url, self.allow_insecure_http)?;

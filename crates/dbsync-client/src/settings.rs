@@ -383,6 +383,12 @@ impl ConnectionSettings {
 
     /// A builder configured from these settings (to add what settings cannot hold, such as a
     /// shared `reqwest::Client` or a rate limiter), reading references through `env`.
+    ///
+    /// With `oauth2` auth, the strategy is made when the builder builds, from its final
+    /// settings: a client given with [`ConnectionBuilder::http_client`] then also makes the
+    /// token requests (build it with redirects off: a followed redirect would carry the client
+    /// credentials), and a later [`ConnectionBuilder::allow_insecure_http`] applies to the
+    /// token URL too.
     pub fn builder_with_env(&self, env: EnvLookup<'_>) -> Result<ConnectionBuilder, Error> {
         let api_url = expand("api_url", &self.api_url, env)?;
         let mut builder = with_auth(
@@ -391,7 +397,6 @@ impl ConnectionSettings {
                 .allow_insecure_http(self.allow_insecure_http),
             &self.auth,
             &api_url,
-            self.allow_insecure_http,
             env,
         )?;
         if let Some(name) = &self.name {
@@ -626,7 +631,6 @@ fn with_auth(
     builder: ConnectionBuilder,
     auth: &AuthSettings,
     api_url: &str,
-    allow_insecure_http: bool,
     env: EnvLookup<'_>,
 ) -> Result<ConnectionBuilder, Error> {
     let named = |field: &'static str| {
@@ -659,7 +663,6 @@ fn with_auth(
                 client_secret.resolve("auth.client_secret", env)?,
                 token_url,
                 scopes.clone(),
-                allow_insecure_http,
             )));
         }
     };
@@ -668,15 +671,15 @@ fn with_auth(
 
 /// The `oauth2` settings type: client credentials through dbsync-auth's [`OAuth2Auth`], made
 /// when the connection is built, with the connection's own HTTP client (redirects off), so
-/// token requests and API calls share one connection pool.
+/// token requests and API calls share one connection pool, and with the connection's final
+/// `allow_insecure_http`.
 fn oauth2_auth(
     client_id: String,
     client_secret: Secret,
     token_url: String,
     scopes: Vec<String>,
-    allow_insecure_http: bool,
 ) -> AuthFromClient {
-    Box::new(move |http: &reqwest::Client| {
+    Box::new(move |http: &reqwest::Client, allow_insecure_http: bool| {
         let auth = OAuth2Auth::client_credentials(client_id, client_secret, token_url)
             .scopes(scopes)
             .allow_insecure_http(allow_insecure_http)

@@ -587,3 +587,18 @@ async fn oauth2_from_settings_or_env_shares_one_connection_pool_with_api_calls()
         );
     }
 }
+
+#[test]
+fn oauth2_from_settings_takes_the_builders_later_allow_insecure_http() {
+    let json = r#"{"api_url":"http://sandbox.internal:8080","auth":{"type":"oauth2",
+        "client_id":"a","client_secret":"s"}}"#;
+    let settings = ConnectionSettings::from_json(json).unwrap();
+    let refused = settings.builder_with_env(&env(&[])).unwrap().build();
+    assert!(refused.is_err(), "plain http to another host is refused by default");
+    let allowed = settings
+        .builder_with_env(&env(&[]))
+        .unwrap()
+        .allow_insecure_http(true)
+        .build();
+    assert!(allowed.is_ok(), "{:?}", allowed.err());
+}
