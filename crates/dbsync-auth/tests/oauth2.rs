@@ -879,7 +879,8 @@ async fn a_secret_echoed_back_form_or_url_encoded_is_redacted_too() {
         .respond_with(ResponseTemplate::new(400).set_body_json(json!({
             "error": "invalid_grant",
             "error_description": "bad request body: grant_type=refresh_token&\
-                                  refresh_token=rt%2FSECRET%2B2+%3Dx, also rt%2FSECRET%2B2%20%3Dx"
+                                  refresh_token=rt%2FSECRET%2B2+%3Dx, also rt%2FSECRET%2B2%20%3Dx, \
+                                  also rt%2fSECRET%2b2+%3dx, and rt/SEC\r\nRET+2 =x"
         })))
         .expect(1)
         .mount(&server)
@@ -895,7 +896,7 @@ async fn a_secret_echoed_back_form_or_url_encoded_is_redacted_too() {
         "a shape of the token leaked: {text}"
     );
     assert!(
-        text.contains("refresh_token=[redacted], also [redacted]"),
+        text.contains("refresh_token=[redacted], also [redacted], also [redacted], and [redacted]"),
         "{text}"
     );
 }

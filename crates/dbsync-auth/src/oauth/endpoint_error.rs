@@ -202,27 +202,50 @@ impl FailedRequest<'_> {
     }
 }
 
-/// Server-provided text made safe to show: each of `secrets` removed (as sent, and as a form
-/// body or a URL would encode it, since servers echo requests back in either shape), control
-/// characters dropped, shortened.
+/// Server-provided text made safe to show: control characters dropped, then each of `secrets`
+/// removed (as sent, and as a form body or a URL would encode it, in either case of hex digit,
+/// since servers echo requests back in any of these shapes), then shortened.
 pub(crate) fn server_text(text: &str, secrets: &[&str]) -> String {
-    let mut text = text.to_owned();
+    // Control characters first: a secret echoed with a line break inside must not be joined
+    // back together after the redaction has looked for it.
+    let mut text: String = text.chars().filter(|c| !c.is_control()).collect();
     for secret in secrets.iter().filter(|s| s.len() >= 4) {
         let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
         let percent = form.replace('+', "%20");
-        for shape in [*secret, form.as_str(), percent.as_str()] {
-            text = text.replace(shape, "[redacted]");
+        let shapes = [
+            secret.to_string(),
+            lower_hex(&form),
+            lower_hex(&percent),
+            form,
+            percent,
+        ];
+        for shape in &shapes {
+            text = text.replace(shape.as_str(), "[redacted]");
         }
     }
-    let mut cleaned: String = text
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(MAX_SERVER_TEXT)
-        .collect();
+    let mut cleaned: String = text.chars().take(MAX_SERVER_TEXT).collect();
     if text.chars().count() > MAX_SERVER_TEXT {
         cleaned.push('…');
     }
     cleaned
+}
+
+/// A %-encoded text with lowercase hex digits (`%2F` -> `%2f`).
+fn lower_hex(encoded: &str) -> String {
+    let mut out = String::with_capacity(encoded.len());
+    let mut hex_left = 0;
+    for c in encoded.chars() {
+        if hex_left > 0 {
+            out.push(c.to_ascii_lowercase());
+            hex_left -= 1;
+        } else {
+            if c == '%' {
+                hex_left = 2;
+            }
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// What to do about an unexpected answer, by its status.
