@@ -197,7 +197,17 @@ fn parse_borrowed_page<'a>(
     format: &PageFormat,
 ) -> Result<(Vec<&'a str>, Option<Meta>), Error> {
     let not_json = |e: serde_json::Error| {
-        Error::decode(Some(status), format!("the page is not JSON ({e})"), body)
+        let message = if e.is_data() {
+            // JSON, but not shaped like a page of this format.
+            format!(
+                "the page is not a page of records ({e}); if the server sends its records \
+                 under another key or as a bare array, configure it with \
+                 PageFormat::records_under(..) or PageFormat::BareArray"
+            )
+        } else {
+            format!("the page is not JSON ({e})")
+        };
+        Error::decode(Some(status), message, body)
     };
     let key = match format {
         PageFormat::Envelope { records_key } => records_key.as_str(),
@@ -394,6 +404,26 @@ mod tests {
                 page_layout(body, &PageFormat::default()),
                 Ok(None)
             ));
+        }
+    }
+
+    #[test]
+    fn a_page_of_another_shape_says_how_to_configure_it_and_is_not_called_not_json() {
+        for body in [
+            &br#"{"data":5}"#[..],
+            br#"{"data":null}"#,
+            br#""text""#,
+            b"7",
+        ] {
+            let err = parse_borrowed_page(body, 200, &PageFormat::default())
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(
+                err.contains("not a page of records") && err.contains("PageFormat::"),
+                "{err}"
+            );
+            assert!(!err.contains("not JSON"), "{err}");
         }
     }
 
