@@ -128,10 +128,11 @@ impl Cursor {
             offset: self.frontier,
             limit,
         };
-        self.frontier += match self.mode {
+        // Saturating: an offset near u64::MAX (from a hand-made checkpoint) must not panic.
+        self.frontier = self.frontier.saturating_add(match self.mode {
             ScanMode::Plain => u64::from(limit),
             _ => self.stride(),
-        };
+        });
         Some(ask)
     }
 
@@ -167,13 +168,14 @@ impl Cursor {
             self.overlap = self.overlap.min(self.limit / 2);
         }
         let short = !capped && returned < u64::from(ask.limit);
-        let reaches_total = page_total.is_some_and(|t| ask.offset + returned >= t);
+        let page_end = ask.offset.saturating_add(returned);
+        let reaches_total = page_total.is_some_and(|t| page_end >= t);
         match self.mode {
             ScanMode::Plain => {
-                let reaches_end = self.end.is_some_and(|e| ask.offset + returned >= e);
+                let reaches_end = self.end.is_some_and(|e| page_end >= e);
                 self.done = returned == 0 || short || reaches_total || reaches_end;
                 if capped {
-                    self.frontier = ask.offset + returned;
+                    self.frontier = page_end;
                 }
                 Ok(Verdict::Take {
                     skip: 0,
@@ -270,7 +272,7 @@ impl Cursor {
         self.done = returned == 0 || last_page || past_upper;
         if capped {
             let step = u64::from(self.overlap).min(returned);
-            self.frontier = ask.offset + returned - step;
+            self.frontier = ask.offset.saturating_add(returned - step);
         }
         Ok(Verdict::Take {
             skip,
@@ -368,6 +370,21 @@ mod tests {
         )
         .unwrap();
         assert!(c.done);
+    }
+
+    #[test]
+    fn an_offset_at_the_end_of_the_number_range_does_not_overflow() {
+        for mode in [ScanMode::Plain, ScanMode::Consistent] {
+            let mut c = Cursor::new(mode, 2, 10, u64::MAX - 3);
+            let ask = c.plan(0, 4).unwrap();
+            let total = Some(Meta {
+                limit: Some(10),
+                offset: Some(ask.offset),
+                total: Some(u64::MAX),
+            });
+            assert!(c.accept(ask, &ids(1..=10), total).is_ok(), "{mode:?}");
+            let _ = c.plan(0, 4);
+        }
     }
 
     #[test]

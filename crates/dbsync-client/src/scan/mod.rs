@@ -310,7 +310,7 @@ impl<T: DeserializeOwned + Send + 'static> Stream for Scan<T> {
             if let Some(taken) = this.buffer.front_mut() {
                 let index = taken.next;
                 taken.next += 1;
-                let offset = taken.page.ask.offset + index as u64;
+                let offset = taken.page.ask.offset.saturating_add(index as u64);
                 let id = taken.ids.get_mut(index).and_then(Option::take);
                 let record = taken.page.decode(index);
                 if taken.remaining() == 0 {
@@ -318,7 +318,7 @@ impl<T: DeserializeOwned + Send + 'static> Stream for Scan<T> {
                 }
                 return match record {
                     Ok(record) => {
-                        this.position = offset + 1;
+                        this.position = offset.saturating_add(1);
                         if id.is_some() {
                             this.last_yielded = id;
                         }
