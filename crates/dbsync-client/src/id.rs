@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use serde::de::{self, Deserializer, Visitor};
+use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::error::Error;
@@ -96,37 +96,36 @@ impl Serialize for Id {
 }
 
 impl<'de> Deserialize<'de> for Id {
+    /// A string or an integer. Read through a JSON value, so an integer is taken whatever the
+    /// build's serde_json features (with `arbitrary_precision`, numbers arrive in another
+    /// shape) and at any size.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct IdVisitor;
-
-        impl Visitor<'_> for IdVisitor {
-            type Value = Id;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an id (a string or an integer)")
+        match serde_json::Value::deserialize(deserializer)? {
+            serde_json::Value::String(text) => Ok(Id::new(text)),
+            serde_json::Value::Number(number) => {
+                let text = number.to_string();
+                let digits = text.strip_prefix('-').unwrap_or(&text);
+                if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+                    Ok(Id {
+                        text,
+                        numeric: true,
+                    })
+                } else {
+                    Err(de::Error::custom(format!(
+                        "an id must be a string or an integer, not the number {text}"
+                    )))
+                }
             }
-
-            fn visit_str<E: de::Error>(self, text: &str) -> Result<Id, E> {
-                Ok(Id::new(text))
-            }
-
-            fn visit_string<E: de::Error>(self, text: String) -> Result<Id, E> {
-                Ok(Id::new(text))
-            }
-
-            fn visit_u64<E: de::Error>(self, number: u64) -> Result<Id, E> {
-                Ok(Id::from(number))
-            }
-
-            fn visit_i64<E: de::Error>(self, number: i64) -> Result<Id, E> {
-                Ok(Id {
-                    text: number.to_string(),
-                    numeric: true,
-                })
-            }
+            other => Err(de::Error::custom(format!(
+                "an id must be a string or an integer, not {}",
+                match other {
+                    serde_json::Value::Null => "null",
+                    serde_json::Value::Bool(_) => "a boolean",
+                    serde_json::Value::Array(_) => "an array",
+                    _ => "an object",
+                }
+            ))),
         }
-
-        deserializer.deserialize_any(IdVisitor)
     }
 }
 
@@ -172,7 +171,17 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_an_id() {
-        for wire in ["1.5", "true", "null", "{}", "[]"] {
+        // 1.0 is not an integer on the wire; an integer past u64 reaches the client as a float
+        // (without serde_json's arbitrary_precision) and would lose digits.
+        for wire in [
+            "1.5",
+            "1.0",
+            "18446744073709551616",
+            "true",
+            "null",
+            "{}",
+            "[]",
+        ] {
             let error = serde_json::from_str::<Id>(wire).unwrap_err();
             assert!(error.to_string().contains("an id"), "{wire}: {error}");
         }
