@@ -594,7 +594,10 @@ fn oauth2_from_settings_takes_the_builders_later_allow_insecure_http() {
         "client_id":"a","client_secret":"s"}}"#;
     let settings = ConnectionSettings::from_json(json).unwrap();
     let refused = settings.builder_with_env(&env(&[])).unwrap().build();
-    assert!(refused.is_err(), "plain http to another host is refused by default");
+    assert!(
+        refused.is_err(),
+        "plain http to another host is refused by default"
+    );
     let allowed = settings
         .builder_with_env(&env(&[]))
         .unwrap()
