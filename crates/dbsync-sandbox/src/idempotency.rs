@@ -2,7 +2,9 @@
 //!
 //! An empty (or blank) key is a `400`: it is not a key that tells one request from another.
 //! Keys are global to the sandbox, not tied to the credential that sent them (the contract does
-//! not scope them); the OAuth endpoints (`/oauth/...`) ignore the header.
+//! not scope them; the sandbox is one account, so any of its credentials that repeats a key and
+//! body gets the first answer, an API key's secret included); the OAuth endpoints
+//! (`/oauth/...`) ignore the header.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
