@@ -193,10 +193,10 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
     /// ([`Error::Conflict`]). Nothing is sent, and every record fails with a configuration
     /// error, when the key is empty or not a valid header value, there are more than 100
     /// records, or a record fails the pre-flight check (the first request cannot have carried
-    /// it); no records make no request (an empty body would use up the key). A whole-batch
-    /// `400`/`413`
-    /// is split like [`Resource::create_many_with`] does (the parts get new keys: a refused
-    /// request saved nothing).
+    /// it); no records make no request (an empty body would use up the key). The records go as
+    /// one request and are never split: a whole-batch `400`/`413` leaves them unknown (a server
+    /// may check a body before it looks its key up, so the refusal does not prove that the
+    /// first request saved nothing).
     ///
     /// ```no_run
     /// # async fn run(outcomes: Vec<dbsync_client::BatchOutcome<serde_json::Value>>,
@@ -320,29 +320,36 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
     }
 
     /// Sends one chunk, splitting it while the server refuses a part as a whole with `400` or
-    /// `413`. The whole chunk goes with `key` when given (a create sent again), else (and
-    /// every split part) with a new key. Returns the chunk's size and what is known of its
-    /// records.
+    /// `413`. With `resend_key` (a create sent again) the chunk goes as one request with that
+    /// key and is never split: a server may check a body's size or shape before it looks the
+    /// key up, so such a refusal does not prove the first request saved nothing, and the
+    /// records stay unknown. Otherwise the chunk and every split part get a new key. Returns
+    /// the chunk's size and what is known of its records.
     async fn send_chunk(
         &self,
         method: &Method,
         chunk: Vec<Prepared>,
-        mut key: Option<Arc<str>>,
+        resend_key: Option<Arc<str>>,
     ) -> (usize, Vec<Settled<T>>) {
+        let resend = resend_key.is_some();
+        let mut key = resend_key;
         let size = chunk.len();
         let mut settled = Vec::with_capacity(size);
         let mut pending = vec![chunk];
         while let Some(part) = pending.pop() {
             match self.send_part(method, &part, key.take()).await {
                 PartReply::Items(items) => settled.extend(items),
-                PartReply::Whole(error, _, _) if part.len() > 1 && is_split_worthy(&error) => {
+                PartReply::Whole(error, _, _)
+                    if !resend && part.len() > 1 && is_split_worthy(&error) =>
+                {
                     let mut first = part;
                     let second = first.split_off(first.len() / 2);
                     pending.push(second);
                     pending.push(first);
                 }
                 PartReply::Whole(error, key, acted) => {
-                    let unknown = whole_failure_unknown(&error, acted, key.is_some());
+                    let unknown = whole_failure_unknown(&error, acted, key.is_some())
+                        || (resend && is_split_worthy(&error));
                     let error = match &key {
                         Some(key) if unknown => unknown_outcome(error, key, &part),
                         _ => error,

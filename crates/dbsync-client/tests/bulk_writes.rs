@@ -576,3 +576,29 @@ async fn resending_no_records_or_with_an_unusable_key_sends_nothing() {
         assert!(err.to_string().contains("nothing was sent"), "{err}");
     }
 }
+
+#[tokio::test]
+async fn a_resend_refused_as_a_whole_is_not_split_and_stays_unknown() {
+    // A server may check a body's size before it looks its key up: the refusal does not prove
+    // the first request saved nothing, and parts with new keys could create records twice.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(413).set_body_json(json!({
+            "error": {"code": "payload_too_large", "message": "too big"}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let outcomes = connection(&server)
+        .records()
+        .create_batch_with_key(&numbered(4), "k-first")
+        .await;
+    assert_eq!(outcomes.len(), 4);
+    for outcome in &outcomes {
+        assert!(outcome.outcome_unknown, "{outcome:?}");
+        assert_eq!(outcome.idempotency_key.as_deref(), Some("k-first"));
+        assert!(matches!(outcome.result, Err(Error::PayloadTooLarge { .. })));
+    }
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests[0].headers["idempotency-key"], "k-first");
+}
