@@ -207,7 +207,7 @@ pub enum Command {
     },
     /// Create one record (--data) or many (--file, JSON Lines or a JSON array, any size).
     Create(WriteArgs),
-    /// Send the failures of `dbsync create --failed FILE` again, never creating a record twice.
+    /// Send the failures of `dbsync create --failed FILE` again, with the lost requests' keys.
     #[command(long_about = RESEND_HELP)]
     Resend(ResendArgs),
     /// Update one record (ID --data) or many (--file; each record carries its "id").
@@ -312,15 +312,16 @@ pub struct WriteArgs {
     #[arg(long)]
     pub validate: bool,
     /// Write the records that failed here (JSON Lines: line, record, error, outcome,
-    /// idempotency_key).
+    /// idempotency_key, key_sent_at, request_position, request_size; not the input file).
     ///
     /// "outcome" is "not_saved" (refused or never sent) or "unknown": the request was sent but
     /// its answer was lost, so the server may have saved the record. Never create an "unknown"
     /// record again as a new record. After a create, fix the invalid records in FILE and run
     /// `dbsync resend FILE --failed NEW_FILE`: it creates the records not saved, sends each
-    /// request lost as a whole again with its "idempotency_key" (within 24 hours: the server
-    /// replays its first answer and creates nothing twice) and does not send the other
-    /// "unknown" records (check whether they exist). After an update, every failed record can
+    /// request lost as a whole again with its "idempotency_key" when its lines are complete and
+    /// unchanged and the key was first sent under 23 hours ago ("key_sent_at"; the server keeps
+    /// a key 24 hours and then replays its first answer instead of creating the records again)
+    /// and does not send the other "unknown" records (check whether they exist). After an update, every failed record can
     /// be sent again: an update is idempotent.
     #[arg(long, value_name = "FILE")]
     pub failed: Option<PathBuf>,
@@ -331,7 +332,7 @@ pub struct WriteArgs {
 
 /// The long help of `dbsync resend`.
 const RESEND_HELP: &str = "\
-Send the failures of `dbsync create --failed FILE` again, never creating a record twice.
+Send the failures of `dbsync create --failed FILE` again, the lost requests with their keys.
 
 For the failures file of a create only (an update is idempotent: send its failures again with
 `dbsync update --file`). Each line is handled by its \"outcome\":
@@ -339,15 +340,23 @@ For the failures file of a create only (an update is idempotent: send its failur
 - \"not_saved\": created as a new record, like `dbsync create --file` does (batched, checked with
   --validate). Fix the invalid records in FAILED first.
 - \"unknown\" with an \"idempotency_key\": the lines sharing the key (the records of one batch
-  request whose answer was lost, in file order) are sent again as that one batch, unchanged,
-  with that key (never a new one): the server replays its first answer if it saved them, or
-  creates them now. The server keeps a key 24 hours: resend within a day of the create (the
-  keys of a FAILED not modified for over 24 hours are not sent).
+  request whose answer was lost) are gathered over the whole file and sent after the rest, as
+  that one batch in \"request_position\" order, unchanged, with that key (never a new one, never
+  split): the server replays its first answer if it saved them, or creates them now. That
+  creates nothing twice only for a complete, unchanged group whose key is under a day old, so a
+  group is sent only when every line has a \"key_sent_at\" under 23 hours old (the server keeps
+  a key 24 hours) and its positions are exactly 0..\"request_size\"-1, each once, with one size of
+  at most 100 and no malformed line naming the key. A group too old, or with a line without
+  \"key_sent_at\" (an older dbsync), fails again without its key (check whether the records
+  exist); a group with a line duplicated, missing or malformed fails again with its key and a
+  message naming the problem. A key a header cannot carry makes its line malformed.
 - \"unknown\" without a key, or no \"outcome\" (a file from an older dbsync): not sent, since the
   record may have been saved; check whether it exists.
 
 Saved records go to stdout (the replayed ones too); what fails again goes to --failed NEW_FILE
-in the same format (\"line\" is then the line of FAILED), so it can be resent in turn. Resend a
+in the same format (\"line\" is then the line of FAILED; not in FAILED's order: the key groups'
+failures come last), so it can be resent in turn. --failed must not be FAILED, by any name or
+as stdin. Resend a
 file once: the records not saved are created anew each time, so resend NEW_FILE next, not
 FAILED again.";
 

@@ -10,14 +10,20 @@
 //! that request's records in its order: sending them again with that key is safe (the server
 //! replays its first answer instead of creating anything).
 //!
+//! Such a line also has `key_sent_at` (RFC 3339 UTC, taken just before the batch call: a lower
+//! bound of when the key was first sent), `request_position` and `request_size` (its place in
+//! its request, and that request's record count).
+//!
 //! `dbsync resend` reads such a file of a create through the same [`run`] ([`Source::Failures`]):
 //! a `"not_saved"` line goes the way of a record of `dbsync create --file` (checked, batched, a
-//! new key per request); the `"unknown"` lines sharing a key are gathered, in file order, and sent
-//! as one batch with that key (`Resource::create_batch_with_key`), never with a new one; any
-//! other line (an unknown outcome without a key, a line without an `"outcome"` from an older
-//! dbsync, a key over 24 hours old, a malformed line) is not sent and fails again with a message
-//! saying why. A group is sent once it has a request's most records (100), else at the end of the
-//! file, so its failures may come after those of later lines in the new file.
+//! new key per request); the `"unknown"` lines sharing a key are gathered over the whole file and,
+//! at its end, sent as one batch in position order with that key
+//! (`Resource::create_batch_with_key`), never with a new one and never split, when the group
+//! checks out (see [`check_group`]: every `key_sent_at` under 23 hours old, positions exactly
+//! `0..size`, at most 100, no malformed line naming the key); any other line (an unknown outcome
+//! without a key, a line without an `"outcome"` from an older dbsync, a malformed line) is not
+//! sent and fails again with a message saying why. The groups' failures come last in the new
+//! file.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -38,8 +44,12 @@ use crate::progress;
 /// How many records are read before they are sent (in batches of 100).
 const CHUNK: usize = 1000;
 
-/// How long the server keeps an `Idempotency-Key` and replays the answer to its request.
-const KEY_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+/// How old a key may be and still be sent again: the server keeps an `Idempotency-Key` 24
+/// hours; an hour's margin covers clocks and the time the resend takes.
+const KEY_MAX_AGE: Duration = Duration::from_secs(23 * 3600);
+
+/// How far in the future a `key_sent_at` may be (clock differences) and still be believed.
+const CLOCK_SKEW: Duration = Duration::from_secs(300);
 
 /// Create or update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,10 +67,7 @@ pub enum Source {
     Records,
     /// The `--failed` file of a `dbsync create` (`dbsync resend`; always with
     /// [`BulkMode::Create`]).
-    Failures {
-        /// The file is older than a key lives (see [`keys_expired`]): its keys are not sent.
-        keys_expired: bool,
-    },
+    Failures,
 }
 
 /// A record without its `id` (what an update patch is checked as).
@@ -92,20 +99,97 @@ pub fn count_records(file: &Path) -> Option<u64> {
     Some(count)
 }
 
-/// Whether the failures file at `path` was last modified over 24 hours ago. It was written after
-/// the requests whose keys it holds, so the server has then forgotten every one of them and
-/// would create their records again instead of replaying its answer. (A file modified since,
-/// or one written by an earlier `dbsync resend`, can be fresh and still hold an expired key:
-/// this catches only what is certain.) `false` for stdin or when the time is not known.
-pub fn keys_expired(path: &Path) -> bool {
-    if path.as_os_str() == "-" {
-        return false;
+/// `time` as RFC 3339 UTC to the second (`2026-01-02T03:04:05Z`), rounded down.
+fn rfc3339_utc(time: SystemTime) -> String {
+    let secs = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let days = (secs / 86_400) as i64;
+    let rest = secs % 86_400;
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60
+    )
+}
+
+/// An RFC 3339 date-time (`YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`), or `None`.
+fn parse_rfc3339(text: &str) -> Option<SystemTime> {
+    let b = text.as_bytes();
+    let num = |range: std::ops::Range<usize>| -> Option<i64> {
+        let part = b.get(range)?;
+        if part.iter().all(u8::is_ascii_digit) {
+            std::str::from_utf8(part).ok()?.parse().ok()
+        } else {
+            None
+        }
+    };
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
     }
-    std::fs::metadata(path)
-        .and_then(|metadata| metadata.modified())
-        .ok()
-        .and_then(|modified| SystemTime::now().duration_since(modified).ok())
-        .is_some_and(|age| age > KEY_LIFETIME)
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let mut i = 19;
+    if b[i] == b'.' {
+        i += 1;
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+    }
+    let offset = match b.get(i..)? {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), ..] if b.len() == i + 6 && b[i + 3] == b':' => {
+            let minutes = num(i + 1..i + 3)? * 60 + num(i + 4..i + 6)?;
+            if *sign == b'+' { minutes } else { -minutes }
+        }
+        _ => return None,
+    };
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset * 60;
+    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).ok()?))
+}
+
+/// Whether `key` can be an `Idempotency-Key` header as it is (the rule of
+/// `http::HeaderValue::from_str`, which dbsync-client applies: no control character but tab),
+/// and is not blank.
+fn header_can_carry(key: &str) -> bool {
+    !key.trim().is_empty() && key.bytes().all(|b| (b >= 32 && b != 127) || b == b'\t')
 }
 
 /// What is known of a record that failed.
@@ -144,18 +228,24 @@ impl Sent<'_> {
     /// Whether the server may have saved this record although it is not reported saved.
     ///
     /// Sent as new: dbsync-client's rule ([`BatchOutcome::outcome_unknown`]). Sent again with
-    /// the first request's key: unknown unless the server refused the record itself (`400`, or
-    /// `413` for a record alone), which it answers (or replays) only for the very body it was
+    /// the first request's key: unknown when dbsync-client says so (a whole-batch refusal
+    /// included), and otherwise unless the server refused the record itself (`400`, or `413`
+    /// for a record alone), which it answers (or replays) only for the very body it was
     /// first sent, so that request saved nothing of it either. Any other failure (`409`: not
     /// the same body, or that request still in progress; nothing sent; auth; rate limit; no
     /// answer) tells nothing of the first request.
     fn unknown(self, outcome: &BatchOutcome<Value>) -> bool {
         match self {
             Sent::New => outcome.outcome_unknown,
-            Sent::Again(_) => matches!(
-                &outcome.result,
-                Err(error) if !matches!(error, Error::Validation { .. } | Error::PayloadTooLarge { .. })
-            ),
+            // dbsync-client's word first: a whole-batch 400/413 to a resend stays unknown (the
+            // server may have checked the body before its key).
+            Sent::Again(_) => {
+                outcome.outcome_unknown
+                    || matches!(
+                        &outcome.result,
+                        Err(error) if !matches!(error, Error::Validation { .. } | Error::PayloadTooLarge { .. })
+                    )
+            }
         }
     }
 }
@@ -179,6 +269,11 @@ struct Failure {
     /// The `Idempotency-Key` of the create request that carried the record, kept only when the
     /// outcome of every record of that request is unknown (see [`settle`]).
     idempotency_key: Option<String>,
+    /// With the key: when the request was first sent (RFC 3339 UTC, a lower bound).
+    key_sent_at: Option<String>,
+    /// With the key: the record's place in its request, and that request's record count.
+    request_position: Option<u64>,
+    request_size: Option<u64>,
 }
 
 impl Failure {
@@ -191,6 +286,9 @@ impl Failure {
             error,
             outcome: Outcome::NotSaved,
             idempotency_key: None,
+            key_sent_at: None,
+            request_position: None,
+            request_size: None,
         }
     }
 
@@ -203,13 +301,16 @@ impl Failure {
             error,
             outcome: Outcome::Unknown,
             idempotency_key: None,
+            key_sent_at: None,
+            request_position: None,
+            request_size: None,
         }
     }
 }
 
 /// Where failures go: the `--failed` file, or stderr lines.
 struct Failures<'a> {
-    file: Option<(BufWriter<File>, &'a Path)>,
+    file: Option<(BufWriter<Box<dyn Write>>, &'a Path)>,
     count: u64,
     /// How many of them have an unknown outcome.
     unknown: u64,
@@ -225,6 +326,9 @@ impl Failures<'_> {
             error,
             outcome,
             idempotency_key,
+            key_sent_at,
+            request_position,
+            request_size,
         } = failure;
         self.count += 1;
         if outcome == Outcome::Unknown {
@@ -244,12 +348,14 @@ impl Failures<'_> {
                     "error": error,
                     "outcome": outcome.as_str(),
                     "idempotency_key": idempotency_key,
+                    "key_sent_at": key_sent_at,
+                    "request_position": request_position,
+                    "request_size": request_size,
                 });
-                serde_json::to_writer(&mut *out, &entry).map_err(|e| {
-                    CliError::other(format!("cannot write {}: {e}", path.display()))
-                })?;
+                serde_json::to_writer(&mut *out, &entry)
+                    .map_err(|e| failures_file_error(path, &e))?;
                 out.write_all(b"\n")
-                    .map_err(|e| CliError::io(path.display(), e))
+                    .map_err(|e| failures_file_error(path, &e))
             }
             None => {
                 let message = error
@@ -274,6 +380,15 @@ impl Failures<'_> {
             }
         }
     }
+}
+
+/// A failure to write the `--failed` file: never a success, not even a closed pipe (the
+/// failures would be lost).
+fn failures_file_error(path: &Path, error: &dyn std::fmt::Display) -> CliError {
+    CliError::other(format!(
+        "cannot write the failures to {}: {error}",
+        path.display()
+    ))
 }
 
 fn error_json(error: &Error) -> Value {
@@ -314,8 +429,8 @@ enum Item {
     Again {
         /// That request's `Idempotency-Key`.
         key: String,
-        /// The record, as the failures file has it.
-        record: Value,
+        /// The line.
+        member: Member,
     },
     /// It is not sent: it fails as it is.
     Fail(Failure),
@@ -345,66 +460,88 @@ fn sort_record(
 const NOT_SENT: &str = "not sent again: ";
 
 /// A line of the failures file of a create (`dbsync resend`): a record `"not_saved"` is sent as
-/// a new create (when it passes [`check`]); an `"unknown"` one with an `"idempotency_key"` is
-/// sent again with that key; any other line is not sent, since its record may have been saved
-/// (or, malformed, it cannot be told).
-fn sort_entry(
-    line: u64,
-    value: Result<Value, (String, String)>,
-    schema: Option<&Schema>,
-    keys_expired: bool,
-) -> Item {
-    let malformed = |record: Value, why: String| {
-        Item::Fail(Failure {
-            line,
-            record,
-            exit: Exit::Validation,
-            error: local_error(
-                format!(
-                    "{NOT_SENT}this line is not an entry of a failures file ({why}), so the \
-                     outcome is unknown (its record may have been saved); fix the line (it \
-                     needs \"record\" and \"outcome\") or check whether the record exists"
-                ),
-                json!([]),
+/// a new create (when it passes [`check`]); an `"unknown"` one with an `"idempotency_key"` joins
+/// that key's group (see [`Groups`]); any other line is not sent, since its record may have been
+/// saved (or, malformed, it cannot be told). A malformed line that names a key joins its group
+/// too, so that the group is not sent without it.
+fn sort_entry(line: u64, value: Result<Value, (String, String)>, schema: Option<&Schema>) -> Item {
+    let malformed = |record: Value, why: String| Failure {
+        line,
+        record,
+        exit: Exit::Validation,
+        error: local_error(
+            format!(
+                "{NOT_SENT}this line is not an entry of a failures file ({why}), so the \
+                 outcome is unknown (its record may have been saved); fix the line (it \
+                 needs \"record\" and \"outcome\") or check whether the record exists"
             ),
-            outcome: Outcome::Unknown,
-            idempotency_key: None,
-        })
+            json!([]),
+        ),
+        outcome: Outcome::Unknown,
+        idempotency_key: None,
+        key_sent_at: None,
+        request_position: None,
+        request_size: None,
     };
     let entry = match value {
-        Err((message, raw)) => return malformed(Value::String(raw), message),
+        Err((message, raw)) => return Item::Fail(malformed(Value::String(raw), message)),
         Ok(Value::Object(entry)) => entry,
-        Ok(other) => return malformed(other, "not a JSON object".into()),
-    };
-    let Some(record) = entry.get("record").cloned() else {
-        return malformed(Value::Object(entry), "no \"record\"".into());
+        Ok(other) => return Item::Fail(malformed(other, "not a JSON object".into())),
     };
     let key = match entry.get("idempotency_key") {
         None | Some(Value::Null) => None,
         Some(Value::String(key)) if key.trim().is_empty() => None,
+        Some(Value::String(key)) if !header_can_carry(key) => {
+            return Item::Fail(malformed(
+                Value::Object(entry.clone()),
+                "its \"idempotency_key\" has characters a header cannot carry".into(),
+            ));
+        }
         Some(Value::String(key)) => Some(key.clone()),
         Some(_) => {
-            return malformed(
+            return Item::Fail(malformed(
                 Value::Object(entry),
                 "\"idempotency_key\" is neither a string nor null".into(),
-            );
+            ));
         }
     };
-    let unsent = |record: Value, why: String| {
-        let earlier = entry.get("error");
-        let error = match earlier
-            .and_then(|e| e.get("message"))
-            .and_then(Value::as_str)
-        {
-            // Not sent by an earlier resend already: its message says why.
-            Some(message) if message.starts_with(NOT_SENT) => earlier.cloned().unwrap_or_default(),
-            Some(message) => local_error(format!("{why} (first error: {message})"), json!([])),
-            None => local_error(why, json!([])),
-        };
-        Item::Fail(Failure::unsent(line, record, error))
+    // A line of a key's group, or a malformed line naming a key (its group is then not sent).
+    let member = |record: Value, bad: Option<Failure>| {
+        let key = key.clone().unwrap_or_default();
+        Item::Again {
+            key,
+            member: Member {
+                line,
+                record,
+                sent_at: entry
+                    .get("key_sent_at")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                position: entry.get("request_position").and_then(Value::as_u64),
+                size: entry.get("request_size").and_then(Value::as_u64),
+                error: entry.get("error").cloned(),
+                bad,
+            },
+        }
     };
-    const CHECK: &str = "check whether it exists (e.g. `dbsync list --where FIELD=VALUE` on a \
-                         unique field) and, if it does not, create it with `dbsync create`";
+    let bad = |record: Value, why: String| {
+        let failure = malformed(record.clone(), why);
+        if key.is_some() {
+            member(record, Some(failure))
+        } else {
+            Item::Fail(failure)
+        }
+    };
+    let Some(record) = entry.get("record").cloned() else {
+        return bad(Value::Object(entry.clone()), "no \"record\"".into());
+    };
+    let unsent = |record: Value, why: String| {
+        Item::Fail(Failure::unsent(
+            line,
+            record,
+            unsent_error(entry.get("error"), why),
+        ))
+    };
     match entry.get("outcome") {
         Some(Value::String(outcome)) if outcome == "not_saved" => {
             match check(&record, BulkMode::Create, schema) {
@@ -413,16 +550,7 @@ fn sort_entry(
             }
         }
         Some(Value::String(outcome)) if outcome == "unknown" => match key {
-            Some(key) if !keys_expired => Item::Again { key, record },
-            Some(key) => unsent(
-                record,
-                format!(
-                    "{NOT_SENT}the outcome is unknown (the record may have been saved) and its \
-                     idempotency_key `{key}` is over 24 hours old (the file was last modified \
-                     more than 24 hours ago), so the server no longer replays its request and \
-                     sending it could create the record twice; {CHECK}"
-                ),
-            ),
+            Some(_) => member(record, None),
             None => unsent(
                 record,
                 format!(
@@ -439,49 +567,232 @@ fn sort_entry(
                  so the outcome is unknown (the record may have been saved); {CHECK}"
             ),
         ),
-        Some(other) => malformed(
+        Some(other) => bad(
             Value::Object(entry.clone()),
             format!("\"outcome\" is {other}, not \"not_saved\" or \"unknown\""),
         ),
     }
 }
 
-/// The records of `dbsync resend` to send again with their request's key, by key.
+/// What to do about a record that may exist.
+const CHECK: &str = "check whether it exists (e.g. `dbsync list --where FIELD=VALUE` on a unique \
+                     field) and, if it does not, create it with `dbsync create`";
+
+/// The error of a line not sent: `why`, with the line's first error (an earlier resend's
+/// "not sent" message is kept as it is).
+fn unsent_error(earlier: Option<&Value>, why: String) -> Value {
+    match earlier
+        .and_then(|e| e.get("message"))
+        .and_then(Value::as_str)
+    {
+        Some(message) if message.starts_with(NOT_SENT) => earlier.cloned().unwrap_or_default(),
+        Some(message) => local_error(format!("{why} (first error: {message})"), json!([])),
+        None => local_error(why, json!([])),
+    }
+}
+
+/// A line of a failures file with an `"idempotency_key"`: one record of that key's request.
+struct Member {
+    line: u64,
+    record: Value,
+    /// `key_sent_at`, `request_position` and `request_size`, when readable.
+    sent_at: Option<String>,
+    position: Option<u64>,
+    size: Option<u64>,
+    /// The line's earlier error.
+    error: Option<Value>,
+    /// A malformed line naming the key: its failure.
+    bad: Option<Failure>,
+}
+
+/// The lines of `dbsync resend` to send again with their request's key, by key, gathered over
+/// the whole file: a group is sent only once complete and checked (see [`check_group`]).
 #[derive(Default)]
 struct Groups {
-    /// Groups that may get more lines, with their lines in file order.
-    pending: HashMap<String, Vec<(u64, Value)>>,
-    /// Groups to send.
-    ready: Vec<(String, Vec<(u64, Value)>)>,
-    /// The records in `ready`.
-    ready_records: usize,
+    groups: HashMap<String, Vec<Member>>,
+    /// The keys, by their first line.
+    order: Vec<String>,
 }
 
 impl Groups {
-    /// Adds a line to its key's group; a group with a request's most records (100) is ready.
-    fn push(&mut self, key: String, line: u64, record: Value) {
-        let group = self.pending.entry(key.clone()).or_default();
-        group.push((line, record));
-        if group.len() >= MAX_BATCH_SIZE
-            && let Some(group) = self.pending.remove(&key)
-        {
-            self.ready_records += group.len();
-            self.ready.push((key, group));
+    fn push(&mut self, key: String, member: Member) {
+        let group = self.groups.entry(key.clone()).or_default();
+        if group.is_empty() {
+            self.order.push(key);
+        }
+        group.push(member);
+    }
+
+    /// At the end of the input: the groups to send (each in request order), and the failures of
+    /// the others.
+    fn finish(mut self, now: SystemTime) -> (Vec<(String, Vec<Member>)>, Vec<Failure>) {
+        let mut ready = Vec::new();
+        let mut failed = Vec::new();
+        for key in self.order {
+            let members = self.groups.remove(&key).unwrap_or_default();
+            match check_group(&key, members, now) {
+                Ok(group) => ready.push((key, group)),
+                Err(failures) => failed.extend(failures),
+            }
+        }
+        (ready, failed)
+    }
+}
+
+/// Why the key of a group may no longer be kept by the server, if it may not.
+fn key_too_old(members: &[Member], now: SystemTime) -> Option<String> {
+    for member in members {
+        let Some(text) = &member.sent_at else {
+            return Some(format!(
+                "line {} has no \"key_sent_at\" (a file from an older dbsync, or edited), so \
+                 the key's age is not known",
+                member.line
+            ));
+        };
+        let Some(at) = parse_rfc3339(text) else {
+            return Some(format!(
+                "line {} has a \"key_sent_at\" that is not an RFC 3339 time",
+                member.line
+            ));
+        };
+        match now.duration_since(at) {
+            Ok(age) if age >= KEY_MAX_AGE => {
+                return Some(format!(
+                    "it was first sent at {text}, over 23 hours ago (the server keeps a key 24 \
+                     hours)"
+                ));
+            }
+            Ok(_) => {}
+            Err(ahead) if ahead.duration() > CLOCK_SKEW => {
+                return Some(format!(
+                    "line {} has a \"key_sent_at\" in the future ({text})",
+                    member.line
+                ));
+            }
+            Err(_) => {}
         }
     }
+    None
+}
 
-    /// At the end of the input: every group is ready, in the order of its first line.
-    fn finish(&mut self) {
-        let mut rest: Vec<(String, Vec<(u64, Value)>)> = self.pending.drain().collect();
-        rest.sort_by_key(|(_, group)| group.first().map(|(line, _)| *line));
-        self.ready_records += rest.iter().map(|(_, group)| group.len()).sum::<usize>();
-        self.ready.extend(rest);
+/// Why a group is not exactly the records of one request, if it is not.
+fn group_problem(members: &[Member]) -> Option<String> {
+    if let Some(bad) = members.iter().find(|m| m.bad.is_some()) {
+        return Some(format!("line {} is malformed", bad.line));
     }
+    let mut size = None;
+    for member in members {
+        let (Some(position), Some(this_size)) = (member.position, member.size) else {
+            return Some(format!(
+                "line {} has no \"request_position\" or \"request_size\"",
+                member.line
+            ));
+        };
+        match size {
+            None => size = Some(this_size),
+            Some(size) if size != this_size => {
+                return Some(format!(
+                    "size mismatch: the lines give request_size {size} and {this_size}"
+                ));
+            }
+            Some(_) => {}
+        }
+        if position >= this_size {
+            return Some(format!(
+                "line {} has request_position {position}, not under its request_size \
+                 {this_size}",
+                member.line
+            ));
+        }
+    }
+    let size = size.unwrap_or(0);
+    if size == 0 || size > MAX_BATCH_SIZE as u64 {
+        return Some(format!(
+            "request_size {size} is not a request's (1 to {MAX_BATCH_SIZE} records)"
+        ));
+    }
+    let mut seen: HashMap<u64, u64> = HashMap::new();
+    for member in members {
+        let position = member.position.unwrap_or_default();
+        if let Some(first) = seen.insert(position, member.line) {
+            return Some(format!(
+                "duplicate position {position} (lines {first} and {})",
+                member.line
+            ));
+        }
+    }
+    (0..size)
+        .find(|position| !seen.contains_key(position))
+        .map(|position| format!("missing position {position} of {size}"))
+}
 
-    fn take_ready(&mut self) -> Vec<(String, Vec<(u64, Value)>)> {
-        self.ready_records = 0;
-        std::mem::take(&mut self.ready)
-    }
+/// A group that can be sent again with its key, in its request's order; else the failures of
+/// its lines: with the key dropped when the server may have forgotten it (sending it could
+/// create the records twice), else with the key kept and why the group is not one request.
+fn check_group(
+    key: &str,
+    mut members: Vec<Member>,
+    now: SystemTime,
+) -> Result<Vec<Member>, Vec<Failure>> {
+    let (why, keep) = if let Some(why) = key_too_old(&members, now) {
+        (
+            format!(
+                "{NOT_SENT}the outcome is unknown (the record may have been saved) and its \
+                 idempotency_key `{key}` may no longer be kept by the server ({why}), so \
+                 sending it could create the record twice; {CHECK}"
+            ),
+            false,
+        )
+    } else if let Some(problem) = group_problem(&members) {
+        (
+            format!(
+                "{NOT_SENT}the lines sharing idempotency_key `{key}` are not exactly the records \
+                 of its request ({problem}), so none of them is sent and the outcome is still \
+                 unknown (the records may have been saved); restore the lines of that request \
+                 as the create wrote them and resend, or {CHECK}"
+            ),
+            true,
+        )
+    } else {
+        members.sort_by_key(|m| m.position);
+        return Ok(members);
+    };
+    Err(members
+        .into_iter()
+        .map(|member| {
+            let mut failure = match member.bad {
+                Some(mut bad) => {
+                    if let Some(Value::String(message)) = bad.error.get_mut("message") {
+                        message.push_str(&format!(
+                            "; the lines sharing its idempotency_key `{key}` are not sent \
+                             without it"
+                        ));
+                    }
+                    bad
+                }
+                None => {
+                    let earlier = member.error.as_ref().filter(|e| {
+                        !e.get("message")
+                            .and_then(Value::as_str)
+                            .is_some_and(|m| m.starts_with(NOT_SENT))
+                    });
+                    Failure::unsent(
+                        member.line,
+                        member.record,
+                        unsent_error(earlier, why.clone()),
+                    )
+                }
+            };
+            failure.outcome = Outcome::Unknown;
+            if keep {
+                failure.idempotency_key = Some(key.to_owned());
+                failure.key_sent_at = member.sent_at;
+                failure.request_position = member.position;
+                failure.request_size = member.size;
+            }
+            failure
+        })
+        .collect())
 }
 
 /// Sends every record of `input`, writing saved records to stdout and failures to the
@@ -503,8 +814,8 @@ pub async fn run(
     let file = match failed {
         Some(path) => {
             let file = File::create(path)
-                .map_err(|e| CliError::io(format!("cannot create {}", path.display()), e))?;
-            Some((BufWriter::new(file), path))
+                .map_err(|e| CliError::other(format!("cannot create {}: {e}", path.display())))?;
+            Some((BufWriter::new(Box::new(file) as Box<dyn Write>), path))
         }
         None => None,
     };
@@ -517,7 +828,7 @@ pub async fn run(
     let stdout = std::io::stdout();
     let mut writer = RecordWriter::new(stdout.lock(), format);
     let (doing, verb) = match (source, mode) {
-        (Source::Failures { .. }, _) => ("resending", "saved"),
+        (Source::Failures, _) => ("resending", "saved"),
         (Source::Records, BulkMode::Create) => ("creating", "created"),
         (Source::Records, BulkMode::Update) => ("updating", "updated"),
     };
@@ -526,6 +837,8 @@ pub async fn run(
     // Failures found locally wait for their chunk, so the failed file stays in line order.
     let mut local: Vec<Failure> = Vec::new();
     let mut groups = Groups::default();
+    // The groups to send, at the end of the input.
+    let mut ready = Vec::new();
     let mut seen: u64 = 0;
     // Lines whose outcome is known (for the progress bar).
     let mut done: u64 = 0;
@@ -538,22 +851,21 @@ pub async fn run(
             seen += 1;
             let sorted = match source {
                 Source::Records => sort_record(item.line, item.value, mode, schema.as_ref()),
-                Source::Failures { keys_expired } => {
-                    sort_entry(item.line, item.value, schema.as_ref(), keys_expired)
-                }
+                Source::Failures => sort_entry(item.line, item.value, schema.as_ref()),
             };
             match sorted {
                 Item::Send(record) => chunk.push((item.line, record)),
-                Item::Again { key, record } => groups.push(key, item.line, record),
+                Item::Again { key, member } => groups.push(key, member),
                 Item::Fail(failure) => local.push(failure),
             }
         } else {
-            groups.finish();
+            let (sendable, failed) = std::mem::take(&mut groups).finish(SystemTime::now());
+            ready = sendable;
+            local.extend(failed);
         }
         if chunk.len() >= CHUNK
             || local.len() >= CHUNK
-            || groups.ready_records >= CHUNK
-            || (end && !(chunk.is_empty() && local.is_empty() && groups.ready.is_empty()))
+            || (end && !(chunk.is_empty() && local.is_empty() && ready.is_empty()))
         {
             let batch = std::mem::take(&mut chunk);
             let mut found = std::mem::take(&mut local);
@@ -577,7 +889,7 @@ pub async fn run(
             bar.set_position(done);
             saved += send_again(
                 resource,
-                groups.take_ready(),
+                std::mem::take(&mut ready),
                 concurrency,
                 &mut found,
                 &mut writer,
@@ -596,7 +908,7 @@ pub async fn run(
     bar.finish_and_clear();
     report_write(writer.finish())?;
     if let Some((out, path)) = &mut failures.file {
-        out.flush().map_err(|e| CliError::io(path.display(), e))?;
+        out.flush().map_err(|e| failures_file_error(path, &e))?;
     }
     match failures.class {
         None => {
@@ -640,7 +952,8 @@ fn retry_advice(mode: BulkMode, resource: &str, path: &Path) -> String {
             format!(
                 "fix the invalid records in it, then send them all again with `dbsync resend \
                  {path}{resource} --failed NEW_FILE` (it creates the records not saved and \
-                 never creates a record twice)"
+                 sends each request lost as a whole again with its key, while under 23 hours \
+                 old)"
             )
         }
         BulkMode::Update => format!(
@@ -657,8 +970,9 @@ fn unknown_advice(mode: BulkMode, unknown: u64) -> String {
             ". {unknown} of the failed record(s) have an unknown outcome (\"outcome\": \
              \"unknown\"): the server may have saved them, so never create them again as new \
              records; `dbsync resend` sends those with an idempotency_key again with that key, \
-             within 24 hours (the server then replays its first answer and creates nothing \
-             twice), and does not send the others: check whether they exist"
+             when the group is complete and unchanged and the key under 23 hours old (the server \
+             then replays its first answer), and does not send the others: check whether they \
+             exist"
         ),
         BulkMode::Update => format!(
             ". {unknown} of the failed update(s) have an unknown outcome (\"outcome\": \
@@ -717,6 +1031,8 @@ async fn send<W: Write>(
     if batch.is_empty() {
         return Ok(0);
     }
+    // Taken before any request of the call carries its key: a lower bound of when it was sent.
+    let sent_at = rfc3339_utc(SystemTime::now());
     let outcomes = match mode {
         BulkMode::Create => {
             let records: Vec<Value> = batch.iter().map(|(_, r)| r.clone()).collect();
@@ -733,14 +1049,21 @@ async fn send<W: Write>(
             resource.update_many_with(&patches, options).await
         }
     };
-    settle(batch, outcomes, Sent::New, failures, writer)
+    settle(
+        batch,
+        outcomes,
+        Sent::New,
+        SentAt::All(&sent_at),
+        failures,
+        writer,
+    )
 }
 
 /// Sends each group again as the one batch create it was first sent as, with its key (up to
 /// `concurrency` requests at once); returns how many records were saved.
 async fn send_again<W: Write>(
     resource: &Resource<Value>,
-    groups: Vec<(String, Vec<(u64, Value)>)>,
+    groups: Vec<(String, Vec<Member>)>,
     concurrency: usize,
     failures: &mut Vec<Failure>,
     writer: &mut RecordWriter<W>,
@@ -748,19 +1071,48 @@ async fn send_again<W: Write>(
 ) -> Result<u64, CliError> {
     let mut answers = futures::stream::iter(groups)
         .map(|(key, group)| async move {
-            let (lines, records): (Vec<u64>, Vec<Value>) = group.into_iter().unzip();
+            let records: Vec<Value> = group.iter().map(|m| m.record.clone()).collect();
             let outcomes = resource.create_batch_with_key(&records, &key).await;
-            let group: Vec<(u64, Value)> = lines.into_iter().zip(records).collect();
             (key, group, outcomes)
         })
         .buffer_unordered(concurrency.max(1));
     let mut saved = 0;
     while let Some((key, group, outcomes)) = answers.next().await {
         *done += group.len() as u64;
-        saved += settle(group, outcomes, Sent::Again(&key), failures, writer)?;
+        let sent_at: Vec<String> = group
+            .iter()
+            .map(|m| m.sent_at.clone().unwrap_or_default())
+            .collect();
+        let batch = group.into_iter().map(|m| (m.line, m.record)).collect();
+        saved += settle(
+            batch,
+            outcomes,
+            Sent::Again(&key),
+            SentAt::Each(&sent_at),
+            failures,
+            writer,
+        )?;
         bar.set_position(*done);
     }
     Ok(saved)
+}
+
+/// When the key of each record of a batch call was first sent.
+#[derive(Clone, Copy)]
+enum SentAt<'a> {
+    /// The same for every record: just before the call.
+    All(&'a str),
+    /// Each record's own (`key_sent_at` of its line), by index.
+    Each(&'a [String]),
+}
+
+impl SentAt<'_> {
+    fn at(self, index: usize) -> Option<String> {
+        match self {
+            SentAt::All(at) => Some(at.to_owned()),
+            SentAt::Each(each) => each.get(index).filter(|at| !at.is_empty()).cloned(),
+        }
+    }
 }
 
 /// Writes each saved record of `batch` to `writer` and adds each failed one to `failures`, with
@@ -769,10 +1121,32 @@ fn settle<W: Write>(
     batch: Vec<(u64, Value)>,
     outcomes: Vec<BatchOutcome<Value>>,
     sent: Sent<'_>,
+    sent_at: SentAt<'_>,
     failures: &mut Vec<Failure>,
     writer: &mut RecordWriter<W>,
 ) -> Result<u64, CliError> {
     let whole_unknown = keys_of_unknown_requests(&outcomes, sent);
+    // The records of each kept key are its request's records, in index order: a record's
+    // place among them is its place in the request.
+    let mut members: HashMap<&str, Vec<usize>> = HashMap::new();
+    for outcome in &outcomes {
+        if let Some(key) = outcome.idempotency_key.as_deref()
+            && whole_unknown.contains(key)
+        {
+            members.entry(key).or_default().push(outcome.index);
+        }
+    }
+    let place: HashMap<usize, (u64, u64)> = members
+        .into_values()
+        .flat_map(|mut indexes| {
+            indexes.sort_unstable();
+            let size = indexes.len() as u64;
+            indexes
+                .into_iter()
+                .enumerate()
+                .map(move |(position, index)| (index, (position as u64, size)))
+        })
+        .collect();
     let mut saved = 0;
     let mut batch: Vec<Option<(u64, Value)>> = batch.into_iter().map(Some).collect();
     for outcome in outcomes {
@@ -796,15 +1170,20 @@ fn settle<W: Write>(
                 {
                     still_unknown(&mut error_value, &error, key);
                 }
+                let key = outcome
+                    .idempotency_key
+                    .filter(|key| whole_unknown.contains(key));
+                let place = key.as_ref().and_then(|_| place.get(&outcome.index));
                 failures.push(Failure {
                     line,
                     record,
                     exit: class_of(&error),
                     error: error_value,
                     outcome: known,
-                    idempotency_key: outcome
-                        .idempotency_key
-                        .filter(|key| whole_unknown.contains(key)),
+                    key_sent_at: key.as_ref().and_then(|_| sent_at.at(outcome.index)),
+                    request_position: place.map(|p| p.0),
+                    request_size: place.map(|p| p.1),
+                    idempotency_key: key,
                 });
             }
         }
@@ -822,6 +1201,9 @@ fn settle<W: Write>(
             ),
             outcome: Outcome::Unknown,
             idempotency_key: None,
+            key_sent_at: None,
+            request_position: None,
+            request_size: None,
         });
     }
     Ok(saved)
@@ -966,6 +1348,12 @@ mod tests {
             },
         ] {
             assert_eq!(again(&error), Outcome::NotSaved, "{error}");
+            // Refused as a whole batch, dbsync-client says unknown: that holds.
+            assert_eq!(
+                outcome_of(&failed(&error, true), Sent::Again("k")),
+                Outcome::Unknown,
+                "{error}"
+            );
         }
         // Nothing here tells what the first request did.
         for error in [
@@ -1005,10 +1393,10 @@ mod tests {
         );
     }
 
-    fn sorted(text: &str, keys_expired: bool) -> Item {
+    fn sorted(text: &str) -> Item {
         let value = serde_json::from_str::<Value>(text)
             .map_err(|e| (format!("not a JSON document: {e}"), text.into()));
-        sort_entry(3, value, None, keys_expired)
+        sort_entry(3, value, None)
     }
 
     /// The failure of a line that is not sent: its outcome, key and message.
@@ -1024,7 +1412,7 @@ mod tests {
                 failure.record,
             ),
             Item::Send(record) => panic!("sent as new: {record}"),
-            Item::Again { key, record } => panic!("sent again with {key}: {record}"),
+            Item::Again { key, member } => panic!("sent again with {key}: {}", member.record),
         }
     }
 
@@ -1035,31 +1423,26 @@ mod tests {
             json!({"line": 9, "record": record, "error": {"message": "lost"}, "outcome": outcome, "idempotency_key": key})
                 .to_string()
         };
-        match sorted(&line(json!("not_saved"), Value::Null), false) {
+        match sorted(&line(json!("not_saved"), Value::Null)) {
             Item::Send(sent) => assert_eq!(sent, record),
             _ => panic!("a record not saved is sent as new"),
         }
-        match sorted(&line(json!("unknown"), json!("k1")), false) {
-            Item::Again { key, record: sent } => {
+        match sorted(&line(json!("unknown"), json!("k1"))) {
+            Item::Again { key, member } => {
                 assert_eq!(key, "k1");
-                assert_eq!(sent, record);
+                assert_eq!(member.record, record);
+                assert!(member.bad.is_none());
             }
-            _ => panic!("an unknown record with a key is sent again with it"),
+            _ => panic!("an unknown record with a key joins its group"),
         }
-        let (outcome, key, message, sent) =
-            failure_of(sorted(&line(json!("unknown"), json!("k1")), true));
-        assert_eq!((outcome, key), (Outcome::Unknown, None));
-        assert!(message.contains("over 24 hours old"), "{message}");
-        assert_eq!(sent, record);
         for key in [Value::Null, json!("  ")] {
-            let (outcome, key, message, _) =
-                failure_of(sorted(&line(json!("unknown"), key), false));
+            let (outcome, key, message, _) = failure_of(sorted(&line(json!("unknown"), key)));
             assert_eq!((outcome, key), (Outcome::Unknown, None));
             assert!(message.starts_with(NOT_SENT), "{message}");
             assert!(message.contains("(first error: lost)"), "{message}");
         }
         let old = json!({"line": 9, "record": record, "error": {"message": "lost"}}).to_string();
-        let (outcome, _, message, _) = failure_of(sorted(&old, false));
+        let (outcome, _, message, _) = failure_of(sorted(&old));
         assert_eq!(outcome, Outcome::Unknown);
         assert!(message.contains("older dbsync"), "{message}");
         // Malformed: never sent, whatever they hold.
@@ -1073,40 +1456,278 @@ mod tests {
                 "\"idempotency_key\" is neither",
             ),
         ] {
-            let (outcome, key, message, _) = failure_of(sorted(text, false));
+            let (outcome, key, message, _) = failure_of(sorted(text));
             assert_eq!((outcome, key), (Outcome::Unknown, None), "{text}");
             assert!(message.contains(why), "{text}: {message}");
         }
         // A line not sent by an earlier resend keeps its message, not wrapped again.
         let earlier = json!({"record": record, "error": {"message": format!("{NOT_SENT}why")}, "outcome": "unknown", "idempotency_key": null});
-        let (_, _, message, _) = failure_of(sorted(&earlier.to_string(), false));
+        let (_, _, message, _) = failure_of(sorted(&earlier.to_string()));
         assert_eq!(message, format!("{NOT_SENT}why"));
     }
 
     #[test]
-    fn a_group_is_ready_at_a_requests_size_or_at_the_end_in_file_order() {
-        let mut groups = Groups::default();
-        groups.push("b".into(), 1, json!(1));
-        for line in 2..=101 {
-            groups.push("a".into(), line, json!(line));
+    fn a_key_a_header_cannot_carry_makes_the_line_malformed() {
+        for key in ["bad\nkey", "bad\u{7f}", "a\rb"] {
+            let text = json!({"record": {"a": 1}, "outcome": "unknown", "idempotency_key": key, "key_sent_at": rfc3339_utc(SystemTime::now()), "request_position": 0, "request_size": 1}).to_string();
+            match sorted(&text) {
+                Item::Fail(failure) => {
+                    assert_eq!(failure.exit, Exit::Validation, "{key:?}");
+                    assert_eq!(failure.idempotency_key, None);
+                    let message = failure.error["message"].as_str().unwrap();
+                    assert!(message.contains("a header cannot carry"), "{message}");
+                }
+                _ => panic!("{key:?} is sent"),
+            }
         }
-        groups.push("c".into(), 102, json!(102));
-        groups.push("b".into(), 103, json!(103));
-        assert_eq!(groups.ready_records, 100);
-        let ready = groups.take_ready();
-        assert_eq!(ready.len(), 1);
-        assert_eq!(ready[0].0, "a");
-        assert_eq!(ready[0].1.first().map(|(line, _)| *line), Some(2));
-        groups.finish();
-        let rest: Vec<(String, Vec<u64>)> = groups
-            .take_ready()
-            .into_iter()
-            .map(|(key, group)| (key, group.into_iter().map(|(line, _)| line).collect()))
+        assert!(header_can_carry("2f1e-aa_09.Z"));
+    }
+
+    #[test]
+    fn rfc3339_times_round_trip() {
+        let time = SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_323_045);
+        assert_eq!(rfc3339_utc(time), "2026-01-02T03:04:05Z");
+        assert_eq!(parse_rfc3339("2026-01-02T03:04:05Z"), Some(time));
+        assert_eq!(parse_rfc3339("2026-01-02T04:04:05.25+01:00"), Some(time));
+        assert_eq!(rfc3339_utc(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            parse_rfc3339("2024-02-29T00:00:00Z")
+                .map(rfc3339_utc)
+                .as_deref(),
+            Some("2024-02-29T00:00:00Z")
+        );
+        for bad in [
+            "",
+            "2026-01-02",
+            "2026-01-02T03:04:05",
+            "2026-13-02T03:04:05Z",
+            "yesterday",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
+
+    /// A line of a key's group.
+    fn member(
+        line: u64,
+        position: Option<u64>,
+        size: Option<u64>,
+        sent_at: Option<&str>,
+    ) -> Member {
+        Member {
+            line,
+            record: json!({"n": line}),
+            sent_at: sent_at.map(str::to_owned),
+            position,
+            size,
+            error: Some(json!({"message": "lost"})),
+            bad: None,
+        }
+    }
+
+    fn group_failures(members: Vec<Member>, now: SystemTime) -> Vec<Failure> {
+        match check_group("k", members, now) {
+            Ok(group) => panic!(
+                "sent: lines {:?}",
+                group.iter().map(|m| m.line).collect::<Vec<_>>()
+            ),
+            Err(failures) => failures,
+        }
+    }
+
+    #[test]
+    fn a_key_is_sent_again_only_when_every_line_says_it_is_under_23_hours_old() {
+        let now = SystemTime::now();
+        let at = |hours_ago: u64| rfc3339_utc(now - Duration::from_secs(hours_ago * 3600));
+        let fresh = at(22);
+        // Fresh and complete: sent, in the request's order.
+        let group = check_group(
+            "k",
+            vec![
+                member(5, Some(1), Some(2), Some(&fresh)),
+                member(4, Some(0), Some(2), Some(&fresh)),
+            ],
+            now,
+        )
+        .unwrap_or_else(|_| panic!("not sent"));
+        assert_eq!(group.iter().map(|m| m.line).collect::<Vec<_>>(), vec![4, 5]);
+        let old = at(23);
+        let future = rfc3339_utc(now + Duration::from_secs(3600));
+        for (sent_at, why) in [
+            (None, "no \"key_sent_at\""),
+            (Some(old.as_str()), "over 23 hours ago"),
+            (Some("not a time"), "not an RFC 3339 time"),
+            (Some(future.as_str()), "in the future"),
+        ] {
+            let failures = group_failures(
+                vec![
+                    member(1, Some(0), Some(2), Some(&fresh)),
+                    member(2, Some(1), Some(2), sent_at),
+                ],
+                now,
+            );
+            assert_eq!(failures.len(), 2);
+            for failure in failures {
+                assert_eq!(failure.outcome, Outcome::Unknown);
+                assert_eq!(failure.idempotency_key, None, "the key is dropped");
+                assert_eq!(failure.key_sent_at, None);
+                let message = failure.error["message"].as_str().unwrap();
+                assert!(message.contains(why), "{message}");
+                assert!(message.contains("check whether it exists"), "{message}");
+                assert!(message.contains("(first error: lost)"), "{message}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_group_is_sent_only_when_it_is_exactly_one_whole_request() {
+        let now = SystemTime::now();
+        let at = rfc3339_utc(now - Duration::from_secs(60));
+        let m = |line, position, size| member(line, position, size, Some(&at));
+        let mut malformed = m(3, Some(2), Some(3));
+        malformed.bad = Some(Failure::local(
+            3,
+            json!({}),
+            local_error("bad line".into(), json!([])),
+        ));
+        for (members, why) in [
+            (
+                vec![
+                    m(1, Some(0), Some(2)),
+                    m(2, Some(1), Some(2)),
+                    m(3, Some(1), Some(2)),
+                ],
+                "duplicate position 1",
+            ),
+            (
+                vec![m(1, Some(0), Some(3)), m(2, Some(2), Some(3))],
+                "missing position 1",
+            ),
+            (
+                vec![m(1, Some(0), Some(2)), m(2, Some(1), Some(3))],
+                "size mismatch",
+            ),
+            (
+                vec![m(1, Some(0), Some(1)), m(2, None, None)],
+                "no \"request_position\"",
+            ),
+            (
+                vec![m(1, Some(0), Some(2)), m(2, Some(1), Some(2)), malformed],
+                "line 3 is malformed",
+            ),
+            (
+                (0..101).map(|i| m(i + 1, Some(i), Some(101))).collect(),
+                "request_size 101",
+            ),
+        ] {
+            let lines = members.len();
+            let failures = group_failures(members, now);
+            assert_eq!(failures.len(), lines, "{why}");
+            for failure in failures {
+                assert_eq!(failure.outcome, Outcome::Unknown);
+                assert_eq!(
+                    failure.idempotency_key.as_deref(),
+                    Some("k"),
+                    "the key is kept"
+                );
+                assert_eq!(failure.key_sent_at.as_deref(), Some(at.as_str()));
+                let message = failure.error["message"].as_str().unwrap();
+                assert!(
+                    message.contains(why) || message.contains("are not sent without it"),
+                    "{why}: {message}"
+                );
+            }
+        }
+        // A malformed line naming a key joins its group.
+        let text =
+            json!({"record": {"a": 1}, "outcome": "lost", "idempotency_key": "k"}).to_string();
+        match sorted(&text) {
+            Item::Again { key, member } => {
+                assert_eq!(key, "k");
+                assert!(member.bad.is_some());
+            }
+            _ => panic!("a malformed line with a key does not join its group"),
+        }
+    }
+
+    #[test]
+    fn create_writes_each_lost_requests_key_time_and_places() {
+        let lost = |index: usize, key: &str| BatchOutcome {
+            index,
+            result: Err(transport(TransportKind::Broken)),
+            idempotency_key: Some(key.to_owned()),
+            outcome_unknown: true,
+        };
+        let outcomes = vec![lost(2, "A"), lost(0, "A"), lost(1, "B"), lost(3, "A")];
+        let batch: Vec<(u64, Value)> = (0..4).map(|i| (i + 10, json!({"n": i}))).collect();
+        let mut failures = Vec::new();
+        let mut writer = RecordWriter::new(Vec::new(), Format::Jsonl);
+        let at = "2026-01-02T03:04:05Z";
+        settle(
+            batch,
+            outcomes,
+            Sent::New,
+            SentAt::All(at),
+            &mut failures,
+            &mut writer,
+        )
+        .unwrap();
+        failures.sort_by_key(|f| f.line);
+        #[allow(clippy::type_complexity)]
+        let places: Vec<(u64, Option<&str>, Option<u64>, Option<u64>, Option<&str>)> = failures
+            .iter()
+            .map(|f| {
+                (
+                    f.line,
+                    f.idempotency_key.as_deref(),
+                    f.request_position,
+                    f.request_size,
+                    f.key_sent_at.as_deref(),
+                )
+            })
             .collect();
         assert_eq!(
-            rest,
-            vec![("b".to_owned(), vec![1, 103]), ("c".to_owned(), vec![102])]
+            places,
+            vec![
+                (10, Some("A"), Some(0), Some(3), Some(at)),
+                (11, Some("B"), Some(0), Some(1), Some(at)),
+                (12, Some("A"), Some(1), Some(3), Some(at)),
+                (13, Some("A"), Some(2), Some(3), Some(at)),
+            ]
         );
-        assert_eq!(groups.ready_records, 0);
+    }
+
+    /// A writer whose reader has gone.
+    struct ClosedPipe;
+
+    impl Write for ClosedPipe {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+    }
+
+    #[test]
+    fn a_closed_pipe_as_the_failures_file_is_an_error() {
+        let path = Path::new("failed.jsonl");
+        let mut failures = Failures {
+            file: Some((
+                BufWriter::with_capacity(0, Box::new(ClosedPipe) as Box<dyn Write>),
+                path,
+            )),
+            count: 0,
+            unknown: 0,
+            class: None,
+        };
+        let failure = Failure::local(1, json!({}), local_error("bad".into(), json!([])));
+        let error = failures.record(failure).expect_err("the failure is lost");
+        assert_ne!(error.exit, Exit::Ok);
+        assert!(error.message.contains("failed.jsonl"), "{}", error.message);
+        assert_ne!(
+            failures_file_error(path, &std::io::Error::from(std::io::ErrorKind::BrokenPipe)).exit,
+            Exit::Ok
+        );
     }
 }

@@ -202,7 +202,10 @@ async fn bulk_from_file(
         .as_deref()
         .is_some_and(|failed| same_file(failed, file))
     {
-        return Err(CliError::usage("--failed must not be the input --file"));
+        return Err(CliError::usage(
+            "--failed must not be the input --file (nor stdin's file; it would be emptied before \
+             it is read): give a new file",
+        ));
     }
     let schema = schema_if(resource, args.validate).await?;
     let input = crate::input::open(file)?;
@@ -247,9 +250,7 @@ pub async fn resend(
     };
     let options = bulk::Options {
         mode: BulkMode::Create,
-        source: Source::Failures {
-            keys_expired: bulk::keys_expired(&args.input),
-        },
+        source: Source::Failures,
         schema,
         failed: args.failed.as_deref(),
         format,
@@ -259,13 +260,21 @@ pub async fn resend(
     bulk::run(&resource, input, options).await
 }
 
-/// Whether `a` and `b` name the same file (the same path, or both resolving to one).
-fn same_file(a: &Path, b: &Path) -> bool {
-    a == b
-        || matches!(
-            (std::fs::canonicalize(a), std::fs::canonicalize(b)),
-            (Ok(a), Ok(b)) if a == b
-        )
+/// Whether the `--failed` path `failed` names the file read as `input` (`-`: whatever stdin
+/// is), by device and inode: a hard link, another path, or stdin redirected from it. A
+/// `failed` that does not exist yet is not the input.
+fn same_file(failed: &Path, input: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    let input = if input.as_os_str() == "-" {
+        // Follows to what stdin is (a file it was redirected from, or a pipe).
+        std::fs::metadata("/dev/stdin")
+    } else {
+        std::fs::metadata(input)
+    };
+    match (std::fs::metadata(failed), input) {
+        (Ok(failed), Ok(input)) => failed.dev() == input.dev() && failed.ino() == input.ino(),
+        _ => false,
+    }
 }
 
 /// `dbsync delete`

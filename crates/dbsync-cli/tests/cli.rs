@@ -1326,6 +1326,36 @@ fn failure_line(line: u64, record: &Value, outcome: &str, key: Option<&str>) -> 
     format!("{entry}\n")
 }
 
+/// An RFC 3339 UTC time, as `dbsync create` writes `key_sent_at`.
+fn rfc3339(time: std::time::SystemTime) -> String {
+    let secs = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let out = std::process::Command::new("date")
+        .args(["-u", "-d", &format!("@{secs}"), "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// A line of a failures file of a request lost as a whole, as `dbsync create` writes it.
+fn keyed_line(
+    line: u64,
+    record: &Value,
+    key: &str,
+    sent_at: Option<std::time::SystemTime>,
+    position: u64,
+    size: u64,
+) -> String {
+    let mut entry: Value =
+        serde_json::from_str(&failure_line(line, record, "unknown", Some(key))).unwrap();
+    entry["key_sent_at"] = sent_at.map(rfc3339).into();
+    entry["request_position"] = position.into();
+    entry["request_size"] = size.into();
+    format!("{entry}\n")
+}
+
 #[test]
 fn resend_never_sends_a_record_that_may_exist_without_its_key() {
     let env = Env::bearer(0);
@@ -1455,15 +1485,15 @@ fn resend_sends_a_key_again_only_while_the_server_keeps_it() {
     .concat();
     let failed = write_file(dir.path(), "failed.jsonl", &text);
 
-    // Not modified for over 24 hours: the server has forgotten the key, so it is not sent,
-    // and the new file no longer carries it.
-    let day_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(25 * 3600);
-    std::fs::File::options()
-        .write(true)
-        .open(&failed)
-        .unwrap()
-        .set_modified(day_ago)
-        .unwrap();
+    // Sent 24 hours ago (key_sent_at), though the file itself was just written: the server
+    // has forgotten the key, so it is not sent, and the new file no longer carries it.
+    let day_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(24 * 3600);
+    let old = [
+        keyed_line(1, &valid_record(1), key, Some(day_ago), 0, 2),
+        keyed_line(2, &valid_record(2), key, Some(day_ago), 1, 2),
+    ]
+    .concat();
+    std::fs::write(&failed, &old).unwrap();
     let new = dir.path().join("new.jsonl");
     let out = run(env
         .cmd()
@@ -1479,9 +1509,22 @@ fn resend_sends_a_key_again_only_while_the_server_keeps_it() {
         assert_eq!(entry["outcome"], "unknown");
         assert_eq!(entry["idempotency_key"], Value::Null);
         let message = entry["error"]["message"].as_str().unwrap();
-        assert!(message.contains("over 24 hours old"), "{message}");
+        assert!(message.contains("over 23 hours ago"), "{message}");
+        assert!(message.contains("check whether it exists"), "{message}");
     }
+    // A key without key_sent_at (an older dbsync's file) is never sent either.
+    let failed_old_format = write_file(dir.path(), "old-format.jsonl", &text);
+    let out = run(env.cmd().arg("resend").arg(&failed_old_format));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(env.count(), 0);
+    assert!(out.stderr.contains("no \"key_sent_at\""), "{}", out.stderr);
 
+    let now = std::time::SystemTime::now();
+    let text = [
+        keyed_line(1, &valid_record(1), key, Some(now), 0, 2),
+        keyed_line(2, &valid_record(2), key, Some(now), 1, 2),
+    ]
+    .concat();
     // Fresh: sent with the key. The server never saw it, so it creates them now; sent again,
     // it replays that answer and creates nothing.
     std::fs::write(&failed, &text).unwrap();
@@ -1497,8 +1540,8 @@ fn resend_sends_a_key_again_only_while_the_server_keeps_it() {
     // The same key with other records (one changed): refused (409), nothing created, and the
     // lines keep the key and their unknown outcome.
     let changed = [
-        failure_line(1, &valid_record(1), "unknown", Some(key)),
-        failure_line(2, &valid_record(3), "unknown", Some(key)),
+        keyed_line(1, &valid_record(1), key, Some(now), 0, 2),
+        keyed_line(2, &valid_record(3), key, Some(now), 1, 2),
     ]
     .concat();
     let failed = write_file(dir.path(), "changed.jsonl", &changed);
@@ -1515,8 +1558,56 @@ fn resend_sends_a_key_again_only_while_the_server_keeps_it() {
     for entry in &again {
         assert_eq!(entry["outcome"], "unknown");
         assert_eq!(entry["idempotency_key"], key);
+        assert!(entry["key_sent_at"].is_string(), "{entry}");
+        assert_eq!(entry["request_size"], 2);
         assert_eq!(entry["error"]["code"], 409);
         let message = entry["error"]["message"].as_str().unwrap();
         assert!(message.contains("still unknown"), "{message}");
     }
+}
+
+#[test]
+fn failed_must_not_be_the_input_by_any_name_nor_stdin() {
+    let env = Env::bearer(0);
+    let dir = tempfile::tempdir().unwrap();
+    let text = failure_line(1, &valid_record(1), "not_saved", None);
+    let input = write_file(dir.path(), "failed.jsonl", &text);
+    let link = dir.path().join("link.jsonl");
+    std::fs::hard_link(&input, &link).unwrap();
+    for command in ["resend", "create"] {
+        // A hard link to the input.
+        let mut cmd = env.cmd();
+        if command == "resend" {
+            cmd.arg("resend").arg(&input);
+        } else {
+            cmd.args(["create", "--file"]).arg(&input);
+        }
+        let out = run(cmd.arg("--failed").arg(&link));
+        assert_eq!(out.code, 2, "{command}: {}", out.stderr);
+        assert_eq!(std::fs::read_to_string(&input).unwrap(), text, "{command}");
+        // Stdin redirected from the --failed file.
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("dbsync"));
+        cmd.env_clear()
+            .env("DBSYNC_CONFIG_DIR", env.config_dir.path())
+            .args(["--url", &env.url(), "--auth", "bearer", "--token", TOKEN]);
+        if command == "resend" {
+            cmd.args(["resend", "-"]);
+        } else {
+            cmd.args(["create", "--file", "-"]);
+        }
+        let out = cmd
+            .arg("--failed")
+            .arg(&input)
+            .stdin(std::fs::File::open(&input).unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{command}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(std::fs::read_to_string(&input).unwrap(), text, "{command}");
+    }
+    assert_eq!(env.count(), 0);
 }
