@@ -4,7 +4,7 @@ use std::io::Write as _;
 use std::path::Path;
 
 use assert_cmd::Command;
-use dbsync_sandbox::{Fault, Faults, Sandbox, SandboxAuth, SandboxBuilder};
+use dbsync_sandbox::{Faults, Sandbox, SandboxAuth, SandboxBuilder};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "tok-7f3a9c-never-print-me";
@@ -72,6 +72,16 @@ impl Env {
         let mut cmd = self.bare();
         cmd.args(["--url", &self.url(), "--auth", "bearer", "--token", TOKEN]);
         cmd
+    }
+
+    /// `dbsync resend FAILED --failed NEW`.
+    fn resend(&self, failed: &std::path::Path, new: impl AsRef<std::ffi::OsStr>) -> Run {
+        run(self
+            .cmd()
+            .arg("resend")
+            .arg(failed)
+            .arg("--failed")
+            .arg(new))
     }
 
     fn count(&self) -> usize {
@@ -1168,25 +1178,13 @@ fn a_closed_stdout_does_not_stop_a_bulk_create() {
 #[test]
 fn a_lost_batch_response_leaves_the_idempotency_key_in_the_failed_file_and_no_duplicate() {
     // The first batch request is carried out and its answer lost; every other request is
-    // answered. The seed is found from the sandbox's own pure fault schedule.
-    let faults = |seed: u64| Faults {
-        seed,
-        lost_response_rate: 0.05,
-        ..Faults::default()
-    };
-    let seed = (0..100_000u64)
-        .find(|&seed| {
-            let schedule = faults(seed);
-            matches!(schedule.decide(1), Fault::LostDrop | Fault::LostTruncate)
-                && (2..=40).all(|n| schedule.decide(n) == Fault::None)
-        })
-        .unwrap();
+    // answered.
     let env = Env::start(
         Sandbox::builder()
             .auth(SandboxAuth::Bearer {
                 token: TOKEN.into(),
             })
-            .faults(faults(seed)),
+            .faults(Faults::first_answer_lost()),
     );
     let dir = tempfile::tempdir().unwrap();
     // 150 records: a request of 100 (lost) and one of 50 with an invalid record (line 120).
@@ -1260,12 +1258,7 @@ fn a_lost_batch_response_leaves_the_idempotency_key_in_the_failed_file_and_no_du
     // ids), creating nothing; the invalid record goes as a new create, is refused again and is
     // in the new failures file, at its line in the old one.
     let failed2 = dir.path().join("failed2.jsonl");
-    let out = run(env
-        .cmd()
-        .arg("resend")
-        .arg(&failed)
-        .arg("--failed")
-        .arg(&failed2));
+    let out = env.resend(&failed, &failed2);
     assert_eq!(out.code, 5, "{}", out.stderr);
     assert_eq!(env.count(), 149, "the replay created nothing");
     let replayed = jsonl(&out.stdout);
@@ -1302,12 +1295,7 @@ fn a_lost_batch_response_leaves_the_idempotency_key_in_the_failed_file_and_no_du
     fixed["record"]["email"] = json!("fixed120@example.com");
     std::fs::write(&failed2, format!("{fixed}\n")).unwrap();
     let failed3 = dir.path().join("failed3.jsonl");
-    let out = run(env
-        .cmd()
-        .arg("resend")
-        .arg(&failed2)
-        .arg("--failed")
-        .arg(&failed3));
+    let out = env.resend(&failed2, &failed3);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(jsonl(&out.stdout).len(), 1);
     assert_eq!(env.count(), 150);
@@ -1384,12 +1372,7 @@ fn resend_never_sends_a_record_that_may_exist_without_its_key() {
     .concat();
     let failed = write_file(dir.path(), "failed.jsonl", &text);
     let new = dir.path().join("new.jsonl");
-    let out = run(env
-        .cmd()
-        .arg("resend")
-        .arg(&failed)
-        .arg("--failed")
-        .arg(&new));
+    let out = env.resend(&failed, &new);
     assert_eq!(
         out.code, 5,
         "a malformed line is a validation failure: {}",
@@ -1462,12 +1445,7 @@ fn resend_never_sends_a_record_that_may_exist_without_its_key() {
     );
 
     // --failed must not be the file read (it would be emptied first).
-    let out = run(env
-        .cmd()
-        .arg("resend")
-        .arg(&failed)
-        .arg("--failed")
-        .arg(dir.path().join(".").join("failed.jsonl")));
+    let out = env.resend(&failed, dir.path().join(".").join("failed.jsonl"));
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert_eq!(std::fs::read_to_string(&failed).unwrap(), text);
 }
@@ -1495,12 +1473,7 @@ fn resend_sends_a_key_again_only_while_the_server_keeps_it() {
     .concat();
     std::fs::write(&failed, &old).unwrap();
     let new = dir.path().join("new.jsonl");
-    let out = run(env
-        .cmd()
-        .arg("resend")
-        .arg(&failed)
-        .arg("--failed")
-        .arg(&new));
+    let out = env.resend(&failed, &new);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert_eq!(env.count(), 0);
     let again = jsonl(&std::fs::read_to_string(&new).unwrap());
@@ -1545,12 +1518,7 @@ fn resend_sends_a_key_again_only_while_the_server_keeps_it() {
     ]
     .concat();
     let failed = write_file(dir.path(), "changed.jsonl", &changed);
-    let out = run(env
-        .cmd()
-        .arg("resend")
-        .arg(&failed)
-        .arg("--failed")
-        .arg(&new));
+    let out = env.resend(&failed, &new);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert_eq!(env.count(), 2);
     let again = jsonl(&std::fs::read_to_string(&new).unwrap());

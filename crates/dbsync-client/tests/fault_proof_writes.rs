@@ -124,27 +124,10 @@ async fn create_many_of_5000_under_faults_stores_each_record_exactly_once() {
     sandbox.shutdown().await;
 }
 
-/// The first request is carried out and its answer lost; the next 40 are answered.
-fn first_answer_lost() -> Faults {
-    let faults = |seed: u64| Faults {
-        seed,
-        lost_response_rate: 0.05,
-        ..Faults::default()
-    };
-    let seed = (0..100_000u64)
-        .find(|&seed| {
-            let schedule = faults(seed);
-            matches!(schedule.decide(1), Fault::LostDrop | Fault::LostTruncate)
-                && (2..=40).all(|n| schedule.decide(n) == Fault::None)
-        })
-        .expect("a seed with only the first answer lost");
-    faults(seed)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_whose_answer_was_lost_is_sent_again_with_its_key_and_creates_nothing_twice() {
     let sandbox = Sandbox::builder()
-        .faults(first_answer_lost())
+        .faults(Faults::first_answer_lost())
         .start()
         .await
         .unwrap();
