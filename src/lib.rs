@@ -1,12 +1,14 @@
 //! `dbsync`: the connector toolkit for the DBSync Cloud Workflow Open API.
 //!
 //! This facade re-exports the workspace crates so an application can depend on `dbsync` alone:
-//! [`validate`] (schema validation), [`auth`] (authentication strategies), [`client`] (the
-//! connection and CRUD client) and [`sandbox`] (a local server that speaks the whole API).
+//! [`contract`] (the wire contract's limits, resource-name rule and timestamps), [`validate`]
+//! (schema validation), [`auth`] (authentication strategies), [`client`] (the connection and
+//! CRUD client) and [`sandbox`] (a local server that speaks the whole API).
 #![deny(missing_docs)]
 
 pub use dbsync_auth as auth;
 pub use dbsync_client as client;
+pub use dbsync_contract as contract;
 pub use dbsync_sandbox as sandbox;
 pub use dbsync_validate as validate;
 

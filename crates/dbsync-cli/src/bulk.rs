@@ -99,92 +99,6 @@ pub fn count_records(file: &Path) -> Option<u64> {
     Some(count)
 }
 
-/// `time` as RFC 3339 UTC to the second (`2026-01-02T03:04:05Z`), rounded down.
-fn rfc3339_utc(time: SystemTime) -> String {
-    let secs = time
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let days = (secs / 86_400) as i64;
-    let rest = secs % 86_400;
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest / 60 % 60,
-        rest % 60
-    )
-}
-
-/// An RFC 3339 date-time (`YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`), or `None`.
-fn parse_rfc3339(text: &str) -> Option<SystemTime> {
-    let b = text.as_bytes();
-    let num = |range: std::ops::Range<usize>| -> Option<i64> {
-        let part = b.get(range)?;
-        if part.iter().all(u8::is_ascii_digit) {
-            std::str::from_utf8(part).ok()?.parse().ok()
-        } else {
-            None
-        }
-    };
-    if b.len() < 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || !matches!(b[10], b'T' | b't')
-        || b[13] != b':'
-        || b[16] != b':'
-    {
-        return None;
-    }
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        return None;
-    }
-    let mut i = 19;
-    if b[i] == b'.' {
-        i += 1;
-        let start = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i == start {
-            return None;
-        }
-    }
-    let offset = match b.get(i..)? {
-        [b'Z' | b'z'] => 0,
-        [sign @ (b'+' | b'-'), ..] if b.len() == i + 6 && b[i + 3] == b':' => {
-            let minutes = num(i + 1..i + 3)? * 60 + num(i + 4..i + 6)?;
-            if *sign == b'+' { minutes } else { -minutes }
-        }
-        _ => return None,
-    };
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset * 60;
-    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).ok()?))
-}
-
 /// Whether `key` can be an `Idempotency-Key` header as it is (the rule of
 /// `http::HeaderValue::from_str`, which dbsync-client applies: no control character but tab),
 /// and is not blank.
@@ -649,7 +563,7 @@ fn key_too_old(members: &[Member], now: SystemTime) -> Option<String> {
                 member.line
             ));
         };
-        let Some(at) = parse_rfc3339(text) else {
+        let Some(at) = dbsync_contract::timestamp::parse(text) else {
             return Some(format!(
                 "line {} has a \"key_sent_at\" that is not an RFC 3339 time",
                 member.line
@@ -1032,7 +946,7 @@ async fn send<W: Write>(
         return Ok(0);
     }
     // Taken before any request of the call carries its key: a lower bound of when it was sent.
-    let sent_at = rfc3339_utc(SystemTime::now());
+    let sent_at = dbsync_contract::timestamp::format_seconds(SystemTime::now());
     let outcomes = match mode {
         BulkMode::Create => {
             let records: Vec<Value> = batch.iter().map(|(_, r)| r.clone()).collect();
@@ -1469,7 +1383,7 @@ mod tests {
     #[test]
     fn a_key_a_header_cannot_carry_makes_the_line_malformed() {
         for key in ["bad\nkey", "bad\u{7f}", "a\rb"] {
-            let text = json!({"record": {"a": 1}, "outcome": "unknown", "idempotency_key": key, "key_sent_at": rfc3339_utc(SystemTime::now()), "request_position": 0, "request_size": 1}).to_string();
+            let text = json!({"record": {"a": 1}, "outcome": "unknown", "idempotency_key": key, "key_sent_at": dbsync_contract::timestamp::format_seconds(SystemTime::now()), "request_position": 0, "request_size": 1}).to_string();
             match sorted(&text) {
                 Item::Fail(failure) => {
                     assert_eq!(failure.exit, Exit::Validation, "{key:?}");
@@ -1481,30 +1395,6 @@ mod tests {
             }
         }
         assert!(header_can_carry("2f1e-aa_09.Z"));
-    }
-
-    #[test]
-    fn rfc3339_times_round_trip() {
-        let time = SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_323_045);
-        assert_eq!(rfc3339_utc(time), "2026-01-02T03:04:05Z");
-        assert_eq!(parse_rfc3339("2026-01-02T03:04:05Z"), Some(time));
-        assert_eq!(parse_rfc3339("2026-01-02T04:04:05.25+01:00"), Some(time));
-        assert_eq!(rfc3339_utc(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00Z");
-        assert_eq!(
-            parse_rfc3339("2024-02-29T00:00:00Z")
-                .map(rfc3339_utc)
-                .as_deref(),
-            Some("2024-02-29T00:00:00Z")
-        );
-        for bad in [
-            "",
-            "2026-01-02",
-            "2026-01-02T03:04:05",
-            "2026-13-02T03:04:05Z",
-            "yesterday",
-        ] {
-            assert_eq!(parse_rfc3339(bad), None, "{bad}");
-        }
     }
 
     /// A line of a key's group.
@@ -1538,7 +1428,9 @@ mod tests {
     #[test]
     fn a_key_is_sent_again_only_when_every_line_says_it_is_under_23_hours_old() {
         let now = SystemTime::now();
-        let at = |hours_ago: u64| rfc3339_utc(now - Duration::from_secs(hours_ago * 3600));
+        let at = |hours_ago: u64| {
+            dbsync_contract::timestamp::format_seconds(now - Duration::from_secs(hours_ago * 3600))
+        };
         let fresh = at(22);
         // Fresh and complete: sent, in the request's order.
         let group = check_group(
@@ -1552,7 +1444,7 @@ mod tests {
         .unwrap_or_else(|_| panic!("not sent"));
         assert_eq!(group.iter().map(|m| m.line).collect::<Vec<_>>(), vec![4, 5]);
         let old = at(23);
-        let future = rfc3339_utc(now + Duration::from_secs(3600));
+        let future = dbsync_contract::timestamp::format_seconds(now + Duration::from_secs(3600));
         for (sent_at, why) in [
             (None, "no \"key_sent_at\""),
             (Some(old.as_str()), "over 23 hours ago"),
@@ -1582,7 +1474,7 @@ mod tests {
     #[test]
     fn a_group_is_sent_only_when_it_is_exactly_one_whole_request() {
         let now = SystemTime::now();
-        let at = rfc3339_utc(now - Duration::from_secs(60));
+        let at = dbsync_contract::timestamp::format_seconds(now - Duration::from_secs(60));
         let m = |line, position, size| member(line, position, size, Some(&at));
         let mut malformed = m(3, Some(2), Some(3));
         malformed.bad = Some(Failure::local(

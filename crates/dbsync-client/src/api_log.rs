@@ -32,8 +32,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 /// How many entries the default ring keeps.
 pub const DEFAULT_API_LOG_CAPACITY: usize = 1000;
@@ -479,8 +477,7 @@ pub(crate) fn csv_field(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 fn format_time(time: SystemTime) -> String {
-    let time = OffsetDateTime::from(time);
-    time.format(&Rfc3339).unwrap_or_else(|_| time.to_string())
+    dbsync_contract::timestamp::format(time)
 }
 
 fn format_ms(duration: Duration) -> String {
@@ -501,9 +498,9 @@ mod rfc3339_time {
         deserializer: D,
     ) -> Result<SystemTime, D::Error> {
         let text = String::deserialize(deserializer)?;
-        OffsetDateTime::parse(&text, &Rfc3339)
-            .map(SystemTime::from)
-            .map_err(serde::de::Error::custom)
+        dbsync_contract::timestamp::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!("`{text}` is not an RFC 3339 timestamp"))
+        })
     }
 }
 

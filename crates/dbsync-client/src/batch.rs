@@ -15,8 +15,7 @@ use dbsync_validate::ErrorObject;
 
 use crate::error::snippet;
 
-/// The most records one batch request may carry (the contract's limit).
-pub const MAX_BATCH_SIZE: usize = 100;
+pub use dbsync_contract::MAX_BATCH_SIZE;
 
 /// What became of one input record of a batch call.
 #[derive(Debug, Clone)]

@@ -62,11 +62,13 @@ pub use connection::{
     Connection, ConnectionBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_POOL_IDLE_TIMEOUT,
     DEFAULT_TIMEOUT, DEFAULT_VALIDATE_RESOURCE,
 };
+/// The contract facts (limits, resource-name rule, timestamps) this crate follows.
+pub use dbsync_contract as contract;
+pub use dbsync_contract::DEFAULT_PAGE_SIZE;
 pub use dbsync_validate::{ErrorDetail, Schema};
 pub use error::{Error, TransportKind};
 pub use id::Id;
 pub use page::{Meta, Page, PageFormat};
-pub use pagination::DEFAULT_PAGE_SIZE;
 pub use query::{Query, Timestamp};
 pub use rate_limit::{RateLimitInfo, RateLimiter};
 pub use resource::{MAX_LIMIT, Resource};

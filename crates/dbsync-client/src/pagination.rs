@@ -7,9 +7,6 @@ use crate::error::Error;
 use crate::query::Query;
 use crate::resource::Resource;
 
-/// The page size a stream asks for when the query sets none (the server's default).
-pub const DEFAULT_PAGE_SIZE: u32 = 100;
-
 impl<T: DeserializeOwned + Send + 'static> Resource<T> {
     /// Every record matching `query`, page after page, starting at its offset (0 by default).
     ///

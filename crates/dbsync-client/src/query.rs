@@ -57,7 +57,7 @@ impl From<OffsetDateTime> for Timestamp {
 
 impl From<std::time::SystemTime> for Timestamp {
     fn from(value: std::time::SystemTime) -> Self {
-        OffsetDateTime::from(value).into()
+        Self(dbsync_contract::timestamp::format(value))
     }
 }
 

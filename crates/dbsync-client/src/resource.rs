@@ -15,7 +15,7 @@ use crate::query::Query;
 use crate::request::{Call, decode_json, execute, execute_json};
 
 /// The largest page the contract allows.
-pub const MAX_LIMIT: u32 = 1000;
+pub use dbsync_contract::MAX_LIMIT;
 
 /// A typed view of one resource. Records are decoded as `T` (any `Deserialize` type, or
 /// [`crate::Record`] for JSON values); cheap to clone.
@@ -197,11 +197,7 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
 
 /// Checks a resource name against `[a-z][a-z0-9_-]{0,63}`.
 pub(crate) fn validate_resource_name(name: &str) -> Result<(), Error> {
-    let mut chars = name.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase());
-    let rest_ok =
-        chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-    if first_ok && rest_ok && name.len() <= 64 {
+    if dbsync_contract::is_valid_resource_name(name) {
         Ok(())
     } else {
         Err(Error::config(format!(

@@ -23,7 +23,7 @@ use crate::auth::is_public_path;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-const KEEP_FOR: Duration = Duration::from_secs(24 * 3600);
+const KEEP_FOR: Duration = dbsync_contract::IDEMPOTENCY_KEY_LIFETIME;
 const HEADER: &str = "idempotency-key";
 
 #[derive(Debug, Clone)]

@@ -48,11 +48,11 @@ use tokio::task::JoinHandle;
 
 pub use auth::{SandboxAuth, TokenVerifier, secrets_equal};
 pub use cli_args::BehaviourArgs;
+use dbsync_contract::{RESERVED_NAMES, is_valid_resource_name};
 pub use error::{ErrorBody, ErrorDetail, ErrorObject};
 pub use faults::{Fault, Faults};
 pub use rate_limit::RateLimitSnapshot;
 pub use request_log::{DEFAULT_LOG_CAPACITY, LogEntry};
-pub use resources::{DEFAULT_LIMIT, MAX_BATCH, MAX_LIMIT, RESERVED_NAMES, is_valid_resource_name};
 pub use seed::{records_schema, records_schema_json};
 
 use state::{AppState, SandboxState};
@@ -123,7 +123,7 @@ impl Default for SandboxBuilder {
             rate_limit: None,
             faults: Faults::default(),
             schemas: Vec::new(),
-            max_body_bytes: 1 << 20,
+            max_body_bytes: dbsync_contract::DEFAULT_MAX_BODY_BYTES,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             token_ttl: Duration::from_secs(3600),
             log_capacity: DEFAULT_LOG_CAPACITY,

@@ -18,15 +18,9 @@ use crate::state::AppState;
 use crate::store::{ListQuery, READ_ONLY_FIELDS, Resource, WriteError, read, write};
 use crate::time_fmt::{now_micros, parse_rfc3339};
 
-/// Largest batch accepted.
-pub const MAX_BATCH: usize = 100;
-/// Largest page accepted.
-pub const MAX_LIMIT: usize = 1000;
-/// Page size when `limit` is absent.
-pub const DEFAULT_LIMIT: usize = 100;
-
-/// Names under `/v1` that are not generic resources (served by their own modules).
-pub const RESERVED_NAMES: [&str; 4] = ["workflows", "logs", "usage", "api-keys"];
+use dbsync_contract::{
+    DEFAULT_PAGE_SIZE, MAX_BATCH_SIZE, MAX_LIMIT, RESERVED_NAMES, is_valid_resource_name,
+};
 
 /// The routes of the generic resources.
 pub(crate) fn router() -> Router<AppState> {
@@ -56,14 +50,6 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> 
             ))),
         }
     }
-}
-
-/// Whether `name` matches `[a-z][a-z0-9_-]{0,63}`.
-pub fn is_valid_resource_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    name.len() <= 64
-        && chars.next().is_some_and(|c| c.is_ascii_lowercase())
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
 }
 
 fn check_name(name: &str) -> Result<(), ApiError> {
@@ -256,7 +242,7 @@ fn parse_list_query(
     has_field: &dyn Fn(&str) -> bool,
 ) -> Result<ListQuery, ApiError> {
     let mut query = ListQuery {
-        limit: DEFAULT_LIMIT,
+        limit: DEFAULT_PAGE_SIZE as usize,
         ..ListQuery::default()
     };
     let mut seen = Vec::new();
@@ -273,7 +259,7 @@ fn parse_list_query(
         match name.as_ref() {
             "limit" => {
                 query.limit = parse_count(&value)
-                    .filter(|l| (1..=MAX_LIMIT).contains(l))
+                    .filter(|&l| u32::try_from(l).is_ok_and(|l| (1..=MAX_LIMIT).contains(&l)))
                     .ok_or_else(|| {
                         ApiError::bad_request(format!(
                             "limit must be an integer from 1 to {MAX_LIMIT} (got {value:?})"
@@ -430,9 +416,9 @@ async fn batch_items(state: &AppState, request: Request) -> Result<Vec<Value>, A
             "A batch body is {\"records\": [ ... ]} with an array of records",
         ));
     };
-    if items.len() > MAX_BATCH {
+    if items.len() > MAX_BATCH_SIZE {
         return Err(ApiError::bad_request(format!(
-            "A batch holds at most {MAX_BATCH} records (got {}); split it into several batches",
+            "A batch holds at most {MAX_BATCH_SIZE} records (got {}); split it into several batches",
             items.len()
         )));
     }
@@ -532,18 +518,6 @@ async fn batch_update(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn resource_names() {
-        for ok in ["records", "a", "contacts_2", "x-y"] {
-            assert!(is_valid_resource_name(ok), "{ok}");
-        }
-        let long = "a".repeat(65);
-        for bad in ["", "Records", "1abc", "a.b", "a/b", long.as_str()] {
-            assert!(!is_valid_resource_name(bad), "{bad}");
-        }
-        assert!(is_valid_resource_name(&"a".repeat(64)));
-    }
 
     #[test]
     fn ids_have_one_spelling() {

@@ -3,7 +3,7 @@
 //! To add endpoints, write a module with `pub(crate) fn router() -> Router<AppState>` and merge it
 //! in [`app`]. Static paths (`/v1/workflows`, `/v1/logs`, ...) take precedence over the generic
 //! `/v1/{resource}` routes; the generic handlers also refuse the names in
-//! [`crate::resources::RESERVED_NAMES`].
+//! [`dbsync_contract::RESERVED_NAMES`].
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

@@ -3,7 +3,6 @@
 use std::fmt::Write as _;
 
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 /// The current time in unix microseconds.
 pub(crate) fn now_micros() -> i64 {
@@ -73,15 +72,15 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 
 /// Parses an RFC 3339 timestamp (the offset is required) into unix microseconds.
 pub(crate) fn parse_rfc3339(text: &str) -> Option<i64> {
-    OffsetDateTime::parse(text, &Rfc3339)
-        .ok()
-        .map(|t| (t.unix_timestamp_nanos() / 1000) as i64)
+    let at = OffsetDateTime::from(dbsync_contract::timestamp::parse(text)?);
+    i64::try_from(at.unix_timestamp_nanos() / 1000).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::rng::SplitMix;
+    use time::format_description::well_known::Rfc3339;
 
     /// What the `time` crate writes for the same instant (`""` where it cannot).
     fn reference(micros: i64) -> String {

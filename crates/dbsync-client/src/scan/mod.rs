@@ -126,7 +126,7 @@ impl<T> Scan<T> {
     ) -> Self {
         let limit = base
             .limit_value()
-            .unwrap_or(crate::pagination::DEFAULT_PAGE_SIZE);
+            .unwrap_or(dbsync_contract::DEFAULT_PAGE_SIZE);
         let offset = base.offset_value().unwrap_or(0);
         let mut deferred = crate::resource::check_query(&base).err();
         let mut query = strip_paging(base.clone());
