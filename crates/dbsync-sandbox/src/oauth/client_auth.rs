@@ -99,7 +99,7 @@ impl OAuthServer {
 
 #[cfg(test)]
 mod tests {
-    use crate::oauth::test_support::{form_headers, server};
+    use crate::oauth::test_support::{client_credentials, form_headers, server};
 
     #[test]
     fn form_field_and_basic_client_auth() {
@@ -109,17 +109,9 @@ mod tests {
             b"grant_type=client_credentials&client_id=cid&client_secret=csecret",
         );
         assert!(by_form.is_ok());
-        let by_basic = s.token(
-            &form_headers(Some("cid:csecret")),
-            b"grant_type=client_credentials",
-        );
+        let by_basic = client_credentials(&s, "cid:csecret");
         assert_eq!(by_basic.unwrap()["token_type"], "Bearer");
-        let wrong = s
-            .token(
-                &form_headers(Some("cid:nope")),
-                b"grant_type=client_credentials",
-            )
-            .unwrap_err();
+        let wrong = client_credentials(&s, "cid:nope").unwrap_err();
         assert_eq!(
             (wrong.status.as_u16(), wrong.error),
             (401, "invalid_client")
@@ -136,12 +128,7 @@ mod tests {
     #[test]
     fn error_messages_never_carry_the_secret() {
         let s = server();
-        let err = s
-            .token(
-                &form_headers(Some("cid:bad-guess-123")),
-                b"grant_type=client_credentials",
-            )
-            .unwrap_err();
+        let err = client_credentials(&s, "cid:bad-guess-123").unwrap_err();
         assert!(!err.description.contains("csecret") && !err.description.contains("bad-guess-123"));
     }
 }

@@ -55,17 +55,12 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::oauth::test_support::{form_headers, server};
+    use crate::oauth::test_support::{client_credentials, server};
 
     #[tokio::test(start_paused = true)]
     async fn access_tokens_expire_on_the_paused_clock() {
         let s = server();
-        let body = s
-            .token(
-                &form_headers(Some("cid:csecret")),
-                b"grant_type=client_credentials",
-            )
-            .unwrap();
+        let body = client_credentials(&s, "cid:csecret").unwrap();
         let token = body["access_token"].as_str().unwrap().to_owned();
         assert_eq!(body["expires_in"], 10);
         assert_eq!(s.check_access_token(&token), TokenStatus::Active);
@@ -77,12 +72,7 @@ mod tests {
     #[test]
     fn debug_never_shows_secrets_or_tokens() {
         let s = server();
-        let body = s
-            .token(
-                &form_headers(Some("cid:csecret")),
-                b"grant_type=client_credentials",
-            )
-            .unwrap();
+        let body = client_credentials(&s, "cid:csecret").unwrap();
         let debug = format!("{s:?}");
         assert!(!debug.contains("csecret"), "{debug}");
         assert!(!debug.contains(body["access_token"].as_str().unwrap()));

@@ -74,18 +74,12 @@ impl Store {
 mod tests {
     use std::time::Duration;
 
-    use crate::oauth::test_support::{form_headers, server};
+    use crate::oauth::test_support::{client_credentials, server};
 
     #[tokio::test(start_paused = true)]
     async fn expired_access_tokens_are_swept_rarely_but_surely() {
         let s = server();
-        let issue = || {
-            s.token(
-                &form_headers(Some("cid:csecret")),
-                b"grant_type=client_credentials",
-            )
-            .unwrap()
-        };
+        let issue = || client_credentials(&s, "cid:csecret").unwrap();
         for _ in 0..5000 {
             issue();
         }

@@ -1,5 +1,5 @@
-//! Helpers of the oauth modules' tests: a server with a 10 s token lifetime, and token request
-//! headers.
+//! Helpers of the oauth modules' tests: a server with a 10 s token lifetime, token request
+//! headers and a `client_credentials` request.
 
 use std::time::Duration;
 
@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
+use super::error::OAuthError;
 use super::server::OAuthServer;
 use super::settings::OAuth2Settings;
 
@@ -28,4 +29,12 @@ pub(super) fn form_headers(basic: Option<&str>) -> HeaderMap {
         );
     }
     headers
+}
+
+/// A `client_credentials` token request authenticated with HTTP Basic `basic` (`id:secret`).
+pub(super) fn client_credentials(
+    server: &OAuthServer,
+    basic: &str,
+) -> Result<serde_json::Value, OAuthError> {
+    server.token(&form_headers(Some(basic)), b"grant_type=client_credentials")
 }
