@@ -15,26 +15,47 @@
 //! ```
 #![deny(missing_docs)]
 
+/// API keys: create, list, regenerate and revoke; live keys are Bearer tokens.
 mod api_keys;
+/// Authentication: the sandbox's mode, its middleware and pluggable token verifiers.
 mod auth;
+/// Command-line flags for a sandbox's behaviour, shared by both binaries.
 mod cli_args;
+/// The one error type of the handlers, written as the contract's error body.
 mod error;
+/// Fault injection, deterministic given a seed.
 mod faults;
+/// `Idempotency-Key` on `POST`: a repeat replays the first response.
 mod idempotency;
+/// Monitoring endpoints over the request log and the rate limiter.
 mod monitoring;
+/// The OAuth 2.0 authorization server: token and authorize endpoints (PKCE).
 mod oauth;
+/// `GET /openapi.json`: the OpenAPI description of the contract.
 mod openapi;
+/// Wires OAuth, API keys, workflows, monitoring and OpenAPI into the core server.
 mod ops;
+/// Small helpers: random secrets, hashing, timestamps, paging and bodies.
 mod ops_util;
+/// A requests-per-minute budget with `X-RateLimit-*` headers.
 mod rate_limit;
+/// Every served request, kept in a bounded ring.
 mod request_log;
+/// The generic resource calls: list, get, create, update, delete, batch, schema.
 mod resources;
+/// A tiny deterministic generator for seed data and fault decisions.
 mod rng;
+/// The whole router and its middleware stack.
 mod routes;
+/// Deterministic, realistic seed data for `records`, and its schema.
 mod seed;
+/// The state every handler and middleware shares.
 mod state;
+/// The in-memory record store, one sorted vector per resource.
 mod store;
+/// Timestamps: unix microseconds inside, RFC 3339 UTC on the wire.
 mod time_fmt;
+/// Workflows and their runs, timed on tokio's clock.
 mod workflows;
 
 use std::collections::HashMap;

@@ -1,0 +1,106 @@
+//! The grants of the token endpoint: `client_credentials`, `refresh_token` (rotating) and
+//! `authorization_code` (single-use codes, PKCE S256, same `redirect_uri`).
+
+use tokio::time::Instant;
+
+use super::error::OAuthError;
+use super::params::Params;
+use super::pkce::{s256_challenge, valid_verifier};
+use super::server::OAuthServer;
+use crate::ops_util::{constant_time_eq, sha256};
+
+impl OAuthServer {
+    pub(super) fn client_credentials(
+        &self,
+        params: &Params,
+    ) -> Result<serde_json::Value, OAuthError> {
+        let scope = params.scope()?;
+        let mut store = self.store();
+        let family = store.new_family();
+        Ok(self.issue(&mut store, scope, family))
+    }
+
+    pub(super) fn refresh(&self, params: &Params) -> Result<serde_json::Value, OAuthError> {
+        let token = params.require("refresh_token")?;
+        let requested = params.scope()?;
+        let mut store = self.store();
+        let hash = sha256(token);
+        let grant = store.refresh.get(&hash).ok_or_else(|| {
+            OAuthError::new(
+                "invalid_grant",
+                "The refresh token is unknown, revoked or already used; get a new grant",
+            )
+        })?;
+        let scope = match requested {
+            None => grant.scope.clone(),
+            Some(requested) => {
+                let granted: Vec<&str> = grant
+                    .scope
+                    .as_deref()
+                    .map(|s| s.split(' ').collect())
+                    .unwrap_or_default();
+                if !requested.split(' ').all(|s| granted.contains(&s)) {
+                    return Err(OAuthError::new(
+                        "invalid_scope",
+                        "A refresh may only narrow the scope originally granted",
+                    ));
+                }
+                Some(requested)
+            }
+        };
+        let family = grant.family;
+        // Rotation: the presented refresh token dies now.
+        store.refresh.remove(&hash);
+        Ok(self.issue(&mut store, scope, family))
+    }
+
+    pub(super) fn exchange_code(&self, params: &Params) -> Result<serde_json::Value, OAuthError> {
+        let code = params.require("code")?;
+        let redirect_uri = params.require("redirect_uri")?;
+        let verifier = params.get("code_verifier").ok_or_else(|| {
+            OAuthError::new(
+                "invalid_request",
+                "PKCE is required: send the code_verifier of the authorization request",
+            )
+        })?;
+        let hash = sha256(code);
+        let mut store = self.store();
+        if let Some(family) = store.used_codes.get(&hash).copied() {
+            store.revoke_family(family);
+            return Err(OAuthError::new(
+                "invalid_grant",
+                "The authorization code was already used; tokens issued from it are revoked",
+            ));
+        }
+        let grant = store
+            .codes
+            .remove(&hash)
+            .ok_or_else(|| OAuthError::new("invalid_grant", "The authorization code is unknown"))?;
+        // Single use: from now on the code only revokes what it produced.
+        store.used_codes.insert(hash, grant.family);
+        if Instant::now() >= grant.expires_at {
+            return Err(OAuthError::new(
+                "invalid_grant",
+                "The authorization code has expired; start the authorization again",
+            ));
+        }
+        if redirect_uri != grant.redirect_uri {
+            return Err(OAuthError::new(
+                "invalid_grant",
+                "redirect_uri differs from the one of the authorization request",
+            ));
+        }
+        if !valid_verifier(verifier)
+            || !constant_time_eq(
+                s256_challenge(verifier).as_bytes(),
+                grant.challenge.as_bytes(),
+            )
+        {
+            return Err(OAuthError::new(
+                "invalid_grant",
+                "PKCE verification failed: code_verifier does not match the code_challenge",
+            ));
+        }
+        Ok(self.issue(&mut store, grant.scope, grant.family))
+    }
+}

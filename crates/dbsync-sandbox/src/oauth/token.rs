@@ -1,0 +1,95 @@
+//! The token endpoint's logic: checks the request, authenticates the client, dispatches on
+//! `grant_type`, and issues access and refresh tokens.
+
+use std::time::Duration;
+
+use axum::http::{HeaderMap, header};
+use serde_json::json;
+use tokio::time::Instant;
+
+use super::error::OAuthError;
+use super::params::Params;
+use super::server::OAuthServer;
+use super::store::{AccessGrant, RefreshGrant, Store};
+use crate::ops_util::{random_secret, sha256};
+
+impl OAuthServer {
+    /// Issues an access token and a refresh token of `family`.
+    pub(super) fn issue(
+        &self,
+        store: &mut Store,
+        scope: Option<String>,
+        family: u64,
+    ) -> serde_json::Value {
+        let now = Instant::now();
+        // Forget tokens that expired long ago, so the store does not grow without bound.
+        let horizon = Duration::from_secs(3600).max(self.settings.token_ttl);
+        store.sweep_access_if_due(now, horizon);
+        let access_token = random_secret("at_");
+        let refresh_token = random_secret("rt_");
+        store.access.insert(
+            sha256(&access_token),
+            AccessGrant {
+                expires_at: now + self.settings.token_ttl,
+                family,
+            },
+        );
+        store.refresh.insert(
+            sha256(&refresh_token),
+            RefreshGrant {
+                scope: scope.clone(),
+                family,
+            },
+        );
+        let ttl = self.settings.token_ttl;
+        let expires_in = ttl
+            .as_secs()
+            .saturating_add(u64::from(ttl.subsec_nanos() > 0));
+        let mut body = json!({
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": expires_in,
+            "refresh_token": refresh_token,
+        });
+        if let (Some(scope), Some(map)) = (scope, body.as_object_mut()) {
+            map.insert("scope".to_owned(), json!(scope));
+        }
+        body
+    }
+
+    pub(super) fn token(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<serde_json::Value, OAuthError> {
+        let form = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| {
+                v.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
+        if !form {
+            return Err(OAuthError::new(
+                "invalid_request",
+                "The token request must be form-encoded: Content-Type: application/x-www-form-urlencoded",
+            ));
+        }
+        let params = Params::parse(body).map_err(|m| OAuthError::new("invalid_request", m))?;
+        let grant_type = params.require("grant_type")?;
+        self.authenticate_client(headers, &params)?;
+        match grant_type {
+            "client_credentials" => self.client_credentials(&params),
+            "refresh_token" => self.refresh(&params),
+            "authorization_code" => self.exchange_code(&params),
+            other => Err(OAuthError::new(
+                "unsupported_grant_type",
+                format!(
+                    "Grant type `{other}` is not supported; use client_credentials, \
+                     refresh_token or authorization_code"
+                ),
+            )),
+        }
+    }
+}
