@@ -32,14 +32,23 @@
 //! ```
 #![deny(missing_docs)]
 
+/// Validating a batch: each record, plus uniqueness across the batch and against stored records.
 mod batch;
+/// Checking one record against a [`Schema`] (the hot path), with [`ValidateOptions`].
 mod check;
+/// [`SchemaError`]: why a schema was refused.
 mod error;
+/// [`ErrorBody`]: the contract's `400` error body and its conversion to and from [`Violations`].
 mod error_body;
+/// Allocation-free checkers for the string formats and the date types.
 mod formats;
+/// Which unknown schema members a lenient schema parse may ignore.
 mod lenient;
+/// How values are described in violation messages, and which field names hold secrets.
 mod message;
+/// [`Schema`] and its parts: field types, [`Field`], [`SchemaBuilder`], schema JSON.
 mod schema;
+/// [`Violation`], [`ViolationCode`], [`Violations`]: what is wrong with a record.
 mod violation;
 
 pub use batch::{BatchOptions, BatchReport};
