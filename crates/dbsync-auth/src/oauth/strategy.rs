@@ -36,9 +36,10 @@ use crate::{Auth, AuthError, AuthRequest, Secret, TokenStore};
 /// `expires_in` is used until the server answers `401`. Many concurrent requests that need a
 /// token cause one token request: renewals are serialized, and a request that waited for a
 /// renewal uses its result. A renewal runs in a task of its own (so a tokio runtime is needed):
-/// a caller that gives up midway does not lose its result. Before every token request the [`TokenStore`] (if any) is read first,
-/// because another process may already hold a newer token or may have rotated the refresh token;
-/// a rotated refresh token is kept (and saved). Clones share the cache.
+/// a caller that gives up midway does not lose its result. Before every token request the
+/// [`TokenStore`] (if any) is read first, because another process may already hold a newer token
+/// or may have rotated the refresh token; a rotated refresh token is kept (and saved). Clones
+/// share the cache.
 ///
 /// **Redirects.** The token endpoint is called with redirects off: a `3xx` answer is an error,
 /// never followed (a redirect could carry the client credentials, a refresh token or an

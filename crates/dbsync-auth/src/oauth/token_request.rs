@@ -19,6 +19,7 @@ impl OAuth2Auth {
         grant: &TokenGrant<'_>,
     ) -> Result<BasicTokenResponse, AuthError> {
         let inner = &self.inner;
+        let grant_name = grant.kind().name();
         let mut client: BasicClient<
             EndpointNotSet,
             EndpointNotSet,
@@ -40,7 +41,7 @@ impl OAuth2Auth {
 
         tracing::debug!(
             scheme = "oauth2",
-            grant = grant.kind().name(),
+            grant = grant_name,
             token_url = %endpoint_error::shown_endpoint(&inner.token_url),
             "requesting an OAuth 2.0 access token"
         );
@@ -82,13 +83,13 @@ impl OAuth2Auth {
             }
             let response = http.take_response();
             let error = FailedRequest {
-                grant: grant.kind().name(),
+                grant: grant_name,
                 endpoint: &inner.token_url,
                 response,
                 secrets,
             }
             .into_error(error);
-            tracing::debug!(scheme = "oauth2", grant = grant.kind().name(), %error, "token request failed");
+            tracing::debug!(scheme = "oauth2", grant = grant_name, %error, "token request failed");
             error
         })
     }
