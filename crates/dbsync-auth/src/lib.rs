@@ -11,12 +11,19 @@
 //! or log line of this crate shows one.
 #![deny(missing_docs)]
 
+/// The one error type of this crate.
 mod error;
+/// OAuth 2.0: the [`OAuth2Auth`] strategy, its builder, token cache, renewal and code flow.
 mod oauth;
+/// The view of an outgoing request that a strategy may change.
 mod request;
+/// A string that is never shown: passwords, tokens, client secrets, API keys.
 mod secret;
+/// The simple strategies: no auth, HTTP Basic, Bearer tokens and API keys.
 mod strategies;
+/// Persisting OAuth 2.0 tokens across restarts and between processes.
 mod token_store;
+/// Refusing to send credentials where they could be read on the wire.
 mod transport;
 
 pub use error::AuthError;
