@@ -43,9 +43,9 @@ mod resource;
 pub mod retry;
 mod scan;
 mod server_logs;
+/// Connection settings (the contract's connection JSON): model, reading (JSON, `DBSYNC_*`
+/// variables), building a connection from them, and saving them.
 mod settings;
-mod settings_env;
-mod settings_save;
 mod throttle;
 mod usage;
 mod validate_connection;
@@ -80,9 +80,8 @@ pub use scan::{
 pub use server_logs::{ExportFormat, ExportSummary, LogEntry, LogQuery, ServerLogs};
 pub use settings::{
     AuthSettings, ConnectionSettings, EnvLookup, PaginationSettings, RateLimitSettings,
-    RetrySettings, SecretValue, process_env,
+    RetrySettings, SaveOptions, SaveReport, SecretValue, process_env,
 };
-pub use settings_save::{SaveOptions, SaveReport};
 pub use throttle::pacing_pause;
 pub use usage::Usage;
 pub use validate_connection::ValidationReport;

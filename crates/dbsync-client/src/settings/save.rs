@@ -3,8 +3,8 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+use super::model::ConnectionSettings;
 use crate::error::Error;
-use crate::settings::ConnectionSettings;
 
 /// How [`ConnectionSettings::save`] writes secrets.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -14,9 +14,10 @@
 //! `DBSYNC_CLIENT_ID` oauth2, none of them no auth. Secrets from variables are kept as
 //! `${DBSYNC_...}` references, so saving such settings never writes the secret.
 
+use super::model::{AuthSettings, ConnectionSettings, SecretValue};
+use super::reference::{EnvLookup, process_env};
 use crate::connection::Connection;
 use crate::error::Error;
-use crate::settings::{AuthSettings, ConnectionSettings, EnvLookup, SecretValue, process_env};
 
 impl ConnectionSettings {
     /// Settings from the process's `DBSYNC_*` variables.
@@ -131,15 +132,5 @@ impl Connection {
     /// settings' `${NAME}` references.
     pub fn from_env_map(env: EnvLookup<'_>) -> Result<Self, Error> {
         ConnectionSettings::from_env_map(env)?.connect_with_env(env)
-    }
-
-    /// A connection from settings JSON, references read from the process environment.
-    pub fn from_settings_json(json: &str) -> Result<Self, Error> {
-        ConnectionSettings::from_json(json)?.connect()
-    }
-
-    /// A connection from a settings JSON file, references read from the process environment.
-    pub fn from_settings_file(path: impl AsRef<std::path::Path>) -> Result<Self, Error> {
-        ConnectionSettings::from_file(path)?.connect()
     }
 }

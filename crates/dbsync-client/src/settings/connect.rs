@@ -1,0 +1,149 @@
+//! Turning settings into a [`ConnectionBuilder`] or a [`Connection`], reading `${NAME}`
+//! references when the connection is built.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dbsync_auth::{Auth, BasicAuth, BearerAuth, NoAuth, OAuth2Auth, Secret};
+
+use super::model::{AuthSettings, ConnectionSettings};
+use super::reference::{EnvLookup, expand, process_env};
+use crate::connection::{AuthFromClient, Connection, ConnectionBuilder};
+use crate::error::Error;
+
+impl ConnectionSettings {
+    /// Builds the connection, reading `${NAME}` references from the process environment.
+    pub fn connect(&self) -> Result<Connection, Error> {
+        self.connect_with_env(&process_env)
+    }
+
+    /// Builds the connection, reading `${NAME}` references through `env`.
+    pub fn connect_with_env(&self, env: EnvLookup<'_>) -> Result<Connection, Error> {
+        self.builder_with_env(env)?.build()
+    }
+
+    /// A builder configured from these settings (to add what settings cannot hold, such as a
+    /// shared `reqwest::Client` or a rate limiter), reading references through `env`.
+    ///
+    /// With `oauth2` auth, the strategy is made when the builder builds, from its final
+    /// settings: a client given with [`ConnectionBuilder::http_client`] then also makes the
+    /// token requests (build it with redirects off: a followed redirect would carry the client
+    /// credentials), and a later [`ConnectionBuilder::allow_insecure_http`] applies to the
+    /// token URL too.
+    pub fn builder_with_env(&self, env: EnvLookup<'_>) -> Result<ConnectionBuilder, Error> {
+        let api_url = expand("api_url", &self.api_url, env)?;
+        let mut builder = with_auth(
+            Connection::builder()
+                .base_url(&api_url)
+                .allow_insecure_http(self.allow_insecure_http),
+            &self.auth,
+            &api_url,
+            env,
+        )?;
+        if let Some(name) = &self.name {
+            builder = builder.name(name.clone());
+        }
+        if let Some(secs) = self.timeout_secs {
+            builder = builder.timeout(Duration::from_secs(secs));
+        }
+        if let Some(secs) = self.connect_timeout_secs {
+            builder = builder.connect_timeout(Duration::from_secs(secs));
+        }
+        if let Some(secs) = self.pool_idle_timeout_secs {
+            builder = builder.pool_idle_timeout(Duration::from_secs(secs));
+        }
+        if let Some(retry) = &self.retry {
+            builder = builder.retry(retry.policy());
+        }
+        if let Some(limit) = &self.rate_limit {
+            builder = builder.requests_per_minute(limit.requests_per_minute);
+        }
+        if let Some(agent) = &self.user_agent {
+            builder = builder.user_agent(expand("user_agent", agent, env)?);
+        }
+        if let Some(pagination) = &self.pagination {
+            builder = builder.page_format(pagination.page_format());
+        }
+        if let Some(resource) = &self.validate_resource {
+            builder = builder.validate_resource(resource.clone());
+        }
+        Ok(builder)
+    }
+}
+
+impl Connection {
+    /// A connection from settings JSON, references read from the process environment.
+    pub fn from_settings_json(json: &str) -> Result<Self, Error> {
+        ConnectionSettings::from_json(json)?.connect()
+    }
+
+    /// A connection from a settings JSON file, references read from the process environment.
+    pub fn from_settings_file(path: impl AsRef<Path>) -> Result<Self, Error> {
+        ConnectionSettings::from_file(path)?.connect()
+    }
+}
+
+/// `builder` with the auth strategy of the settings (references read through `env`).
+fn with_auth(
+    builder: ConnectionBuilder,
+    auth: &AuthSettings,
+    api_url: &str,
+    env: EnvLookup<'_>,
+) -> Result<ConnectionBuilder, Error> {
+    let named = |field: &'static str| {
+        move |e: dbsync_auth::AuthError| Error::config(format!("{field}: {e}"))
+    };
+    let ready: Arc<dyn Auth> = match auth {
+        AuthSettings::None => Arc::new(NoAuth),
+        AuthSettings::Basic { username, password } => Arc::new(
+            BasicAuth::new(
+                expand("auth.username", username, env)?,
+                password.resolve("auth.password", env)?,
+            )
+            .map_err(named("auth.username"))?,
+        ),
+        AuthSettings::Bearer { token } => {
+            Arc::new(BearerAuth::new(token.resolve("auth.token", env)?))
+        }
+        AuthSettings::OAuth2 {
+            token_url,
+            client_id,
+            client_secret,
+            scopes,
+        } => {
+            let token_url = match token_url {
+                Some(url) => expand("auth.token_url", url, env)?,
+                None => format!("{}/oauth/token", api_url.trim_end_matches('/')),
+            };
+            return Ok(builder.auth_from_client(oauth2_auth(
+                expand("auth.client_id", client_id, env)?,
+                client_secret.resolve("auth.client_secret", env)?,
+                token_url,
+                scopes.clone(),
+            )));
+        }
+    };
+    Ok(builder.auth_shared(ready))
+}
+
+/// The `oauth2` settings type: client credentials through dbsync-auth's [`OAuth2Auth`], made
+/// when the connection is built, with the connection's own HTTP client (redirects off), so
+/// token requests and API calls share one connection pool, and with the connection's final
+/// `allow_insecure_http`.
+fn oauth2_auth(
+    client_id: String,
+    client_secret: Secret,
+    token_url: String,
+    scopes: Vec<String>,
+) -> AuthFromClient {
+    Box::new(move |http: &reqwest::Client, allow_insecure_http: bool| {
+        let auth = OAuth2Auth::client_credentials(client_id, client_secret, token_url)
+            .scopes(scopes)
+            .allow_insecure_http(allow_insecure_http)
+            .http_client(http.clone())
+            .build()
+            .map_err(|e| Error::config(format!("auth (oauth2): {e}")))?;
+        Ok(Arc::new(auth) as Arc<dyn Auth>)
+    })
+}
