@@ -28,7 +28,6 @@
 
 mod api_keys;
 pub mod api_log;
-mod batch;
 mod bulk;
 mod connection;
 mod error;
@@ -56,8 +55,11 @@ pub use api_log::{
     API_LOG_CSV_HEADER, ApiLogEntry, ApiLogFilter, ApiLogSink, DEFAULT_API_LOG_CAPACITY,
     JsonLinesApiLog, MemoryApiLog, write_api_log_csv, write_api_log_json_lines,
 };
-pub use batch::{BatchOutcome, MAX_BATCH_SIZE};
-pub use bulk::{BatchOptions, DEFAULT_BATCH_CONCURRENCY, Progress, ProgressCallback};
+pub use bulk::{
+    BatchOptions, BatchOutcome, DEFAULT_BATCH_CONCURRENCY, Journal, JournalEntry, JournalLine,
+    JournalOutcome, LostRequest, Progress, ProgressCallback, ResendOptions, ResendOutcome,
+    WriteOutcome,
+};
 pub use connection::{
     Connection, ConnectionBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_POOL_IDLE_TIMEOUT,
     DEFAULT_TIMEOUT, DEFAULT_VALIDATE_RESOURCE,
@@ -65,6 +67,7 @@ pub use connection::{
 /// The contract facts (limits, resource-name rule, timestamps) this crate follows.
 pub use dbsync_contract as contract;
 pub use dbsync_contract::DEFAULT_PAGE_SIZE;
+pub use dbsync_contract::MAX_BATCH_SIZE;
 pub use dbsync_validate::{ErrorDetail, Schema};
 pub use error::{Error, TransportKind};
 pub use id::Id;

@@ -8,14 +8,13 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::bulk::BatchOptions;
+use super::options::BatchOptions;
 use crate::error::Error;
+use crate::preflight::Preflight;
 use crate::resource::Resource;
 use dbsync_validate::ErrorObject;
 
 use crate::error::snippet;
-
-pub use dbsync_contract::MAX_BATCH_SIZE;
 
 /// What became of one input record of a batch call.
 #[derive(Debug, Clone)]
@@ -108,23 +107,31 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
     ) -> Vec<Result<Value, Error>> {
         patches
             .iter()
-            .map(|(id, patch)| {
-                self.preflight.check_patch(patch)?;
-                let mut object = match to_json(patch)? {
-                    Value::Object(object) => object,
-                    _ => {
-                        return Err(Error::config(
-                            "a batch update patch must serialise to a JSON object",
-                        ));
-                    }
-                };
-                object
-                    .entry("id")
-                    .or_insert_with(|| Value::String(id.to_string()));
-                Ok(Value::Object(object))
-            })
+            .map(|(id, patch)| prepare_update(&self.preflight, id, patch))
             .collect()
     }
+}
+
+/// A patch checked (pre-flight) and turned into a JSON object with its id (added as a string
+/// unless the patch has an `id`).
+pub(crate) fn prepare_update<I: Display, P: Serialize>(
+    preflight: &Preflight,
+    id: &I,
+    patch: &P,
+) -> Result<Value, Error> {
+    preflight.check_patch(patch)?;
+    let mut object = match to_json(patch)? {
+        Value::Object(object) => object,
+        _ => {
+            return Err(Error::config(
+                "a batch update patch must serialise to a JSON object",
+            ));
+        }
+    };
+    object
+        .entry("id")
+        .or_insert_with(|| Value::String(id.to_string()));
+    Ok(Value::Object(object))
 }
 
 pub(crate) fn item_result<T: DeserializeOwned>(item: BatchItem) -> Result<T, Error> {
@@ -170,7 +177,7 @@ pub(crate) fn item_result<T: DeserializeOwned>(item: BatchItem) -> Result<T, Err
     ))
 }
 
-fn to_json(value: &impl Serialize) -> Result<Value, Error> {
+pub(crate) fn to_json(value: &impl Serialize) -> Result<Value, Error> {
     serde_json::to_value(value)
         .map_err(|e| Error::config(format!("the record could not be serialised as JSON: {e}")))
 }

@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use futures::StreamExt as _;
 use http::Method;
@@ -11,121 +12,46 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::batch::{BatchOutcome, BatchResponse, MAX_BATCH_SIZE, item_result};
+use super::batch::{BatchOutcome, BatchResponse, item_result};
+use super::options::{BatchOptions, Progress};
 use crate::error::Error;
 use crate::request::execute_json_tracked;
 use crate::resource::Resource;
-
-/// How many batch requests are in flight at once unless configured.
-pub const DEFAULT_BATCH_CONCURRENCY: usize = 4;
-
-/// How far a batch call has come; handed to [`BatchOptions::on_progress`] after each batch
-/// request (split parts included) finishes, and once at the start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Progress {
-    /// Records whose outcome is known (saved or failed).
-    pub done: usize,
-    /// All records of the call.
-    pub total: usize,
-    /// Records the server reported saved.
-    pub saved: usize,
-    /// Records that failed (refused, invalid before sending, or with an unknown outcome).
-    pub failed: usize,
-}
-
-/// A progress callback: any `Fn(Progress)` that can be shared between threads, such as one that
-/// moves an `indicatif` progress bar.
-pub type ProgressCallback = Arc<dyn Fn(Progress) + Send + Sync>;
-
-/// How [`Resource::create_many_with`] and [`Resource::update_many_with`] send their batches.
-///
-/// ```
-/// use dbsync_client::BatchOptions;
-/// let options = BatchOptions::default()
-///     .concurrency(8)
-///     .chunk_size(50)
-///     .on_progress(|p| eprintln!("{}/{} records", p.done, p.total));
-/// assert_eq!(options.max_in_flight(), 8);
-/// assert_eq!(options.records_per_request(), 50);
-/// ```
-#[derive(Clone)]
-pub struct BatchOptions {
-    concurrency: usize,
-    chunk_size: usize,
-    on_progress: Option<ProgressCallback>,
-}
-
-impl Default for BatchOptions {
-    /// 4 requests in flight, 100 records per request, no progress callback.
-    fn default() -> Self {
-        Self {
-            concurrency: DEFAULT_BATCH_CONCURRENCY,
-            chunk_size: MAX_BATCH_SIZE,
-            on_progress: None,
-        }
-    }
-}
-
-impl fmt::Debug for BatchOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BatchOptions")
-            .field("concurrency", &self.concurrency)
-            .field("chunk_size", &self.chunk_size)
-            .field("on_progress", &self.on_progress.is_some())
-            .finish()
-    }
-}
-
-impl BatchOptions {
-    /// How many batch requests may be in flight at once (default 4; `0` counts as 1). The
-    /// parts of a split batch count against their batch's slot.
-    pub fn concurrency(mut self, requests: usize) -> Self {
-        self.concurrency = requests.max(1);
-        self
-    }
-
-    /// Records per batch request (default and most 100, the contract's limit; a larger value is
-    /// lowered to 100, `0` counts as 1).
-    pub fn chunk_size(mut self, records: usize) -> Self {
-        self.chunk_size = records.clamp(1, MAX_BATCH_SIZE);
-        self
-    }
-
-    /// Called with the progress after each batch request finishes (and once at the start, with
-    /// `total` set). Runs on the caller's task: keep it quick.
-    pub fn on_progress(mut self, callback: impl Fn(Progress) + Send + Sync + 'static) -> Self {
-        self.on_progress = Some(Arc::new(callback));
-        self
-    }
-
-    /// The configured concurrency.
-    pub fn max_in_flight(&self) -> usize {
-        self.concurrency
-    }
-
-    /// The configured records per request.
-    pub fn records_per_request(&self) -> usize {
-        self.chunk_size
-    }
-}
+use dbsync_contract::MAX_BATCH_SIZE;
 
 /// One record ready to send: its input index and its JSON.
-type Prepared = (usize, Value);
+pub(crate) type Prepared = (usize, Value);
 
-/// The outcome of one record: its index, its result, and the idempotency key its request used.
-type Settled<T> = (usize, Result<T, Error>, Option<Arc<str>>, bool);
+/// What is known of one record after its request: its result, and the request that carried it.
+pub(crate) struct Settled<T> {
+    /// The record's input index.
+    pub(crate) index: usize,
+    pub(crate) result: Result<T, Error>,
+    /// Whether the server may have saved the record although `result` is an error.
+    pub(crate) unknown: bool,
+    /// The request that carried the record, when it was sent with an `Idempotency-Key`.
+    pub(crate) request: Option<SentWith>,
+    /// The record as sent, kept when it was not saved (for a failures journal).
+    pub(crate) input: Option<Value>,
+}
 
-/// A record's result and the idempotency key of its request.
-type Known<T> = (Result<T, Error>, Option<Arc<str>>, bool);
+/// The `Idempotency-Key` of the request that carried a record, when that request was first
+/// sent (taken just before: a lower bound), and the record's place in it.
+#[derive(Debug, Clone)]
+pub(crate) struct SentWith {
+    pub(crate) key: Arc<str>,
+    pub(crate) sent_at: SystemTime,
+    pub(crate) position: usize,
+    pub(crate) size: usize,
+}
 
 /// What one request made of a part of a batch.
 enum PartReply<T> {
-    /// Per-record results (records the response leaves out are absent).
-    Items(Vec<Settled<T>>),
-    /// The request failed as a whole.
+    /// Per-record results, by position in the part (`None`: the response left it out).
+    Items(Vec<Option<(Result<T, Error>, bool)>>),
     /// The request failed as a whole; `true` when one of its attempts may have been carried
     /// out (see [`crate::retry::Outcome::may_have_acted`]).
-    Whole(Error, Option<Arc<str>>, bool),
+    Whole(Error, bool),
 }
 
 #[derive(Serialize)]
@@ -263,10 +189,10 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
                 }
             }
         }
-        let (_, settled) = self
+        let settled = self
             .send_chunk(&Method::POST, ready, Some(Arc::from(idempotency_key)))
             .await;
-        let mut outcomes: Vec<Option<Known<T>>> = (0..records.len()).map(|_| None).collect();
+        let mut outcomes: Vec<Option<Settled<T>>> = (0..records.len()).map(|_| None).collect();
         settle(&mut outcomes, settled);
         into_outcomes(outcomes)
     }
@@ -278,7 +204,7 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
         options: &BatchOptions,
     ) -> Vec<BatchOutcome<T>> {
         let total = prepared.len();
-        let mut outcomes: Vec<Option<Known<T>>> = Vec::with_capacity(total);
+        let mut outcomes: Vec<Option<Settled<T>>> = Vec::with_capacity(total);
         let mut ready: Vec<Prepared> = Vec::new();
         for (index, record) in prepared.into_iter().enumerate() {
             match record {
@@ -286,7 +212,7 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
                     outcomes.push(None);
                     ready.push((index, value));
                 }
-                Err(error) => outcomes.push(Some((Err(error), None, false))),
+                Err(error) => outcomes.push(Some(Settled::refused_locally(index, error, None))),
             }
         }
         let mut progress = Progress {
@@ -310,9 +236,9 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
         let mut finished = futures::stream::iter(chunks)
             .map(|chunk| self.send_chunk(&method, chunk, None))
             .buffer_unordered(options.concurrency);
-        while let Some((size, settled)) = finished.next().await {
+        while let Some(settled) = finished.next().await {
+            progress.done += settled.len();
             progress.saved += settle(&mut outcomes, settled);
-            progress.done += size;
             progress.failed = progress.done.saturating_sub(progress.saved);
             report(progress);
         }
@@ -324,22 +250,57 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
     /// key and is never split: a server may check a body's size or shape before it looks the
     /// key up, so such a refusal does not prove the first request saved nothing, and the
     /// records stay unknown. Otherwise the chunk and every split part get a new key. Returns
-    /// the chunk's size and what is known of its records.
-    async fn send_chunk(
+    /// what is known of every record of the chunk, one entry each.
+    pub(crate) async fn send_chunk(
         &self,
         method: &Method,
         chunk: Vec<Prepared>,
         resend_key: Option<Arc<str>>,
-    ) -> (usize, Vec<Settled<T>>) {
+    ) -> Vec<Settled<T>> {
         let resend = resend_key.is_some();
         let mut key = resend_key;
-        let size = chunk.len();
-        let mut settled = Vec::with_capacity(size);
+        let mut settled = Vec::with_capacity(chunk.len());
         let mut pending = vec![chunk];
         while let Some(part) = pending.pop() {
-            match self.send_part(method, &part, key.take()).await {
-                PartReply::Items(items) => settled.extend(items),
-                PartReply::Whole(error, _, _)
+            let (sent_with, reply) = self.send_part(method, &part, key.take()).await;
+            let size = part.len();
+            let request = |position: usize| {
+                sent_with.as_ref().map(|(key, sent_at)| SentWith {
+                    key: Arc::clone(key),
+                    sent_at: *sent_at,
+                    position,
+                    size,
+                })
+            };
+            match reply {
+                PartReply::Items(mut items) => {
+                    for (position, (index, value)) in part.into_iter().enumerate() {
+                        let answered = items.get_mut(position).and_then(Option::take);
+                        settled.push(match answered {
+                            Some((result, unknown)) => Settled {
+                                index,
+                                input: result.is_err().then_some(value),
+                                result,
+                                unknown,
+                                request: request(position),
+                            },
+                            // Left out of the answer: it may or may not have been saved.
+                            None => Settled {
+                                index,
+                                result: Err(Error::decode(
+                                    None,
+                                    "the batch response has no result for this record; it may \
+                                     or may not have been saved",
+                                    b"",
+                                )),
+                                unknown: true,
+                                request: None,
+                                input: Some(value),
+                            },
+                        });
+                    }
+                }
+                PartReply::Whole(error, _)
                     if !resend && part.len() > 1 && is_split_worthy(&error) =>
                 {
                     let mut first = part;
@@ -347,30 +308,37 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
                     pending.push(second);
                     pending.push(first);
                 }
-                PartReply::Whole(error, key, acted) => {
-                    let unknown = whole_failure_unknown(&error, acted, key.is_some())
+                PartReply::Whole(error, acted) => {
+                    let keyed = sent_with.is_some();
+                    let unknown = whole_failure_unknown(&error, acted, keyed)
                         || (resend && is_split_worthy(&error));
-                    let error = match &key {
-                        Some(key) if unknown => unknown_outcome(error, key, &part),
+                    let error = match &sent_with {
+                        Some((key, _)) if unknown => unknown_outcome(error, key, &part),
                         _ => error,
                     };
-                    settled.extend(
-                        part.iter()
-                            .map(|(index, _)| (*index, Err(error.clone()), key.clone(), unknown)),
-                    );
+                    for (position, (index, value)) in part.into_iter().enumerate() {
+                        settled.push(Settled {
+                            index,
+                            result: Err(error.clone()),
+                            unknown,
+                            request: request(position),
+                            input: Some(value),
+                        });
+                    }
                 }
             }
         }
-        (size, settled)
+        settled
     }
 
-    /// One batch request for `part` (a create with `key`, or a new key).
+    /// One batch request for `part` (a create with `key`, or a new key). Returns the key the
+    /// request carried with the time just before it was first sent, and what came back.
     async fn send_part(
         &self,
         method: &Method,
         part: &[Prepared],
         key: Option<Arc<str>>,
-    ) -> PartReply<T> {
+    ) -> (Option<(Arc<str>, SystemTime)>, PartReply<T>) {
         let body = BatchBody {
             records: part.iter().map(|(_, value)| value).collect(),
         };
@@ -383,9 +351,12 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
                 None => call.with_new_idempotency_key(),
             },
             Ok(call) => call,
-            Err(error) => return PartReply::Whole(error, None, false),
+            Err(error) => return (None, PartReply::Whole(error, false)),
         };
-        let key: Option<Arc<str>> = call.idempotency_key.as_deref().map(Arc::from);
+        let sent_with = call
+            .idempotency_key
+            .as_deref()
+            .map(|key| (Arc::from(key), SystemTime::now()));
         // Decoded in the attempt loop: the one parse is also the check that the body is whole
         // (a body cut short is retried with the same key). A body of another shape fails the
         // part as a `Decode` error, whose records' outcome is unknown.
@@ -393,47 +364,62 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
         let response: BatchResponse = match execute_json_tracked(&self.connection, call, what).await
         {
             (Ok(response), _) => response,
-            (Err(error), acted) => return PartReply::Whole(error, key, acted),
+            (Err(error), acted) => return (sent_with, PartReply::Whole(error, acted)),
         };
-        let mut items = Vec::with_capacity(part.len());
+        let mut items: Vec<Option<(Result<T, Error>, bool)>> =
+            (0..part.len()).map(|_| None).collect();
         for item in response.results {
-            let Some((input_index, _)) = part.get(item.index) else {
+            // The first result for a record counts; a repeated index cannot overwrite it.
+            let Some(slot @ None) = items.get_mut(item.index) else {
                 continue;
             };
             let result = item_result(item);
             // Saved without a usable record, or a server failure on this record.
             let unknown = matches!(&result, Err(error) if outcome_unknown(error));
-            items.push((*input_index, result, key.clone(), unknown));
+            *slot = Some((result, unknown));
         }
-        PartReply::Items(items)
+        (sent_with, PartReply::Items(items))
     }
 }
 
-/// Records the results of `settled` in `outcomes`, by input index; returns how many were saved.
-/// The first result for a record counts; a repeated index cannot overwrite it.
-fn settle<T>(outcomes: &mut [Option<Known<T>>], settled: Vec<Settled<T>>) -> usize {
+impl<T> Settled<T> {
+    /// A record refused before anything was sent (the pre-flight check).
+    pub(crate) fn refused_locally(index: usize, error: Error, input: Option<Value>) -> Self {
+        Self {
+            index,
+            result: Err(error),
+            unknown: false,
+            request: None,
+            input,
+        }
+    }
+}
+
+/// Records `settled` in `outcomes`, by input index; returns how many were saved. The first
+/// result for a record counts.
+fn settle<T>(outcomes: &mut [Option<Settled<T>>], settled: Vec<Settled<T>>) -> usize {
     let mut saved = 0;
-    for (index, result, key, unknown) in settled {
-        if let Some(slot @ None) = outcomes.get_mut(index) {
-            saved += usize::from(result.is_ok());
-            *slot = Some((result, key, unknown));
+    for record in settled {
+        if let Some(slot @ None) = outcomes.get_mut(record.index) {
+            saved += usize::from(record.result.is_ok());
+            *slot = Some(record);
         }
     }
     saved
 }
 
-/// One outcome per input record, in input order; a record the server's answer left out may or
-/// may not have been saved.
-fn into_outcomes<T>(outcomes: Vec<Option<Known<T>>>) -> Vec<BatchOutcome<T>> {
+/// One outcome per input record, in input order; a record never settled may or may not have
+/// been saved.
+fn into_outcomes<T>(outcomes: Vec<Option<Settled<T>>>) -> Vec<BatchOutcome<T>> {
     outcomes
         .into_iter()
         .enumerate()
         .map(|(index, outcome)| match outcome {
-            Some((result, key, outcome_unknown)) => BatchOutcome {
+            Some(settled) => BatchOutcome {
                 index,
-                result,
-                idempotency_key: key.map(|k| k.to_string()),
-                outcome_unknown,
+                result: settled.result,
+                idempotency_key: settled.request.map(|request| request.key.to_string()),
+                outcome_unknown: settled.unknown,
             },
             None => BatchOutcome {
                 index,

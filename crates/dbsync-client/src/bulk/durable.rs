@@ -1,0 +1,307 @@
+//! Durable bulk writes from a stream of any size: records are taken from the input only as
+//! requests can carry them (at most 100 per request, `concurrency` requests in flight), so
+//! memory stays bounded however long the input; each input record yields one [`WriteOutcome`],
+//! in input order.
+
+use std::collections::HashMap;
+use std::fmt::Display;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use futures::stream::{BoxStream, Stream, StreamExt as _};
+use http::Method;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::options::BatchOptions;
+use super::runner::{Prepared, SentWith, Settled};
+use crate::error::Error;
+use crate::resource::Resource;
+
+/// The request that carried a record whose outcome is unknown, when the outcome of every
+/// record of that request is unknown: sending exactly its records again, in
+/// [`LostRequest::position`] order, with its key ([`Resource::create_batch_with_key`], or a
+/// journal through [`Resource::resend`]) is safe while the server still remembers the key
+/// (24 hours): the server replays its first answer or creates them now, never twice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LostRequest {
+    /// The request's `Idempotency-Key`.
+    pub idempotency_key: String,
+    /// When the request was first sent (taken just before: a lower bound).
+    pub sent_at: SystemTime,
+    /// The record's place in the request (0-based).
+    pub position: usize,
+    /// How many records the request carried.
+    pub size: usize,
+}
+
+/// What became of one input record of a durable bulk write ([`Resource::create_stream`],
+/// [`Resource::update_stream`]). `index` is the record's 0-based position in the input.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum WriteOutcome<T> {
+    /// The server reported it saved; `record` is the saved record as it answered.
+    Saved {
+        /// The record's position in the input.
+        index: u64,
+        /// The saved record.
+        record: T,
+    },
+    /// Not saved, for certain: refused by the server (`400`, `413` on its own...), failing the
+    /// pre-flight check, or never sent. Safe to send again once fixed.
+    Rejected {
+        /// The record's position in the input.
+        index: u64,
+        /// The record as it was (to be) sent (`null` when it could not be made JSON).
+        input: Value,
+        /// Why it was not saved.
+        error: Error,
+    },
+    /// The server may have saved it: a request carrying it may have been carried out and no
+    /// answer for the record came back (see [`crate::BatchOutcome::outcome_unknown`]). Never
+    /// create it again as a new record: send its whole request again with its key (when
+    /// `request` is known), or check whether it exists.
+    Unknown {
+        /// The record's position in the input.
+        index: u64,
+        /// The record as it was sent.
+        input: Value,
+        /// The last error of its request.
+        error: Error,
+        /// The request that carried it, when that whole request's outcome is unknown (creates
+        /// only; an update is safe to send again as it is).
+        request: Option<LostRequest>,
+    },
+}
+
+impl<T> WriteOutcome<T> {
+    /// The record's 0-based position in the input.
+    pub fn index(&self) -> u64 {
+        match self {
+            Self::Saved { index, .. }
+            | Self::Rejected { index, .. }
+            | Self::Unknown { index, .. } => *index,
+        }
+    }
+
+    /// Why the record was not saved (or may not have been); `None` when saved.
+    pub fn error(&self) -> Option<&Error> {
+        match self {
+            Self::Saved { .. } => None,
+            Self::Rejected { error, .. } | Self::Unknown { error, .. } => Some(error),
+        }
+    }
+}
+
+/// A chunk's records, each with its input index, ready to send or refused before sending.
+type Chunk = Vec<(u64, Result<Value, (Error, Value)>)>;
+
+impl<T> Resource<T>
+where
+    T: Serialize + DeserializeOwned + Send + 'static,
+{
+    /// Creates every record of `records`, a stream of any length, with bounded memory: records
+    /// are taken from the stream as requests can carry them, `options.records_per_request()`
+    /// (at most 100) per `POST /v1/{resource}/batch` request and up to
+    /// `options.max_in_flight()` requests at once, each with its own `Idempotency-Key`. Each
+    /// input record yields one [`WriteOutcome`], in input order: saved, rejected, or unknown
+    /// with the request to send again. A batch refused as a whole with `400`/`413` is split to
+    /// find its bad records, as in [`Resource::create_many_with`]. The progress callback of
+    /// `options` is not called: the outcomes are the progress.
+    ///
+    /// Write the failures to a [`crate::Journal`] as they come, and send it again later with
+    /// [`Resource::resend`]:
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dbsync_client::{BatchOptions, Connection, Journal, JournalEntry};
+    /// use futures::StreamExt as _;
+    ///
+    /// let contacts = Connection::from_env()?.records();
+    /// let input = futures::stream::iter((0..10_000).map(|n| serde_json::json!({"n": n})));
+    /// let mut journal = Journal::create("failed.jsonl")?;
+    /// let mut outcomes = contacts.create_stream(input, &BatchOptions::default());
+    /// while let Some(outcome) = outcomes.next().await {
+    ///     let line = outcome.index() + 1;
+    ///     if let Some(entry) = JournalEntry::from_outcome(line, outcome) {
+    ///         journal.write(&entry)?;
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn create_stream<S>(
+        &self,
+        records: S,
+        options: &BatchOptions,
+    ) -> BoxStream<'static, WriteOutcome<T>>
+    where
+        S: Stream<Item = T> + Send + 'static,
+    {
+        let preflight = self.preflight.clone();
+        let prepare = move |record: T| {
+            preflight
+                .check_create(&record)
+                .and_then(|()| super::batch::to_json(&record))
+                .map_err(|error| (error, serde_json::to_value(&record).unwrap_or(Value::Null)))
+        };
+        self.write_stream(Method::POST, records.map(prepare), options)
+    }
+
+    /// Updates every record of `patches`, a stream of `(id, patch)` of any length, like
+    /// [`Resource::create_stream`] (`PUT /v1/{resource}/batch`; the id is added to each patch
+    /// as a string unless it has an `id`). An update's outcome may be unknown too; sending it
+    /// again as it is is safe (`PUT` is idempotent), so no request is named.
+    pub fn update_stream<S, I, P>(
+        &self,
+        patches: S,
+        options: &BatchOptions,
+    ) -> BoxStream<'static, WriteOutcome<T>>
+    where
+        S: Stream<Item = (I, P)> + Send + 'static,
+        I: Display,
+        P: Serialize,
+    {
+        let preflight = self.preflight.clone();
+        let prepare = move |(id, patch): (I, P)| {
+            super::batch::prepare_update(&preflight, &id, &patch)
+                .map_err(|error| (error, serde_json::to_value(&patch).unwrap_or(Value::Null)))
+        };
+        self.write_stream(Method::PUT, patches.map(prepare), options)
+    }
+
+    fn write_stream<S>(
+        &self,
+        method: Method,
+        prepared: S,
+        options: &BatchOptions,
+    ) -> BoxStream<'static, WriteOutcome<T>>
+    where
+        S: Stream<Item = Result<Value, (Error, Value)>> + Send + 'static,
+    {
+        let resource = self.clone();
+        prepared
+            .enumerate()
+            .map(|(index, record)| (index as u64, record))
+            .chunks(options.records_per_request())
+            .map(move |chunk| {
+                let resource = resource.clone();
+                let method = method.clone();
+                async move { resource.write_chunk(method, chunk).await }
+            })
+            .buffered(options.max_in_flight())
+            .flat_map(futures::stream::iter)
+            .boxed()
+    }
+
+    /// Sends one chunk (one request, split only when refused as a whole) and tells each of its
+    /// records' outcome, in input order.
+    async fn write_chunk(&self, method: Method, chunk: Chunk) -> Vec<WriteOutcome<T>> {
+        let mut indexes = Vec::with_capacity(chunk.len());
+        let mut ready: Vec<Prepared> = Vec::with_capacity(chunk.len());
+        let mut outcomes: Vec<Option<WriteOutcome<T>>> = Vec::with_capacity(chunk.len());
+        for (position, (index, record)) in chunk.into_iter().enumerate() {
+            indexes.push(index);
+            match record {
+                Ok(value) => {
+                    ready.push((position, value));
+                    outcomes.push(None);
+                }
+                Err((error, input)) => outcomes.push(Some(WriteOutcome::Rejected {
+                    index,
+                    input,
+                    error,
+                })),
+            }
+        }
+        if !ready.is_empty() {
+            let settled = self.send_chunk(&method, ready, None).await;
+            let lost = keys_of_lost_requests(&settled, |record| record.unknown);
+            for record in settled {
+                let Some(index) = indexes.get(record.index).copied() else {
+                    continue;
+                };
+                if let Some(slot @ None) = outcomes.get_mut(record.index) {
+                    *slot = Some(to_outcome(index, record, &lost));
+                }
+            }
+        }
+        outcomes
+            .into_iter()
+            .zip(indexes)
+            .map(|(outcome, index)| {
+                outcome.unwrap_or_else(|| WriteOutcome::Unknown {
+                    index,
+                    input: Value::Null,
+                    error: Error::decode(
+                        None,
+                        "no outcome was reported for this record: it may or may not have been \
+                         saved",
+                        b"",
+                    ),
+                    request: None,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The keys of the requests none of whose records has a known outcome (by `unknown`). Each
+/// such request is entirely unknown, so its records, in order, are that whole request, and
+/// sending them again with its key replays it. The key of a request with any known record
+/// (saved, or refused on its own) is left out: its failed records alone are not that request,
+/// and sent with its key they would only be refused (`409`).
+pub(crate) fn keys_of_lost_requests<T>(
+    settled: &[Settled<T>],
+    unknown: impl Fn(&Settled<T>) -> bool,
+) -> HashMap<Arc<str>, bool> {
+    let mut all_unknown: HashMap<Arc<str>, bool> = HashMap::new();
+    for record in settled {
+        if let Some(request) = &record.request {
+            *all_unknown.entry(Arc::clone(&request.key)).or_insert(true) &= unknown(record);
+        }
+    }
+    all_unknown
+}
+
+/// One record's outcome, naming its request when that whole request was lost (see
+/// [`keys_of_lost_requests`]).
+fn to_outcome<T>(
+    index: u64,
+    record: Settled<T>,
+    lost: &HashMap<Arc<str>, bool>,
+) -> WriteOutcome<T> {
+    let input = record.input.unwrap_or(Value::Null);
+    match record.result {
+        Ok(saved) => WriteOutcome::Saved {
+            index,
+            record: saved,
+        },
+        Err(error) if record.unknown => WriteOutcome::Unknown {
+            index,
+            input,
+            error,
+            request: record
+                .request
+                .filter(|request| lost.get(&request.key).copied().unwrap_or(false))
+                .map(LostRequest::from),
+        },
+        Err(error) => WriteOutcome::Rejected {
+            index,
+            input,
+            error,
+        },
+    }
+}
+
+impl From<SentWith> for LostRequest {
+    fn from(sent: SentWith) -> Self {
+        Self {
+            idempotency_key: sent.key.to_string(),
+            sent_at: sent.sent_at,
+            position: sent.position,
+            size: sent.size,
+        }
+    }
+}
