@@ -24,7 +24,7 @@ pub enum Input {
     /// JSON Lines, read as it goes.
     Lines {
         /// The reader.
-        reader: Box<dyn BufRead>,
+        reader: Box<dyn BufRead + Send>,
         /// The number of the last line read.
         line: u64,
         /// Where it comes from, for messages.
@@ -67,9 +67,9 @@ pub fn open_lines(path: &Path) -> Result<Input, CliError> {
     })
 }
 
-fn reader(path: &Path) -> Result<(Box<dyn BufRead>, String), CliError> {
+fn reader(path: &Path) -> Result<(Box<dyn BufRead + Send>, String), CliError> {
     let name = path.display().to_string();
-    let reader: Box<dyn BufRead> = if path.as_os_str() == "-" {
+    let reader: Box<dyn BufRead + Send> = if path.as_os_str() == "-" {
         Box::new(BufReader::new(io::stdin()))
     } else {
         let file = File::open(path).map_err(|e| CliError::io(format!("cannot open {name}"), e))?;

@@ -19,13 +19,6 @@ pub const IDEMPOTENCY_KEY_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 /// The request body size over which a server answers `413`, unless configured otherwise.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_default_page_fits_the_largest() {
-        assert!((1..=MAX_LIMIT).contains(&DEFAULT_PAGE_SIZE));
-        assert!(MAX_BATCH_SIZE > 0);
-    }
-}
+// The limits agree with each other, checked when the crate is compiled.
+const _: () =
+    assert!(DEFAULT_PAGE_SIZE >= 1 && DEFAULT_PAGE_SIZE <= MAX_LIMIT && MAX_BATCH_SIZE > 0);
