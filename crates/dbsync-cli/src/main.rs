@@ -3,17 +3,29 @@
 //! See `dbsync --help` and the crate's README. Exit codes tell failure classes apart (see
 //! [`exit::Exit`]).
 
+/// The command line: every command, flag and environment variable (clap).
 mod args;
+/// Bulk create/update from a file and `dbsync resend`, on dbsync-client's durable bulk writes.
 mod bulk;
+/// The connection a command uses: flags over `DBSYNC_*` variables over a settings file or profile.
 mod connect;
+/// Exit codes and the one-line errors the CLI prints.
 mod exit;
+/// Reading records from a JSON Lines or JSON array file, each with its line number.
 mod input;
+/// Workflows, API keys, usage and server logs.
 mod ops_cmd;
+/// Printing records and reports as JSON, JSON Lines, tables or CSV.
 mod output;
+/// Saved connection profiles.
 mod profiles;
+/// Progress bars on stderr, only on a terminal.
 mod progress;
+/// get, list, create, update, delete and their bulk forms.
 mod records;
+/// `dbsync sandbox`: the local server.
 mod sandbox_cmd;
+/// `dbsync validate`: every violation of every record, with its line number.
 mod validate_cmd;
 
 use std::io::IsTerminal as _;

@@ -24,3 +24,8 @@ pub use limits::{
     DEFAULT_MAX_BODY_BYTES, DEFAULT_PAGE_SIZE, IDEMPOTENCY_KEY_LIFETIME, MAX_BATCH_SIZE, MAX_LIMIT,
 };
 pub use resource_name::{RESERVED_NAMES, RESOURCE_NAME_PATTERN, is_valid_resource_name};
+
+/// The README's example, compiled as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

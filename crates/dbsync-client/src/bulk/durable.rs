@@ -125,7 +125,7 @@ where
     /// let mut outcomes = contacts.create_stream(input, &BatchOptions::default());
     /// while let Some(outcome) = outcomes.next().await {
     ///     let line = outcome.index() + 1;
-    ///     if let Some(entry) = JournalEntry::from_outcome(line, outcome) {
+    ///     if let Some(entry) = JournalEntry::from_outcome(line, &outcome) {
     ///         journal.write(&entry)?;
     ///     }
     /// }
