@@ -45,7 +45,6 @@ mod server_logs;
 /// Connection settings (the contract's connection JSON): model, reading (JSON, `DBSYNC_*`
 /// variables), building a connection from them, and saving them.
 mod settings;
-mod throttle;
 mod usage;
 mod validate_connection;
 mod workflows;
@@ -74,6 +73,7 @@ pub use id::Id;
 pub use page::{Meta, Page, PageFormat};
 pub use query::{Query, Timestamp};
 pub use rate_limit::{RateLimitInfo, RateLimiter};
+pub use request::pacing_pause;
 pub use resource::{MAX_LIMIT, Resource};
 pub use retry::{DEFAULT_MAX_RATE_LIMIT_WAIT, RetryPolicy};
 pub use scan::{
@@ -85,7 +85,6 @@ pub use settings::{
     AuthSettings, ConnectionSettings, EnvLookup, PaginationSettings, RateLimitSettings,
     RetrySettings, SaveOptions, SaveReport, SecretValue, process_env,
 };
-pub use throttle::pacing_pause;
 pub use usage::Usage;
 pub use validate_connection::ValidationReport;
 pub use workflows::{PollBackoff, Run, RunError, RunStatus, Workflow, Workflows};

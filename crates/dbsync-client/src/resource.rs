@@ -12,7 +12,7 @@ use crate::error::Error;
 use crate::id::check_path_segment;
 use crate::page::{Page, PageFormat, PageLayout};
 use crate::query::Query;
-use crate::request::{Call, decode_json, execute, execute_json};
+use crate::request::{Call, Decode, Expect, JsonAs};
 
 /// The largest page the contract allows.
 pub use dbsync_contract::MAX_LIMIT;
@@ -71,7 +71,7 @@ impl<T> fmt::Debug for Resource<T> {
 
 impl<T> Resource<T> {
     pub(crate) fn new(connection: Connection, name: String) -> Self {
-        let format = connection.inner.page_format.clone();
+        let format = connection.page_format().clone();
         Self {
             connection,
             name,
@@ -107,6 +107,11 @@ impl<T> Resource<T> {
         Ok(Call::new(method, url, format!("/v1/{}/{sub}", self.name)))
     }
 
+    /// Sends `call` on the connection's transport.
+    async fn send<D: Decode>(&self, call: &Call, decode: D) -> Result<D::Output, Error> {
+        self.connection.transport().send(call, decode).await.result
+    }
+
     fn record_call(&self, method: Method, id: &dyn Display) -> Result<Call, Error> {
         let id = record_id(id)?;
         let url = self.connection.endpoint(&[&self.name, &id])?;
@@ -120,11 +125,9 @@ impl<T> Resource<T> {
         query: &Query,
     ) -> Result<Page<U>, Error> {
         check_query(query)?;
-        let mut call = self
-            .collection_call(Method::GET)?
-            .page_body(self.format.clone());
+        let mut call = self.collection_call(Method::GET)?;
         query.apply(&mut call.url);
-        let reply = execute(&self.connection, call).await?;
+        let reply = self.send(&call, Expect::Page(&self.format)).await?;
         let layout = PageLayout::of_reply(&reply.body, reply.status, &self.format, reply.page)?;
         let data = (0..layout.records.len())
             .map(|index| layout.decode(&reply.body, index, reply.status, "the page"))
@@ -145,7 +148,7 @@ impl<T: DeserializeOwned> Resource<T> {
     /// One record: `GET /v1/{resource}/{id}`.
     pub async fn get(&self, id: impl Display) -> Result<T, Error> {
         let call = self.record_call(Method::GET, &id)?;
-        execute_json(&self.connection, call, "the record").await
+        self.send(&call, JsonAs::new("the record")).await
     }
 
     /// Updates a record with the fields of `patch` (absent fields are unchanged):
@@ -153,13 +156,13 @@ impl<T: DeserializeOwned> Resource<T> {
     pub async fn update(&self, id: impl Display, patch: &impl Serialize) -> Result<T, Error> {
         self.preflight.check_patch(patch)?;
         let call = self.record_call(Method::PUT, &id)?.json_body(patch)?;
-        execute_json(&self.connection, call, "the updated record").await
+        self.send(&call, JsonAs::new("the updated record")).await
     }
 
     /// Deletes a record: `DELETE /v1/{resource}/{id}` (`204`, or `200` with a body).
     pub async fn delete(&self, id: impl Display) -> Result<(), Error> {
-        let call = self.record_call(Method::DELETE, &id)?.body_not_needed();
-        execute(&self.connection, call).await?;
+        let call = self.record_call(Method::DELETE, &id)?;
+        self.send(&call, Expect::Nothing).await?;
         Ok(())
     }
 
@@ -170,8 +173,8 @@ impl<T: DeserializeOwned> Resource<T> {
     /// naming the problem.
     pub async fn schema(&self) -> Result<dbsync_validate::Schema, Error> {
         let call = self.sub_call(Method::GET, "schema")?;
-        let reply = execute(&self.connection, call).await?;
-        let json: serde_json::Value = decode_json(&reply, "the schema")?;
+        let reply = self.send(&call, Expect::Json).await?;
+        let json: serde_json::Value = reply.json("the schema")?;
         dbsync_validate::Schema::from_json_lenient(&json).map_err(|e| {
             Error::decode(
                 Some(reply.status),
@@ -191,7 +194,7 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
             .collection_call(Method::POST)?
             .json_body(record)?
             .with_new_idempotency_key();
-        execute_json(&self.connection, call, "the created record").await
+        self.send(&call, JsonAs::new("the created record")).await
     }
 }
 

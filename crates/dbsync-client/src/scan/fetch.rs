@@ -24,7 +24,7 @@ use tokio::task::JoinHandle;
 use crate::error::Error;
 use crate::page::{Meta, PageLayout};
 use crate::query::Query;
-use crate::request::execute;
+use crate::request::Expect;
 use crate::resource::Resource;
 
 use super::cursor::Ask;
@@ -104,11 +104,14 @@ pub(crate) fn spawn_page<T: DeserializeOwned + Send + 'static>(
     let query = query.clone().offset(ask.offset).limit(ask.limit);
     Ok(PageTask(runtime.spawn(async move {
         crate::resource::check_query(&query)?;
-        let mut call = resource
-            .collection_call(Method::GET)?
-            .page_body(resource.format.clone());
+        let mut call = resource.collection_call(Method::GET)?;
         query.apply(&mut call.url);
-        let reply = execute(&resource.connection, call).await?;
+        let reply = resource
+            .connection
+            .transport()
+            .send(&call, Expect::Page(&resource.format))
+            .await
+            .result?;
         // The layout read while the request path checked the body, so the page is not parsed
         // again.
         let layout = PageLayout::of_reply(&reply.body, reply.status, &resource.format, reply.page)?;
