@@ -33,7 +33,6 @@ mod connection;
 mod error;
 mod id;
 mod page;
-mod pagination;
 mod preflight;
 mod query;
 mod rate_limit;
