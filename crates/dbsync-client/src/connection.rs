@@ -1,5 +1,19 @@
-//! A configured connection to one DBSync server: base URL, auth strategy, HTTP client, retry
-//! policy. Cheap to clone (shared inside), so hand clones to tasks.
+//! A configured connection to one DBSync server: its [`Transport`] (the request path: HTTP
+//! client, auth, retry policy, throttle, API log) plus what calls are built from (base URL, page
+//! format, name, the resource `validate` reads), and the builder that makes one. Cheap to clone
+//! (shared inside), so hand clones to tasks.
+//!
+//! [`Connection`]'s methods live with what they do:
+//!
+//! | methods | module |
+//! |---|---|
+//! | `builder`, `resource`, `records`, the accessors, `api_log`, `last_rate_limit` | `connection` (here) |
+//! | `from_settings_json`, `from_settings_file` | `settings` (`settings/connect.rs`) |
+//! | `from_env`, `from_env_map` | `settings` (`settings/env.rs`) |
+//! | `validate` | `validate_connection` |
+//! | `workflows` | `workflows` |
+//! | `api_keys` | `api_keys` |
+//! | `usage`, `logs` | `monitoring` |
 
 use std::fmt;
 use std::sync::Arc;

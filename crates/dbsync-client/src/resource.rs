@@ -1,4 +1,8 @@
-//! Typed CRUD on one resource: `/v1/{resource}` and `/v1/{resource}/{id}`.
+//! Typed CRUD on one resource (`/v1/{resource}` and `/v1/{resource}/{id}`), the list recipe
+//! that `list` and scans share, and every public method of [`Resource`]: scans, partitions and
+//! pre-flight validation are thin delegates to `scan` and `preflight`; only the bulk writes
+//! (`create_many*`, `update_many*`, `create_batch_with_key`, `create_stream`, `update_stream`,
+//! `resend`) are declared in `bulk`.
 
 use std::fmt::{self, Display};
 use std::marker::PhantomData;

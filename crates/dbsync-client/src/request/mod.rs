@@ -1,6 +1,6 @@
 //! The request path: [`Transport`] owns it (HTTP client, auth, retry policy, throttle,
 //! rate-limiter hook, API log sinks, timeout, origin check), and sending a [`Call`] on it
-//! returns [`Sent`]: the result and whether the server may have acted on it.
+//! returns `Sent`: the result and whether the server may have acted on it.
 //!
 //! 1. **build** the URL and headers ([`Call`], `call::build_headers`);
 //! 2. **authorize**: the [`dbsync_auth::Auth`] strategy adds credentials, afresh on every
