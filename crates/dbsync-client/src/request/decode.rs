@@ -115,3 +115,54 @@ fn is_json(body: &[u8]) -> Result<(), NotJson> {
         .map(|_| ())
         .map_err(|_| NotJson)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use http::HeaderMap;
+
+    use super::*;
+
+    fn reply(body: &'static [u8]) -> Reply {
+        Reply {
+            status: 200,
+            headers: HeaderMap::new(),
+            body: Bytes::from_static(body),
+            latency: Duration::ZERO,
+            page: None,
+        }
+    }
+
+    #[test]
+    fn a_typed_decode_tells_a_cut_body_from_a_misfit() {
+        let ok = JsonAs::<u32>::new("n").decode(reply(b"7"));
+        assert!(matches!(ok, Decoded::Done(Ok(7))));
+        let cut = JsonAs::<Vec<u32>>::new("n").decode(reply(b"[1, 2"));
+        assert!(matches!(cut, Decoded::NotJson(_)));
+        let misfit = JsonAs::<u32>::new("the number").decode(reply(br#""seven""#));
+        let Decoded::Done(Err(error)) = misfit else {
+            panic!("a misfit is a final error");
+        };
+        assert!(error.to_string().contains("the number"), "{error}");
+    }
+
+    #[test]
+    fn expectations_check_the_body_and_keep_a_page_layout() {
+        assert!(matches!(
+            Expect::Json.decode(reply(b"{")),
+            Decoded::NotJson(_)
+        ));
+        assert!(matches!(
+            Expect::Nothing.decode(reply(b"{")),
+            Decoded::Done(Ok(_))
+        ));
+        assert!(!Expect::Nothing.needs_body() && Expect::Json.needs_body());
+        let format = PageFormat::default();
+        let Decoded::Done(Ok(page)) = Expect::Page(&format).decode(reply(br#"{"data":[1,2]}"#))
+        else {
+            panic!("a page is JSON");
+        };
+        assert_eq!(page.page.map(|layout| layout.records.len()), Some(2));
+    }
+}
