@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::connection::Connection;
 use crate::error::Error;
 use crate::id::{check_path_segment, string_or_number};
-use crate::request::{Call, Reply, execute, execute_json};
+use crate::request::{Call, Decode, Expect, JsonAs, Reply};
 
 /// An API key as listed: never its secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,6 +97,10 @@ impl Connection {
 }
 
 impl ApiKeys {
+    async fn send<D: Decode>(&self, call: &Call, decode: D) -> Result<D::Output, Error> {
+        self.connection.transport().send(call, decode).await.result
+    }
+
     fn key_call(&self, method: Method, id: &str, sub: Option<&str>) -> Result<Call, Error> {
         check_path_segment("API key id", id)?;
         let (url, template) = match sub {
@@ -116,7 +120,7 @@ impl ApiKeys {
     pub async fn list(&self) -> Result<Vec<ApiKey>, Error> {
         let url = self.connection.endpoint(&["api-keys"])?;
         let call = Call::new(Method::GET, url, "/v1/api-keys".to_owned());
-        let list: KeyList = execute_json(&self.connection, call, "the API key list").await?;
+        let list: KeyList = self.send(&call, JsonAs::new("the API key list")).await?;
         Ok(list.data)
     }
 
@@ -127,7 +131,7 @@ impl ApiKeys {
             .json_body(&serde_json::json!({ "name": name }))?
             .with_new_idempotency_key()
             .secret_body();
-        let reply = execute(&self.connection, call).await?;
+        let reply = self.send(&call, Expect::Json).await?;
         created(&reply)
     }
 
@@ -138,14 +142,14 @@ impl ApiKeys {
             .key_call(Method::POST, id, Some("regenerate"))?
             .with_new_idempotency_key()
             .secret_body();
-        let reply = execute(&self.connection, call).await?;
+        let reply = self.send(&call, Expect::Json).await?;
         created(&reply)
     }
 
     /// Revokes key `id`: `DELETE /v1/api-keys/{id}` (`204`); its secret stops working at once.
     pub async fn revoke(&self, id: &str) -> Result<(), Error> {
-        let call = self.key_call(Method::DELETE, id, None)?.body_not_needed();
-        execute(&self.connection, call).await?;
+        let call = self.key_call(Method::DELETE, id, None)?;
+        self.send(&call, Expect::Nothing).await?;
         Ok(())
     }
 

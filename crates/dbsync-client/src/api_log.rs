@@ -27,8 +27,8 @@ use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
@@ -116,35 +116,41 @@ impl fmt::Debug for dyn ApiLogSink {
     }
 }
 
-/// Records one attempt into every sink of the connection (nothing at all when there is none).
-pub(crate) fn record_attempt(
-    connection: &crate::Connection,
-    call: &crate::request::Call,
-    time: SystemTime,
-    duration: Duration,
-    attempt: u32,
-    outcome: Result<u16, &crate::Error>,
-) {
-    let sinks = &connection.inner.api_log_sinks;
-    if sinks.is_empty() {
-        return;
+/// Where a connection's API log entries go: every sink, the default ring first (when on).
+/// The request path hands each attempt's finished entry to [`ApiLogSinks::record`].
+#[derive(Default)]
+pub(crate) struct ApiLogSinks {
+    all: Vec<Arc<dyn ApiLogSink>>,
+    ring: Option<Arc<MemoryApiLog>>,
+}
+
+impl ApiLogSinks {
+    /// A ring of `ring_capacity` entries (none for `0`), then the `others`.
+    pub(crate) fn new(ring_capacity: usize, others: Vec<Arc<dyn ApiLogSink>>) -> Self {
+        let ring =
+            (ring_capacity > 0).then(|| Arc::new(MemoryApiLog::with_capacity(ring_capacity)));
+        let mut all = others;
+        if let Some(ring) = &ring {
+            all.insert(0, ring.clone());
+        }
+        Self { all, ring }
     }
-    let (status, error) = match outcome {
-        Ok(status) => (Some(status), None),
-        Err(error) => (error.status(), Some(error.kind().to_owned())),
-    };
-    let entry = ApiLogEntry {
-        time,
-        method: call.method.as_str().to_owned(),
-        endpoint: call.template.clone(),
-        path: call.url.path().to_owned(),
-        status,
-        duration,
-        attempt,
-        error,
-    };
-    for sink in sinks {
-        sink.record(&entry);
+
+    /// The default ring, when on.
+    pub(crate) fn ring(&self) -> Option<&MemoryApiLog> {
+        self.ring.as_deref()
+    }
+
+    /// Whether there is no sink at all (then nothing is recorded, nor an entry built).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.all.is_empty()
+    }
+
+    /// Records one entry into every sink.
+    pub(crate) fn record(&self, entry: &ApiLogEntry) {
+        for sink in &self.all {
+            sink.record(entry);
+        }
     }
 }
 

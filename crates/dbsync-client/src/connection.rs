@@ -1,5 +1,19 @@
-//! A configured connection to one DBSync server: base URL, auth strategy, HTTP client, retry
-//! policy. Cheap to clone (shared inside), so hand clones to tasks.
+//! A configured connection to one DBSync server: its [`Transport`] (the request path: HTTP
+//! client, auth, retry policy, throttle, API log) plus what calls are built from (base URL, page
+//! format, name, the resource `validate` reads), and the builder that makes one. Cheap to clone
+//! (shared inside), so hand clones to tasks.
+//!
+//! [`Connection`]'s methods live with what they do:
+//!
+//! | methods | module |
+//! |---|---|
+//! | `builder`, `resource`, `records`, the accessors, `api_log`, `last_rate_limit` | `connection` (here) |
+//! | `from_settings_json`, `from_settings_file` | `settings` (`settings/connect.rs`) |
+//! | `from_env`, `from_env_map` | `settings` (`settings/env.rs`) |
+//! | `validate` | `validate_connection` |
+//! | `workflows` | `workflows` |
+//! | `api_keys` | `api_keys` |
+//! | `usage`, `logs` | `monitoring` |
 
 use std::fmt;
 use std::sync::Arc;
@@ -8,9 +22,10 @@ use std::time::Duration;
 use dbsync_auth::{Auth, NoAuth, ensure_secure_transport};
 use url::Url;
 
-use crate::api_log::{ApiLogSink, DEFAULT_API_LOG_CAPACITY, MemoryApiLog};
+use crate::api_log::{ApiLogSink, ApiLogSinks, DEFAULT_API_LOG_CAPACITY, MemoryApiLog};
 use crate::page::PageFormat;
 use crate::rate_limit::{RateLimitInfo, RateLimiter};
+use crate::request::{Transport, TransportParts};
 use crate::resource::{Resource, validate_resource_name};
 use crate::retry::RetryPolicy;
 use crate::{Error, Record};
@@ -45,42 +60,31 @@ pub const DEFAULT_VALIDATE_RESOURCE: &str = "records";
 /// ```
 #[derive(Clone)]
 pub struct Connection {
-    pub(crate) inner: Arc<Inner>,
+    inner: Arc<Inner>,
 }
 
-/// What a connection shares between its clones.
-pub(crate) struct Inner {
-    pub(crate) base_url: Url,
-    pub(crate) name: Option<String>,
-    pub(crate) auth: Arc<dyn Auth>,
-    pub(crate) http: reqwest::Client,
-    pub(crate) timeout: Option<Duration>,
-    pub(crate) retry: RetryPolicy,
-    pub(crate) user_agent: String,
-    pub(crate) page_format: PageFormat,
-    pub(crate) rate_limiter: Option<Arc<dyn RateLimiter>>,
-    pub(crate) validate_resource: String,
-    /// Every API log sink, the default ring included (empty: nothing is recorded).
-    pub(crate) api_log_sinks: Vec<Arc<dyn ApiLogSink>>,
-    /// The default ring, when on.
-    pub(crate) api_log: Option<Arc<MemoryApiLog>>,
-    /// The `X-RateLimit-*` headers of the last response that had any.
-    pub(crate) last_rate_limit: std::sync::Mutex<Option<RateLimitInfo>>,
-    /// The client-side budget, the shared `429` pause and pacing (see `throttle`).
-    pub(crate) throttle: crate::throttle::Throttle,
+/// What a connection shares between its clones: the request path and what calls are built
+/// from.
+struct Inner {
+    transport: Transport,
+    base_url: Url,
+    name: Option<String>,
+    page_format: PageFormat,
+    validate_resource: String,
 }
 
 impl fmt::Debug for Connection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let inner = &self.inner;
+        let transport = &inner.transport;
         f.debug_struct("Connection")
             .field("name", &inner.name)
             .field("base_url", &inner.base_url.as_str())
-            .field("auth", &inner.auth)
-            .field("timeout", &inner.timeout)
-            .field("retry", &inner.retry)
+            .field("auth", transport.auth())
+            .field("timeout", &transport.timeout())
+            .field("retry", transport.retry_policy())
             .field("page_format", &inner.page_format)
-            .field("throttle", &inner.throttle)
+            .field("throttle", transport.throttle())
             .finish_non_exhaustive()
     }
 }
@@ -114,41 +118,40 @@ impl Connection {
 
     /// The auth strategy's scheme name (`none`, `basic`, `bearer`, `oauth2`...).
     pub fn auth_scheme(&self) -> &'static str {
-        self.inner.auth.scheme()
+        self.inner.transport.auth().scheme()
     }
 
     /// The retry policy.
     pub fn retry_policy(&self) -> &RetryPolicy {
-        &self.inner.retry
+        self.inner.transport.retry_policy()
     }
 
     /// The client's own API log: the default in-memory ring of the last attempts (see
     /// [`crate::api_log`]); `None` when it was turned off with
     /// [`ConnectionBuilder::api_log_capacity`]`(0)`.
     pub fn api_log(&self) -> Option<&MemoryApiLog> {
-        self.inner.api_log.as_deref()
+        self.inner.transport.api_log().ring()
     }
 
     /// The `X-RateLimit-*` headers of the last response that carried any (updated on every
     /// attempt, errors included); `None` until one did.
     pub fn last_rate_limit(&self) -> Option<RateLimitInfo> {
-        *self
-            .inner
-            .last_rate_limit
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        self.inner.transport.last_rate_limit()
     }
 
-    /// Remembers the rate-limit headers of a response, if it had any.
-    pub(crate) fn observe_rate_limit(&self, info: RateLimitInfo) {
-        if info == RateLimitInfo::default() {
-            return;
-        }
-        *self
-            .inner
-            .last_rate_limit
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = Some(info);
+    /// The request path every call of this connection goes through.
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.inner.transport
+    }
+
+    /// How list pages are shaped unless a resource says otherwise.
+    pub(crate) fn page_format(&self) -> &PageFormat {
+        &self.inner.page_format
+    }
+
+    /// The resource [`Connection::validate`] lists.
+    pub(crate) fn validate_resource(&self) -> &str {
+        &self.inner.validate_resource
     }
 
     /// The URL of `/v1/{segments...}`, each segment percent-encoded as one path segment.
@@ -388,28 +391,24 @@ impl ConnectionBuilder {
         if auth.sends_credentials() {
             ensure_secure_transport(&base_url, self.allow_insecure_http)?;
         }
-        let api_log = (self.api_log_capacity > 0)
-            .then(|| Arc::new(MemoryApiLog::with_capacity(self.api_log_capacity)));
-        let mut api_log_sinks = self.api_log_sinks;
-        if let Some(ring) = &api_log {
-            api_log_sinks.insert(0, ring.clone());
-        }
+        let transport = Transport::new(TransportParts {
+            http,
+            auth,
+            base_url: base_url.clone(),
+            timeout: self.timeout,
+            retry: self.retry,
+            user_agent: self.user_agent,
+            rate_limiter: self.rate_limiter,
+            requests_per_minute: self.requests_per_minute,
+            api_log: ApiLogSinks::new(self.api_log_capacity, self.api_log_sinks),
+        });
         Ok(Connection {
             inner: Arc::new(Inner {
-                api_log_sinks,
-                api_log,
-                last_rate_limit: std::sync::Mutex::new(None),
+                transport,
                 base_url,
                 name: self.name,
-                auth,
-                http,
-                timeout: self.timeout,
-                retry: self.retry,
-                user_agent: self.user_agent,
                 page_format: self.page_format,
-                rate_limiter: self.rate_limiter,
                 validate_resource: self.validate_resource,
-                throttle: crate::throttle::Throttle::new(self.requests_per_minute),
             }),
         })
     }

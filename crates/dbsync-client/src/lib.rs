@@ -22,8 +22,32 @@
 //! ```
 //!
 //! The request path (build -> authorize -> rate limit -> send -> classify -> retry or map
-//! error -> decode) is in one module, `request`; the retry decision is the pure
-//! [`retry::decide`].
+//! error -> decode) is in one module, `request`, which knows nothing of resources, scans or
+//! bulk writes; the retry decision is the pure [`retry::decide`].
+//!
+//! The modules, one job each:
+//!
+//! - `api_keys`: API keys (list, create, regenerate, revoke, rotate).
+//! - [`api_log`]: the client's own log of every attempt, its sinks and exports.
+//! - `bulk`: bulk writes through the batch endpoints (options, wire types, the concurrent
+//!   runner, durable writes from a stream, the failures journal, resend).
+//! - `connection`: [`Connection`] (the transport plus base URL and page format) and its builder.
+//! - `error`: the one error type, and how responses and transport failures map to it.
+//! - `id`: record ids (opaque strings; strings or integers on the wire).
+//! - `monitoring`: monitoring calls (usage, the server's API logs).
+//! - `page`: one page of a list, page formats, where a page's records are in its body.
+//! - `preflight`: optional local validation of records against a schema before sending.
+//! - `query`: the query of a list call (paging, date range, filters).
+//! - `rate_limit`: the rate-limit headers and the client-side rate-limiter hook.
+//! - `request`: the request path, owned by its `Transport`.
+//! - `resource`: [`Resource`]: typed CRUD, the list recipe, every public resource method but
+//!   the bulk writes.
+//! - [`retry`]: when to retry and how long to wait (a pure decision).
+//! - `scan`: scans: pipelined, checkpointed, consistent, incremental, partitioned.
+//! - `settings`: connection settings (the contract's connection JSON): model, reading (JSON,
+//!   `DBSYNC_*` variables), building a connection from them, and saving them.
+//! - `validate_connection`: "Validate Connection": one cheap call that checks URL and credentials.
+//! - `workflows`: workflows and their runs.
 #![deny(missing_docs)]
 
 mod api_keys;
@@ -32,8 +56,8 @@ mod bulk;
 mod connection;
 mod error;
 mod id;
+mod monitoring;
 mod page;
-mod pagination;
 mod preflight;
 mod query;
 mod rate_limit;
@@ -41,12 +65,7 @@ mod request;
 mod resource;
 pub mod retry;
 mod scan;
-mod server_logs;
-/// Connection settings (the contract's connection JSON): model, reading (JSON, `DBSYNC_*`
-/// variables), building a connection from them, and saving them.
 mod settings;
-mod throttle;
-mod usage;
 mod validate_connection;
 mod workflows;
 
@@ -71,22 +90,21 @@ pub use dbsync_contract::MAX_BATCH_SIZE;
 pub use dbsync_validate::{ErrorDetail, Schema};
 pub use error::{Error, TransportKind};
 pub use id::Id;
+pub use monitoring::{ExportFormat, ExportSummary, LogEntry, LogQuery, ServerLogs, Usage};
 pub use page::{Meta, Page, PageFormat};
 pub use query::{Query, Timestamp};
 pub use rate_limit::{RateLimitInfo, RateLimiter};
+pub use request::pacing_pause;
 pub use resource::{MAX_LIMIT, Resource};
 pub use retry::{DEFAULT_MAX_RATE_LIMIT_WAIT, RetryPolicy};
 pub use scan::{
     CHECKPOINT_VERSION, Checkpoint, DEFAULT_OVERLAP, DEFAULT_PIPELINE_DEPTH, DEFAULT_SETTLE,
     IncrementalOptions, Partition, Scan, ScanMode, ScanOptions,
 };
-pub use server_logs::{ExportFormat, ExportSummary, LogEntry, LogQuery, ServerLogs};
 pub use settings::{
     AuthSettings, ConnectionSettings, EnvLookup, PaginationSettings, RateLimitSettings,
     RetrySettings, SaveOptions, SaveReport, SecretValue, process_env,
 };
-pub use throttle::pacing_pause;
-pub use usage::Usage;
 pub use validate_connection::ValidationReport;
 pub use workflows::{PollBackoff, Run, RunError, RunStatus, Workflow, Workflows};
 

@@ -3,6 +3,7 @@
 use std::fmt::Display;
 use std::ops::Range;
 
+use bytes::Bytes;
 use serde::Deserialize;
 use serde::de::{
     DeserializeOwned, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
@@ -69,6 +70,32 @@ impl PageFormat {
         Self::Envelope {
             records_key: key.into(),
         }
+    }
+}
+
+/// A page as the server sent it, checked and laid out; its records are decoded one at a time,
+/// when they are read.
+#[derive(Debug)]
+pub(crate) struct PageBody {
+    pub(crate) status: u16,
+    pub(crate) body: Bytes,
+    /// Where each record is in the body, and the page's metadata.
+    pub(crate) layout: PageLayout,
+}
+
+impl PageBody {
+    /// Decodes record `index` as `T`; `place` names the page in errors.
+    pub(crate) fn decode<T: DeserializeOwned>(
+        &self,
+        index: usize,
+        place: impl Display,
+    ) -> Result<T, Error> {
+        self.layout.decode(&self.body, index, self.status, place)
+    }
+
+    /// How many records the page holds.
+    pub(crate) fn len(&self) -> usize {
+        self.layout.records.len()
     }
 }
 

@@ -1,6 +1,7 @@
 //! Optional local validation of records before they are sent, with dbsync-validate.
 //!
-//! A resource with a schema ([`Resource::with_schema`], [`Resource::validate_with_server_schema`])
+//! A resource with a schema ([`crate::Resource::with_schema`],
+//! [`crate::Resource::validate_with_server_schema`])
 //! checks each record before a create (all fields) or an update (present fields only) and fails
 //! with the same [`Error::Validation`] a server `400` gives, listing every violation, without
 //! sending anything. Without a schema every check passes. Uniqueness against stored records is
@@ -12,7 +13,6 @@ use dbsync_validate::{Mode, Schema};
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::resource::Resource;
 
 /// The schema a resource checks records against before sending them, if any.
 #[derive(Debug, Clone, Default)]
@@ -21,6 +21,18 @@ pub(crate) struct Preflight {
 }
 
 impl Preflight {
+    /// Checks records against `schema`.
+    pub(crate) fn new(schema: Schema) -> Self {
+        Self {
+            schema: Some(Arc::new(schema)),
+        }
+    }
+
+    /// The schema records are checked against, if any.
+    pub(crate) fn schema(&self) -> Option<&Schema> {
+        self.schema.as_deref()
+    }
+
     /// Checks a record about to be created.
     pub(crate) fn check_create(&self, record: &impl Serialize) -> Result<(), Error> {
         self.check(record, Mode::Full)
@@ -38,30 +50,5 @@ impl Preflight {
                 .map_err(|violations| Error::from_violations(&violations)),
             None => Ok(()),
         }
-    }
-}
-
-impl<T> Resource<T> {
-    /// Checks records against `schema` before sending them (see the module docs of pre-flight
-    /// validation): an invalid record fails locally with [`Error::Validation`].
-    pub fn with_schema(mut self, schema: Schema) -> Self {
-        self.preflight = Preflight {
-            schema: Some(Arc::new(schema)),
-        };
-        self
-    }
-
-    /// The schema records are checked against before sending, if any.
-    pub fn local_schema(&self) -> Option<&Schema> {
-        self.preflight.schema.as_deref()
-    }
-}
-
-impl<T: serde::de::DeserializeOwned> Resource<T> {
-    /// Fetches the resource's schema from the server (`GET /v1/{resource}/schema`) and checks
-    /// records against it before sending them.
-    pub async fn validate_with_server_schema(self) -> Result<Self, Error> {
-        let schema = self.schema().await?;
-        Ok(self.with_schema(schema))
     }
 }

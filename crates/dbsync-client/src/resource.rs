@@ -1,8 +1,14 @@
-//! Typed CRUD on one resource: `/v1/{resource}` and `/v1/{resource}/{id}`.
+//! Typed CRUD on one resource (`/v1/{resource}` and `/v1/{resource}/{id}`), the list recipe
+//! that `list` and scans share, and every public method of [`Resource`]: scans, partitions and
+//! pre-flight validation are thin delegates to `scan` and `preflight`; only the bulk writes
+//! (`create_many*`, `update_many*`, `create_batch_with_key`, `create_stream`, `update_stream`,
+//! `resend`) are declared in `bulk`.
 
 use std::fmt::{self, Display};
 use std::marker::PhantomData;
 
+use dbsync_validate::Schema;
+use futures::stream::{BoxStream, StreamExt as _};
 use http::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -10,9 +16,14 @@ use serde::de::DeserializeOwned;
 use crate::connection::Connection;
 use crate::error::Error;
 use crate::id::check_path_segment;
-use crate::page::{Page, PageFormat, PageLayout};
-use crate::query::Query;
-use crate::request::{Call, decode_json, execute, execute_json};
+use crate::page::{Page, PageBody, PageFormat, PageLayout};
+use crate::preflight::Preflight;
+use crate::query::{Query, Timestamp};
+use crate::request::{Call, Decode, Expect, JsonAs};
+use crate::scan::{
+    self, Checkpoint, DEFAULT_PIPELINE_DEPTH, IncrementalOptions, Partition, Scan, ScanMode,
+    ScanOptions,
+};
 
 /// The largest page the contract allows.
 pub use dbsync_contract::MAX_LIMIT;
@@ -43,7 +54,7 @@ pub struct Resource<T> {
     pub(crate) connection: Connection,
     pub(crate) name: String,
     pub(crate) format: PageFormat,
-    pub(crate) preflight: crate::preflight::Preflight,
+    pub(crate) preflight: Preflight,
     _records: PhantomData<fn() -> T>,
 }
 
@@ -71,12 +82,12 @@ impl<T> fmt::Debug for Resource<T> {
 
 impl<T> Resource<T> {
     pub(crate) fn new(connection: Connection, name: String) -> Self {
-        let format = connection.inner.page_format.clone();
+        let format = connection.page_format().clone();
         Self {
             connection,
             name,
             format,
-            preflight: crate::preflight::Preflight::default(),
+            preflight: Preflight::default(),
             _records: PhantomData,
         }
     }
@@ -97,6 +108,18 @@ impl<T> Resource<T> {
         self
     }
 
+    /// Checks records against `schema` before sending them (see the module docs of pre-flight
+    /// validation, `preflight`): an invalid record fails locally with [`Error::Validation`].
+    pub fn with_schema(mut self, schema: Schema) -> Self {
+        self.preflight = Preflight::new(schema);
+        self
+    }
+
+    /// The schema records are checked against before sending, if any.
+    pub fn local_schema(&self) -> Option<&Schema> {
+        self.preflight.schema()
+    }
+
     pub(crate) fn collection_call(&self, method: Method) -> Result<Call, Error> {
         let url = self.connection.endpoint(&[&self.name])?;
         Ok(Call::new(method, url, format!("/v1/{}", self.name)))
@@ -107,31 +130,46 @@ impl<T> Resource<T> {
         Ok(Call::new(method, url, format!("/v1/{}/{sub}", self.name)))
     }
 
+    /// Sends `call` on the connection's transport.
+    async fn send<D: Decode>(&self, call: &Call, decode: D) -> Result<D::Output, Error> {
+        self.connection.transport().send(call, decode).await.result
+    }
+
     fn record_call(&self, method: Method, id: &dyn Display) -> Result<Call, Error> {
         let id = record_id(id)?;
         let url = self.connection.endpoint(&[&self.name, &id])?;
         Ok(Call::new(method, url, format!("/v1/{}/{{id}}", self.name)))
     }
 
-    /// One page, each record decoded as `U`. The request path checks the body and lays the
-    /// page out in one parse; each record is then decoded once, from its own JSON text.
+    /// One page of `query` (its offset and limit included), checked and laid out, its records
+    /// not yet decoded: the one list recipe, behind [`Resource::list`] and the pages a scan
+    /// fetches. The request path checks the body and lays the page out in one parse.
+    pub(crate) async fn fetch_page(&self, query: &Query) -> Result<PageBody, Error> {
+        check_query(query)?;
+        let mut call = self.collection_call(Method::GET)?;
+        query.apply(&mut call.url);
+        let reply = self.send(&call, Expect::Page(&self.format)).await?;
+        // The layout read while the request path checked the body: the page is not parsed again.
+        let layout = PageLayout::of_reply(&reply.body, reply.status, &self.format, reply.page)?;
+        Ok(PageBody {
+            status: reply.status,
+            body: reply.body,
+            layout,
+        })
+    }
+
+    /// One page, each record decoded as `U` once, from its own JSON text.
     pub(crate) async fn list_as<U: DeserializeOwned>(
         &self,
         query: &Query,
     ) -> Result<Page<U>, Error> {
-        check_query(query)?;
-        let mut call = self
-            .collection_call(Method::GET)?
-            .page_body(self.format.clone());
-        query.apply(&mut call.url);
-        let reply = execute(&self.connection, call).await?;
-        let layout = PageLayout::of_reply(&reply.body, reply.status, &self.format, reply.page)?;
-        let data = (0..layout.records.len())
-            .map(|index| layout.decode(&reply.body, index, reply.status, "the page"))
+        let page = self.fetch_page(query).await?;
+        let data = (0..page.len())
+            .map(|index| page.decode(index, "the page"))
             .collect::<Result<Vec<U>, Error>>()?;
         Ok(Page {
             data,
-            meta: layout.meta,
+            meta: page.layout.meta,
         })
     }
 }
@@ -145,7 +183,7 @@ impl<T: DeserializeOwned> Resource<T> {
     /// One record: `GET /v1/{resource}/{id}`.
     pub async fn get(&self, id: impl Display) -> Result<T, Error> {
         let call = self.record_call(Method::GET, &id)?;
-        execute_json(&self.connection, call, "the record").await
+        self.send(&call, JsonAs::new("the record")).await
     }
 
     /// Updates a record with the fields of `patch` (absent fields are unchanged):
@@ -153,13 +191,13 @@ impl<T: DeserializeOwned> Resource<T> {
     pub async fn update(&self, id: impl Display, patch: &impl Serialize) -> Result<T, Error> {
         self.preflight.check_patch(patch)?;
         let call = self.record_call(Method::PUT, &id)?.json_body(patch)?;
-        execute_json(&self.connection, call, "the updated record").await
+        self.send(&call, JsonAs::new("the updated record")).await
     }
 
     /// Deletes a record: `DELETE /v1/{resource}/{id}` (`204`, or `200` with a body).
     pub async fn delete(&self, id: impl Display) -> Result<(), Error> {
-        let call = self.record_call(Method::DELETE, &id)?.body_not_needed();
-        execute(&self.connection, call).await?;
+        let call = self.record_call(Method::DELETE, &id)?;
+        self.send(&call, Expect::Nothing).await?;
         Ok(())
     }
 
@@ -168,17 +206,24 @@ impl<T: DeserializeOwned> Resource<T> {
     /// may add (`label`, `description`, `x-...`) are ignored, while a misspelt constraint or an
     /// unknown type is still refused. A schema the validator cannot read is an [`Error::Decode`]
     /// naming the problem.
-    pub async fn schema(&self) -> Result<dbsync_validate::Schema, Error> {
+    pub async fn schema(&self) -> Result<Schema, Error> {
         let call = self.sub_call(Method::GET, "schema")?;
-        let reply = execute(&self.connection, call).await?;
-        let json: serde_json::Value = decode_json(&reply, "the schema")?;
-        dbsync_validate::Schema::from_json_lenient(&json).map_err(|e| {
+        let reply = self.send(&call, Expect::Json).await?;
+        let json: serde_json::Value = reply.json("the schema")?;
+        Schema::from_json_lenient(&json).map_err(|e| {
             Error::decode(
                 Some(reply.status),
                 format!("the server's schema cannot be used: {e}"),
                 &reply.body,
             )
         })
+    }
+
+    /// Fetches the resource's schema from the server (`GET /v1/{resource}/schema`) and checks
+    /// records against it before sending them.
+    pub async fn validate_with_server_schema(self) -> Result<Self, Error> {
+        let schema = self.schema().await?;
+        Ok(self.with_schema(schema))
     }
 }
 
@@ -191,7 +236,148 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
             .collection_call(Method::POST)?
             .json_body(record)?
             .with_new_idempotency_key();
-        execute_json(&self.connection, call, "the created record").await
+        self.send(&call, JsonAs::new("the created record")).await
+    }
+}
+
+impl<T: DeserializeOwned + Send + 'static> Resource<T> {
+    /// Every record matching `query`, page after page, starting at its offset (0 by default).
+    ///
+    /// This is [`Resource::scan`] with the default [`crate::ScanOptions`]: a
+    /// [`crate::ScanMode::Plain`] scan that keeps [`crate::DEFAULT_PIPELINE_DEPTH`] pages in
+    /// flight once the first page has told the total (one page ahead before that, or when the
+    /// server sends no total), and yields records in order. The stream owns what it needs
+    /// (`Send + 'static`: it can move into `tokio::spawn`) and holds at most
+    /// `DEFAULT_PIPELINE_DEPTH` page bodies in flight and the body of the page being read. It stops
+    /// per the contract: after a page shorter than
+    /// the page size, or when `offset + len >= total`; it never asks for a page past `total`.
+    /// After an error it yields that error and ends. Use [`Resource::scan`] for a checkpoint.
+    pub fn stream(&self, query: Query) -> BoxStream<'static, Result<T, Error>> {
+        self.scan(query).boxed()
+    }
+
+    /// A scan of every record matching `query` with the default [`ScanOptions`] (a
+    /// [`ScanMode::Plain`] scan with [`DEFAULT_PIPELINE_DEPTH`] pages in flight).
+    pub fn scan(&self, query: Query) -> Scan<T> {
+        self.scan_with(query, ScanOptions::default())
+    }
+
+    /// A scan of every record matching `query`, starting at its offset, with `options`. A
+    /// query the client refuses (a `limit` out of range...) makes a scan that yields that
+    /// error.
+    pub fn scan_with(&self, query: Query, options: ScanOptions) -> Scan<T> {
+        scan::scan(self, query, options)
+    }
+
+    /// Continues the scan `checkpoint` was taken from, with the default pipeline depth.
+    pub fn resume(&self, checkpoint: &Checkpoint) -> Result<Scan<T>, Error> {
+        self.resume_with(checkpoint, ScanOptions::default())
+    }
+
+    /// Continues the scan `checkpoint` was taken from, with `options`' pipeline depth (the
+    /// mode and overlap are the checkpoint's).
+    pub fn resume_with(
+        &self,
+        checkpoint: &Checkpoint,
+        options: ScanOptions,
+    ) -> Result<Scan<T>, Error> {
+        scan::resume(self, checkpoint, options)
+    }
+
+    /// The records changed since `watermark` (records whose `updated_at` is at or after it;
+    /// from the beginning of time when `None`), up to the end of the range (exclusive): see
+    /// [`IncrementalOptions`]. Once the scan has ended, [`Scan::watermark`] is the watermark
+    /// to store for the next call.
+    ///
+    /// `from` is inclusive and `to` exclusive on the server, and each slice ends where the
+    /// next begins, so a record that did not change is delivered once: a record with
+    /// `updated_at` equal to the stored watermark was not part of the previous range and is
+    /// delivered by the next one. The query's own `from`/`to`/`offset` are ignored; its
+    /// filters and page size are used.
+    ///
+    /// ```no_run
+    /// # async fn run(stored: Option<String>) -> Result<(), dbsync_client::Error> {
+    /// use std::time::Duration;
+    /// use dbsync_client::{Connection, IncrementalOptions, Query};
+    /// use futures::TryStreamExt as _;
+    ///
+    /// let records = Connection::from_env()?.records();
+    /// let options = IncrementalOptions::default().window(Duration::from_secs(24 * 3600));
+    /// let mut changes = records.changes_since(Query::new().limit(1000), stored, options)?;
+    /// while let Some(record) = changes.try_next().await? {
+    ///     # let _ = record;
+    /// }
+    /// let new_watermark = changes.watermark(); // store it
+    /// # let _ = new_watermark;
+    /// # Ok(()) }
+    /// ```
+    pub fn changes_since(
+        &self,
+        query: Query,
+        watermark: Option<impl Into<Timestamp>>,
+        options: IncrementalOptions,
+    ) -> Result<Scan<T>, Error> {
+        scan::changes_since(self, query, watermark.map(Into::into), options)
+    }
+
+    /// Splits the scan of `query` into `n` [`ScanMode::Plain`] partitions of about the same
+    /// number of records, by offset ranges from `meta.total` (one request with `limit=1`).
+    /// Scanned separately, their union is every record of the list exactly once, as long as
+    /// the list does not change meanwhile; see [`Resource::partitions_with`] for lists that
+    /// change.
+    pub async fn partitions(&self, query: Query, n: usize) -> Result<Vec<Partition>, Error> {
+        self.partitions_with(query, n, ScanMode::Plain).await
+    }
+
+    /// Splits the scan of `query` into `n` partitions in `mode`.
+    ///
+    /// A [`ScanMode::Consistent`] partition is bounded by ids as well as offsets: the id of
+    /// the record just before it and of its last record are read when partitioning (one
+    /// `limit=1` request per boundary), and the partition yields exactly the records with ids
+    /// in between. Their union is then every record that exists for the whole scan exactly
+    /// once, even while records are deleted or inserted (the last partition also reads records
+    /// appended meanwhile).
+    pub async fn partitions_with(
+        &self,
+        query: Query,
+        n: usize,
+        mode: ScanMode,
+    ) -> Result<Vec<Partition>, Error> {
+        scan::partitions(self, query, n, mode).await
+    }
+
+    /// Splits the records whose `updated_at` is in `[from, to)` into `n` partitions by date:
+    /// `n` slices of equal length, each `[from_i, to_i)` (no request is made). Scanned
+    /// separately (each in `mode`), their union is every record of the range exactly once, as
+    /// long as no record of the range is updated meanwhile (an update moves a record's
+    /// `updated_at` to the present, out of a range that ends before it, or into another
+    /// slice). The query's own `from`/`to`/`offset` are replaced; filters and page size kept.
+    pub fn date_partitions(
+        &self,
+        query: Query,
+        from: impl Into<Timestamp>,
+        to: impl Into<Timestamp>,
+        n: usize,
+        mode: ScanMode,
+    ) -> Result<Vec<Partition>, Error> {
+        scan::date_partitions(self, query, (from.into(), to.into()), n, mode)
+    }
+
+    /// A scan of one partition, with the default pipeline depth.
+    pub fn scan_partition(&self, partition: &Partition) -> Result<Scan<T>, Error> {
+        self.scan_partition_with(
+            partition,
+            ScanOptions::default().pipeline_depth(DEFAULT_PIPELINE_DEPTH),
+        )
+    }
+
+    /// A scan of one partition with `options`' pipeline depth.
+    pub fn scan_partition_with(
+        &self,
+        partition: &Partition,
+        options: ScanOptions,
+    ) -> Result<Scan<T>, Error> {
+        self.resume_with(partition.checkpoint(), options)
     }
 }
 

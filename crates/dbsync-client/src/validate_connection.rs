@@ -9,7 +9,7 @@ use crate::connection::Connection;
 use crate::error::Error;
 use crate::query::Query;
 use crate::rate_limit::RateLimitInfo;
-use crate::request::{Call, execute_with};
+use crate::request::{Call, Expect};
 use crate::retry::RetryPolicy;
 
 /// What [`Connection::validate`] found.
@@ -43,18 +43,21 @@ impl Connection {
     /// so), bad credentials ([`Error::Unauthorized`]), or a strategy that could not get a token
     /// ([`Error::Auth`]).
     pub async fn validate(&self) -> Result<ValidationReport, Error> {
-        let resource = &self.inner.validate_resource;
+        let resource = self.validate_resource();
         let mut url = self.endpoint(&[resource])?;
         Query::new().limit(1).apply(&mut url);
         let checked = format!("GET {url}");
         let call = Call::new(Method::GET, url, format!("/v1/{resource}"));
-        let reply = execute_with(self, call, &RetryPolicy::none())
+        let reply = self
+            .transport()
+            .send_with(&call, &RetryPolicy::none(), Expect::Json)
             .await
+            .result
             .map_err(|error| explain(error, self, &checked))?;
         Ok(ValidationReport {
             reachable: true,
-            authenticated: self.inner.auth.sends_credentials(),
-            auth_scheme: self.inner.auth.scheme(),
+            authenticated: self.transport().auth().sends_credentials(),
+            auth_scheme: self.auth_scheme(),
             status: reply.status,
             latency: reply.latency,
             rate_limit: RateLimitInfo::from_headers(&reply.headers),
@@ -71,7 +74,7 @@ fn explain(error: Error, connection: &Connection, checked: &str) -> Error {
                 "{checked} answered 404 ({message}): the base URL `{}` looks wrong (resources \
                  must be under {{base}}/v1), or the resource `{}` does not exist",
                 connection.base_url(),
-                connection.inner.validate_resource
+                connection.validate_resource()
             ),
         },
         Error::Unauthorized { message, challenge } => Error::Unauthorized {

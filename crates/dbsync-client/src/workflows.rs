@@ -21,7 +21,7 @@ use crate::connection::Connection;
 use crate::error::Error;
 use crate::id::{check_path_segment, string_or_number};
 use crate::query::Query;
-use crate::request::{Call, execute_json};
+use crate::request::{Call, JsonAs};
 
 /// A workflow: `{"id","name"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -366,7 +366,11 @@ impl Workflows {
     }
 
     async fn send<T: DeserializeOwned>(&self, call: Call, what: &str) -> Result<T, Error> {
-        execute_json(&self.connection, call, what).await
+        self.connection
+            .transport()
+            .send(&call, JsonAs::new(what))
+            .await
+            .result
     }
 }
 

@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::batch::{BatchOutcome, BatchResponse, item_result};
 use super::options::{BatchOptions, Progress};
 use crate::error::Error;
-use crate::request::execute_json_tracked;
+use crate::request::JsonAs;
 use crate::resource::Resource;
 use dbsync_contract::MAX_BATCH_SIZE;
 
@@ -361,10 +361,14 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
         // (a body cut short is retried with the same key). A body of another shape fails the
         // part as a `Decode` error, whose records' outcome is unknown.
         let what = "the batch response (expected `{\"results\":[...]}`)";
-        let response: BatchResponse = match execute_json_tracked(&self.connection, call, what).await
-        {
-            (Ok(response), _) => response,
-            (Err(error), acted) => return (sent_with, PartReply::Whole(error, acted)),
+        let sent = self
+            .connection
+            .transport()
+            .send(&call, JsonAs::<BatchResponse>::new(what))
+            .await;
+        let response = match sent.result {
+            Ok(response) => response,
+            Err(error) => return (sent_with, PartReply::Whole(error, sent.may_have_acted)),
         };
         let mut items: Vec<Option<(Result<T, Error>, bool)>> =
             (0..part.len()).map(|_| None).collect();

@@ -15,16 +15,12 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
-use http::Method;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 use tokio::task::JoinHandle;
 
 use crate::error::Error;
-use crate::page::{Meta, PageLayout};
+use crate::page::PageBody;
 use crate::query::Query;
-use crate::request::execute;
 use crate::resource::Resource;
 
 use super::cursor::Ask;
@@ -33,10 +29,8 @@ use super::cursor::Ask;
 /// asked for) and its metadata.
 pub(crate) struct Fetched<T> {
     pub(crate) ask: Ask,
-    pub(crate) status: u16,
-    pub(crate) body: Bytes,
-    /// Where each record the server returned is in the body, and the page's metadata.
-    pub(crate) layout: PageLayout,
+    /// The page: where each record the server returned is in its body, and its metadata.
+    pub(crate) page: PageBody,
     /// One entry per record (`None` when ids were not asked for).
     pub(crate) ids: Vec<Option<String>>,
     /// The records decode as `T`.
@@ -46,10 +40,8 @@ pub(crate) struct Fetched<T> {
 impl<T: DeserializeOwned> Fetched<T> {
     /// Decodes record `index` of the page.
     pub(crate) fn decode(&self, index: usize) -> Result<T, Error> {
-        self.layout.decode(
-            &self.body,
+        self.page.decode(
             index,
-            self.status,
             format_args!("the page at offset {}", self.ask.offset),
         )
     }
@@ -79,17 +71,6 @@ impl<T> Drop for PageTask<T> {
     }
 }
 
-impl<T> Resource<T> {
-    /// One page as JSON values, exactly as many as the server returned.
-    pub(crate) async fn list_raw(
-        &self,
-        query: &Query,
-    ) -> Result<(Vec<Value>, Option<Meta>), Error> {
-        let page = self.list_as::<Value>(query).await?;
-        Ok((page.data, page.meta))
-    }
-}
-
 /// Starts fetching the page `ask` of `query` in a task of the current tokio runtime.
 pub(crate) fn spawn_page<T: DeserializeOwned + Send + 'static>(
     resource: &Resource<T>,
@@ -103,29 +84,20 @@ pub(crate) fn spawn_page<T: DeserializeOwned + Send + 'static>(
     let resource = resource.clone();
     let query = query.clone().offset(ask.offset).limit(ask.limit);
     Ok(PageTask(runtime.spawn(async move {
-        crate::resource::check_query(&query)?;
-        let mut call = resource
-            .collection_call(Method::GET)?
-            .page_body(resource.format.clone());
-        query.apply(&mut call.url);
-        let reply = execute(&resource.connection, call).await?;
-        // The layout read while the request path checked the body, so the page is not parsed
-        // again.
-        let layout = PageLayout::of_reply(&reply.body, reply.status, &resource.format, reply.page)?;
-        let ids = layout
+        let page = resource.fetch_page(&query).await?;
+        let ids = page
+            .layout
             .records
             .iter()
             .map(|range| {
                 want_ids
-                    .then(|| reply.body.get(range.clone()).and_then(raw_record_id))
+                    .then(|| page.body.get(range.clone()).and_then(raw_record_id))
                     .flatten()
             })
             .collect();
         Ok(Fetched {
             ask,
-            status: reply.status,
-            body: reply.body,
-            layout,
+            page,
             ids,
             decodes_as: PhantomData,
         })
@@ -150,6 +122,7 @@ fn raw_record_id(record: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
 
     #[test]
     fn a_record_id_is_read_from_its_text_as_a_number_or_a_string() {
@@ -186,9 +159,11 @@ mod tests {
                 offset: 40,
                 limit: 2,
             },
-            status: 200,
-            body: Bytes::from_static(body),
-            layout,
+            page: PageBody {
+                status: 200,
+                body: Bytes::from_static(body),
+                layout,
+            },
             ids: vec![None, None],
             decodes_as: PhantomData,
         };

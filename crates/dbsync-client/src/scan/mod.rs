@@ -30,6 +30,7 @@ pub use checkpoint::{CHECKPOINT_VERSION, Checkpoint};
 pub use incremental::{DEFAULT_SETTLE, IncrementalOptions};
 pub use options::{DEFAULT_OVERLAP, DEFAULT_PIPELINE_DEPTH, ScanMode, ScanOptions};
 pub use partition::Partition;
+pub(crate) use partition::{date_partitions, partitions};
 
 use cursor::{Cursor, Verdict};
 use fetch::{Fetched, PageTask, spawn_page};
@@ -236,7 +237,7 @@ impl<T: DeserializeOwned + Send + 'static> Scan<T> {
     /// on the thread that reads them (see [`fetch`] and [`Taken`]).
     fn take_page(&mut self, mut page: Fetched<T>) -> Result<(), Error> {
         let ids = std::mem::take(&mut page.ids);
-        match self.cursor.accept(page.ask, &ids, page.layout.meta)? {
+        match self.cursor.accept(page.ask, &ids, page.page.layout.meta)? {
             Verdict::Refetch => self.in_flight = FuturesOrdered::new(),
             Verdict::Take {
                 skip,
@@ -354,106 +355,68 @@ impl<T: DeserializeOwned + Send + 'static> Stream for Scan<T> {
     }
 }
 
-impl<T: DeserializeOwned + Send + 'static> Resource<T> {
-    /// A scan of every record matching `query` with the default [`ScanOptions`] (a
-    /// [`ScanMode::Plain`] scan with [`DEFAULT_PIPELINE_DEPTH`] pages in flight).
-    pub fn scan(&self, query: Query) -> Scan<T> {
-        self.scan_with(query, ScanOptions::default())
-    }
+/// A scan of `resource` from `query`'s offset (see [`Resource::scan_with`]).
+pub(crate) fn scan<T>(resource: &Resource<T>, query: Query, options: ScanOptions) -> Scan<T> {
+    Scan::start(resource.clone(), query, options, None)
+}
 
-    /// A scan of every record matching `query`, starting at its offset, with `options`. A
-    /// query the client refuses (a `limit` out of range...) makes a scan that yields that
-    /// error.
-    pub fn scan_with(&self, query: Query, options: ScanOptions) -> Scan<T> {
-        Scan::start(self.clone(), query, options, None)
-    }
-
-    /// Continues the scan `checkpoint` was taken from, with the default pipeline depth.
-    pub fn resume(&self, checkpoint: &Checkpoint) -> Result<Scan<T>, Error> {
-        self.resume_with(checkpoint, ScanOptions::default())
-    }
-
-    /// Continues the scan `checkpoint` was taken from, with `options`' pipeline depth (the
-    /// mode and overlap are the checkpoint's).
-    pub fn resume_with(
-        &self,
-        checkpoint: &Checkpoint,
-        options: ScanOptions,
-    ) -> Result<Scan<T>, Error> {
-        if checkpoint.version != CHECKPOINT_VERSION {
-            return Err(Error::config(format!(
-                "this checkpoint has format version {}, but this client reads version \
+/// The scan `checkpoint` was taken from, continued (see [`Resource::resume_with`]).
+pub(crate) fn resume<T>(
+    resource: &Resource<T>,
+    checkpoint: &Checkpoint,
+    options: ScanOptions,
+) -> Result<Scan<T>, Error> {
+    if checkpoint.version != CHECKPOINT_VERSION {
+        return Err(Error::config(format!(
+            "this checkpoint has format version {}, but this client reads version \
                  {CHECKPOINT_VERSION}; start a new scan",
-                checkpoint.version
-            )));
-        }
-        if checkpoint.resource != self.name() {
-            return Err(Error::config(format!(
-                "this checkpoint is of resource `{}`, not `{}`: resume it on that resource",
-                checkpoint.resource,
-                self.name()
-            )));
-        }
-        let options = options.mode(checkpoint.mode).overlap(checkpoint.overlap);
-        let mut scan = Scan::start(
-            self.clone(),
-            checkpoint.query.clone(),
-            options,
-            checkpoint.slices.clone(),
-        );
-        scan.cursor.end = checkpoint.end_offset;
-        scan.cursor.upper_id = checkpoint.upper_id.clone();
-        scan.cursor
-            .continue_after(checkpoint.offset, checkpoint.last_id.clone());
-        scan.position = checkpoint.offset;
-        scan.last_yielded = checkpoint.last_id.clone();
-        if checkpoint.finished {
-            scan.finished = true;
-            scan.cursor.done = true;
-        }
-        Ok(scan)
+            checkpoint.version
+        )));
     }
+    if checkpoint.resource != resource.name() {
+        return Err(Error::config(format!(
+            "this checkpoint is of resource `{}`, not `{}`: resume it on that resource",
+            checkpoint.resource,
+            resource.name()
+        )));
+    }
+    let options = options.mode(checkpoint.mode).overlap(checkpoint.overlap);
+    let mut scan = Scan::start(
+        resource.clone(),
+        checkpoint.query.clone(),
+        options,
+        checkpoint.slices.clone(),
+    );
+    scan.cursor.end = checkpoint.end_offset;
+    scan.cursor.upper_id = checkpoint.upper_id.clone();
+    scan.cursor
+        .continue_after(checkpoint.offset, checkpoint.last_id.clone());
+    scan.position = checkpoint.offset;
+    scan.last_yielded = checkpoint.last_id.clone();
+    if checkpoint.finished {
+        scan.finished = true;
+        scan.cursor.done = true;
+    }
+    Ok(scan)
+}
 
-    /// The records changed since `watermark` (records whose `updated_at` is at or after it;
-    /// from the beginning of time when `None`), up to the end of the range (exclusive): see
-    /// [`IncrementalOptions`]. Once the scan has ended, [`Scan::watermark`] is the watermark
-    /// to store for the next call.
-    ///
-    /// `from` is inclusive and `to` exclusive on the server, and each slice ends where the
-    /// next begins, so a record that did not change is delivered once: a record with
-    /// `updated_at` equal to the stored watermark was not part of the previous range and is
-    /// delivered by the next one. The query's own `from`/`to`/`offset` are ignored; its
-    /// filters and page size are used.
-    ///
-    /// ```no_run
-    /// # async fn run(stored: Option<String>) -> Result<(), dbsync_client::Error> {
-    /// use std::time::Duration;
-    /// use dbsync_client::{Connection, IncrementalOptions, Query};
-    /// use futures::TryStreamExt as _;
-    ///
-    /// let records = Connection::from_env()?.records();
-    /// let options = IncrementalOptions::default().window(Duration::from_secs(24 * 3600));
-    /// let mut changes = records.changes_since(Query::new().limit(1000), stored, options)?;
-    /// while let Some(record) = changes.try_next().await? {
-    ///     # let _ = record;
-    /// }
-    /// let new_watermark = changes.watermark(); // store it
-    /// # let _ = new_watermark;
-    /// # Ok(()) }
-    /// ```
-    pub fn changes_since(
-        &self,
-        query: Query,
-        watermark: Option<impl Into<Timestamp>>,
-        options: IncrementalOptions,
-    ) -> Result<Scan<T>, Error> {
-        let since = watermark.map(Into::into);
-        let slices = Slices::new(since.as_ref(), &options)?;
-        let base = query.without_paging_and_range();
-        let base = match query.limit_value() {
-            Some(limit) => base.limit(limit),
-            None => base,
-        };
-        Ok(Scan::start(self.clone(), base, options.scan, Some(slices)))
-    }
+/// The records changed since `since` (see [`Resource::changes_since`]).
+pub(crate) fn changes_since<T>(
+    resource: &Resource<T>,
+    query: Query,
+    since: Option<Timestamp>,
+    options: IncrementalOptions,
+) -> Result<Scan<T>, Error> {
+    let slices = Slices::new(since.as_ref(), &options)?;
+    let base = query.without_paging_and_range();
+    let base = match query.limit_value() {
+        Some(limit) => base.limit(limit),
+        None => base,
+    };
+    Ok(Scan::start(
+        resource.clone(),
+        base,
+        options.scan,
+        Some(slices),
+    ))
 }

@@ -1,8 +1,8 @@
 //! Partitioned scans: one scan split into ranges that separate tasks, processes or machines
 //! can each read.
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::error::Error;
 use crate::query::{Query, Timestamp};
@@ -11,8 +11,7 @@ use crate::resource::Resource;
 use super::checkpoint::{CHECKPOINT_VERSION, Checkpoint};
 use super::id::record_id;
 use super::incremental::{Slices, format_time, parse_time};
-use super::options::{DEFAULT_OVERLAP, ScanMode, ScanOptions};
-use super::{DEFAULT_PIPELINE_DEPTH, Scan};
+use super::options::{DEFAULT_OVERLAP, ScanMode};
 
 /// One part of a partitioned scan ([`Resource::partitions`]): serializable, so it can be sent
 /// to another task, process or worker, which scans it with [`Resource::scan_partition`].
@@ -60,187 +59,147 @@ impl Partition {
     }
 }
 
-impl<T: DeserializeOwned + Send + 'static> Resource<T> {
-    /// Splits the scan of `query` into `n` [`ScanMode::Plain`] partitions of about the same
-    /// number of records, by offset ranges from `meta.total` (one request with `limit=1`).
-    /// Scanned separately, their union is every record of the list exactly once, as long as
-    /// the list does not change meanwhile; see [`Resource::partitions_with`] for lists that
-    /// change.
-    pub async fn partitions(&self, query: Query, n: usize) -> Result<Vec<Partition>, Error> {
-        self.partitions_with(query, n, ScanMode::Plain).await
+/// Splits the scan of `query` into `n` partitions in `mode` (see
+/// [`Resource::partitions_with`]).
+pub(crate) async fn partitions<T>(
+    resource: &Resource<T>,
+    query: Query,
+    n: usize,
+    mode: ScanMode,
+) -> Result<Vec<Partition>, Error> {
+    if n == 0 {
+        return Err(Error::config(
+            "a scan cannot be split into 0 partitions: use 1 or more",
+        ));
     }
-
-    /// Splits the scan of `query` into `n` partitions in `mode`.
-    ///
-    /// A [`ScanMode::Consistent`] partition is bounded by ids as well as offsets: the id of
-    /// the record just before it and of its last record are read when partitioning (one
-    /// `limit=1` request per boundary), and the partition yields exactly the records with ids
-    /// in between. Their union is then every record that exists for the whole scan exactly
-    /// once, even while records are deleted or inserted (the last partition also reads records
-    /// appended meanwhile).
-    pub async fn partitions_with(
-        &self,
-        query: Query,
-        n: usize,
-        mode: ScanMode,
-    ) -> Result<Vec<Partition>, Error> {
-        if n == 0 {
-            return Err(Error::config(
-                "a scan cannot be split into 0 partitions: use 1 or more",
-            ));
-        }
-        let start = query.offset_value().unwrap_or(0);
-        let probe = query.clone().offset(start).limit(1);
-        let (_, meta) = self.list_raw(&probe).await?;
-        let Some(total) = meta.and_then(|m| m.total) else {
-            return Err(Error::config(
-                "partitioning needs the server's meta.total, and the first page has none; scan \
+    let start = query.offset_value().unwrap_or(0);
+    let probe = query.clone().offset(start).limit(1);
+    let meta = resource.list_as::<Value>(&probe).await?.meta;
+    let Some(total) = meta.and_then(|m| m.total) else {
+        return Err(Error::config(
+            "partitioning needs the server's meta.total, and the first page has none; scan \
                  the resource with a single scan instead",
-            ));
-        };
-        let size = total.saturating_sub(start);
-        let count = n as u64;
-        let bounds: Vec<u64> = (0..=count)
-            .map(|i| {
-                let part = u128::from(size) * u128::from(i) / u128::from(count);
-                start + u64::try_from(part).unwrap_or(size)
-            })
-            .collect();
-        // Consistent partitions: the id of the record just before each boundary.
-        let mut ids_before: Vec<Option<String>> = vec![None; n + 1];
-        if mode == ScanMode::Consistent {
-            for (i, bound) in bounds.iter().enumerate().take(n) {
-                if *bound == 0 {
-                    continue;
-                }
-                let ask = query.clone().offset(bound - 1).limit(1);
-                let (records, _) = self.list_raw(&ask).await?;
-                let id = records.first().and_then(record_id).ok_or_else(|| {
-                    Error::decode(
-                        None,
-                        format!(
-                            "consistent partitions need an `id` on every record, and the \
+        ));
+    };
+    let size = total.saturating_sub(start);
+    let count = n as u64;
+    let bounds: Vec<u64> = (0..=count)
+        .map(|i| {
+            let part = u128::from(size) * u128::from(i) / u128::from(count);
+            start + u64::try_from(part).unwrap_or(size)
+        })
+        .collect();
+    // Consistent partitions: the id of the record just before each boundary.
+    let mut ids_before: Vec<Option<String>> = vec![None; n + 1];
+    if mode == ScanMode::Consistent {
+        for (i, bound) in bounds.iter().enumerate().take(n) {
+            if *bound == 0 {
+                continue;
+            }
+            let ask = query.clone().offset(bound - 1).limit(1);
+            let records = resource.list_as::<Value>(&ask).await?.data;
+            let id = records.first().and_then(record_id).ok_or_else(|| {
+                Error::decode(
+                    None,
+                    format!(
+                        "consistent partitions need an `id` on every record, and the \
                              record at offset {} has none; use ScanMode::Plain",
-                            bound - 1
-                        ),
-                        b"",
-                    )
-                })?;
-                ids_before[i] = Some(id);
-            }
+                        bound - 1
+                    ),
+                    b"",
+                )
+            })?;
+            ids_before[i] = Some(id);
         }
-        let mut partitions = Vec::with_capacity(n);
-        for i in 0..n {
-            let last = i + 1 == n;
-            let (from, to) = (bounds[i], bounds[i + 1]);
-            partitions.push(Partition {
-                index: i,
-                count: n,
-                start: Checkpoint {
-                    version: CHECKPOINT_VERSION,
-                    resource: self.name().to_owned(),
-                    query: query.clone(),
-                    mode,
-                    overlap: DEFAULT_OVERLAP,
-                    offset: from,
-                    last_id: ids_before[i].clone(),
-                    end_offset: (!last).then_some(to),
-                    upper_id: if last {
-                        None
-                    } else {
-                        ids_before[i + 1].clone()
-                    },
-                    slices: None,
-                    finished: false,
+    }
+    let mut partitions = Vec::with_capacity(n);
+    for i in 0..n {
+        let last = i + 1 == n;
+        let (from, to) = (bounds[i], bounds[i + 1]);
+        partitions.push(Partition {
+            index: i,
+            count: n,
+            start: Checkpoint {
+                version: CHECKPOINT_VERSION,
+                resource: resource.name().to_owned(),
+                query: query.clone(),
+                mode,
+                overlap: DEFAULT_OVERLAP,
+                offset: from,
+                last_id: ids_before[i].clone(),
+                end_offset: (!last).then_some(to),
+                upper_id: if last {
+                    None
+                } else {
+                    ids_before[i + 1].clone()
                 },
-            });
-        }
-        Ok(partitions)
+                slices: None,
+                finished: false,
+            },
+        });
     }
+    Ok(partitions)
+}
 
-    /// Splits the records whose `updated_at` is in `[from, to)` into `n` partitions by date:
-    /// `n` slices of equal length, each `[from_i, to_i)` (no request is made). Scanned
-    /// separately (each in `mode`), their union is every record of the range exactly once, as
-    /// long as no record of the range is updated meanwhile (an update moves a record's
-    /// `updated_at` to the present, out of a range that ends before it, or into another
-    /// slice). The query's own `from`/`to`/`offset` are replaced; filters and page size kept.
-    pub fn date_partitions(
-        &self,
-        query: Query,
-        from: impl Into<Timestamp>,
-        to: impl Into<Timestamp>,
-        n: usize,
-        mode: ScanMode,
-    ) -> Result<Vec<Partition>, Error> {
-        if n == 0 {
-            return Err(Error::config(
-                "a scan cannot be split into 0 partitions: use 1 or more",
-            ));
+/// Splits the range `[from, to)` into `n` partitions by date (see
+/// [`Resource::date_partitions`]).
+pub(crate) fn date_partitions<T>(
+    resource: &Resource<T>,
+    query: Query,
+    (from, to): (Timestamp, Timestamp),
+    n: usize,
+    mode: ScanMode,
+) -> Result<Vec<Partition>, Error> {
+    if n == 0 {
+        return Err(Error::config(
+            "a scan cannot be split into 0 partitions: use 1 or more",
+        ));
+    }
+    let start = parse_time("from", from.as_str())?;
+    let end = parse_time("to", to.as_str())?;
+    if start > end {
+        return Err(Error::config(format!(
+            "from `{}` is after to `{}`",
+            from.as_str(),
+            to.as_str()
+        )));
+    }
+    let span = (end - start).whole_nanoseconds();
+    let bound = |i: usize| -> String {
+        if i == n {
+            return format_time(end);
         }
-        let (from, to) = (from.into(), to.into());
-        let start = parse_time("from", from.as_str())?;
-        let end = parse_time("to", to.as_str())?;
-        if start > end {
-            return Err(Error::config(format!(
-                "from `{}` is after to `{}`",
-                from.as_str(),
-                to.as_str()
-            )));
-        }
-        let span = (end - start).whole_nanoseconds();
-        let bound = |i: usize| -> String {
-            if i == n {
-                return format_time(end);
-            }
-            let part = span * i as i128 / n as i128;
-            let offset = time::Duration::nanoseconds(i64::try_from(part).unwrap_or(i64::MAX));
-            format_time(start.checked_add(offset).unwrap_or(end))
-        };
-        let base = query.without_paging_and_range();
-        let base = match query.limit_value() {
-            Some(limit) => base.limit(limit),
-            None => base,
-        };
-        Ok((0..n)
-            .map(|i| Partition {
-                index: i,
-                count: n,
-                start: Checkpoint {
-                    version: CHECKPOINT_VERSION,
-                    resource: self.name().to_owned(),
-                    query: base.clone(),
-                    mode,
-                    overlap: DEFAULT_OVERLAP,
-                    offset: 0,
-                    last_id: None,
-                    end_offset: None,
-                    upper_id: None,
-                    slices: Some(Slices {
-                        from: Some(bound(i)),
-                        until: bound(i + 1),
-                        window: None,
-                        done: false,
-                    }),
-                    finished: false,
-                },
-            })
-            .collect())
-    }
-
-    /// A scan of one partition, with the default pipeline depth.
-    pub fn scan_partition(&self, partition: &Partition) -> Result<Scan<T>, Error> {
-        self.scan_partition_with(
-            partition,
-            ScanOptions::default().pipeline_depth(DEFAULT_PIPELINE_DEPTH),
-        )
-    }
-
-    /// A scan of one partition with `options`' pipeline depth.
-    pub fn scan_partition_with(
-        &self,
-        partition: &Partition,
-        options: ScanOptions,
-    ) -> Result<Scan<T>, Error> {
-        self.resume_with(&partition.start, options)
-    }
+        let part = span * i as i128 / n as i128;
+        let offset = time::Duration::nanoseconds(i64::try_from(part).unwrap_or(i64::MAX));
+        format_time(start.checked_add(offset).unwrap_or(end))
+    };
+    let base = query.without_paging_and_range();
+    let base = match query.limit_value() {
+        Some(limit) => base.limit(limit),
+        None => base,
+    };
+    Ok((0..n)
+        .map(|i| Partition {
+            index: i,
+            count: n,
+            start: Checkpoint {
+                version: CHECKPOINT_VERSION,
+                resource: resource.name().to_owned(),
+                query: base.clone(),
+                mode,
+                overlap: DEFAULT_OVERLAP,
+                offset: 0,
+                last_id: None,
+                end_offset: None,
+                upper_id: None,
+                slices: Some(Slices {
+                    from: Some(bound(i)),
+                    until: bound(i + 1),
+                    window: None,
+                    done: false,
+                }),
+                finished: false,
+            },
+        })
+        .collect())
 }

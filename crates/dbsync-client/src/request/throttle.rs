@@ -1,4 +1,4 @@
-//! Waiting before each request, shared by every clone of a [`crate::Connection`]:
+//! Waiting before each request, shared by every clone of a connection (its [`super::Transport`]):
 //!
 //! - the client's own budget of requests per minute (a GCRA limiter from the `governor` crate,
 //!   driven by tokio's clock so tests with a paused clock control it);

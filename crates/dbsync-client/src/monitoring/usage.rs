@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::connection::Connection;
 use crate::error::Error;
-use crate::request::{Call, execute_json};
+use crate::request::{Call, JsonAs};
 
 /// The account's usage against its rate limit. Every field is optional: a plan without a
 /// limit has no `limit_per_minute`, `remaining` or `reset_at` (the sandbox sends `null`).
@@ -45,6 +45,9 @@ impl Connection {
     pub async fn usage(&self) -> Result<Usage, Error> {
         let url = self.endpoint(&["usage"])?;
         let call = Call::new(Method::GET, url, "/v1/usage".to_owned());
-        execute_json(self, call, "the usage").await
+        self.transport()
+            .send(&call, JsonAs::new("the usage"))
+            .await
+            .result
     }
 }

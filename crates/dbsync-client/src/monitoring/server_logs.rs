@@ -18,7 +18,7 @@ use crate::error::Error;
 use crate::id::string_or_number;
 use crate::page::Page;
 use crate::query::{Query, Timestamp};
-use crate::request::{Call, execute_streaming};
+use crate::request::Call;
 
 /// One request the server logged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -285,7 +285,11 @@ impl ServerLogs {
         query.query.apply(&mut url);
         url.query_pairs_mut().append_pair("format", format.as_str());
         let call = Call::new(Method::GET, url, "/v1/logs/export".to_owned());
-        execute_streaming(&self.connection, call).await
+        self.connection
+            .transport()
+            .send_streaming(&call)
+            .await
+            .result
     }
 }
 

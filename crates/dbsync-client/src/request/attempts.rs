@@ -1,0 +1,305 @@
+//! The attempt loop of one call: build -> authorize -> rate limit -> send -> classify -> retry
+//! or map error (see the module docs of `request`), and how a call takes its `2xx`: read whole
+//! and decoded ([`Buffered`]) or handed over unread ([`Streaming`]).
+
+use std::future::Future;
+use std::time::{Duration, SystemTime};
+
+use dbsync_auth::AuthRequest;
+use tokio::time::Instant;
+use tracing::Instrument as _;
+
+use super::call::{Call, build_headers};
+use super::classify::{self, Attempted};
+use super::decode::Decode;
+use super::transport::{Sent, Transport};
+use super::waits::Waits;
+use crate::api_log::ApiLogEntry;
+use crate::error::Error;
+use crate::retry::{Decision, Outcome, RetryPolicy, decide};
+
+/// How a call takes a `2xx` response.
+pub(super) trait Deliver {
+    /// What the call hands back.
+    type Output;
+
+    /// Takes the `2xx` `response` of an attempt that started at `started`; returns what the
+    /// attempt came to and how long it took.
+    fn take(
+        &self,
+        call: &Call,
+        response: reqwest::Response,
+        started: Instant,
+        waits: &Waits,
+    ) -> impl Future<Output = Result<(Attempted<Self::Output>, Duration), Error>>;
+}
+
+/// Reads the whole body, then decodes it (every call but downloads).
+pub(super) struct Buffered<D>(pub(super) D);
+
+impl<D: Decode> Deliver for Buffered<D> {
+    type Output = D::Output;
+
+    async fn take(
+        &self,
+        call: &Call,
+        response: reqwest::Response,
+        started: Instant,
+        waits: &Waits,
+    ) -> Result<(Attempted<D::Output>, Duration), Error> {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = waits.within_deadline(response.bytes()).await?;
+        let latency = started.elapsed();
+        let attempted = classify::answered(call, status, headers, body, latency, &self.0);
+        Ok((attempted, latency))
+    }
+}
+
+/// Hands the response over unread, for the caller to stream.
+pub(super) struct Streaming;
+
+impl Deliver for Streaming {
+    type Output = reqwest::Response;
+
+    async fn take(
+        &self,
+        _: &Call,
+        response: reqwest::Response,
+        started: Instant,
+        _: &Waits,
+    ) -> Result<(Attempted<reqwest::Response>, Duration), Error> {
+        let status = response.status().as_u16();
+        let result = Ok(response);
+        Ok((Attempted::Answered { status, result }, started.elapsed()))
+    }
+}
+
+/// Runs `call` with `policy`, in a `dbsync_call` debug span.
+pub(super) async fn run<D: Deliver>(
+    transport: &Transport,
+    call: &Call,
+    policy: &RetryPolicy,
+    deliver: &D,
+) -> Sent<D::Output> {
+    let span = tracing::debug_span!(
+        "dbsync_call",
+        method = %call.method,
+        path = %call.template,
+        auth = transport.auth.scheme(),
+    );
+    let mut attempts = Attempts {
+        transport,
+        call,
+        policy,
+        waits: Waits::new(call, policy),
+        may_have_acted: false,
+    };
+    let result = attempts.run(deliver).instrument(span).await;
+    Sent {
+        result,
+        may_have_acted: attempts.may_have_acted,
+    }
+}
+
+/// The state of one call's attempts.
+struct Attempts<'a> {
+    transport: &'a Transport,
+    call: &'a Call,
+    policy: &'a RetryPolicy,
+    waits: Waits,
+    /// Whether the server may have carried out an attempt so far.
+    may_have_acted: bool,
+}
+
+impl Attempts<'_> {
+    async fn run<D: Deliver>(&mut self, deliver: &D) -> Result<D::Output, Error> {
+        let (transport, call) = (self.transport, self.call);
+        let mut attempt: u32 = 0; // attempts counted by the retry policy
+        let mut sent: u32 = 0; // every attempt, for logs
+        let mut refreshed_after_401 = false;
+        loop {
+            attempt += 1;
+            sent += 1;
+            // 1. build
+            let mut url = call.url.clone();
+            let mut headers = build_headers(call, &transport.user_agent)?;
+            // 2. authorize (afresh on every attempt; only our own origin)
+            if url.origin() != transport.origin {
+                return Err(Error::config(format!(
+                    "refusing to send credentials to `{}`, which is not the connection's origin",
+                    url.origin().ascii_serialization()
+                )));
+            }
+            self.waits
+                .within_deadline(transport.auth.authorize(&mut AuthRequest::new(
+                    &call.method,
+                    &mut url,
+                    &mut headers,
+                )))
+                .await??;
+            // 3. rate limit: the installed hook, then the shared budget, pause and pacing
+            if let Some(limiter) = &transport.rate_limiter {
+                self.waits.within_deadline(limiter.until_ready()).await?;
+            }
+            loop {
+                let wait = transport.throttle.wait_before_send(Instant::now());
+                if wait.is_zero() {
+                    break;
+                }
+                self.waits.wait(wait, true).await?;
+            }
+            // 4. send
+            let sent_at = SystemTime::now();
+            let started = Instant::now();
+            let sent_headers = headers.clone(); // for the strategy, should the server answer 401
+            // In flight: from here, a call cut short (the deadline) may have been carried out.
+            let acted_before = self.may_have_acted;
+            self.may_have_acted = true;
+            let response = self
+                .waits
+                .within_deadline(build_request(transport, call, url, headers).send())
+                .await?;
+            // 5. classify (a `2xx` is taken as the call takes it: read and decoded, or not)
+            let (attempted, latency) = match response {
+                Err(error) => (classify::transport_failure(call, error), started.elapsed()),
+                Ok(response) => {
+                    transport.observe_rate_limit(response.headers());
+                    let status = response.status().as_u16();
+                    if (200..300).contains(&status) {
+                        deliver.take(call, response, started, &self.waits).await?
+                    } else {
+                        let headers = response.headers().clone();
+                        let body = self.waits.within_deadline(response.bytes()).await?;
+                        let latency = started.elapsed();
+                        let body = body.unwrap_or_default();
+                        (classify::refused(status, &headers, &body), latency)
+                    }
+                }
+            };
+            let outcome = attempted.outcome();
+            self.may_have_acted = acted_before || outcome.may_have_acted();
+            record(transport, call, sent_at, latency, sent, attempted.logged());
+            trace_attempt(call, sent, attempted.logged(), latency, &outcome);
+            let error = match attempted {
+                Attempted::Answered { result, .. } => return result,
+                Attempted::Failed(_, error) => error,
+            };
+            // 6. retry or map error
+            if let Outcome::Status { status: 401, .. } = outcome {
+                // The renewal (a token request) is part of the call: it stays within its
+                // deadline.
+                if !refreshed_after_401
+                    && self
+                        .waits
+                        .within_deadline(transport.auth.on_unauthorized_for(&sent_headers))
+                        .await??
+                {
+                    refreshed_after_401 = true;
+                    attempt -= 1; // the refresh retry is not one of the policy's retries
+                    continue;
+                }
+                return Err(error);
+            }
+            if let Outcome::Status {
+                status: 429,
+                retry_after: Some(pause),
+            } = outcome
+            {
+                // Every task using the connection holds back, not only this one.
+                transport.throttle.pause_for(Instant::now(), pause);
+            }
+            match decide(
+                &call.method,
+                call.idempotency_key.is_some(),
+                &outcome,
+                attempt,
+                self.policy,
+            ) {
+                Decision::Stop => return Err(error),
+                Decision::Retry(wait) => {
+                    let rate_limited = matches!(outcome, Outcome::Status { status: 429, .. });
+                    let wait = wait.resolve(rand::random::<f64>());
+                    tracing::debug!(
+                        attempt = sent,
+                        wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                        "dbsync retry"
+                    );
+                    self.waits.wait(wait, rate_limited).await?;
+                }
+            }
+        }
+    }
+}
+
+fn build_request(
+    transport: &Transport,
+    call: &Call,
+    url: url::Url,
+    headers: http::HeaderMap,
+) -> reqwest::RequestBuilder {
+    let mut request = transport
+        .http
+        .request(call.method.clone(), url)
+        .headers(headers);
+    if let Some(timeout) = transport.timeout {
+        request = request.timeout(timeout);
+    }
+    if let Some(body) = &call.body {
+        request = request.body(body.clone());
+    }
+    request
+}
+
+/// Hands the API log entry of one attempt to the transport's sinks (built only when there is
+/// one).
+fn record(
+    transport: &Transport,
+    call: &Call,
+    time: SystemTime,
+    duration: Duration,
+    attempt: u32,
+    outcome: Result<u16, &Error>,
+) {
+    if transport.api_log.is_empty() {
+        return;
+    }
+    let (status, error) = match outcome {
+        Ok(status) => (Some(status), None),
+        Err(error) => (error.status(), Some(error.kind().to_owned())),
+    };
+    transport.api_log.record(&ApiLogEntry {
+        time,
+        method: call.method.as_str().to_owned(),
+        endpoint: call.template.clone(),
+        path: call.url.path().to_owned(),
+        status,
+        duration,
+        attempt,
+        error,
+    });
+}
+
+/// The debug event of one attempt: method, endpoint template, attempt, status (0 when no
+/// response came), duration and the kind of error. No secret, no body, no id.
+fn trace_attempt(
+    call: &Call,
+    attempt: u32,
+    status: Result<u16, &Error>,
+    latency: Duration,
+    outcome: &Outcome,
+) {
+    tracing::debug!(
+        method = %call.method,
+        endpoint = %call.template,
+        attempt,
+        status = match status {
+            Ok(status) => status,
+            Err(error) => error.status().unwrap_or(0),
+        },
+        duration_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
+        error = status.err().map(Error::kind),
+        outcome = ?outcome,
+        "dbsync attempt"
+    );
+}

@@ -1,0 +1,152 @@
+//! [`Transport`]: what every call of a connection goes through (the HTTP client, auth, retry
+//! policy, throttle, rate-limiter hook, API log sinks, timeout and the origin check), and the
+//! ways to send a call on it.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dbsync_auth::Auth;
+use http::HeaderMap;
+use url::{Origin, Url};
+
+use super::attempts::{Buffered, Streaming, run};
+use super::call::Call;
+use super::decode::Decode;
+use super::throttle::Throttle;
+use crate::api_log::ApiLogSinks;
+use crate::error::Error;
+use crate::rate_limit::{RateLimitInfo, RateLimiter};
+use crate::retry::RetryPolicy;
+
+/// What a call came to: its result, and whether the server may have carried out one of its
+/// attempts (see [`crate::retry::Outcome::may_have_acted`]; an attempt cut in flight by the
+/// deadline counts). For a failed `POST`, `may_have_acted` says whether its outcome is unknown
+/// even when the final error (a `429`, a failed connect) says the last attempt did nothing.
+#[derive(Debug)]
+#[must_use]
+pub(crate) struct Sent<T> {
+    pub(crate) result: Result<T, Error>,
+    pub(crate) may_have_acted: bool,
+}
+
+/// The request path of one connection, shared by its clones.
+pub(crate) struct Transport {
+    pub(super) http: reqwest::Client,
+    pub(super) auth: Arc<dyn Auth>,
+    /// The only origin credentials are sent to: the base URL's.
+    pub(super) origin: Origin,
+    pub(super) timeout: Option<Duration>,
+    pub(super) retry: RetryPolicy,
+    pub(super) user_agent: String,
+    pub(super) rate_limiter: Option<Arc<dyn RateLimiter>>,
+    /// The client-side budget, the shared `429` pause and pacing (see `throttle`).
+    pub(super) throttle: Throttle,
+    /// Every API log sink, the default ring included.
+    pub(super) api_log: ApiLogSinks,
+    /// The `X-RateLimit-*` headers of the last response that had any.
+    last_rate_limit: Mutex<Option<RateLimitInfo>>,
+}
+
+/// What a [`Transport`] is made of (see [`crate::ConnectionBuilder`] for each setting).
+pub(crate) struct TransportParts {
+    pub(crate) http: reqwest::Client,
+    pub(crate) auth: Arc<dyn Auth>,
+    /// Credentials go to this URL's origin only.
+    pub(crate) base_url: Url,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) user_agent: String,
+    pub(crate) rate_limiter: Option<Arc<dyn RateLimiter>>,
+    pub(crate) requests_per_minute: Option<std::num::NonZeroU32>,
+    pub(crate) api_log: ApiLogSinks,
+}
+
+impl Transport {
+    pub(crate) fn new(parts: TransportParts) -> Self {
+        Self {
+            http: parts.http,
+            auth: parts.auth,
+            origin: parts.base_url.origin(),
+            timeout: parts.timeout,
+            retry: parts.retry,
+            user_agent: parts.user_agent,
+            rate_limiter: parts.rate_limiter,
+            throttle: Throttle::new(parts.requests_per_minute),
+            api_log: parts.api_log,
+            last_rate_limit: Mutex::new(None),
+        }
+    }
+
+    /// Sends `call` with the connection's retry policy; `decode` turns a `2xx` into the result.
+    pub(crate) async fn send<D: Decode>(&self, call: &Call, decode: D) -> Sent<D::Output> {
+        self.send_with(call, &self.retry, decode).await
+    }
+
+    /// Sends `call` with `policy`.
+    pub(crate) async fn send_with<D: Decode>(
+        &self,
+        call: &Call,
+        policy: &RetryPolicy,
+        decode: D,
+    ) -> Sent<D::Output> {
+        run(self, call, policy, &Buffered(decode)).await
+    }
+
+    /// Sends `call` like [`Transport::send`], but hands back a `2xx` response before reading
+    /// its body, for the caller to stream (a large download). Retries happen only before a
+    /// `2xx` head arrives; the API log records the time to the response head. The connection's
+    /// timeout still covers the whole transfer, so set it (or `None`) for long downloads.
+    pub(crate) async fn send_streaming(&self, call: &Call) -> Sent<reqwest::Response> {
+        run(self, call, &self.retry, &Streaming).await
+    }
+
+    /// The auth strategy.
+    pub(crate) fn auth(&self) -> &Arc<dyn Auth> {
+        &self.auth
+    }
+
+    /// The retry policy of [`Transport::send`].
+    pub(crate) fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
+    /// The timeout of one attempt.
+    pub(crate) fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
+    /// The throttle (for `Debug`).
+    pub(crate) fn throttle(&self) -> &Throttle {
+        &self.throttle
+    }
+
+    /// The API log sinks.
+    pub(crate) fn api_log(&self) -> &ApiLogSinks {
+        &self.api_log
+    }
+
+    /// The `X-RateLimit-*` headers of the last response that carried any.
+    pub(crate) fn last_rate_limit(&self) -> Option<RateLimitInfo> {
+        *self
+            .last_rate_limit
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Takes in the rate-limit headers of a response: remembered when it had any, and given to
+    /// the throttle for pacing.
+    pub(super) fn observe_rate_limit(&self, headers: &HeaderMap) {
+        let info = RateLimitInfo::from_headers(headers);
+        if info != RateLimitInfo::default() {
+            *self
+                .last_rate_limit
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = Some(info);
+        }
+        self.throttle.observe(
+            &info,
+            tokio::time::Instant::now(),
+            std::time::SystemTime::now(),
+        );
+    }
+}

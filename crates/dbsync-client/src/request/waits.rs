@@ -1,0 +1,92 @@
+//! The waiting budget of one call: its overall deadline ([`RetryPolicy::call_deadline`]) and
+//! its cap on rate-limit waits ([`RetryPolicy::max_rate_limit_wait`]).
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::call::Call;
+use crate::error::{Error, TransportKind};
+use crate::retry::RetryPolicy;
+
+/// The waiting budget of one call: every wait and attempt stays within it.
+pub(crate) struct Waits {
+    what: String,
+    deadline: Option<(Instant, Duration)>,
+    rate_limit_waited: Duration,
+    rate_limit_cap: Duration,
+}
+
+impl Waits {
+    pub(crate) fn new(call: &Call, policy: &RetryPolicy) -> Self {
+        Self {
+            what: call.describe(),
+            deadline: policy
+                .deadline()
+                // A deadline too far to express is no deadline.
+                .and_then(|limit| Some((Instant::now().checked_add(limit)?, limit))),
+            rate_limit_waited: Duration::ZERO,
+            rate_limit_cap: policy.rate_limit_wait_cap(),
+        }
+    }
+
+    /// Sleeps `wait`, unless it would break the rate-limit cap (when `rate_limit`) or end past
+    /// the deadline: then the call fails at once with the matching error.
+    pub(crate) async fn wait(&mut self, wait: Duration, rate_limit: bool) -> Result<(), Error> {
+        if rate_limit {
+            let total = self.rate_limit_waited.saturating_add(wait);
+            if total > self.rate_limit_cap {
+                return Err(Error::RateLimited {
+                    message: format!(
+                        "{}: the call already waited {:.1} s for rate limits and needs {:.1} s \
+                         more, over its cap of {:.1} s (RetryPolicy::max_rate_limit_wait); \
+                         retry after the wait, lower the request rate, or raise the cap",
+                        self.what,
+                        self.rate_limit_waited.as_secs_f64(),
+                        wait.as_secs_f64(),
+                        self.rate_limit_cap.as_secs_f64()
+                    ),
+                    retry_after: Some(wait),
+                });
+            }
+            self.rate_limit_waited = total;
+        }
+        if let Some((deadline, _)) = self.deadline
+            && Instant::now()
+                .checked_add(wait)
+                .is_none_or(|end| end > deadline)
+        {
+            return Err(self.deadline_passed());
+        }
+        tokio::time::sleep(wait).await;
+        Ok(())
+    }
+
+    /// Runs `future` to the deadline, if there is one.
+    pub(crate) async fn within_deadline<F: std::future::Future>(
+        &self,
+        future: F,
+    ) -> Result<F::Output, Error> {
+        match self.deadline {
+            None => Ok(future.await),
+            Some((deadline, _)) => tokio::time::timeout_at(deadline, future)
+                .await
+                .map_err(|_| self.deadline_passed()),
+        }
+    }
+
+    fn deadline_passed(&self) -> Error {
+        let limit = self.deadline.map(|(_, limit)| limit).unwrap_or_default();
+        Error::Transport {
+            kind: TransportKind::Timeout,
+            message: format!(
+                "{}: the call's deadline of {:.1} s passed (it covers every attempt, retry and \
+                 wait; RetryPolicy::call_deadline); the server may have acted on a request \
+                 already sent; retry later or raise the deadline",
+                self.what,
+                limit.as_secs_f64()
+            ),
+            source: None,
+        }
+    }
+}
