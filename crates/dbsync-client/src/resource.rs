@@ -1,18 +1,22 @@
 //! Typed CRUD on one resource (`/v1/{resource}` and `/v1/{resource}/{id}`), the list recipe
 //! that `list` and scans share, and every public method of [`Resource`]: scans, partitions and
-//! pre-flight validation are thin delegates to `scan` and `preflight`; only the bulk writes
+//! pre-flight validation are thin delegates to `scan` and `preflight`, and the bulk writes
 //! (`create_many*`, `update_many*`, `create_batch_with_key`, `create_stream`, `update_stream`,
-//! `resend`) are declared in `bulk`.
+//! `resend`) to `bulk`.
 
 use std::fmt::{self, Display};
 use std::marker::PhantomData;
 
 use dbsync_validate::Schema;
-use futures::stream::{BoxStream, StreamExt as _};
+use futures::stream::{BoxStream, Stream, StreamExt as _};
 use http::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
+use crate::bulk::{
+    BatchOptions, BatchOutcome, JournalLine, ResendOptions, ResendOutcome, WriteOutcome,
+};
 use crate::connection::Connection;
 use crate::error::Error;
 use crate::id::check_path_segment;
@@ -378,6 +382,223 @@ impl<T: DeserializeOwned + Send + 'static> Resource<T> {
         options: ScanOptions,
     ) -> Result<Scan<T>, Error> {
         self.resume_with(partition.checkpoint(), options)
+    }
+}
+
+/// Bulk writes: the bodies live in [`crate::bulk`].
+impl<T: Serialize + DeserializeOwned> Resource<T> {
+    /// Creates any number of records with `POST /v1/{resource}/batch`, 100 per request, up to
+    /// 4 requests at once ([`crate::BatchOptions::default`]; see
+    /// [`Resource::create_many_with`]), each request with its own `Idempotency-Key` (reused on
+    /// its retries). Returns one outcome per input record, in input order; one bad record does
+    /// not fail the others.
+    pub async fn create_many(&self, records: &[T]) -> Vec<BatchOutcome<T>> {
+        self.create_many_with(records, &BatchOptions::default())
+            .await
+    }
+
+    /// Updates any number of records with `PUT /v1/{resource}/batch`, 100 per request, up to 4
+    /// at once (see [`Resource::update_many_with`]). Each input is `(id, patch)`; the patch must
+    /// serialise to a JSON object, and the id is added to it as a string unless the patch
+    /// already has an `id`. Returns one outcome per input.
+    pub async fn update_many<I: Display, P: Serialize>(
+        &self,
+        patches: &[(I, P)],
+    ) -> Vec<BatchOutcome<T>> {
+        self.update_many_with(patches, &BatchOptions::default())
+            .await
+    }
+
+    /// Creates any number of records like [`Resource::create_many`], with `options`: up to
+    /// `concurrency` batch requests in flight, `chunk_size` records each, progress reported to
+    /// the callback. Returns one outcome per input record, in input order.
+    ///
+    /// A batch the server refuses as a whole with `400` or `413` is split in halves, again and
+    /// again, so the good records still go in and each bad one is reported at its index. Each
+    /// request carries its own `Idempotency-Key`, reused (with the same body bytes) on its
+    /// retries. A request whose outcome stays unknown after its retries (the response was lost)
+    /// reports its records failed, with the key in [`BatchOutcome::idempotency_key`]: resending
+    /// the same records in the same order with that key is safe.
+    ///
+    /// ```no_run
+    /// # async fn run(records: Vec<serde_json::Value>) {
+    /// use dbsync_client::{BatchOptions, Connection};
+    /// let connection = Connection::from_env().unwrap();
+    /// let outcomes = connection
+    ///     .records()
+    ///     .create_many_with(&records, &BatchOptions::default().concurrency(4))
+    ///     .await;
+    /// let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
+    /// println!("{} saved, {failed} failed", outcomes.len() - failed);
+    /// # }
+    /// ```
+    pub async fn create_many_with(
+        &self,
+        records: &[T],
+        options: &BatchOptions,
+    ) -> Vec<BatchOutcome<T>> {
+        let prepared = self.prepare_creates(records);
+        self.run_concurrent(Method::POST, prepared, options).await
+    }
+
+    /// Updates any number of records like [`Resource::update_many`], with `options` (see
+    /// [`Resource::create_many_with`]; `PUT` is idempotent, so no key is sent).
+    pub async fn update_many_with<I: fmt::Display, P: Serialize>(
+        &self,
+        patches: &[(I, P)],
+        options: &BatchOptions,
+    ) -> Vec<BatchOutcome<T>> {
+        let prepared = self.prepare_updates(patches);
+        self.run_concurrent(Method::PUT, prepared, options).await
+    }
+
+    /// Sends `records` again as the one batch create they were first sent as, with that
+    /// request's `Idempotency-Key` (from [`BatchOutcome::idempotency_key`] of records whose
+    /// outcome was unknown, see [`BatchOutcome::outcome_unknown`]): if the server answered the
+    /// first request, it replays that answer and creates nothing; if it never got it, it
+    /// creates them now. Each record is reported at its index, and none is created twice.
+    ///
+    /// The server replays whatever it answered first, errors too: when the first answer was a
+    /// `5xx` or a body the client could not read, the replay is the same, and the records stay
+    /// unknown. Then check whether they exist (by a unique field) instead of resending again.
+    ///
+    /// `records` must be exactly the records of that request, in the same order and unchanged
+    /// (at most 100; the records that share the key, in input order): the server replays only
+    /// a byte-identical body, and answers another body with the same key with a `409`
+    /// ([`Error::Conflict`]). Nothing is sent, and every record fails with a configuration
+    /// error, when the key is empty or not a valid header value, there are more than 100
+    /// records, or a record fails the pre-flight check (the first request cannot have carried
+    /// it); no records make no request (an empty body would use up the key). The records go as
+    /// one request and are never split: a whole-batch `400`/`413` leaves them unknown (a server
+    /// may check a body before it looks its key up, so the refusal does not prove that the
+    /// first request saved nothing).
+    ///
+    /// ```no_run
+    /// # async fn run(outcomes: Vec<dbsync_client::BatchOutcome<serde_json::Value>>,
+    /// #     records: Vec<serde_json::Value>) {
+    /// use dbsync_client::Connection;
+    /// let contacts = Connection::from_env().unwrap().records();
+    /// // `records[i]` is the input record of `outcomes[i]` (one request of a create_many).
+    /// let lost = outcomes.iter().find(|o| o.outcome_unknown);
+    /// if let Some(key) = lost.and_then(|o| o.idempotency_key.clone()) {
+    ///     let same: Vec<serde_json::Value> = outcomes.iter()
+    ///         .filter(|o| o.idempotency_key.as_deref() == Some(key.as_str()))
+    ///         .map(|o| records[o.index].clone())
+    ///         .collect();
+    ///     let again = contacts.create_batch_with_key(&same, &key).await;
+    ///     # let _ = again;
+    /// }
+    /// # }
+    /// ```
+    pub async fn create_batch_with_key(
+        &self,
+        records: &[T],
+        idempotency_key: &str,
+    ) -> Vec<BatchOutcome<T>> {
+        self.send_with_key(records, idempotency_key).await
+    }
+}
+
+/// Durable bulk writes from a stream (see [`crate::bulk`]).
+impl<T: Serialize + DeserializeOwned + Send + 'static> Resource<T> {
+    /// Creates every record of `records`, a stream of any length, with bounded memory: records
+    /// are taken from the stream as requests can carry them, `options.records_per_request()`
+    /// (at most 100) per `POST /v1/{resource}/batch` request and up to
+    /// `options.max_in_flight()` requests at once, each with its own `Idempotency-Key`. Each
+    /// input record yields one [`WriteOutcome`], in input order: saved, rejected, or unknown
+    /// with the request to send again. A batch refused as a whole with `400`/`413` is split to
+    /// find its bad records, as in [`Resource::create_many_with`]. The progress callback of
+    /// `options` is not called: the outcomes are the progress.
+    ///
+    /// Write the failures to a [`crate::Journal`] as they come, and send it again later with
+    /// [`Resource::resend`]:
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use dbsync_client::{BatchOptions, Connection, Journal, JournalEntry};
+    /// use futures::StreamExt as _;
+    ///
+    /// let contacts = Connection::from_env()?.records();
+    /// let input = futures::stream::iter((0..10_000).map(|n| serde_json::json!({"n": n})));
+    /// let mut journal = Journal::create("failed.jsonl")?;
+    /// let mut outcomes = contacts.create_stream(input, &BatchOptions::default());
+    /// while let Some(outcome) = outcomes.next().await {
+    ///     let line = outcome.index() + 1;
+    ///     if let Some(entry) = JournalEntry::from_outcome(line, &outcome) {
+    ///         journal.write(&entry)?;
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn create_stream<S>(
+        &self,
+        records: S,
+        options: &BatchOptions,
+    ) -> BoxStream<'static, WriteOutcome<T>>
+    where
+        S: Stream<Item = T> + Send + 'static,
+    {
+        self.stream_creates(records, options)
+    }
+    /// Updates every record of `patches`, a stream of `(id, patch)` of any length, like
+    /// [`Resource::create_stream`] (`PUT /v1/{resource}/batch`; the id is added to each patch
+    /// as a string unless it has an `id`). An update's outcome may be unknown too; sending it
+    /// again as it is is safe (`PUT` is idempotent), so no request is named.
+    pub fn update_stream<S, I, P>(
+        &self,
+        patches: S,
+        options: &BatchOptions,
+    ) -> BoxStream<'static, WriteOutcome<T>>
+    where
+        S: Stream<Item = (I, P)> + Send + 'static,
+        I: Display,
+        P: Serialize,
+    {
+        self.stream_updates(patches, options)
+    }
+}
+
+/// Sending a failures journal again (see [`crate::bulk`]).
+impl Resource<Value> {
+    /// Sends the entries of a failures journal (see [`crate::Journal`]) of a create again,
+    /// creating nothing twice (see the module's rules above: `"not_saved"` records as new
+    /// creates, each lost request as that same request with its key while the server remembers
+    /// it, nothing that may exist without its key). Each line's outcome goes to `on_outcome` as
+    /// it is known; write the failed ones to a new journal and resend that one next (a journal
+    /// is meant to be sent once). Reading `lines` stops at the first `Err`, and so does an `Err`
+    /// from `on_outcome`; that error is returned.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::io::BufRead as _;
+    /// use dbsync_client::{Connection, Journal, JournalLine, ResendOptions, ResendOutcome};
+    ///
+    /// let records = Connection::from_env()?.records();
+    /// let file = std::io::BufReader::new(std::fs::File::open("failed.jsonl")?);
+    /// let lines = file.lines().enumerate().map(|(n, text)| {
+    ///     let text = text?;
+    ///     let line = n as u64 + 1;
+    ///     Ok::<_, std::io::Error>(match serde_json::from_str(&text) {
+    ///         Ok(value) => JournalLine::new(line, value),
+    ///         Err(e) => JournalLine::unreadable(line, e.to_string(), text),
+    ///     })
+    /// });
+    /// let mut again = Journal::create("failed-again.jsonl")?;
+    /// records
+    ///     .resend(lines, &ResendOptions::default(), |outcome| match outcome {
+    ///         ResendOutcome::Failed { entry, .. } => again.write(&entry),
+    ///         _ => Ok(()),
+    ///     })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn resend<E>(
+        &self,
+        lines: impl IntoIterator<Item = Result<JournalLine, E>>,
+        options: &ResendOptions,
+        on_outcome: impl FnMut(ResendOutcome) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.resend_journal(lines, options, on_outcome).await
     }
 }
 

@@ -8,7 +8,6 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::options::BatchOptions;
 use crate::error::Error;
 use crate::preflight::Preflight;
 use crate::resource::Resource;
@@ -60,28 +59,6 @@ pub(crate) struct BatchResponse {
 }
 
 impl<T: Serialize + DeserializeOwned> Resource<T> {
-    /// Creates any number of records with `POST /v1/{resource}/batch`, 100 per request, up to
-    /// 4 requests at once ([`crate::BatchOptions::default`]; see
-    /// [`Resource::create_many_with`]), each request with its own `Idempotency-Key` (reused on
-    /// its retries). Returns one outcome per input record, in input order; one bad record does
-    /// not fail the others.
-    pub async fn create_many(&self, records: &[T]) -> Vec<BatchOutcome<T>> {
-        self.create_many_with(records, &BatchOptions::default())
-            .await
-    }
-
-    /// Updates any number of records with `PUT /v1/{resource}/batch`, 100 per request, up to 4
-    /// at once (see [`Resource::update_many_with`]). Each input is `(id, patch)`; the patch must
-    /// serialise to a JSON object, and the id is added to it as a string unless the patch
-    /// already has an `id`. Returns one outcome per input.
-    pub async fn update_many<I: Display, P: Serialize>(
-        &self,
-        patches: &[(I, P)],
-    ) -> Vec<BatchOutcome<T>> {
-        self.update_many_with(patches, &BatchOptions::default())
-            .await
-    }
-
     /// Each record checked (pre-flight) and turned into JSON, or why it cannot be sent.
     ///
     /// Through a `Value` on purpose, not serialized straight to text: a `Value` object has

@@ -102,36 +102,8 @@ impl<T> Resource<T>
 where
     T: Serialize + DeserializeOwned + Send + 'static,
 {
-    /// Creates every record of `records`, a stream of any length, with bounded memory: records
-    /// are taken from the stream as requests can carry them, `options.records_per_request()`
-    /// (at most 100) per `POST /v1/{resource}/batch` request and up to
-    /// `options.max_in_flight()` requests at once, each with its own `Idempotency-Key`. Each
-    /// input record yields one [`WriteOutcome`], in input order: saved, rejected, or unknown
-    /// with the request to send again. A batch refused as a whole with `400`/`413` is split to
-    /// find its bad records, as in [`Resource::create_many_with`]. The progress callback of
-    /// `options` is not called: the outcomes are the progress.
-    ///
-    /// Write the failures to a [`crate::Journal`] as they come, and send it again later with
-    /// [`Resource::resend`]:
-    ///
-    /// ```no_run
-    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// use dbsync_client::{BatchOptions, Connection, Journal, JournalEntry};
-    /// use futures::StreamExt as _;
-    ///
-    /// let contacts = Connection::from_env()?.records();
-    /// let input = futures::stream::iter((0..10_000).map(|n| serde_json::json!({"n": n})));
-    /// let mut journal = Journal::create("failed.jsonl")?;
-    /// let mut outcomes = contacts.create_stream(input, &BatchOptions::default());
-    /// while let Some(outcome) = outcomes.next().await {
-    ///     let line = outcome.index() + 1;
-    ///     if let Some(entry) = JournalEntry::from_outcome(line, &outcome) {
-    ///         journal.write(&entry)?;
-    ///     }
-    /// }
-    /// # Ok(()) }
-    /// ```
-    pub fn create_stream<S>(
+    /// The body of [`Resource::create_stream`].
+    pub(crate) fn stream_creates<S>(
         &self,
         records: S,
         options: &BatchOptions,
@@ -149,11 +121,8 @@ where
         self.write_stream(Method::POST, records.map(prepare), options)
     }
 
-    /// Updates every record of `patches`, a stream of `(id, patch)` of any length, like
-    /// [`Resource::create_stream`] (`PUT /v1/{resource}/batch`; the id is added to each patch
-    /// as a string unless it has an `id`). An update's outcome may be unknown too; sending it
-    /// again as it is is safe (`PUT` is idempotent), so no request is named.
-    pub fn update_stream<S, I, P>(
+    /// The body of [`Resource::update_stream`].
+    pub(crate) fn stream_updates<S, I, P>(
         &self,
         patches: S,
         options: &BatchOptions,

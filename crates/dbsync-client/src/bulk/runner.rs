@@ -2,7 +2,6 @@
 //! once, isolate bad records by splitting a batch the server refused as a whole, report
 //! progress, and never report a record saved that the server did not accept.
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -60,88 +59,8 @@ struct BatchBody<'a> {
 }
 
 impl<T: Serialize + DeserializeOwned> Resource<T> {
-    /// Creates any number of records like [`Resource::create_many`], with `options`: up to
-    /// `concurrency` batch requests in flight, `chunk_size` records each, progress reported to
-    /// the callback. Returns one outcome per input record, in input order.
-    ///
-    /// A batch the server refuses as a whole with `400` or `413` is split in halves, again and
-    /// again, so the good records still go in and each bad one is reported at its index. Each
-    /// request carries its own `Idempotency-Key`, reused (with the same body bytes) on its
-    /// retries. A request whose outcome stays unknown after its retries (the response was lost)
-    /// reports its records failed, with the key in [`BatchOutcome::idempotency_key`]: resending
-    /// the same records in the same order with that key is safe.
-    ///
-    /// ```no_run
-    /// # async fn run(records: Vec<serde_json::Value>) {
-    /// use dbsync_client::{BatchOptions, Connection};
-    /// let connection = Connection::from_env().unwrap();
-    /// let outcomes = connection
-    ///     .records()
-    ///     .create_many_with(&records, &BatchOptions::default().concurrency(4))
-    ///     .await;
-    /// let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
-    /// println!("{} saved, {failed} failed", outcomes.len() - failed);
-    /// # }
-    /// ```
-    pub async fn create_many_with(
-        &self,
-        records: &[T],
-        options: &BatchOptions,
-    ) -> Vec<BatchOutcome<T>> {
-        let prepared = self.prepare_creates(records);
-        self.run_concurrent(Method::POST, prepared, options).await
-    }
-
-    /// Updates any number of records like [`Resource::update_many`], with `options` (see
-    /// [`Resource::create_many_with`]; `PUT` is idempotent, so no key is sent).
-    pub async fn update_many_with<I: fmt::Display, P: Serialize>(
-        &self,
-        patches: &[(I, P)],
-        options: &BatchOptions,
-    ) -> Vec<BatchOutcome<T>> {
-        let prepared = self.prepare_updates(patches);
-        self.run_concurrent(Method::PUT, prepared, options).await
-    }
-
-    /// Sends `records` again as the one batch create they were first sent as, with that
-    /// request's `Idempotency-Key` (from [`BatchOutcome::idempotency_key`] of records whose
-    /// outcome was unknown, see [`BatchOutcome::outcome_unknown`]): if the server answered the
-    /// first request, it replays that answer and creates nothing; if it never got it, it
-    /// creates them now. Each record is reported at its index, and none is created twice.
-    ///
-    /// The server replays whatever it answered first, errors too: when the first answer was a
-    /// `5xx` or a body the client could not read, the replay is the same, and the records stay
-    /// unknown. Then check whether they exist (by a unique field) instead of resending again.
-    ///
-    /// `records` must be exactly the records of that request, in the same order and unchanged
-    /// (at most 100; the records that share the key, in input order): the server replays only
-    /// a byte-identical body, and answers another body with the same key with a `409`
-    /// ([`Error::Conflict`]). Nothing is sent, and every record fails with a configuration
-    /// error, when the key is empty or not a valid header value, there are more than 100
-    /// records, or a record fails the pre-flight check (the first request cannot have carried
-    /// it); no records make no request (an empty body would use up the key). The records go as
-    /// one request and are never split: a whole-batch `400`/`413` leaves them unknown (a server
-    /// may check a body before it looks its key up, so the refusal does not prove that the
-    /// first request saved nothing).
-    ///
-    /// ```no_run
-    /// # async fn run(outcomes: Vec<dbsync_client::BatchOutcome<serde_json::Value>>,
-    /// #     records: Vec<serde_json::Value>) {
-    /// use dbsync_client::Connection;
-    /// let contacts = Connection::from_env().unwrap().records();
-    /// // `records[i]` is the input record of `outcomes[i]` (one request of a create_many).
-    /// let lost = outcomes.iter().find(|o| o.outcome_unknown);
-    /// if let Some(key) = lost.and_then(|o| o.idempotency_key.clone()) {
-    ///     let same: Vec<serde_json::Value> = outcomes.iter()
-    ///         .filter(|o| o.idempotency_key.as_deref() == Some(key.as_str()))
-    ///         .map(|o| records[o.index].clone())
-    ///         .collect();
-    ///     let again = contacts.create_batch_with_key(&same, &key).await;
-    ///     # let _ = again;
-    /// }
-    /// # }
-    /// ```
-    pub async fn create_batch_with_key(
+    /// [`Resource::create_batch_with_key`]: the records sent as one batch with the key.
+    pub(crate) async fn send_with_key(
         &self,
         records: &[T],
         idempotency_key: &str,

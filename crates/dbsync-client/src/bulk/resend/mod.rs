@@ -157,39 +157,8 @@ impl From<Failure> for ResendOutcome {
 }
 
 impl Resource<Value> {
-    /// Sends the entries of a failures journal (see [`crate::Journal`]) of a create again,
-    /// creating nothing twice (see the module's rules above: `"not_saved"` records as new
-    /// creates, each lost request as that same request with its key while the server remembers
-    /// it, nothing that may exist without its key). Each line's outcome goes to `on_outcome` as
-    /// it is known; write the failed ones to a new journal and resend that one next (a journal
-    /// is meant to be sent once). Reading `lines` stops at the first `Err`, and so does an `Err`
-    /// from `on_outcome`; that error is returned.
-    ///
-    /// ```no_run
-    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// use std::io::BufRead as _;
-    /// use dbsync_client::{Connection, Journal, JournalLine, ResendOptions, ResendOutcome};
-    ///
-    /// let records = Connection::from_env()?.records();
-    /// let file = std::io::BufReader::new(std::fs::File::open("failed.jsonl")?);
-    /// let lines = file.lines().enumerate().map(|(n, text)| {
-    ///     let text = text?;
-    ///     let line = n as u64 + 1;
-    ///     Ok::<_, std::io::Error>(match serde_json::from_str(&text) {
-    ///         Ok(value) => JournalLine::new(line, value),
-    ///         Err(e) => JournalLine::unreadable(line, e.to_string(), text),
-    ///     })
-    /// });
-    /// let mut again = Journal::create("failed-again.jsonl")?;
-    /// records
-    ///     .resend(lines, &ResendOptions::default(), |outcome| match outcome {
-    ///         ResendOutcome::Failed { entry, .. } => again.write(&entry),
-    ///         _ => Ok(()),
-    ///     })
-    ///     .await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn resend<E>(
+    /// The body of [`Resource::resend`].
+    pub(crate) async fn resend_journal<E>(
         &self,
         lines: impl IntoIterator<Item = Result<JournalLine, E>>,
         options: &ResendOptions,
