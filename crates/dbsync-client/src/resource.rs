@@ -385,7 +385,7 @@ impl<T: DeserializeOwned + Send + 'static> Resource<T> {
     }
 }
 
-/// Bulk writes: the bodies live in [`crate::bulk`].
+/// Bulk writes: the bodies live in the `bulk` module.
 impl<T: Serialize + DeserializeOwned> Resource<T> {
     /// Creates any number of records with `POST /v1/{resource}/batch`, 100 per request, up to
     /// 4 requests at once ([`crate::BatchOptions::default`]; see
@@ -499,7 +499,7 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
     }
 }
 
-/// Durable bulk writes from a stream (see [`crate::bulk`]).
+/// Durable bulk writes from a stream (the `bulk` module).
 impl<T: Serialize + DeserializeOwned + Send + 'static> Resource<T> {
     /// Creates every record of `records`, a stream of any length, with bounded memory: records
     /// are taken from the stream as requests can carry them, `options.records_per_request()`
@@ -558,7 +558,7 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> Resource<T> {
     }
 }
 
-/// Sending a failures journal again (see [`crate::bulk`]).
+/// Sending a failures journal again (the `bulk` module).
 impl Resource<Value> {
     /// Sends the entries of a failures journal (see [`crate::Journal`]) of a create again,
     /// creating nothing twice (see the module's rules above: `"not_saved"` records as new

@@ -1,7 +1,7 @@
 //! The whole router and its middleware stack.
 //!
 //! To add endpoints, write a module with `pub(crate) fn router() -> Router<AppState>` and merge it
-//! in [`app`]. Static paths (`/v1/workflows`, `/v1/logs`, ...) take precedence over the generic
+//! in [`crate::routes::app`]. Static paths (`/v1/workflows`, `/v1/logs`, ...) take precedence over the generic
 //! `/v1/{resource}` routes; the generic handlers also refuse the names in
 //! [`dbsync_contract::RESERVED_NAMES`].
 

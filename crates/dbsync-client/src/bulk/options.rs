@@ -26,7 +26,8 @@ pub struct Progress {
 /// moves an `indicatif` progress bar.
 pub type ProgressCallback = Arc<dyn Fn(Progress) + Send + Sync>;
 
-/// How [`Resource::create_many_with`] and [`Resource::update_many_with`] send their batches.
+/// How [`crate::Resource::create_many_with`] and [`crate::Resource::update_many_with`] send
+/// their batches.
 ///
 /// ```
 /// use dbsync_client::BatchOptions;

@@ -93,7 +93,7 @@ pub(crate) const NOT_SENT: &str = "not sent again: ";
 
 /// A line of the failures file of a create (`dbsync resend`): a record `"not_saved"` is sent as
 /// a new create (when it passes the caller's check); an `"unknown"` one with an `"idempotency_key"` joins
-/// that key's group (see [`Groups`]); any other line is not sent, since its record may have been
+/// that key's group (see [`super::groups::Groups`]); any other line is not sent, since its record may have been
 /// saved (or, malformed, it cannot be told). A malformed line that names a key joins its group
 /// too, so that the group is not sent without it.
 pub(crate) fn sort_entry(
