@@ -538,7 +538,14 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> Resource<T> {
     where
         S: Stream<Item = T> + Send + 'static,
     {
-        self.stream_creates(records, options)
+        let preflight = self.preflight.clone();
+        let prepare = move |record: T| {
+            preflight
+                .check_create(&record)
+                .and_then(|()| crate::bulk::batch::to_json(&record))
+                .map_err(|error| (error, serde_json::to_value(&record).unwrap_or(Value::Null)))
+        };
+        self.write_stream(Method::POST, records.map(prepare), options)
     }
     /// Updates every record of `patches`, a stream of `(id, patch)` of any length, like
     /// [`Resource::create_stream`] (`PUT /v1/{resource}/batch`; the id is added to each patch
@@ -554,7 +561,12 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> Resource<T> {
         I: Display,
         P: Serialize,
     {
-        self.stream_updates(patches, options)
+        let preflight = self.preflight.clone();
+        let prepare = move |(id, patch): (I, P)| {
+            crate::bulk::batch::prepare_update(&preflight, &id, &patch)
+                .map_err(|error| (error, serde_json::to_value(&patch).unwrap_or(Value::Null)))
+        };
+        self.write_stream(Method::PUT, patches.map(prepare), options)
     }
 }
 

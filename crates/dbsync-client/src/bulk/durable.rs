@@ -4,7 +4,6 @@
 //! in input order.
 
 use std::collections::HashMap;
-use std::fmt::Display;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -102,45 +101,7 @@ impl<T> Resource<T>
 where
     T: Serialize + DeserializeOwned + Send + 'static,
 {
-    /// The body of [`Resource::create_stream`].
-    pub(crate) fn stream_creates<S>(
-        &self,
-        records: S,
-        options: &BatchOptions,
-    ) -> BoxStream<'static, WriteOutcome<T>>
-    where
-        S: Stream<Item = T> + Send + 'static,
-    {
-        let preflight = self.preflight.clone();
-        let prepare = move |record: T| {
-            preflight
-                .check_create(&record)
-                .and_then(|()| super::batch::to_json(&record))
-                .map_err(|error| (error, serde_json::to_value(&record).unwrap_or(Value::Null)))
-        };
-        self.write_stream(Method::POST, records.map(prepare), options)
-    }
-
-    /// The body of [`Resource::update_stream`].
-    pub(crate) fn stream_updates<S, I, P>(
-        &self,
-        patches: S,
-        options: &BatchOptions,
-    ) -> BoxStream<'static, WriteOutcome<T>>
-    where
-        S: Stream<Item = (I, P)> + Send + 'static,
-        I: Display,
-        P: Serialize,
-    {
-        let preflight = self.preflight.clone();
-        let prepare = move |(id, patch): (I, P)| {
-            super::batch::prepare_update(&preflight, &id, &patch)
-                .map_err(|error| (error, serde_json::to_value(&patch).unwrap_or(Value::Null)))
-        };
-        self.write_stream(Method::PUT, patches.map(prepare), options)
-    }
-
-    fn write_stream<S>(
+    pub(crate) fn write_stream<S>(
         &self,
         method: Method,
         prepared: S,

@@ -102,23 +102,19 @@ pub(crate) fn sort_entry(
     check: Option<&RecordCheck>,
 ) -> Item {
     let malformed = |record: Value, why: String| Failure {
-        line,
-        record,
         invalid: true,
-        cause: None,
-        error: local_error(
-            format!(
-                "{NOT_SENT}this line is not an entry of a failures file ({why}), so the \
-                 outcome is unknown (its record may have been saved); fix the line (it \
-                 needs \"record\" and \"outcome\") or check whether the record exists"
+        ..Failure::unsent(
+            line,
+            record,
+            local_error(
+                format!(
+                    "{NOT_SENT}this line is not an entry of a failures file ({why}), so the \
+                     outcome is unknown (its record may have been saved); fix the line (it \
+                     needs \"record\" and \"outcome\") or check whether the record exists"
+                ),
+                json!([]),
             ),
-            json!([]),
-        ),
-        outcome: JournalOutcome::Unknown,
-        idempotency_key: None,
-        key_sent_at: None,
-        request_position: None,
-        request_size: None,
+        )
     };
     let entry = match value {
         Err((message, raw)) => return Item::Fail(malformed(Value::String(raw), message)),

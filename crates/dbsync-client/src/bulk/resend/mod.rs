@@ -392,21 +392,14 @@ fn settle(
     // dbsync-client reports one outcome per record; should one be missing, the record is not
     // dropped silently.
     for (line, record) in batch.into_iter().flatten() {
-        failures.push(Failure {
+        failures.push(Failure::unsent(
             line,
             record,
-            invalid: false,
-            cause: None,
-            error: local_error(
+            local_error(
                 "no outcome was reported for this record: it may or may not have been saved".into(),
                 json!([]),
             ),
-            outcome: JournalOutcome::Unknown,
-            idempotency_key: None,
-            key_sent_at: None,
-            request_position: None,
-            request_size: None,
-        });
+        ));
     }
     saved
 }
