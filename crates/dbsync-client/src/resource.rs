@@ -510,6 +510,10 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> Resource<T> {
     /// find its bad records, as in [`Resource::create_many_with`]. The progress callback of
     /// `options` is not called: the outcomes are the progress.
     ///
+    /// The stream is owned (`Send + 'static`: it can move into `tokio::spawn`) and runs only
+    /// while it is polled. Dropping it before its end cancels the requests in flight: their
+    /// records get no outcome, and some may have been saved; drain it to the end.
+    ///
     /// Write the failures to a [`crate::Journal`] as they come, and send it again later with
     /// [`Resource::resend`]:
     ///

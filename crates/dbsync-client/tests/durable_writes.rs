@@ -111,7 +111,7 @@ async fn a_stream_under_faults_then_resends_store_each_record_exactly_once() {
         );
         expected_index += 1;
         match &outcome {
-            WriteOutcome::Saved { index, record } => {
+            WriteOutcome::Saved { index, record, .. } => {
                 assert_eq!(record["n"], *index, "the saved record is this input's");
                 saved.insert(*index);
             }
@@ -265,6 +265,7 @@ async fn records_failing_the_pre_flight_check_are_rejected_without_a_request() {
             index,
             input,
             error,
+            ..
         } => {
             assert_eq!(*index, 1);
             assert_eq!(input["email"], 5);
@@ -293,4 +294,92 @@ async fn records_failing_the_pre_flight_check_are_rejected_without_a_request() {
         "one request, for the good record"
     );
     sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn records_a_batch_answer_leaves_out_keep_their_request_so_it_can_be_sent_again() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/records/batch"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"results": []})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let records = Connection::builder()
+        .base_url(server.uri())
+        .build()
+        .unwrap()
+        .records();
+    let input = futures::stream::iter(vec![json!({"n": 0}), json!({"n": 1})]);
+    let outcomes: Vec<_> = records
+        .create_stream(input, &BatchOptions::default())
+        .collect()
+        .await;
+    let mut keys = HashSet::new();
+    for (position, outcome) in outcomes.iter().enumerate() {
+        match outcome {
+            WriteOutcome::Unknown {
+                request: Some(request),
+                ..
+            } => {
+                assert_eq!((request.position, request.size), (position, 2));
+                keys.insert(request.idempotency_key.clone());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(keys.len(), 1, "one request, one key");
+}
+
+#[tokio::test]
+async fn a_journal_that_cannot_be_read_to_its_end_still_gives_every_line_read_an_outcome() {
+    // Nothing is sent: the read error comes before the end of the journal.
+    let records = Connection::builder()
+        .base_url("http://127.0.0.1:9")
+        .build()
+        .unwrap()
+        .records();
+    let sent_at = dbsync_client::contract::timestamp::format_seconds(std::time::SystemTime::now());
+    let lines = vec![
+        Ok(JournalLine::new(
+            1,
+            json!({"line": 4, "record": {"n": 4}, "error": {"message": "refused"}, "outcome": "not_saved"}),
+        )),
+        Ok(JournalLine::new(
+            2,
+            json!({"line": 7, "record": {"n": 7}, "error": {"message": "lost"}, "outcome": "unknown",
+                   "idempotency_key": "k-1", "key_sent_at": sent_at, "request_position": 0, "request_size": 2}),
+        )),
+        Ok(JournalLine::unreadable(3, "not a JSON document", "{oops")),
+        Err("the disk went away"),
+    ];
+    let mut outcomes = Vec::new();
+    let result = records
+        .resend(lines, &ResendOptions::default(), |outcome| {
+            outcomes.push(outcome);
+            Ok(())
+        })
+        .await;
+    assert_eq!(result.unwrap_err(), "the disk went away");
+    let entries: Vec<&JournalEntry> = outcomes
+        .iter()
+        .map(|outcome| match outcome {
+            ResendOutcome::Failed { entry, .. } => entry,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        entries.iter().map(|e| e.line).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    assert_eq!(entries[0].outcome, JournalOutcome::NotSaved);
+    assert!(entries[0].message().unwrap().contains("could not be read"));
+    // The lost request's line keeps its key and place, for a resend of the whole file.
+    assert_eq!(entries[1].outcome, JournalOutcome::Unknown);
+    assert_eq!(entries[1].idempotency_key.as_deref(), Some("k-1"));
+    assert_eq!(entries[1].request_position, Some(0));
+    assert!(entries[1].message().unwrap().contains("could not be read"));
+    assert_eq!(entries[2].outcome, JournalOutcome::Unknown);
 }

@@ -198,66 +198,88 @@ pub async fn run(
     }
 }
 
+/// How many input lines the reading thread may read ahead of the requests.
+const LINES_AHEAD: usize = 1024;
+
+/// The input's lines, read on a thread of their own (see [`read_on_a_thread`]).
+type Lines = tokio::sync::mpsc::Receiver<Result<InputRecord, CliError>>;
+
+/// Reads `input` on a thread of its own, so that a slow pipe never holds up the task that
+/// polls the requests in flight; at most [`LINES_AHEAD`] lines wait in between. The thread
+/// stops at the end of the input, at a read error, or when the run stops taking lines.
+fn read_on_a_thread(input: Input) -> Lines {
+    let (lines, receiver) = tokio::sync::mpsc::channel(LINES_AHEAD);
+    std::thread::spawn(move || {
+        for item in input {
+            let failed = item.is_err();
+            if lines.blocking_send(item).is_err() || failed {
+                break;
+            }
+        }
+    });
+    receiver
+}
+
 /// What the reader of the input shares with the writer of the outcomes: the lines of the
 /// records handed to the library (their outcomes come in that order), the failures found
 /// before sending (waiting for the records before them), and how reading ended.
+#[derive(Default)]
 struct Feed {
-    input: Input,
     lines: VecDeque<u64>,
     waiting: VecDeque<Failure>,
     seen: u64,
     ended: bool,
+    /// The run failed (stdout or the journal): no more lines are taken.
+    stopped: bool,
     error: Option<CliError>,
 }
 
 impl Feed {
-    /// The next record to send, sorting out bad lines on the way; `None` at the end of the
-    /// input, on a read error, or when too many failures wait (the round ends, its records are
-    /// settled and written, and the next round goes on reading).
-    fn next_record(&mut self, mode: BulkMode, schema: Option<&Schema>) -> Option<(String, Value)> {
-        while self.waiting.len() < MAX_WAITING_FAILURES {
-            let InputRecord { line, value } = match self.input.next() {
-                None => {
-                    self.ended = true;
-                    return None;
-                }
-                Some(Err(error)) => {
-                    self.ended = true;
-                    self.error = Some(error);
-                    return None;
-                }
-                Some(Ok(record)) => record,
-            };
-            self.seen += 1;
-            let checked = match value {
-                Err((message, raw)) => Err(Failure::local(
-                    line,
-                    Value::String(raw),
-                    local_error(message, json!([])),
-                )),
-                Ok(record) => match check(&record, mode, schema) {
-                    Ok(()) => Ok(record),
-                    Err(error) => Err(Failure::local(line, record, error)),
-                },
-            };
-            match checked {
-                Ok(record) => {
-                    self.lines.push_back(line);
-                    let id = record.as_object().and_then(id_of).unwrap_or_default();
-                    return Some((id, record));
-                }
-                Err(failure) => self.waiting.push_back(failure),
+    /// Sorts out one input line: a record to send (with its id, for an update), or a failure
+    /// that waits for the records before it.
+    fn take(
+        &mut self,
+        InputRecord { line, value }: InputRecord,
+        mode: BulkMode,
+        schema: Option<&Schema>,
+    ) -> Option<(String, Value)> {
+        self.seen += 1;
+        let checked = match value {
+            Err((message, raw)) => Err(Failure::local(
+                line,
+                Value::String(raw),
+                local_error(message, json!([])),
+            )),
+            Ok(record) => match check(&record, mode, schema) {
+                Ok(()) => Ok(record),
+                Err(error) => Err(Failure::local(line, record, error)),
+            },
+        };
+        match checked {
+            Ok(record) => {
+                self.lines.push_back(line);
+                let id = record.as_object().and_then(id_of).unwrap_or_default();
+                Some((id, record))
+            }
+            Err(failure) => {
+                self.waiting.push_back(failure);
+                None
             }
         }
-        None
     }
 
-    /// The waiting failures of lines before `line` (all of them with `None`).
+    /// Whether this round takes no more lines: the run stopped, or too many failures wait.
+    fn round_is_full(&self) -> bool {
+        self.stopped || self.waiting.len() >= MAX_WAITING_FAILURES
+    }
+
+    /// The waiting failures of lines up to `line` (all of them with `None`); a bad element
+    /// of a JSON array goes before a record that starts on the same line, as it was read first.
     fn failures_before(&mut self, line: Option<u64>) -> Vec<Failure> {
         let count = self
             .waiting
             .iter()
-            .take_while(|failure| line.is_none_or(|line| failure.entry.line < line))
+            .take_while(|failure| line.is_none_or(|line| failure.entry.line <= line))
             .count();
         self.waiting.drain(..count).collect()
     }
@@ -269,9 +291,46 @@ fn lock(feed: &Mutex<Feed>) -> std::sync::MutexGuard<'_, Feed> {
     feed.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// The next record to send, sorting out bad lines on the way; `None` at the end of the input,
+/// on a read error, or when the round is full (its records are then settled and written, and
+/// the next round goes on reading).
+async fn next_record(
+    lines: &tokio::sync::Mutex<Lines>,
+    feed: &Mutex<Feed>,
+    mode: BulkMode,
+    schema: Option<&Schema>,
+) -> Option<(String, Value)> {
+    let mut lines = lines.lock().await;
+    loop {
+        if lock(feed).round_is_full() {
+            return None;
+        }
+        let item = lines.recv().await;
+        let mut feed = lock(feed);
+        match item {
+            None => {
+                feed.ended = true;
+                return None;
+            }
+            Some(Err(error)) => {
+                feed.ended = true;
+                feed.error = Some(error);
+                return None;
+            }
+            Some(Ok(line)) => {
+                if let Some(record) = feed.take(line, mode, schema) {
+                    return Some(record);
+                }
+            }
+        }
+    }
+}
+
 /// `dbsync create|update --file`: the records through [`Resource::create_stream`] or
 /// [`Resource::update_stream`], in rounds that end only when bad lines pile up; returns how
-/// many records were read.
+/// many records were read. A failure to write stdout or the journal stops the reading, but the
+/// requests in flight are still settled (and written where that still works) before it is
+/// returned: their records may be saved.
 async fn write_records<W: std::io::Write>(
     resource: &Resource<Value>,
     input: Input,
@@ -280,21 +339,16 @@ async fn write_records<W: std::io::Write>(
     options: &BatchOptions,
     run: &mut Run<'_, W>,
 ) -> Result<u64, CliError> {
-    let feed = Arc::new(Mutex::new(Feed {
-        input,
-        lines: VecDeque::new(),
-        waiting: VecDeque::new(),
-        seen: 0,
-        ended: false,
-        error: None,
-    }));
+    let lines = Arc::new(tokio::sync::Mutex::new(read_on_a_thread(input)));
+    let feed = Arc::new(Mutex::new(Feed::default()));
     let schema = Arc::new(schema);
+    let mut first_error: Option<CliError> = None;
     loop {
-        let reader = Arc::clone(&feed);
-        let schema = Arc::clone(&schema);
-        let records = futures::stream::iter(std::iter::from_fn(move || {
-            lock(&reader).next_record(mode, schema.as_ref().as_ref())
-        }));
+        let state = (Arc::clone(&lines), Arc::clone(&feed), Arc::clone(&schema));
+        let records = futures::stream::unfold(state, move |(lines, feed, schema)| async move {
+            let record = next_record(&lines, &feed, mode, schema.as_ref().as_ref()).await?;
+            Some((record, (lines, feed, schema)))
+        });
         let mut outcomes = match mode {
             BulkMode::Create => resource.create_stream(records.map(|(_, record)| record), options),
             BulkMode::Update => resource.update_stream(records, options),
@@ -306,34 +360,50 @@ async fn write_records<W: std::io::Write>(
                 (line, feed.failures_before(Some(line)))
             };
             for failure in before {
-                run.failed(failure)?;
+                keep_first(&mut first_error, run.failed(failure), &feed);
             }
             match JournalEntry::from_outcome(line, &outcome) {
                 None => {
                     if let WriteOutcome::Saved { record, .. } = &outcome {
-                        run.saved(record)?;
+                        keep_first(&mut first_error, run.saved(record), &feed);
                     }
                 }
                 Some(entry) => {
                     let exit = outcome.error().map_or(Exit::Other, class_of);
-                    run.failed(Failure { entry, exit })?;
+                    keep_first(&mut first_error, run.failed(Failure { entry, exit }), &feed);
                 }
             }
         }
         let (rest, ended, error, seen) = {
             let mut feed = lock(&feed);
             let rest = feed.failures_before(None);
-            (rest, feed.ended, feed.error.take(), feed.seen)
+            (
+                rest,
+                feed.ended || feed.stopped,
+                feed.error.take(),
+                feed.seen,
+            )
         };
         for failure in rest {
-            run.failed(failure)?;
+            keep_first(&mut first_error, run.failed(failure), &feed);
         }
-        if let Some(error) = error {
+        if let Some(error) = first_error.take().or(error) {
             return Err(error);
         }
         if ended {
             return Ok(seen);
         }
+    }
+}
+
+/// Keeps the first failure to write stdout or the journal, and stops the reading there (the
+/// requests in flight are still settled).
+fn keep_first(first: &mut Option<CliError>, result: Result<(), CliError>, feed: &Mutex<Feed>) {
+    if let Err(error) = result
+        && first.is_none()
+    {
+        *first = Some(error);
+        lock(feed).stopped = true;
     }
 }
 

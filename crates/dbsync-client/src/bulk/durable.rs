@@ -42,6 +42,7 @@ pub struct LostRequest {
 #[non_exhaustive]
 pub enum WriteOutcome<T> {
     /// The server reported it saved; `record` is the saved record as it answered.
+    #[non_exhaustive]
     Saved {
         /// The record's position in the input.
         index: u64,
@@ -50,6 +51,7 @@ pub enum WriteOutcome<T> {
     },
     /// Not saved, for certain: refused by the server (`400`, `413` on its own...), failing the
     /// pre-flight check, or never sent. Safe to send again once fixed.
+    #[non_exhaustive]
     Rejected {
         /// The record's position in the input.
         index: u64,
@@ -62,6 +64,7 @@ pub enum WriteOutcome<T> {
     /// answer for the record came back (see [`crate::BatchOutcome::outcome_unknown`]). Never
     /// create it again as a new record: send its whole request again with its key (when
     /// `request` is known), or check whether it exists.
+    #[non_exhaustive]
     Unknown {
         /// The record's position in the input.
         index: u64,
@@ -128,6 +131,13 @@ where
     /// Sends one chunk (one request, split only when refused as a whole) and tells each of its
     /// records' outcome, in input order.
     async fn write_chunk(&self, method: Method, chunk: Chunk) -> Vec<WriteOutcome<T>> {
+        // The records go out numbered by their input index (errors name the input indices of a
+        // lost request), unless that index does not fit a `usize`: then by place in the chunk.
+        let offset = chunk
+            .first()
+            .and_then(|(first, _)| usize::try_from(*first).ok())
+            .filter(|first| first.checked_add(chunk.len()).is_some())
+            .unwrap_or(0);
         let mut indexes = Vec::with_capacity(chunk.len());
         let mut ready: Vec<Prepared> = Vec::with_capacity(chunk.len());
         let mut outcomes: Vec<Option<WriteOutcome<T>>> = Vec::with_capacity(chunk.len());
@@ -135,7 +145,7 @@ where
             indexes.push(index);
             match record {
                 Ok(value) => {
-                    ready.push((position, value));
+                    ready.push((offset + position, value));
                     outcomes.push(None);
                 }
                 Err((error, input)) => outcomes.push(Some(WriteOutcome::Rejected {
@@ -149,10 +159,13 @@ where
             let settled = self.send_chunk(&method, ready, None).await;
             let lost = keys_of_lost_requests(&settled, |record| record.unknown);
             for record in settled {
-                let Some(index) = indexes.get(record.index).copied() else {
+                let Some(position) = record.index.checked_sub(offset) else {
                     continue;
                 };
-                if let Some(slot @ None) = outcomes.get_mut(record.index) {
+                let Some(index) = indexes.get(position).copied() else {
+                    continue;
+                };
+                if let Some(slot @ None) = outcomes.get_mut(position) {
                     *slot = Some(to_outcome(index, record, &lost));
                 }
             }

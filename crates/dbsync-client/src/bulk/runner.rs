@@ -203,7 +203,9 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
                                 unknown,
                                 request: request(position),
                             },
-                            // Left out of the answer: it may or may not have been saved.
+                            // Left out of the answer: it may or may not have been saved. It was
+                            // part of the request, so sending that whole request again with its
+                            // key stays safe.
                             None => Settled {
                                 index,
                                 result: Err(Error::decode(
@@ -213,7 +215,7 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
                                     b"",
                                 )),
                                 unknown: true,
-                                request: None,
+                                request: request(position),
                                 input: Some(value),
                             },
                         });

@@ -64,6 +64,23 @@ impl Groups {
         }
         (ready, failed)
     }
+
+    /// When the journal cannot be read to its end: no group is sent (its lines may not all be
+    /// known), and each line fails again with its key and place kept, to be sent by a later
+    /// resend of the whole file.
+    pub(crate) fn abandon(mut self, why: &str) -> Vec<Failure> {
+        let mut failed = Vec::new();
+        for key in self.order {
+            let members = self.groups.remove(&key).unwrap_or_default();
+            let why = format!(
+                "{NOT_SENT}{why}, so the lines sharing idempotency_key `{key}` may not all be \
+                 known and none of them is sent; the outcome is still unknown (the records may \
+                 have been saved): resend the file once it can be read to its end"
+            );
+            failed.extend(group_failures(&key, members, &why, true));
+        }
+        failed
+    }
 }
 
 /// Why the key of a group may no longer be kept by the server, if it may not.
@@ -184,7 +201,13 @@ pub(crate) fn check_group(
         members.sort_by_key(|m| m.position);
         return Ok(members);
     };
-    Err(members
+    Err(group_failures(key, members, &why, keep))
+}
+
+/// The failures of the lines of a group that is not sent: each with `why` (a malformed line
+/// with its own error), its outcome still unknown, and the key and places kept when `keep`.
+fn group_failures(key: &str, members: Vec<Member>, why: &str, keep: bool) -> Vec<Failure> {
+    members
         .into_iter()
         .map(|member| {
             let mut failure = match member.bad {
@@ -206,7 +229,7 @@ pub(crate) fn check_group(
                     Failure::unsent(
                         member.line,
                         member.record,
-                        unsent_error(earlier, why.clone()),
+                        unsent_error(earlier, why.to_owned()),
                     )
                 }
             };
@@ -219,7 +242,7 @@ pub(crate) fn check_group(
             }
             failure
         })
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]

@@ -13,8 +13,12 @@
 //!   older dbsync, a malformed line) is not sent: it fails again with a message saying why and
 //!   what to do.
 //!
-//! Saved records are handed over as they are known; failures of each run of lines come in line
-//! order, and the groups' failures come last.
+//! Saved records are handed over as they are known; the failures of each round of lines come
+//! in line order (the groups are checked and sent in the last round). Memory is bounded for the
+//! records sent as new creates; the lines of lost requests are kept until the end of the
+//! journal, since a group is complete only then. If the journal cannot be read to its end,
+//! nothing more is sent, every line read so far still gets its outcome (the groups' lines fail
+//! with their keys kept), and the read error is returned.
 
 mod entries;
 mod groups;
@@ -40,7 +44,7 @@ const LINES_PER_ROUND: usize = 1000;
 
 /// A check of each record before it is sent as a new create: `Err` with the error to write
 /// (`{"code", "message", "details"}`) keeps it from being sent.
-pub type RecordCheck = dyn Fn(&Value) -> Result<(), Value> + Send + Sync;
+pub(crate) type RecordCheck = dyn Fn(&Value) -> Result<(), Value> + Send + Sync;
 
 /// One line of a failures journal, as read: its line number and its JSON, or why it is not
 /// JSON and its text.
@@ -48,9 +52,9 @@ pub type RecordCheck = dyn Fn(&Value) -> Result<(), Value> + Send + Sync;
 #[non_exhaustive]
 pub struct JournalLine {
     /// The line's number (1-based), written back as the entry's `line` when it fails again.
-    pub line: u64,
+    line: u64,
     /// The line's JSON, or why it is not JSON and the line's text.
-    pub value: Result<Value, (String, String)>,
+    value: Result<Value, (String, String)>,
 }
 
 impl JournalLine {
@@ -60,6 +64,11 @@ impl JournalLine {
             line,
             value: Ok(value),
         }
+    }
+
+    /// The line's number.
+    pub fn line(&self) -> u64 {
+        self.line
     }
 
     /// A line that is not JSON: `why`, and its text.
@@ -172,7 +181,32 @@ impl Resource<Value> {
         let mut local: Vec<Failure> = Vec::new();
         let mut groups = Groups::default();
         loop {
-            let next = lines.next().transpose()?;
+            let next = match lines.next().transpose() {
+                Ok(next) => next,
+                Err(error) => {
+                    // Nothing more is sent, but every line read so far gets its outcome.
+                    let why = "the journal could not be read to its end";
+                    let mut failures = std::mem::take(&mut local);
+                    failures.extend(std::mem::take(&mut chunk).into_iter().map(
+                        |(line, record)| {
+                            let error = local_error(
+                                format!("not sent: {why}; resend the file once it can be read"),
+                                json!([]),
+                            );
+                            Failure {
+                                outcome: JournalOutcome::NotSaved,
+                                ..Failure::unsent(line, record, error)
+                            }
+                        },
+                    ));
+                    failures.extend(std::mem::take(&mut groups).abandon(why));
+                    failures.sort_by_key(|f| f.line);
+                    for failure in failures {
+                        on_outcome(failure.into())?;
+                    }
+                    return Err(error);
+                }
+            };
             let end = next.is_none();
             let mut ready = Vec::new();
             match next {
