@@ -155,6 +155,21 @@ impl<T> Resource<T> {
         let reply = self.send(&call, Expect::Page(&self.format)).await?;
         // The layout read while the request path checked the body: the page is not parsed again.
         let layout = PageLayout::of_reply(&reply.body, reply.status, &self.format, reply.page)?;
+        if let Some(limit) = query.limit_value()
+            && layout.records.len() > limit as usize
+        {
+            return Err(Error::decode(
+                Some(reply.status),
+                format!(
+                    "the server answered {} records to a page of at most {limit} (offset {}): \
+                     more than asked for, so its paging cannot be trusted (a server fault; a \
+                     scan stops here rather than yield duplicates)",
+                    layout.records.len(),
+                    query.offset_value().unwrap_or(0)
+                ),
+                b"",
+            ));
+        }
         Ok(PageBody {
             status: reply.status,
             body: reply.body,

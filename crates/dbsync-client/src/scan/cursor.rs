@@ -15,6 +15,22 @@ use crate::page::Meta;
 use super::id::compare_ids;
 use super::options::ScanMode;
 
+/// How many pages in a row may bring no new record before a consistent scan gives up.
+pub(crate) const MAX_IDLE_PAGES: u32 = 3;
+
+/// The error of a server whose paging cannot be trusted: the scan stops there (its checkpoint
+/// is still good).
+fn server_fault(what: String) -> Error {
+    Error::decode(
+        None,
+        format!(
+            "{what}; the scan stops here so as not to loop or yield duplicates (a server fault: \
+             resume from the scan's checkpoint once the server is fixed)"
+        ),
+        b"",
+    )
+}
+
 /// A page request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Ask {
@@ -56,6 +72,10 @@ pub(crate) struct Cursor {
     pub(crate) total_moved: bool,
     /// How far the last step back went (0: no step back pending).
     back: u64,
+    /// The offset and signature of the last non-empty page accepted (see [`Cursor::accept`]).
+    last_page: Option<(u64, u64)>,
+    /// How many pages in a row brought no new record (consistent mode).
+    idle_pages: u32,
     /// Every page the scan needs has been accepted.
     pub(crate) done: bool,
 }
@@ -76,6 +96,8 @@ impl Cursor {
             first_total: None,
             total_moved: false,
             back: 0,
+            last_page: None,
+            idle_pages: 0,
             done: false,
         }
     }
@@ -137,14 +159,34 @@ impl Cursor {
     }
 
     /// Judges the answer to `ask`: `ids` are the ids of the page's records in order (only read
-    /// in consistent mode), `meta` its metadata.
+    /// in consistent mode), `meta` its metadata, `signature` a digest of its records (see
+    /// `fetch::signature`).
+    ///
+    /// A server that does not move on is an error, not an endless scan: the same records as the
+    /// last page at another offset, or (in consistent mode, where ids are known)
+    /// [`MAX_IDLE_PAGES`] pages in a row with no record past the last one accepted. (A page with
+    /// more records than asked for never gets here: `Resource::fetch_page` refuses it.)
     pub(crate) fn accept(
         &mut self,
         ask: Ask,
         ids: &[Option<String>],
         meta: Option<Meta>,
+        signature: u64,
     ) -> Result<Verdict, Error> {
         let returned = ids.len() as u64;
+        if returned > 0 {
+            if let Some((offset, last)) = self.last_page
+                && last == signature
+                && offset != ask.offset
+            {
+                return Err(server_fault(format!(
+                    "the server answered the same records at offset {} as at offset {offset}: \
+                     its pages do not move on",
+                    ask.offset
+                )));
+            }
+            self.last_page = Some((ask.offset, signature));
+        }
         let page_total = meta.and_then(|m| m.total);
         if let Some(total) = page_total {
             match self.first_total {
@@ -183,7 +225,25 @@ impl Cursor {
                     restart: capped || self.done,
                 })
             }
-            _ => self.accept_consistent(ask, ids, capped, short || reaches_total),
+            _ => {
+                let verdict = self.accept_consistent(ask, ids, capped, short || reaches_total)?;
+                if let Verdict::Take { take: 0, .. } = verdict
+                    && !self.done
+                {
+                    self.idle_pages += 1;
+                    if self.idle_pages >= MAX_IDLE_PAGES {
+                        return Err(server_fault(format!(
+                            "{MAX_IDLE_PAGES} pages in a row (the last at offset {}) brought no \
+                             record past id {}: the server's pages do not move on",
+                            ask.offset,
+                            self.last_id.as_deref().unwrap_or("(none)")
+                        )));
+                    }
+                } else if matches!(verdict, Verdict::Take { .. }) {
+                    self.idle_pages = 0;
+                }
+                Ok(verdict)
+            }
         }
     }
 
@@ -286,6 +346,19 @@ impl Cursor {
 mod tests {
     use super::*;
 
+    /// Accepts a page whose signature is made of its ids (distinct pages, distinct signatures).
+    fn accept(
+        c: &mut Cursor,
+        ask: Ask,
+        ids: &[Option<String>],
+        meta: Option<Meta>,
+    ) -> Result<Verdict, Error> {
+        use std::hash::{Hash as _, Hasher as _};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        ids.hash(&mut hasher);
+        c.accept(ask, ids, meta, hasher.finish())
+    }
+
     fn ids(range: std::ops::RangeInclusive<u64>) -> Vec<Option<String>> {
         range.map(|i| Some(i.to_string())).collect()
     }
@@ -313,16 +386,16 @@ mod tests {
             None,
             "no speculation before the total is known"
         );
-        let v = c
-            .accept(
-                Ask {
-                    offset: 0,
-                    limit: 10,
-                },
-                &ids(1..=10),
-                meta(35),
-            )
-            .unwrap();
+        let v = accept(
+            &mut c,
+            Ask {
+                offset: 0,
+                limit: 10,
+            },
+            &ids(1..=10),
+            meta(35),
+        )
+        .unwrap();
         assert_eq!(
             v,
             Verdict::Take {
@@ -341,7 +414,8 @@ mod tests {
     fn a_plain_cursor_stops_on_a_short_page_or_at_the_end_bound() {
         let mut c = Cursor::new(ScanMode::Plain, 0, 10, 0);
         c.plan(0, 0);
-        c.accept(
+        accept(
+            &mut c,
             Ask {
                 offset: 0,
                 limit: 10,
@@ -360,7 +434,8 @@ mod tests {
                 limit: 7
             })
         );
-        c.accept(
+        accept(
+            &mut c,
             Ask {
                 offset: 5,
                 limit: 7,
@@ -382,7 +457,7 @@ mod tests {
                 offset: Some(ask.offset),
                 total: Some(u64::MAX),
             });
-            assert!(c.accept(ask, &ids(1..=10), total).is_ok(), "{mode:?}");
+            assert!(accept(&mut c, ask, &ids(1..=10), total).is_ok(), "{mode:?}");
             let _ = c.plan(0, 4);
         }
     }
@@ -396,7 +471,7 @@ mod tests {
             offset: Some(0),
             total: Some(120),
         });
-        let v = c.accept(ask, &ids(1..=50), capped).unwrap();
+        let v = accept(&mut c, ask, &ids(1..=50), capped).unwrap();
         assert_eq!(
             v,
             Verdict::Take {
@@ -419,7 +494,7 @@ mod tests {
     fn a_consistent_cursor_overlaps_and_drops_what_it_has_yielded() {
         let mut c = Cursor::new(ScanMode::Consistent, 2, 10, 0);
         let a = c.plan(0, 4).unwrap();
-        c.accept(a, &ids(1..=10), meta(30)).unwrap();
+        accept(&mut c, a, &ids(1..=10), meta(30)).unwrap();
         assert_eq!(c.last_id.as_deref(), Some("10"));
         let b = c.plan(0, 4).unwrap();
         assert_eq!(
@@ -430,7 +505,7 @@ mod tests {
             }
         );
         // No change: the page starts at id 9, two already yielded.
-        let v = c.accept(b, &ids(9..=18), meta(30)).unwrap();
+        let v = accept(&mut c, b, &ids(9..=18), meta(30)).unwrap();
         assert_eq!(
             v,
             Verdict::Take {
@@ -445,16 +520,16 @@ mod tests {
     fn a_consistent_cursor_steps_back_when_records_shifted_past_the_overlap() {
         let mut c = Cursor::new(ScanMode::Consistent, 2, 10, 0);
         let a = c.plan(0, 0).unwrap();
-        c.accept(a, &ids(1..=10), meta(100)).unwrap();
+        accept(&mut c, a, &ids(1..=10), meta(100)).unwrap();
         let b = c.plan(0, 0).unwrap();
         // Five records at or before id 10 were deleted: offset 8 now starts at id 14.
         assert_eq!(
-            c.accept(b, &ids(14..=23), meta(95)).unwrap(),
+            accept(&mut c, b, &ids(14..=23), meta(95)).unwrap(),
             Verdict::Refetch
         );
         let again = c.plan(0, 0).unwrap();
         assert_eq!(again.offset, 4);
-        let v = c.accept(again, &ids(8..=17), meta(95)).unwrap();
+        let v = accept(&mut c, again, &ids(8..=17), meta(95)).unwrap();
         assert_eq!(
             v,
             Verdict::Take {
@@ -471,7 +546,7 @@ mod tests {
         let mut c = Cursor::new(ScanMode::Consistent, 2, 10, 0);
         c.upper_id = Some("5".into());
         let a = c.plan(0, 0).unwrap();
-        let v = c.accept(a, &ids(1..=10), meta(100)).unwrap();
+        let v = accept(&mut c, a, &ids(1..=10), meta(100)).unwrap();
         assert_eq!(
             v,
             Verdict::Take {
@@ -484,8 +559,50 @@ mod tests {
         let mut c = Cursor::new(ScanMode::Consistent, 2, 10, 0);
         let a = c.plan(0, 0).unwrap();
         let unordered = vec![Some("2".to_string()), Some("1".to_string())];
-        assert!(c.accept(a, &unordered, None).is_err());
+        assert!(accept(&mut c, a, &unordered, None).is_err());
         let a = c.plan(0, 0).unwrap();
-        assert!(c.accept(a, &[None], None).is_err());
+        assert!(accept(&mut c, a, &[None], None).is_err());
+    }
+
+    #[test]
+    fn the_same_page_at_another_offset_is_a_server_fault() {
+        let mut c = Cursor::new(ScanMode::Plain, 0, 10, 0);
+        let first = c.plan(0, 0).unwrap();
+        c.accept(first, &ids(1..=10), None, 7).unwrap();
+        let second = c.plan(0, 0).unwrap();
+        assert_eq!(second.offset, 10);
+        let err = c.accept(second, &ids(1..=10), None, 7).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("same records at offset 10 as at offset 0"),
+            "{err}"
+        );
+        // The same offset asked again (a refetch) is not a repeat.
+        let mut c = Cursor::new(ScanMode::Plain, 0, 10, 0);
+        let first = c.plan(0, 0).unwrap();
+        c.accept(first, &ids(1..=10), None, 7).unwrap();
+        assert!(c.accept(first, &ids(1..=10), None, 7).is_ok());
+    }
+
+    #[test]
+    fn a_consistent_scan_that_gets_no_new_record_for_several_pages_stops() {
+        let mut c = Cursor::new(ScanMode::Consistent, 0, 10, 0);
+        let first = c.plan(0, 0).unwrap();
+        accept(&mut c, first, &ids(1..=10), None).unwrap();
+        // The server answers ids 1..=10 at every offset, each time with another signature
+        // (say a changing field): no id moves past 10.
+        let mut result = Ok(Verdict::Refetch);
+        for signature in 0..u64::from(MAX_IDLE_PAGES) {
+            let ask = c.plan(0, 0).unwrap();
+            result = c.accept(ask, &ids(1..=10), None, 100 + signature);
+            if result.is_err() {
+                break;
+            }
+        }
+        let err = result.unwrap_err();
+        assert!(
+            err.to_string().contains("brought no record past id 10"),
+            "{err}"
+        );
     }
 }

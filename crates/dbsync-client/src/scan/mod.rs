@@ -94,6 +94,9 @@ pub struct Scan<T> {
     last_yielded: Option<String>,
     /// An error found before the first fetch (a query the client refuses), yielded first.
     deferred: Option<Error>,
+    /// Pages taken and records yielded so far (for the caps of [`ScanOptions`]).
+    pages_taken: u64,
+    records_yielded: u64,
     failed: bool,
     finished: bool,
 }
@@ -154,6 +157,8 @@ impl<T> Scan<T> {
             position: offset,
             last_yielded: None,
             deferred,
+            pages_taken: 0,
+            records_yielded: 0,
             failed: false,
             finished,
         }
@@ -236,8 +241,21 @@ impl<T: DeserializeOwned + Send + 'static> Scan<T> {
     /// Takes an answered page: the records the cursor keeps are decoded as they are yielded,
     /// on the thread that reads them (see [`fetch`] and [`Taken`]).
     fn take_page(&mut self, mut page: Fetched<T>) -> Result<(), Error> {
+        self.pages_taken = self.pages_taken.saturating_add(1);
+        if let Some(cap) = self.options.max_pages
+            && self.pages_taken > cap
+        {
+            return Err(Error::config(format!(
+                "the scan reached its cap of {cap} pages (ScanOptions::max_pages) at offset {}; \
+                 raise the cap or narrow the query (its checkpoint resumes where it stopped)",
+                page.ask.offset
+            )));
+        }
         let ids = std::mem::take(&mut page.ids);
-        match self.cursor.accept(page.ask, &ids, page.page.layout.meta)? {
+        match self
+            .cursor
+            .accept(page.ask, &ids, page.page.layout.meta, page.signature)?
+        {
             Verdict::Refetch => self.in_flight = FuturesOrdered::new(),
             Verdict::Take {
                 skip,
@@ -308,6 +326,16 @@ impl<T: DeserializeOwned + Send + 'static> Stream for Scan<T> {
             if let Err(error) = this.prefetch() {
                 return this.fail(error);
             }
+            if let Some(cap) = this.options.max_records
+                && this.records_yielded >= cap
+                && !this.buffer.is_empty()
+            {
+                return this.fail(Error::config(format!(
+                    "the scan reached its cap of {cap} records (ScanOptions::max_records) with \
+                     more to yield; raise the cap or narrow the query (its checkpoint resumes \
+                     where it stopped)"
+                )));
+            }
             if let Some(taken) = this.buffer.front_mut() {
                 let index = taken.next;
                 taken.next += 1;
@@ -319,6 +347,7 @@ impl<T: DeserializeOwned + Send + 'static> Stream for Scan<T> {
                 }
                 return match record {
                     Ok(record) => {
+                        this.records_yielded = this.records_yielded.saturating_add(1);
                         this.position = offset.saturating_add(1);
                         if id.is_some() {
                             this.last_yielded = id;

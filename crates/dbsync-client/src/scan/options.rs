@@ -61,6 +61,8 @@ pub struct ScanOptions {
     pub(crate) depth: usize,
     pub(crate) mode: ScanMode,
     pub(crate) overlap: u32,
+    pub(crate) max_pages: Option<u64>,
+    pub(crate) max_records: Option<u64>,
 }
 
 impl Default for ScanOptions {
@@ -69,6 +71,8 @@ impl Default for ScanOptions {
             depth: DEFAULT_PIPELINE_DEPTH,
             mode: ScanMode::Plain,
             overlap: DEFAULT_OVERLAP,
+            max_pages: None,
+            max_records: None,
         }
     }
 }
@@ -101,6 +105,21 @@ impl ScanOptions {
     /// little bandwidth and saves step-backs when many records are deleted between pages.
     pub fn overlap(mut self, records: u32) -> Self {
         self.overlap = records;
+        self
+    }
+
+    /// The most pages the scan may read (default: no cap). A scan that needs more ends with an
+    /// error saying so (its checkpoint is still good): a guard against a server whose pages
+    /// never end. Refetched pages count too.
+    pub fn max_pages(mut self, pages: u64) -> Self {
+        self.max_pages = Some(pages);
+        self
+    }
+
+    /// The most records the scan may yield (default: no cap). A scan with more to yield ends
+    /// with an error saying so, after yielding this many.
+    pub fn max_records(mut self, records: u64) -> Self {
+        self.max_records = Some(records);
         self
     }
 
