@@ -15,6 +15,7 @@
 mod error;
 /// OAuth 2.0: the [`OAuth2Auth`] strategy, its builder, token cache, renewal and code flow.
 mod oauth;
+pub mod private_file;
 /// The view of an outgoing request that a strategy may change.
 mod request;
 /// A string that is never shown: passwords, tokens, client secrets, API keys.

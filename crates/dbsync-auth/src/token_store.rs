@@ -3,7 +3,6 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -236,51 +235,13 @@ fn read_token_file(path: &Path) -> Result<Option<StoredToken>, AuthError> {
 }
 
 fn write_token_file(path: &Path, json: &[u8]) -> Result<(), AuthError> {
-    use std::io::Write as _;
-
-    let cannot = |what: &str, error: std::io::Error| {
+    crate::private_file::write_atomically(path, json).map_err(|error| {
         AuthError::token_store(format!(
-            "cannot {what} the token file `{}`: {error}; check that its directory exists and is \
+            "cannot write the token file `{}`: {error}; check that its directory exists and is \
              writable",
             path.display()
         ))
-    };
-    let file_name = path
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "token".to_owned());
-    // Unique per process and per save, so concurrent saves never write the same temporary file.
-    static SAVES: AtomicU64 = AtomicU64::new(0);
-    let temporary = path.with_file_name(format!(
-        ".{file_name}.{}.{}.tmp",
-        std::process::id(),
-        SAVES.fetch_add(1, Ordering::Relaxed)
-    ));
-
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    let result = (|| {
-        let mut file = options.open(&temporary).map_err(|e| cannot("create", e))?;
-        // The mode only applies to new files: make sure a leftover temporary file is private too.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            file.set_permissions(std::fs::Permissions::from_mode(0o600))
-                .map_err(|e| cannot("protect", e))?;
-        }
-        file.write_all(json).map_err(|e| cannot("write", e))?;
-        file.sync_all().map_err(|e| cannot("write", e))?;
-        std::fs::rename(&temporary, path).map_err(|e| cannot("replace", e))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temporary);
-    }
-    result
+    })
 }
 
 #[cfg(test)]

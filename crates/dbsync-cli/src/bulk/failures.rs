@@ -48,7 +48,7 @@ impl<'a> Failures<'a> {
     pub(super) fn open(path: Option<&'a Path>) -> Result<Self, CliError> {
         let file = match path {
             Some(path) => {
-                let file = std::fs::File::create(path).map_err(|e| {
+                let file = dbsync_auth::private_file::create_private(path).map_err(|e| {
                     CliError::other(format!("cannot create {}: {e}", path.display()))
                 })?;
                 Some((Journal::new(Box::new(file) as Box<dyn Write + Send>), path))

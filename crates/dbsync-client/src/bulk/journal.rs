@@ -142,9 +142,10 @@ pub struct Journal<W: Write> {
 }
 
 impl Journal<File> {
-    /// Creates (or truncates) the journal file at `path`.
+    /// Creates (or truncates) the journal file at `path`, readable by its owner only (it holds
+    /// records and idempotency keys; `0600` on unix, also for a file that existed).
     pub fn create(path: impl AsRef<Path>) -> io::Result<Self> {
-        File::create(path).map(Self::new)
+        dbsync_auth::private_file::create_private(path.as_ref()).map(Self::new)
     }
 }
 

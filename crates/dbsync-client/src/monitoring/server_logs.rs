@@ -245,35 +245,41 @@ impl ServerLogs {
         path: impl AsRef<Path>,
     ) -> Result<ExportSummary, Error> {
         let path = path.as_ref();
-        let file_name = path
-            .file_name()
-            .ok_or_else(|| Error::config(format!("`{}` is not a file path", path.display())))?;
-        let mut partial_name = std::ffi::OsString::from(".");
-        partial_name.push(file_name);
-        partial_name.push(format!(".partial-{:08x}", rand::random::<u32>()));
-        let partial = path.with_file_name(partial_name);
+        if path.file_name().is_none() {
+            return Err(Error::config(format!(
+                "`{}` is not a file path",
+                path.display()
+            )));
+        }
+        // A private temporary file beside `path` (random name, created exclusively, owner-only),
+        // renamed over it at the end; dropped (and removed) on any failure.
+        let mut partial = dbsync_auth::private_file::PrivateFile::beside(path).map_err(|e| {
+            write_error(
+                &format!("could not create a file beside `{}`", path.display()),
+                e,
+            )
+        })?;
         let result = async {
-            let mut file = tokio::fs::File::create(&partial).await.map_err(|e| {
-                write_error(&format!("could not create `{}`", partial.display()), e)
+            let writer = partial.as_file_mut().try_clone().map_err(|e| {
+                write_error(&format!("could not open `{}`", partial.path().display()), e)
             })?;
+            let mut file = tokio::fs::File::from_std(writer);
             let summary = self.export_to(query, format, &mut file).await?;
-            file.sync_all()
+            file.flush()
                 .await
-                .map_err(|e| write_error(&format!("could not sync `{}`", partial.display()), e))?;
-            drop(file);
-            tokio::fs::rename(&partial, path).await.map_err(|e| {
+                .map_err(|e| write_error("the log export could not be flushed", e))?;
+            Ok(summary)
+        }
+        .await;
+        result.and_then(|summary| {
+            partial.commit(path).map_err(|e| {
                 write_error(
                     &format!("could not move the export to `{}`", path.display()),
                     e,
                 )
             })?;
             Ok(summary)
-        }
-        .await;
-        if result.is_err() {
-            let _ = tokio::fs::remove_file(&partial).await;
-        }
-        result
+        })
     }
 
     async fn export_response(
