@@ -1,4 +1,6 @@
-//! Exit codes: scripts tell failure classes apart by them.
+//! Exit codes: scripts tell failure classes apart by them; and the errors the CLI prints.
+
+use crate::terminal_text::{self, MAX_MESSAGE_CHARS};
 
 /// The classes of outcome the CLI reports through its exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,7 +119,7 @@ pub fn class_of(error: &dbsync_client::Error) -> Exit {
 impl From<dbsync_client::Error> for CliError {
     fn from(error: dbsync_client::Error) -> Self {
         let exit = class_of(&error);
-        let mut message = error.to_string();
+        let mut message = terminal_text::cut(&error.to_string(), MAX_MESSAGE_CHARS).into_owned();
         if let dbsync_client::Error::Auth(dbsync_auth::AuthError::InsecureTransport { .. }) = &error
         {
             message = format!(
@@ -140,16 +142,34 @@ impl From<dbsync_client::Error> for CliError {
     }
 }
 
+/// The most validation details printed after an error's message; a last line counts the others.
+pub const MAX_DETAILS: usize = 100;
+
+/// The message, then one line per detail (at most [`MAX_DETAILS`]), every control character of
+/// either shown as an escape and each detail's field and message cut to
+/// [`MAX_MESSAGE_CHARS`]: a server's text never acts on the terminal.
 impl std::fmt::Display for CliError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)?;
-        for detail in &self.details {
+        f.write_str(&terminal_text::escape_controls(&self.message))?;
+        for detail in self.details.iter().take(MAX_DETAILS) {
             let field = if detail.field.is_empty() {
-                "(record)"
+                "(record)".to_owned()
             } else {
-                &detail.field
+                terminal_text::server_message(&detail.field)
             };
-            write!(f, "\n  {field}: {}", detail.message)?;
+            write!(
+                f,
+                "\n  {field}: {}",
+                terminal_text::server_message(&detail.message)
+            )?;
+        }
+        if let Some(more) = self
+            .details
+            .len()
+            .checked_sub(MAX_DETAILS)
+            .filter(|n| *n > 0)
+        {
+            write!(f, "\n  … and {more} more detail(s)")?;
         }
         Ok(())
     }
@@ -220,6 +240,44 @@ mod tests {
         .map(|e| e.code())
         .collect();
         assert_eq!(codes, vec![0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    }
+
+    #[test]
+    fn a_server_error_prints_no_control_character_and_is_cut() {
+        const PWNED: &str = "\u{1b}]0;pwned\u{7}";
+        let details: Vec<dbsync_client::ErrorDetail> = serde_json::from_value(serde_json::json!(
+            (0..MAX_DETAILS + 2)
+                .map(|i| serde_json::json!({"field": format!("f{i}{PWNED}"), "message": format!("bad\u{9b}2J{PWNED}")}))
+                .collect::<Vec<_>>()
+        ))
+        .unwrap();
+        let error = CliError::from(Error::Validation {
+            message: format!("nope{PWNED}"),
+            details,
+        });
+        let text = error.to_string();
+        assert!(
+            !text
+                .chars()
+                .any(|c| terminal_text::is_control(c) && c != '\n'),
+            "{text:?}"
+        );
+        assert!(
+            text.contains("\n  f0\\u{1b}]0;pwned\\u{7}: bad\\u{9b}2J\\u{1b}]0;pwned\\u{7}\n"),
+            "{text}"
+        );
+        assert_eq!(text.lines().count(), 1 + MAX_DETAILS + 1, "{text}");
+        assert!(text.ends_with("\n  … and 2 more detail(s)"), "{text}");
+
+        let long = format!("{PWNED}{}", "x".repeat(5000));
+        let text = CliError::from(Error::NotFound { message: long }).to_string();
+        assert!(
+            text.starts_with("not found (404): \\u{1b}]0;pwned\\u{7}x"),
+            "{text}"
+        );
+        assert!(text.ends_with("more character(s) cut]"), "{text}");
+        assert!(text.chars().count() < MAX_MESSAGE_CHARS + 100, "{text}");
+        assert!(!text.chars().any(terminal_text::is_control), "{text:?}");
     }
 
     #[test]

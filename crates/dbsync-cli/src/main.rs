@@ -25,6 +25,8 @@ mod progress;
 mod records;
 /// `dbsync sandbox`: the local server.
 mod sandbox_cmd;
+/// Server text made safe to print: control characters as visible escapes, long messages cut.
+mod terminal_text;
 /// `dbsync validate`: every violation of every record, with its line number.
 mod validate_cmd;
 

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use crate::args::{KeysCommand, LogsArgs, LogsCommand, WorkflowCommand};
 use crate::exit::CliError;
 use crate::output::{Format, RecordWriter, write_one};
+use crate::terminal_text::{self, MAX_MESSAGE_CHARS};
 
 fn stdout_error(e: std::io::Error) -> CliError {
     CliError::io("cannot write to stdout", e)
@@ -68,7 +69,7 @@ pub async fn workflow(
                     let why = run
                         .error
                         .as_ref()
-                        .map(|e| format!(": {}", e.message))
+                        .map(|e| format!(": {}", terminal_text::cut(&e.message, MAX_MESSAGE_CHARS)))
                         .unwrap_or_default();
                     Err(CliError::other(format!(
                         "run {} of workflow {workflow} ended {status}{why}",

@@ -1,8 +1,15 @@
 //! Writing records in the formats the CLI offers: JSON, JSON Lines, CSV and a table.
+//!
+//! The JSON formats are exact, with every control character inside a string as a `\u00xx`
+//! escape; CSV and the table show the control characters of keys and values as `\u{..}` escapes
+//! (see [`terminal_text`]).
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 use serde_json::Value;
+
+use crate::terminal_text;
 
 /// An output format, chosen with `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -55,13 +62,16 @@ impl<W: Write> RecordWriter<W> {
     pub fn write(&mut self, record: &Value) -> io::Result<()> {
         match self.format {
             Format::Jsonl => {
-                serde_json::to_writer(&mut self.out, record)?;
+                let text = serde_json::to_string(record).map_err(io::Error::other)?;
+                self.out
+                    .write_all(terminal_text::escape_json_controls(&text).as_bytes())?;
                 self.out.write_all(b"\n")?;
             }
             Format::Json => {
                 self.out
                     .write_all(if self.written == 0 { b"[\n" } else { b",\n" })?;
                 let text = serde_json::to_string_pretty(record).map_err(io::Error::other)?;
+                let text = terminal_text::escape_json_controls(&text);
                 for (i, line) in text.lines().enumerate() {
                     if i > 0 {
                         self.out.write_all(b"\n")?;
@@ -72,11 +82,15 @@ impl<W: Write> RecordWriter<W> {
             Format::Csv => {
                 if self.csv_columns.is_none() {
                     let columns = columns_of(std::slice::from_ref(record));
-                    write_csv_row(&mut self.out, columns.iter().map(|c| c.as_str()))?;
+                    let headers: Vec<Cow<'_, str>> = columns.iter().map(|c| csv_text(c)).collect();
+                    write_csv_row(&mut self.out, headers.iter().map(|c| c.as_ref()))?;
                     self.csv_columns = Some(columns);
                 }
                 if let Some(columns) = &self.csv_columns {
-                    let cells: Vec<String> = columns.iter().map(|c| cell(record.get(c))).collect();
+                    let cells: Vec<String> = columns
+                        .iter()
+                        .map(|c| csv_text(&cell(record.get(c))).into_owned())
+                        .collect();
                     write_csv_row(&mut self.out, cells.iter().map(|c| c.as_str()))?;
                 }
             }
@@ -105,21 +119,25 @@ pub fn write_one<W: Write>(out: W, format: Format, value: &Value) -> io::Result<
     match format {
         Format::Json => {
             let mut out = out;
-            serde_json::to_writer_pretty(&mut out, value)?;
+            let text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
+            out.write_all(terminal_text::escape_json_controls(&text).as_bytes())?;
             out.write_all(b"\n")
         }
         Format::Table => {
             let mut out = out;
             let Value::Object(map) = value else {
-                return writeln!(out, "{}", cell(Some(value)));
+                return writeln!(out, "{}", table_text(&cell(Some(value))));
             };
-            let width = map.keys().map(|k| k.chars().count()).max().unwrap_or(0);
-            for (key, field) in ordered(map) {
-                writeln!(
-                    out,
-                    "{key:<width$}  {}",
-                    cell(Some(field)).replace(['\n', '\r', '\t'], " ")
-                )?;
+            let keys: Vec<(String, &Value)> = ordered(map)
+                .map(|(key, field)| (table_text(key), field))
+                .collect();
+            let width = keys
+                .iter()
+                .map(|(k, _)| k.chars().count())
+                .max()
+                .unwrap_or(0);
+            for (key, field) in keys {
+                writeln!(out, "{key:<width$}  {}", table_text(&cell(Some(field))))?;
             }
             out.flush()
         }
@@ -169,6 +187,18 @@ fn cell(value: Option<&Value>) -> String {
     }
 }
 
+/// A key or value as a CSV field: line feeds and tabs kept (the field is quoted), every other
+/// control character escaped.
+fn csv_text(text: &str) -> Cow<'_, str> {
+    terminal_text::escape_controls_except(text, &['\n', '\t'])
+}
+
+/// A key or value as table text: line breaks and tabs as spaces (a row stays one line), every
+/// other control character escaped.
+fn table_text(text: &str) -> String {
+    terminal_text::escape_controls(&text.replace(['\n', '\r', '\t'], " ")).into_owned()
+}
+
 fn write_csv_row<'a, W: Write>(
     out: &mut W,
     cells: impl Iterator<Item = &'a str>,
@@ -199,12 +229,13 @@ fn write_table<W: Write>(out: &mut W, rows: &[Value]) -> io::Result<()> {
                     } else {
                         cell(Some(row))
                     };
-                    shorten(&text.replace(['\n', '\r', '\t'], " "))
+                    shorten(&table_text(&text))
                 })
                 .collect()
         })
         .collect();
-    let widths: Vec<usize> = columns
+    let headers: Vec<String> = columns.iter().map(|c| table_text(c)).collect();
+    let widths: Vec<usize> = headers
         .iter()
         .enumerate()
         .map(|(i, c)| {
@@ -224,7 +255,7 @@ fn write_table<W: Write>(out: &mut W, rows: &[Value]) -> io::Result<()> {
             .trim_end()
             .to_owned()
     };
-    writeln!(out, "{}", line(&mut columns.iter().map(|c| c.as_str())))?;
+    writeln!(out, "{}", line(&mut headers.iter().map(|c| c.as_str())))?;
     writeln!(
         out,
         "{}",
@@ -318,5 +349,69 @@ mod tests {
         assert!(lines[0].starts_with("id  name"), "{text}");
         assert!(lines[2].ends_with('…'), "{text}");
         assert_eq!(render(Format::Table, &[]).trim(), "(no records)");
+    }
+
+    const PWNED: &str = "\u{1b}]0;pwned\u{7}";
+
+    fn hostile() -> Value {
+        json!({"id": "1", PWNED: format!("a{PWNED}\n\tb\u{9b}c"), "name": "日本 é 🦀"})
+    }
+
+    fn no_controls_but_line_ends(text: &str) {
+        let bad: Vec<char> = text
+            .chars()
+            .filter(|c| terminal_text::is_control(*c) && *c != '\n')
+            .collect();
+        assert!(bad.is_empty(), "{bad:?} in {text:?}");
+    }
+
+    #[test]
+    fn table_shows_control_characters_of_keys_and_values_as_escapes() {
+        let text = render(Format::Table, &[hostile()]);
+        no_controls_but_line_ends(&text);
+        assert!(text.contains("\\u{1b}]0;pwned\\u{7}"), "{text}");
+        assert!(text.contains("日本 é 🦀"), "{text}");
+        // Line breaks and tabs become spaces, as before.
+        assert!(text.contains("\\u{7}  b\\u{9b}c"), "{text}");
+        let mut one = Vec::new();
+        write_one(&mut one, Format::Table, &hostile()).unwrap();
+        let one = String::from_utf8(one).unwrap();
+        no_controls_but_line_ends(&one);
+        assert_eq!(one.lines().count(), 3, "{one}");
+        let mut bare = Vec::new();
+        write_one(&mut bare, Format::Table, &json!(PWNED)).unwrap();
+        assert_eq!(String::from_utf8(bare).unwrap(), "\\u{1b}]0;pwned\\u{7}\n");
+    }
+
+    #[test]
+    fn csv_shows_control_characters_as_escapes_and_stays_csv() {
+        let text = render(Format::Csv, &[hostile()]);
+        assert!(!text.contains(['\u{1b}', '\u{7}', '\u{9b}']), "{text:?}");
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let escaped = "\\u{1b}]0;pwned\\u{7}";
+        assert_eq!(reader.headers().unwrap(), vec!["id", escaped, "name"]);
+        let row = reader.records().next().unwrap().unwrap();
+        assert_eq!(&row[1], format!("a{escaped}\n\tb\\u{{9b}}c"));
+        assert_eq!(&row[2], "日本 é 🦀");
+    }
+
+    #[test]
+    fn json_formats_keep_the_exact_value_with_its_controls_escaped_as_json() {
+        for format in [Format::Json, Format::Jsonl] {
+            let text = render(format, &[hostile()]);
+            assert!(!text.contains(['\u{1b}', '\u{7}', '\u{9b}']), "{text:?}");
+            assert!(text.contains("\\u001b]0;pwned\\u0007"), "{text}");
+            assert!(text.contains("\\u009bc"), "{text}");
+            let back: Value = serde_json::from_str(
+                text.trim_start_matches('[')
+                    .trim_end()
+                    .trim_end_matches(']'),
+            )
+            .unwrap();
+            assert_eq!(back, hostile());
+        }
+        let mut one = Vec::new();
+        write_one(&mut one, Format::Json, &hostile()).unwrap();
+        assert_eq!(serde_json::from_slice::<Value>(&one).unwrap(), hostile());
     }
 }

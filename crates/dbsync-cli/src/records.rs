@@ -12,6 +12,7 @@ use crate::bulk::{self, BulkMode, Source};
 use crate::exit::{CliError, Exit, class_of, report_write};
 use crate::output::{Format, RecordWriter, write_one};
 use crate::progress;
+use crate::terminal_text;
 
 fn resource(connection: &Connection, name: &str) -> Result<Resource<Value>, CliError> {
     Ok(connection.resource::<Value>(name)?)
@@ -304,7 +305,11 @@ pub async fn delete(
             Err(error) => {
                 failed += 1;
                 first_failure.get_or_insert(class_of(&error));
-                eprintln!("dbsync: {id}: {error}");
+                eprintln!(
+                    "dbsync: {}: {}",
+                    terminal_text::escape_controls(&id),
+                    terminal_text::server_message(&error.to_string())
+                );
             }
         }
     }

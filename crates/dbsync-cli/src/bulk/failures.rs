@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::BulkMode;
 use crate::exit::{CliError, Exit};
+use crate::terminal_text;
 
 /// The text dbsync-client adds to the error of a request whose outcome is unknown (so the
 /// stderr line does not say it twice).
@@ -96,6 +97,7 @@ impl<'a> Failures<'a> {
                         note.push_str(&format!(" (Idempotency-Key `{key}`)"));
                     }
                 }
+                let message = terminal_text::server_message(message);
                 eprintln!("dbsync: line {}: {message}{note}", entry.line);
                 Ok(())
             }
