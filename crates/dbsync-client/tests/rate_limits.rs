@@ -308,12 +308,83 @@ async fn absurd_retry_after_and_reset_headers_are_errors_not_panics() {
         .expect(1)
         .mount(&server)
         .await;
-    // A deadline too long to add to the clock is no deadline, not a panic.
-    let policy = RetryPolicy::default().call_deadline(Duration::MAX);
+    // A deadline too long to add to the clock is no deadline, not a panic. The absurd reset is
+    // not ignored: it pauses the connection for the longest server wait allowed (kept short).
+    let policy = RetryPolicy::default()
+        .call_deadline(Duration::MAX)
+        .max_retry_after(Duration::from_millis(200));
     let connection = builder(&server).retry(policy).build().unwrap();
     let b = connection.resource::<Value>("b").unwrap();
     assert!(b.get("1").await.is_ok());
     let a = connection.resource::<Value>("a").unwrap();
     let err = a.get("1").await.unwrap_err();
     assert!(matches!(err, Error::RateLimited { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_retry_after_of_a_day_pauses_the_connection_only_for_the_callers_cap() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/records/1"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "86400"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/records/2"))
+        .respond_with(ok())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let policy = RetryPolicy::default().max_retry_after(Duration::from_millis(300));
+    let connection = builder(&server).retry(policy).build().unwrap();
+    // The call told to wait a day ends at once: it may not wait that long.
+    let err = connection.records().get("1").await.unwrap_err();
+    assert!(matches!(err, Error::RateLimited { .. }), "{err:?}");
+    // The next call waits the caller's cap at most, then goes (it used to fail at once: the
+    // whole connection was paused for the day).
+    let started = Instant::now();
+    connection.records().get("2").await.unwrap();
+    assert!(
+        started.elapsed() <= Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_far_rate_limit_reset_pauses_only_for_the_callers_cap() {
+    let server = MockServer::start().await;
+    let in_a_day = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 86_400;
+    Mock::given(method("GET"))
+        .and(path("/v1/records/1"))
+        .respond_with(
+            ok().insert_header("X-RateLimit-Remaining", "0")
+                .insert_header("X-RateLimit-Reset", in_a_day.to_string()),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/records/2"))
+        .respond_with(ok())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let policy = RetryPolicy::default()
+        .max_retry_after(Duration::from_millis(300))
+        .max_rate_limit_wait(Duration::from_secs(5));
+    let connection = builder(&server).retry(policy).build().unwrap();
+    connection.records().get("1").await.unwrap();
+    let started = Instant::now();
+    connection.records().get("2").await.unwrap();
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(250) && waited <= Duration::from_secs(3),
+        "paused for the cap, not the day nor two minutes: {waited:?}"
+    );
 }

@@ -164,7 +164,8 @@ impl Attempts<'_> {
             let (attempted, latency) = match response {
                 Err(error) => (classify::transport_failure(call, error), started.elapsed()),
                 Ok(response) => {
-                    transport.observe_rate_limit(response.headers());
+                    transport
+                        .observe_rate_limit(response.headers(), self.policy.longest_retry_after());
                     let status = response.status().as_u16();
                     if (200..300).contains(&status) {
                         deliver.take(call, response, started, &self.waits).await?
@@ -207,7 +208,11 @@ impl Attempts<'_> {
             } = outcome
             {
                 // Every task using the connection holds back, not only this one.
-                transport.throttle.pause_for(Instant::now(), pause);
+                transport.throttle.pause_for(
+                    Instant::now(),
+                    pause,
+                    self.policy.longest_retry_after(),
+                );
             }
             match decide(
                 &call.method,

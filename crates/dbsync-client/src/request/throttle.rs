@@ -25,12 +25,8 @@ use tokio::time::Instant;
 
 use crate::rate_limit::RateLimitInfo;
 
-/// The longest pause taken from `X-RateLimit-Reset` (a reset far in the future is more likely a
-/// clock problem than a real window).
-const MAX_PACING_PAUSE: Duration = Duration::from_secs(120);
-
-/// The longest shared pause a server's `Retry-After` sets (a day): a call that cannot wait that
-/// long ends with the rate-limited error anyway (`RetryPolicy::max_retry_after`).
+/// The longest shared pause whatever the caller's cap (a day), so that no server time overflows
+/// the clock.
 const MAX_SERVER_PAUSE: Duration = Duration::from_secs(24 * 3600);
 
 /// A tokio instant, as governor's clock reading.
@@ -131,20 +127,35 @@ impl Throttle {
         }
     }
 
-    /// Makes every task wait `pause` from `now`. A server's pause is at most
-    /// [`MAX_SERVER_PAUSE`], so an absurd `Retry-After` neither overflows the clock nor stops
-    /// the connection for good.
-    pub(crate) fn pause_for(&self, now: Instant, pause: Duration) {
-        if let Some(until) = now.checked_add(pause.min(MAX_SERVER_PAUSE)) {
+    /// Makes every task wait `pause` from `now`, but never longer than `cap` (the longest
+    /// server-set wait the caller allows, `RetryPolicy::max_retry_after`): a `Retry-After` of a
+    /// day ends the call that got it with the rate-limited error, and does not stop the whole
+    /// connection for a day.
+    pub(crate) fn pause_for(&self, now: Instant, pause: Duration, cap: Duration) {
+        if let Some(until) = now.checked_add(pause.min(cap).min(MAX_SERVER_PAUSE)) {
             self.pause_until(until);
         }
     }
 
     /// Reads a response's rate-limit headers and pauses every task if the server says the
-    /// window is used up.
-    pub(crate) fn observe(&self, info: &RateLimitInfo, now: Instant, wall: SystemTime) {
+    /// window is used up (at most `cap`, see [`Throttle::pause_for`]).
+    pub(crate) fn observe(
+        &self,
+        info: &RateLimitInfo,
+        now: Instant,
+        wall: SystemTime,
+        cap: Duration,
+    ) {
         if let Some(pause) = pacing_pause(info, wall) {
-            self.pause_for(now, pause);
+            if pause > cap {
+                tracing::warn!(
+                    reset_in_s = pause.as_secs(),
+                    cap_s = cap.as_secs(),
+                    "dbsync: the server's X-RateLimit-Reset is further away than \
+                     RetryPolicy::max_retry_after; pausing for the cap only"
+                );
+            }
+            self.pause_for(now, pause, cap);
         }
     }
 
@@ -158,15 +169,18 @@ impl Throttle {
 }
 
 /// How long to hold every request back after a response with these rate-limit headers: when
-/// `X-RateLimit-Remaining` is 0, until `X-RateLimit-Reset` (unix seconds; at most two minutes);
-/// otherwise not at all.
+/// `X-RateLimit-Remaining` is 0, until `X-RateLimit-Reset` (unix seconds; a reset too far to
+/// express is `Duration::MAX`, never ignored); otherwise not at all. The connection caps the
+/// pause at `RetryPolicy::max_retry_after`.
 pub fn pacing_pause(info: &RateLimitInfo, now: SystemTime) -> Option<Duration> {
     if info.remaining != Some(0) {
         return None;
     }
-    let reset = UNIX_EPOCH.checked_add(Duration::from_secs(info.reset?))?;
+    let Some(reset) = UNIX_EPOCH.checked_add(Duration::from_secs(info.reset?)) else {
+        return Some(Duration::MAX);
+    };
     let wait = reset.duration_since(now).ok()?;
-    (!wait.is_zero()).then(|| wait.min(MAX_PACING_PAUSE))
+    (!wait.is_zero()).then_some(wait)
 }
 
 #[cfg(test)]
@@ -189,11 +203,15 @@ mod tests {
             reset: Some(u64::MAX),
             ..RateLimitInfo::default()
         };
-        assert_eq!(pacing_pause(&absurd, wall), None);
+        // Not ignored (issue 13): as long as can be, and then capped by the caller.
+        assert_eq!(pacing_pause(&absurd, wall), Some(Duration::MAX));
         let throttle = Throttle::new(None);
         let now = Instant::now();
-        throttle.pause_for(now, Duration::MAX);
+        throttle.pause_for(now, Duration::MAX, Duration::MAX);
         assert_eq!(throttle.paused_until(), Some(now + MAX_SERVER_PAUSE));
+        let throttle = Throttle::new(None);
+        throttle.pause_for(now, Duration::MAX, Duration::from_secs(60));
+        assert_eq!(throttle.paused_until(), Some(now + Duration::from_secs(60)));
     }
 
     #[test]
@@ -208,9 +226,10 @@ mod tests {
         assert_eq!(pacing_pause(&info(Some(0), None), now), None);
         assert_eq!(pacing_pause(&info(Some(0), Some(999)), now), None);
         assert_eq!(pacing_pause(&info(Some(0), Some(1_000)), now), None);
+        // A far reset is told as it is; the connection caps the pause (see pause_for).
         assert_eq!(
             pacing_pause(&info(Some(0), Some(100_000)), now),
-            Some(MAX_PACING_PAUSE)
+            Some(Duration::from_secs(99_000))
         );
     }
 

@@ -134,8 +134,8 @@ impl Transport {
     }
 
     /// Takes in the rate-limit headers of a response: remembered when it had any, and given to
-    /// the throttle for pacing.
-    pub(super) fn observe_rate_limit(&self, headers: &HeaderMap) {
+    /// the throttle for pacing (a pause of at most `cap`).
+    pub(super) fn observe_rate_limit(&self, headers: &HeaderMap, cap: Duration) {
         let info = RateLimitInfo::from_headers(headers);
         if info != RateLimitInfo::default() {
             *self
@@ -147,6 +147,7 @@ impl Transport {
             &info,
             tokio::time::Instant::now(),
             std::time::SystemTime::now(),
+            cap,
         );
     }
 }
