@@ -73,7 +73,7 @@ use dbsync_contract::{RESERVED_NAMES, is_valid_resource_name};
 pub use error::{ErrorBody, ErrorDetail, ErrorObject};
 pub use faults::{Fault, Faults};
 pub use rate_limit::RateLimitSnapshot;
-pub use request_log::{DEFAULT_LOG_CAPACITY, LogEntry};
+pub use request_log::{DEFAULT_LOG_CAPACITY, LogEntry, MAX_LOGGED_PATH_BYTES};
 pub use seed::{records_schema, records_schema_json};
 
 use state::{AppState, SandboxState};

@@ -14,6 +14,22 @@ use crate::time_fmt::{format_micros, now_micros};
 /// How many requests the log keeps by default.
 pub const DEFAULT_LOG_CAPACITY: usize = 100_000;
 
+/// The most bytes of a request's path the log keeps: with the count cap, the log holds at most
+/// about 30 MB however long the paths anyone sends (unauthenticated requests are logged too).
+pub const MAX_LOGGED_PATH_BYTES: usize = 256;
+
+/// `path`, cut to [`MAX_LOGGED_PATH_BYTES`] at a character boundary and marked when cut.
+fn bounded_path(path: &str) -> String {
+    if path.len() <= MAX_LOGGED_PATH_BYTES {
+        return path.to_owned();
+    }
+    let mut end = MAX_LOGGED_PATH_BYTES;
+    while !path.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &path[..end])
+}
+
 /// One served request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -24,7 +40,8 @@ pub struct LogEntry {
     pub timestamp_micros: i64,
     /// HTTP method, e.g. `GET`.
     pub method: String,
-    /// Request path without the query, e.g. `/v1/records/7`.
+    /// Request path without the query, e.g. `/v1/records/7` (at most
+    /// [`MAX_LOGGED_PATH_BYTES`], then `...`).
     pub endpoint: String,
     /// Response status.
     pub status: u16,
@@ -153,7 +170,7 @@ pub(crate) async fn middleware(
     let started = Instant::now();
     let timestamp = now_micros();
     let method = request.method().to_string();
-    let endpoint = request.uri().path().to_string();
+    let endpoint = bounded_path(request.uri().path());
     let response = next.run(request).await;
     let duration_ms = started.elapsed().as_millis() as u64;
     state.request_log.record(
@@ -191,6 +208,15 @@ mod tests {
                 None => return ids,
             }
         }
+    }
+
+    #[test]
+    fn long_paths_are_cut_at_a_character_boundary() {
+        assert_eq!(bounded_path("/v1/records/7"), "/v1/records/7");
+        let long = format!("/v1/{}", "é".repeat(40_000));
+        let kept = bounded_path(&long);
+        assert!(kept.len() <= MAX_LOGGED_PATH_BYTES + 3, "{}", kept.len());
+        assert!(kept.ends_with("...") && long.starts_with(kept.trim_end_matches("...")));
     }
 
     #[test]
