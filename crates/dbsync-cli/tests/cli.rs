@@ -721,7 +721,7 @@ fn settings_file_and_environment_give_the_connection() {
     let config = write_file(
         dir.path(),
         "conn.json",
-        &json!({"api_url": env.url(), "auth": {"type": "bearer", "token": "${MY_TOKEN}"}})
+        &json!({"api_url": env.url(), "auth": {"type": "bearer", "token": "${DBSYNC_MY_TOKEN}"}})
             .to_string(),
     );
     let out = run(env
@@ -729,7 +729,7 @@ fn settings_file_and_environment_give_the_connection() {
         .args(["--config"])
         .arg(&config)
         .arg("list")
-        .env("MY_TOKEN", TOKEN));
+        .env("DBSYNC_MY_TOKEN", TOKEN));
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(jsonl(&out.stdout).len(), 2);
     let out = run(env
@@ -742,7 +742,7 @@ fn settings_file_and_environment_give_the_connection() {
         .bare()
         .arg("list")
         .env("DBSYNC_CONFIG", &config)
-        .env("MY_TOKEN", TOKEN));
+        .env("DBSYNC_MY_TOKEN", TOKEN));
     assert_eq!(out.code, 0, "{}", out.stderr);
 }
 

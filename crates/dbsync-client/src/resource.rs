@@ -223,13 +223,17 @@ impl<T: DeserializeOwned> Resource<T> {
     /// The resource's schema: `GET /v1/{resource}/schema`, read with dbsync-validate's lenient
     /// parser ([`dbsync_validate::Schema::from_json_lenient`]): descriptive members a real server
     /// may add (`label`, `description`, `x-...`) are ignored, while a misspelt constraint or an
-    /// unknown type is still refused. A schema the validator cannot read is an [`Error::Decode`]
-    /// naming the problem.
+    /// unknown type is still refused. It is read within
+    /// [`dbsync_validate::SchemaLimits::default`] (at most 1,000 fields, 64 KiB of pattern text,
+    /// each pattern compiled within 1 MiB, 32 MiB of compiled patterns in all), so a hostile
+    /// server cannot make validation compile gigabytes. A schema the validator cannot read, or
+    /// one over a limit, is an [`Error::Decode`] naming the problem (and the limit).
     pub async fn schema(&self) -> Result<Schema, Error> {
         let call = self.sub_call(Method::GET, "schema")?;
         let reply = self.send(&call, Expect::Json).await?;
         let json: serde_json::Value = reply.json("the schema")?;
-        Schema::from_json_lenient(&json).map_err(|e| {
+        let limits = dbsync_validate::SchemaLimits::default();
+        Schema::from_json_lenient_with_limits(&json, &limits).map_err(|e| {
             Error::decode(
                 Some(reply.status),
                 format!("the server's schema cannot be used: {e}"),

@@ -116,6 +116,9 @@ fn references_are_expanded_when_connecting() {
         r#"{"api_url":"${API}","auth":{"type":"basic","username":"${USER}","password":"${PASS}"}}"#,
     )
     .unwrap();
+    // Names other than DBSYNC_* must be allowed by the caller (see
+    // references_read_only_dbsync_variables_unless_allowed).
+    let settings = settings.allow_env(["API", "USER", "PASS"]);
     let conn = settings
         .connect_with_env(&env(&[
             ("API", "https://api.example.com"),
@@ -135,6 +138,115 @@ fn references_are_expanded_when_connecting() {
         err.to_string()
             .contains("auth.password: the environment variable PASS is not set"),
         "{err}"
+    );
+}
+
+#[test]
+fn references_read_only_dbsync_variables_unless_allowed() {
+    let secret = "AKIA-do-not-send-7f3e";
+    let lookup = env(&[
+        ("AWS_SECRET_ACCESS_KEY", secret),
+        ("DBSYNC_TOKEN", "t0ken"),
+        ("DBSYNC_AGENT", "agent/1"),
+    ]);
+    // Every place a reference may stand: refused when naming a variable outside DBSYNC_*,
+    // with an error that names it and never holds its value.
+    let refused = [
+        (r#"{"api_url":"${AWS_SECRET_ACCESS_KEY}"}"#, "api_url"),
+        (
+            r#"{"api_url":"https://h","auth":{"type":"bearer","token":"${AWS_SECRET_ACCESS_KEY}"}}"#,
+            "auth.token",
+        ),
+        (
+            r#"{"api_url":"https://h","auth":{"type":"basic","username":"${AWS_SECRET_ACCESS_KEY}","password":"${DBSYNC_TOKEN}"}}"#,
+            "auth.username",
+        ),
+        (
+            r#"{"api_url":"https://h","auth":{"type":"basic","username":"u","password":"${AWS_SECRET_ACCESS_KEY}"}}"#,
+            "auth.password",
+        ),
+        (
+            r#"{"api_url":"https://h","auth":{"type":"oauth2","client_id":"${AWS_SECRET_ACCESS_KEY}","client_secret":"${DBSYNC_TOKEN}"}}"#,
+            "auth.client_id",
+        ),
+        (
+            r#"{"api_url":"https://h","auth":{"type":"oauth2","client_id":"c","client_secret":"${AWS_SECRET_ACCESS_KEY}"}}"#,
+            "auth.client_secret",
+        ),
+        (
+            r#"{"api_url":"https://h","auth":{"type":"oauth2","token_url":"${AWS_SECRET_ACCESS_KEY}","client_id":"c","client_secret":"${DBSYNC_TOKEN}"}}"#,
+            "auth.token_url",
+        ),
+        (
+            r#"{"api_url":"https://h","user_agent":"${AWS_SECRET_ACCESS_KEY}"}"#,
+            "user_agent",
+        ),
+    ];
+    for (json, field) in refused {
+        let settings = ConnectionSettings::from_json(json).unwrap();
+        for err in [
+            settings.connect_with_env(&lookup).unwrap_err(),
+            settings.builder_with_env(&lookup).unwrap_err(),
+        ] {
+            let Error::Config(message) = &err else {
+                panic!("{json}: expected a config error, got {err:?}");
+            };
+            assert!(message.starts_with(&format!("{field}: ")), "{message}");
+            assert!(message.contains("AWS_SECRET_ACCESS_KEY"), "{message}");
+            assert!(message.contains("DBSYNC_"), "{message}");
+            assert!(!message.contains(secret), "{message}");
+            assert!(!format!("{err:?}").contains(secret));
+        }
+        // Allowing the name by the caller reads it (where the value fits the setting).
+        let allowed = settings.clone().allow_env(["AWS_SECRET_ACCESS_KEY"]);
+        assert_eq!(allowed.allowed_env(), ["AWS_SECRET_ACCESS_KEY"]);
+        if let Err(err) = allowed.builder_with_env(&lookup) {
+            assert!(
+                !err.to_string().contains("may not"),
+                "{field} still refused: {err}"
+            );
+        }
+    }
+
+    // DBSYNC_* names need no allow-list.
+    let ok = ConnectionSettings::from_json(
+        r#"{"api_url":"https://h","user_agent":"${DBSYNC_AGENT}","auth":{"type":"bearer","token":"${DBSYNC_TOKEN}"}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        ok.connect_with_env(&lookup).unwrap().auth_scheme(),
+        "bearer"
+    );
+
+    // An allow-listed name is read; other names stay refused; a literal is never a reference.
+    let settings = ConnectionSettings::from_json(
+        r#"{"api_url":"https://h","auth":{"type":"bearer","token":"${CRM_TOKEN}"}}"#,
+    )
+    .unwrap();
+    let crm = env(&[("CRM_TOKEN", "crm-t0ken")]);
+    let err = settings.connect_with_env(&crm).unwrap_err();
+    assert!(err.to_string().contains("CRM_TOKEN"), "{err}");
+    assert!(!err.to_string().contains("crm-t0ken"), "{err}");
+    let allowed = settings
+        .clone()
+        .allow_env(["OTHER"])
+        .allow_env(vec![String::from("CRM_TOKEN")]);
+    assert_eq!(
+        allowed.connect_with_env(&crm).unwrap().auth_scheme(),
+        "bearer"
+    );
+    let lower = settings.allow_env(["crm_token"]);
+    assert!(lower.connect_with_env(&crm).is_err(), "names match exactly");
+
+    // SecretValue::resolve follows the same rule (no allow-list there).
+    let outside = SecretValue::EnvRef("AWS_SECRET_ACCESS_KEY".into());
+    let err = outside.resolve("auth.token", &lookup).unwrap_err();
+    assert!(err.to_string().contains("AWS_SECRET_ACCESS_KEY"), "{err}");
+    assert!(!err.to_string().contains(secret), "{err}");
+    let inside = SecretValue::EnvRef("DBSYNC_TOKEN".into());
+    assert_eq!(
+        inside.resolve("auth.token", &lookup).unwrap().expose(),
+        "t0ken"
     );
 }
 
@@ -301,17 +413,17 @@ fn explicit_variables_override_the_config_file() {
     let path = dir.path().join("conn.json");
     std::fs::write(
         &path,
-        r#"{"name":"file","api_url":"https://from-file","auth":{"type":"bearer","token":"${FILE_TOKEN}"},"timeout_secs":12}"#,
+        r#"{"name":"file","api_url":"https://from-file","auth":{"type":"bearer","token":"${DBSYNC_FILE_TOKEN}"},"timeout_secs":12}"#,
     )
     .unwrap();
     let path = path.to_str().unwrap();
-    let only_file = env(&[("DBSYNC_CONFIG", path), ("FILE_TOKEN", "t1")]);
+    let only_file = env(&[("DBSYNC_CONFIG", path), ("DBSYNC_FILE_TOKEN", "t1")]);
     let settings = ConnectionSettings::from_env_map(&only_file).unwrap();
     assert_eq!(settings.api_url, "https://from-file");
     assert_eq!(
         settings.auth,
         AuthSettings::Bearer {
-            token: SecretValue::EnvRef("FILE_TOKEN".into())
+            token: SecretValue::EnvRef("DBSYNC_FILE_TOKEN".into())
         }
     );
     assert!(Connection::from_env_map(&only_file).is_ok());

@@ -132,6 +132,19 @@ pub enum SchemaError {
         /// The field.
         field: String,
     },
+    /// The schema is over one of the [`SchemaLimits`](crate::SchemaLimits) it was read with
+    /// (a schema from a server: too many fields, too much pattern text, or patterns too costly
+    /// to compile).
+    #[error("the schema is too complex: {reason}, over the limit {limit} of {max}")]
+    TooComplex {
+        /// The limit: `max_fields`, `max_pattern_bytes`, `pattern_size_limit` or
+        /// `max_compiled_pattern_bytes` (the [`SchemaLimits`](crate::SchemaLimits) field).
+        limit: &'static str,
+        /// The limit's value.
+        max: usize,
+        /// What is over it, with the number found and the field where it was reached.
+        reason: String,
+    },
     /// A value listed in `enum` is not of the field's type.
     #[error("field `{field}`: enum value at position {index} {reason}")]
     InvalidEnumValue {

@@ -4,7 +4,8 @@
 //! - [`Schema`] is read from the contract's schema JSON or built in code with [`Schema::builder`]
 //!   and [`Field`]; bad schemas are refused with a [`SchemaError`]. [`Schema::from_json`] is
 //!   strict (for hand-written schemas); [`Schema::from_json_lenient`] ignores descriptive members
-//!   a server may add (`label`, `description`) but still refuses misspelt constraints.
+//!   a server may add (`label`, `description`) but still refuses misspelt constraints. A schema
+//!   from a server is read `_with_limits` ([`SchemaLimits`]: fields, pattern text, compiled size).
 //! - [`Schema::validate`] (create), [`Schema::validate_partial`] (update) and
 //!   [`Schema::validate_with`] (with a [`UniqueLookup`]) return every [`Violation`] of a record.
 //! - [`Schema::validate_batch`] also checks uniqueness across the batch.
@@ -46,7 +47,8 @@ mod formats;
 mod lenient;
 /// How values are described in violation messages, and which field names hold secrets.
 mod message;
-/// [`Schema`] and its parts: field types, [`Field`], [`SchemaBuilder`], schema JSON.
+/// [`Schema`] and its parts: field types, [`Field`], [`SchemaBuilder`], schema JSON,
+/// [`SchemaLimits`].
 mod schema;
 /// [`Violation`], [`ViolationCode`], [`Violations`]: what is wrong with a record.
 mod violation;
@@ -58,7 +60,7 @@ pub use error_body::{ErrorBody, ErrorDetail, ErrorObject};
 pub use message::is_secret_name;
 pub use schema::{
     Field, FieldType, Format, Limit, MAX_FIELD_NAME_CHARS, PATTERN_SIZE_LIMIT, Schema,
-    SchemaBuilder,
+    SchemaBuilder, SchemaLimits,
 };
 pub use violation::{Violation, ViolationCode, Violations};
 

@@ -8,12 +8,14 @@ use std::time::Duration;
 use dbsync_auth::{Auth, BasicAuth, BearerAuth, NoAuth, OAuth2Auth, Secret};
 
 use super::model::{AuthSettings, ConnectionSettings};
-use super::reference::{EnvLookup, expand, process_env};
+use super::reference::{EnvLookup, process_env};
 use crate::connection::{AuthFromClient, Connection, ConnectionBuilder};
 use crate::error::Error;
 
 impl ConnectionSettings {
-    /// Builds the connection, reading `${NAME}` references from the process environment.
+    /// Builds the connection, reading `${NAME}` references from the process environment
+    /// (`DBSYNC_*` variables and those allowed with [`ConnectionSettings::allow_env`]; a
+    /// reference to any other variable is an [`Error::Config`] naming it).
     pub fn connect(&self) -> Result<Connection, Error> {
         self.connect_with_env(&process_env)
     }
@@ -31,8 +33,15 @@ impl ConnectionSettings {
     /// token requests (build it with redirects off: a followed redirect would carry the client
     /// credentials), and a later [`ConnectionBuilder::allow_insecure_http`] applies to the
     /// token URL too.
+    ///
+    /// References read only `DBSYNC_*` variables and those allowed with
+    /// [`ConnectionSettings::allow_env`]; any other name is an [`Error::Config`] naming the
+    /// variable (never its value).
     pub fn builder_with_env(&self, env: EnvLookup<'_>) -> Result<ConnectionBuilder, Error> {
-        let api_url = expand("api_url", &self.api_url, env)?;
+        let expand = |field: &str, value: &str| {
+            super::reference::expand(field, value, env, &self.allowed_env)
+        };
+        let api_url = expand("api_url", &self.api_url)?;
         let mut builder = with_auth(
             Connection::builder()
                 .base_url(&api_url)
@@ -40,6 +49,7 @@ impl ConnectionSettings {
             &self.auth,
             &api_url,
             env,
+            &self.allowed_env,
         )?;
         if let Some(name) = &self.name {
             builder = builder.name(name.clone());
@@ -60,7 +70,7 @@ impl ConnectionSettings {
             builder = builder.requests_per_minute(limit.requests_per_minute);
         }
         if let Some(agent) = &self.user_agent {
-            builder = builder.user_agent(expand("user_agent", agent, env)?);
+            builder = builder.user_agent(expand("user_agent", agent)?);
         }
         if let Some(pagination) = &self.pagination {
             builder = builder.page_format(pagination.page_format());
@@ -84,13 +94,16 @@ impl Connection {
     }
 }
 
-/// `builder` with the auth strategy of the settings (references read through `env`).
+/// `builder` with the auth strategy of the settings (references read through `env`, only
+/// `DBSYNC_*` names and those in `allowed`).
 fn with_auth(
     builder: ConnectionBuilder,
     auth: &AuthSettings,
     api_url: &str,
     env: EnvLookup<'_>,
+    allowed: &[String],
 ) -> Result<ConnectionBuilder, Error> {
+    let expand = |field: &str, value: &str| super::reference::expand(field, value, env, allowed);
     let named = |field: &'static str| {
         move |e: dbsync_auth::AuthError| Error::config(format!("{field}: {e}"))
     };
@@ -98,14 +111,16 @@ fn with_auth(
         AuthSettings::None => Arc::new(NoAuth),
         AuthSettings::Basic { username, password } => Arc::new(
             BasicAuth::new(
-                expand("auth.username", username, env)?,
-                password.resolve("auth.password", env)?,
+                expand("auth.username", username)?,
+                password.resolve_allowing("auth.password", env, allowed)?,
             )
             .map_err(named("auth.username"))?,
         ),
-        AuthSettings::Bearer { token } => {
-            Arc::new(BearerAuth::new(token.resolve("auth.token", env)?))
-        }
+        AuthSettings::Bearer { token } => Arc::new(BearerAuth::new(token.resolve_allowing(
+            "auth.token",
+            env,
+            allowed,
+        )?)),
         AuthSettings::OAuth2 {
             token_url,
             client_id,
@@ -113,12 +128,12 @@ fn with_auth(
             scopes,
         } => {
             let token_url = match token_url {
-                Some(url) => expand("auth.token_url", url, env)?,
+                Some(url) => expand("auth.token_url", url)?,
                 None => format!("{}/oauth/token", api_url.trim_end_matches('/')),
             };
             return Ok(builder.auth_from_client(oauth2_auth(
-                expand("auth.client_id", client_id, env)?,
-                client_secret.resolve("auth.client_secret", env)?,
+                expand("auth.client_id", client_id)?,
+                client_secret.resolve_allowing("auth.client_secret", env, allowed)?,
                 token_url,
                 scopes.clone(),
             )));

@@ -3,7 +3,10 @@
 //!
 //! A string value of the form `${NAME}` is a reference to the environment variable `NAME`,
 //! read when the connection is built (not when the settings are parsed), so settings keep the
-//! reference and a saved file need not hold a secret.
+//! reference and a saved file need not hold a secret. A reference reads only `DBSYNC_*`
+//! variables unless the caller allows more names ([`ConnectionSettings::allow_env`]): settings
+//! also choose `api_url`, so an arbitrary `${AWS_SECRET_ACCESS_KEY}` in an untrusted file would
+//! send that secret to the file's author.
 //!
 //! - `model`: the settings types.
 //! - `reference`: `${NAME}` references and how variables are looked up.

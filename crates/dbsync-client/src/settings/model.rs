@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use dbsync_auth::Secret;
 
-use super::reference::{EnvLookup, env_reference};
+use super::reference::{EnvLookup, env_reference, read_variable};
 use crate::error::Error;
 use crate::page::PageFormat;
 use crate::retry::RetryPolicy;
@@ -61,6 +61,9 @@ pub struct ConnectionSettings {
     pub pagination: Option<PaginationSettings>,
     /// The resource `validate()` reads.
     pub validate_resource: Option<String>,
+    /// Environment variables besides `DBSYNC_*` that `${NAME}` references may read: the
+    /// caller's choice ([`ConnectionSettings::allow_env`]), never read from a settings file.
+    pub(super) allowed_env: Vec<String>,
 }
 
 /// The `auth` object: `type` and the fields of that type.
@@ -136,13 +139,23 @@ impl SecretValue {
     }
 
     /// The secret, reading a reference from `env`. `field` names the setting in errors.
+    ///
+    /// Only a reference to a `DBSYNC_*` variable is read; any other name is an
+    /// [`Error::Config`] naming the variable (settings built with
+    /// [`ConnectionSettings::allow_env`] read the names allowed there when they connect).
     pub fn resolve(&self, field: &str, env: EnvLookup<'_>) -> Result<Secret, Error> {
+        self.resolve_allowing(field, env, &[])
+    }
+
+    /// [`SecretValue::resolve`], also reading the variables named in `allowed`.
+    pub(super) fn resolve_allowing(
+        &self,
+        field: &str,
+        env: EnvLookup<'_>,
+        allowed: &[String],
+    ) -> Result<Secret, Error> {
         let secret = match self {
-            Self::EnvRef(name) => Secret::new(env(name).ok_or_else(|| {
-                Error::config(format!(
-                    "{field}: the environment variable {name} is not set"
-                ))
-            })?),
+            Self::EnvRef(name) => Secret::new(read_variable(field, name, env, allowed)?),
             Self::Literal(secret) => secret.clone(),
         };
         if secret.is_empty() {
@@ -250,6 +263,7 @@ impl ConnectionSettings {
             user_agent: None,
             pagination: None,
             validate_resource: None,
+            allowed_env: Vec::new(),
         }
     }
 
@@ -257,5 +271,39 @@ impl ConnectionSettings {
     pub fn with_auth(mut self, auth: AuthSettings) -> Self {
         self.auth = auth;
         self
+    }
+
+    /// Lets `${NAME}` references read these environment variables too, besides the `DBSYNC_*`
+    /// ones they may always read (names are matched exactly, case included; calls add up).
+    ///
+    /// By default a reference to any other variable is refused when connecting, with an
+    /// [`Error::Config`] naming the variable, because settings also choose `api_url`: a
+    /// settings file naming `${AWS_SECRET_ACCESS_KEY}` would otherwise send that secret to
+    /// the server of the file's author. Allow only names whose value the settings' server may
+    /// see.
+    ///
+    /// ```
+    /// use dbsync_client::ConnectionSettings;
+    /// let json = r#"{"api_url":"https://api.example.com",
+    ///                "auth":{"type":"bearer","token":"${CRM_TOKEN}"}}"#;
+    /// let env = |name: &str| (name == "CRM_TOKEN").then(|| "t0ken".to_owned());
+    /// let settings = ConnectionSettings::from_json(json)?;
+    /// let refused = settings.connect_with_env(&env).unwrap_err();
+    /// assert!(refused.to_string().contains("CRM_TOKEN"));
+    /// assert!(settings.allow_env(["CRM_TOKEN"]).connect_with_env(&env).is_ok());
+    /// # Ok::<(), dbsync_client::Error>(())
+    /// ```
+    pub fn allow_env<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.allowed_env.extend(names.into_iter().map(Into::into));
+        self
+    }
+
+    /// The variables besides `DBSYNC_*` that references may read ([`ConnectionSettings::allow_env`]).
+    pub fn allowed_env(&self) -> &[String] {
+        &self.allowed_env
     }
 }

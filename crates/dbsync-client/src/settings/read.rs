@@ -108,6 +108,7 @@ impl ConnectionSettings {
             user_agent: top.opt_string("user_agent")?,
             pagination,
             validate_resource,
+            allowed_env: Vec::new(),
         })
     }
 }

@@ -1,5 +1,5 @@
-//! `${NAME}` references to environment variables: how variables are looked up, and reading a
-//! reference.
+//! `${NAME}` references to environment variables: how variables are looked up, which names a
+//! reference may read (`DBSYNC_*`, plus an explicit allow-list), and reading a reference.
 
 use crate::error::Error;
 
@@ -22,14 +22,45 @@ pub(super) fn env_reference(value: &str) -> Option<&str> {
     .then_some(name)
 }
 
-/// Reads a `${NAME}` reference from `env`; other values are returned as they are.
-pub(super) fn expand(field: &str, value: &str, env: EnvLookup<'_>) -> Result<String, Error> {
+/// The prefix of the variables a reference may always read. Any other name must be allowed
+/// by the caller ([`ConnectionSettings::allow_env`](super::ConnectionSettings::allow_env)): a
+/// settings file also chooses `api_url`, so a reference to an arbitrary variable would send
+/// that variable's value to whoever wrote the file.
+pub(super) const ALLOWED_PREFIX: &str = "DBSYNC_";
+
+/// Reads the variable `name` for the setting `field` through `env`, if the name may be read:
+/// it starts with `DBSYNC_` or is in `allowed`. A refused name is an error naming the variable
+/// (its value is never read).
+pub(super) fn read_variable(
+    field: &str,
+    name: &str,
+    env: EnvLookup<'_>,
+    allowed: &[String],
+) -> Result<String, Error> {
+    if !name.starts_with(ALLOWED_PREFIX) && !allowed.iter().any(|a| a == name) {
+        return Err(Error::config(format!(
+            "{field}: the settings refer to the environment variable {name}, which they may not \
+             read: only {ALLOWED_PREFIX}* variables are read unless the caller allows more \
+             (ConnectionSettings::allow_env)"
+        )));
+    }
+    env(name).ok_or_else(|| {
+        Error::config(format!(
+            "{field}: the environment variable {name} is not set"
+        ))
+    })
+}
+
+/// Reads a `${NAME}` reference through `env` (see [`read_variable`]); other values are returned
+/// as they are.
+pub(super) fn expand(
+    field: &str,
+    value: &str,
+    env: EnvLookup<'_>,
+    allowed: &[String],
+) -> Result<String, Error> {
     match env_reference(value) {
-        Some(name) => env(name).ok_or_else(|| {
-            Error::config(format!(
-                "{field}: the environment variable {name} is not set"
-            ))
-        }),
+        Some(name) => read_variable(field, name, env, allowed),
         None => Ok(value.to_owned()),
     }
 }

@@ -1,9 +1,8 @@
 //! [`SchemaBuilder`]: collects fields and checks them (types, bounds, names, patterns) into a
 //! [`Schema`].
 
-use regex::RegexBuilder;
-
-use super::{Field, FieldType, MAX_FIELD_NAME_CHARS, PATTERN_SIZE_LIMIT, Schema};
+use super::limits::PatternBudget;
+use super::{Field, FieldType, MAX_FIELD_NAME_CHARS, Schema};
 use crate::check::{self, TypeProblem};
 use crate::error::SchemaError;
 
@@ -36,9 +35,14 @@ impl SchemaBuilder {
     /// Checks every field (constraints fit the type, bounds are ordered, names are valid and
     /// distinct, patterns compile) and returns the schema.
     pub fn build(self) -> Result<Schema, SchemaError> {
+        self.build_within(PatternBudget::default())
+    }
+
+    /// [`SchemaBuilder::build`], compiling the patterns within `budget`.
+    pub(super) fn build_within(self, mut budget: PatternBudget) -> Result<Schema, SchemaError> {
         let mut fields = self.fields;
         for field in &mut fields {
-            field.finish()?;
+            field.finish(&mut budget)?;
         }
         let mut seen = std::collections::HashSet::with_capacity(fields.len());
         for field in &fields {
@@ -53,8 +57,8 @@ impl SchemaBuilder {
 }
 
 impl Field {
-    /// Checks the field on its own and compiles its pattern.
-    fn finish(&mut self) -> Result<(), SchemaError> {
+    /// Checks the field on its own and compiles its pattern within `budget`.
+    fn finish(&mut self, budget: &mut PatternBudget) -> Result<(), SchemaError> {
         check_field_name(&self.name)?;
         let field = || self.name.clone();
         if let Some((constraint, reason)) = self.invalid.take() {
@@ -142,16 +146,7 @@ impl Field {
         }
         self.regex = match &self.pattern {
             None => None,
-            Some(pattern) => Some(
-                RegexBuilder::new(pattern)
-                    .size_limit(PATTERN_SIZE_LIMIT)
-                    .dfa_size_limit(PATTERN_SIZE_LIMIT)
-                    .build()
-                    .map_err(|e| SchemaError::InvalidPattern {
-                        field: field(),
-                        reason: e.to_string(),
-                    })?,
-            ),
+            Some(pattern) => Some(budget.compile(&self.name, pattern)?),
         };
         Ok(())
     }

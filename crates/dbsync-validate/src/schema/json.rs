@@ -1,10 +1,12 @@
 //! Reading and writing the contract's schema JSON: [`Schema::from_json`] (strict),
-//! [`Schema::from_json_lenient`] (as a server sends it), [`Schema::to_json`], and serde.
+//! [`Schema::from_json_lenient`] (as a server sends it), both also `_with_limits`
+//! ([`SchemaLimits`], for a schema from a server), [`Schema::to_json`], and serde.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use super::{Field, FieldType, Format, Schema};
+use super::limits::{PatternBudget, check_field_count};
+use super::{Field, FieldType, Format, Schema, SchemaLimits};
 use crate::error::SchemaError;
 
 impl Schema {
@@ -13,7 +15,17 @@ impl Schema {
     /// `additional_fields` means `false`. For a schema fetched from a server, which may carry
     /// descriptive members such as `label`, use [`Schema::from_json_lenient`].
     pub fn from_json(json: &Value) -> Result<Schema, SchemaError> {
-        Schema::parse_json(json, false)
+        Schema::parse_json(json, false, None)
+    }
+
+    /// [`Schema::from_json`] within `limits` (field count, pattern text, compiled pattern size):
+    /// for a schema from a source that is not trusted. Over a limit is
+    /// [`SchemaError::TooComplex`].
+    pub fn from_json_with_limits(
+        json: &Value,
+        limits: &SchemaLimits,
+    ) -> Result<Schema, SchemaError> {
+        Schema::parse_json(json, false, Some(limits))
     }
 
     /// Reads the contract's schema JSON as a server sends it: unknown members that are plainly
@@ -40,7 +52,18 @@ impl Schema {
     /// # Ok::<(), dbsync_validate::SchemaError>(())
     /// ```
     pub fn from_json_lenient(json: &Value) -> Result<Schema, SchemaError> {
-        Schema::parse_json(json, true)
+        Schema::parse_json(json, true, None)
+    }
+
+    /// [`Schema::from_json_lenient`] within `limits`, as a client reads a schema fetched from a
+    /// server (with [`SchemaLimits::default`]): a server schema of many fields with large
+    /// patterns would otherwise compile to gigabytes. Over a limit is
+    /// [`SchemaError::TooComplex`].
+    pub fn from_json_lenient_with_limits(
+        json: &Value,
+        limits: &SchemaLimits,
+    ) -> Result<Schema, SchemaError> {
+        Schema::parse_json(json, true, Some(limits))
     }
 
     /// Reads schema JSON text leniently, like [`Schema::from_json_lenient`].
@@ -51,7 +74,11 @@ impl Schema {
         Schema::from_json_lenient(&value)
     }
 
-    fn parse_json(json: &Value, lenient: bool) -> Result<Schema, SchemaError> {
+    fn parse_json(
+        json: &Value,
+        lenient: bool,
+        limits: Option<&SchemaLimits>,
+    ) -> Result<Schema, SchemaError> {
         let object = json.as_object().ok_or_else(|| SchemaError::Malformed {
             reason: format!(
                 "a schema must be an object like {{\"fields\":[...]}}, found {}",
@@ -68,6 +95,9 @@ impl Schema {
                             crate::message::kind(value)
                         ),
                     })?;
+                    if let Some(limits) = limits {
+                        check_field_count(fields.len(), limits)?;
+                    }
                     for (index, field) in fields.iter().enumerate() {
                         builder = builder.field(Field::from_json(index, field, lenient)?);
                     }
@@ -97,7 +127,10 @@ impl Schema {
                 reason: "a schema needs a `fields` array (it may be empty)".to_owned(),
             });
         }
-        builder.build()
+        match limits {
+            Some(limits) => builder.build_within(PatternBudget::new(*limits)),
+            None => builder.build(),
+        }
     }
 
     /// Reads the contract's schema JSON from text.

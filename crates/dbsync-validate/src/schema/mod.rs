@@ -8,10 +8,12 @@
 //! - `field`: [`Field`], one field's type and constraints, chained in code ([`Limit`]).
 //! - `builder`: [`SchemaBuilder`], which checks the fields and makes the [`Schema`].
 //! - `json`: reading and writing the contract's schema JSON (and serde).
+//! - `limits`: [`SchemaLimits`], the size and cost limits of a schema read from a server.
 
 mod builder;
 mod field;
 mod json;
+mod limits;
 mod types;
 
 use std::collections::HashMap;
@@ -19,6 +21,7 @@ use std::fmt;
 
 pub use builder::SchemaBuilder;
 pub use field::{Field, Limit};
+pub use limits::SchemaLimits;
 pub use types::{FieldType, Format};
 
 /// Longest accepted field name, in characters.
