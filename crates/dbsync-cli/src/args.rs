@@ -87,6 +87,10 @@ pub struct ConnectionArgs {
     /// Timeout of one request, in seconds (default 30).
     #[arg(long, global = true, value_name = "SECS")]
     pub timeout: Option<u64>,
+    /// The largest response body read into memory, in bytes (default 67108864, 64 MiB); a
+    /// larger answer fails the command (exit 8) instead of filling memory.
+    #[arg(long, global = true, value_name = "BYTES")]
+    pub max_response_bytes: Option<usize>,
 }
 
 impl fmt::Debug for ConnectionArgs {
@@ -108,6 +112,7 @@ impl fmt::Debug for ConnectionArgs {
             max_retries,
             max_retry_after,
             timeout,
+            max_response_bytes,
         } = self;
         f.debug_struct("ConnectionArgs")
             .field("url", &url.as_deref().map(MaskedUrl))
@@ -125,6 +130,7 @@ impl fmt::Debug for ConnectionArgs {
             .field("max_retries", max_retries)
             .field("max_retry_after", max_retry_after)
             .field("timeout", timeout)
+            .field("max_response_bytes", max_response_bytes)
             .finish()
     }
 }

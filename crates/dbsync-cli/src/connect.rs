@@ -14,6 +14,8 @@ use crate::profiles;
 /// The variables a flag stands in for, with the flags' values.
 pub struct Layers {
     overrides: HashMap<&'static str, String>,
+    /// `--max-response-bytes` (settings cannot hold it yet).
+    max_response_bytes: Option<usize>,
 }
 
 impl Layers {
@@ -57,7 +59,10 @@ impl Layers {
         if let Some(path) = file {
             overrides.insert("DBSYNC_CONFIG", path.to_string_lossy().into_owned());
         }
-        Ok(Self { overrides })
+        Ok(Self {
+            overrides,
+            max_response_bytes: args.max_response_bytes,
+        })
     }
 
     /// A variable: the flag standing in for it, else the process environment.
@@ -97,9 +102,14 @@ impl Layers {
         Ok(settings)
     }
 
-    /// Builds the connection, reading `${NAME}` references through the layers.
+    /// Builds the connection, reading `${NAME}` references through the layers, with the
+    /// flags settings cannot hold (`--max-response-bytes`) applied.
     pub fn connect(&self, settings: &ConnectionSettings) -> Result<Connection, CliError> {
-        Ok(settings.connect_with_env(&|name: &str| self.var(name))?)
+        let mut builder = settings.builder_with_env(&|name: &str| self.var(name))?;
+        if let Some(bytes) = self.max_response_bytes {
+            builder = builder.max_response_bytes(bytes);
+        }
+        Ok(builder.build()?)
     }
 
     /// Replaces every `${NAME}` secret reference with its value (for `--store-secret`).

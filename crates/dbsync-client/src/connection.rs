@@ -37,6 +37,9 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long an idle pooled connection is kept: below the 60 s after which many load balancers
 /// drop idle connections, so the client never reuses a connection the far end has closed.
 pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(50);
+/// The largest response body read into memory unless configured (64 MiB; see
+/// [`ConnectionBuilder::max_response_bytes`]).
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 /// The resource [`Connection::validate`] lists unless configured.
 pub const DEFAULT_VALIDATE_RESOURCE: &str = "records";
 
@@ -82,6 +85,7 @@ impl fmt::Debug for Connection {
             .field("base_url", &inner.base_url.as_str())
             .field("auth", transport.auth())
             .field("timeout", &transport.timeout())
+            .field("max_response_bytes", &transport.max_response_bytes())
             .field("retry", transport.retry_policy())
             .field("page_format", &inner.page_format)
             .field("throttle", transport.throttle())
@@ -197,6 +201,7 @@ pub struct ConnectionBuilder {
     timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
     pool_idle_timeout: Option<Duration>,
+    max_response_bytes: usize,
     retry: RetryPolicy,
     allow_insecure_http: bool,
     user_agent: String,
@@ -218,6 +223,7 @@ impl Default for ConnectionBuilder {
             timeout: Some(DEFAULT_TIMEOUT),
             connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
             pool_idle_timeout: Some(DEFAULT_POOL_IDLE_TIMEOUT),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             retry: RetryPolicy::default(),
             allow_insecure_http: false,
             user_agent: concat!("dbsync-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
@@ -282,6 +288,17 @@ impl ConnectionBuilder {
     /// balancers use). Ignored with [`Self::http_client`].
     pub fn pool_idle_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
         self.pool_idle_timeout = timeout.into();
+        self
+    }
+
+    /// The largest response body read into memory, success or error answer alike (default
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`], 64 MiB). Bodies are read chunk by chunk and a body over
+    /// the limit (said by its `Content-Length`, or counted as it arrives) is given up there:
+    /// the call fails with [`crate::Error::Transport`] of kind
+    /// [`crate::TransportKind::ResponseTooLarge`] and is not retried. Streamed downloads
+    /// (the [`crate::ServerLogs`] exports) are not held in memory and not limited by it.
+    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = bytes;
         self
     }
 
@@ -396,6 +413,7 @@ impl ConnectionBuilder {
             auth,
             base_url: base_url.clone(),
             timeout: self.timeout,
+            max_response_bytes: self.max_response_bytes,
             retry: self.retry,
             user_agent: self.user_agent,
             rate_limiter: self.rate_limiter,

@@ -78,7 +78,8 @@ pub enum Error {
         /// The server's message, or a snippet of its body.
         message: String,
     },
-    /// The request did not complete: no connection, a timeout, a TLS failure, a dropped body.
+    /// The request did not complete: no connection, a timeout, a TLS failure, a dropped body,
+    /// a body over the connection's size limit.
     #[error("{kind}: {message}")]
     Transport {
         /// What kind of failure.
@@ -141,6 +142,10 @@ pub enum TransportKind {
     Tls,
     /// The connection broke while sending the request or reading the response.
     Broken,
+    /// The response body was over the connection's limit
+    /// ([`crate::ConnectionBuilder::max_response_bytes`]): reading it stopped at the limit, and
+    /// the call was not retried. For a `2xx`, the server may have acted on the request.
+    ResponseTooLarge,
 }
 
 impl std::fmt::Display for TransportKind {
@@ -151,6 +156,7 @@ impl std::fmt::Display for TransportKind {
             Self::Timeout => "request timed out",
             Self::Tls => "TLS failure",
             Self::Broken => "connection broken",
+            Self::ResponseTooLarge => "response too large",
         })
     }
 }
@@ -178,8 +184,8 @@ impl Error {
 
     /// A short, stable name of the kind of error, for logs and the API log: `validation`,
     /// `unauthorized`, `not_found`, `conflict`, `payload_too_large`, `rate_limited`, `server`,
-    /// `http`, `connect`, `connect_timeout`, `timeout`, `tls`, `broken`, `decode`, `auth`,
-    /// `config`, `io` or `wait_timed_out`. Never holds data from the request.
+    /// `http`, `connect`, `connect_timeout`, `timeout`, `tls`, `broken`, `response_too_large`,
+    /// `decode`, `auth`, `config`, `io` or `wait_timed_out`. Never holds data from the request.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Validation { .. } => "validation",
@@ -196,6 +202,7 @@ impl Error {
                 TransportKind::Timeout => "timeout",
                 TransportKind::Tls => "tls",
                 TransportKind::Broken => "broken",
+                TransportKind::ResponseTooLarge => "response_too_large",
             },
             Self::Decode { .. } => "decode",
             Self::Auth(_) => "auth",
@@ -206,13 +213,16 @@ impl Error {
     }
 
     /// Whether trying the same call again later could succeed (`429`, `5xx` other than `501`,
-    /// connection failures and timeouts). The client's own retries already used this; it is for
+    /// connection failures and timeouts; not a TLS failure nor a response over the size
+    /// limit). The client's own retries already used this; it is for
     /// callers deciding whether to re-queue work.
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::RateLimited { .. } => true,
             Self::Server { status, .. } => *status != 501,
-            Self::Transport { kind, .. } => *kind != TransportKind::Tls,
+            Self::Transport { kind, .. } => {
+                !matches!(kind, TransportKind::Tls | TransportKind::ResponseTooLarge)
+            }
             _ => false,
         }
     }
@@ -349,6 +359,9 @@ impl Error {
                  server's certificate is valid for its host name"
             }
             TransportKind::Broken => "the connection dropped; retry later",
+            TransportKind::ResponseTooLarge => {
+                "raise the limit with ConnectionBuilder::max_response_bytes"
+            }
         };
         Self::Transport {
             kind,

@@ -80,8 +80,8 @@ pub use bulk::{
     WriteOutcome,
 };
 pub use connection::{
-    Connection, ConnectionBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_POOL_IDLE_TIMEOUT,
-    DEFAULT_TIMEOUT, DEFAULT_VALIDATE_RESOURCE,
+    Connection, ConnectionBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_VALIDATE_RESOURCE,
 };
 /// The contract facts (limits, resource-name rule, timestamps) this crate follows.
 pub use dbsync_contract as contract;

@@ -202,7 +202,7 @@ impl<T: DeserializeOwned> Resource<T> {
     /// One record: `GET /v1/{resource}/{id}`.
     pub async fn get(&self, id: impl Display) -> Result<T, Error> {
         let call = self.record_call(Method::GET, &id)?;
-        self.send(&call, JsonAs::new("the record")).await
+        self.send(&call, JsonAs::record("the record")).await
     }
 
     /// Updates a record with the fields of `patch` (absent fields are unchanged):
@@ -210,7 +210,7 @@ impl<T: DeserializeOwned> Resource<T> {
     pub async fn update(&self, id: impl Display, patch: &impl Serialize) -> Result<T, Error> {
         self.preflight.check_patch(patch)?;
         let call = self.record_call(Method::PUT, &id)?.json_body(patch)?;
-        self.send(&call, JsonAs::new("the updated record")).await
+        self.send(&call, JsonAs::record("the updated record")).await
     }
 
     /// Deletes a record: `DELETE /v1/{resource}/{id}` (`204`, or `200` with a body).
@@ -259,7 +259,7 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
             .collection_call(Method::POST)?
             .json_body(record)?
             .with_new_idempotency_key();
-        self.send(&call, JsonAs::new("the created record")).await
+        self.send(&call, JsonAs::record("the created record")).await
     }
 }
 

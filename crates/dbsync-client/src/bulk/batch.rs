@@ -114,6 +114,13 @@ pub(crate) fn prepare_update<I: Display, P: Serialize>(
 pub(crate) fn item_result<T: DeserializeOwned>(item: BatchItem) -> Result<T, Error> {
     if (200..300).contains(&item.status) {
         return match item.data {
+            Some(data) if crate::request::first_byte(data.get().as_bytes()) != Some(b'{') => {
+                Err(crate::request::not_an_object(
+                    "the saved record",
+                    item.status,
+                    data.get().as_bytes(),
+                ))
+            }
             Some(data) => serde_json::from_str(data.get()).map_err(|e| {
                 Error::decode(
                     Some(item.status),

@@ -9,6 +9,7 @@ use dbsync_auth::AuthRequest;
 use tokio::time::Instant;
 use tracing::Instrument as _;
 
+use super::body::{BodyError, read_body, too_large};
 use super::call::{Call, build_headers};
 use super::classify::{self, Attempted};
 use super::decode::Decode;
@@ -23,14 +24,16 @@ pub(super) trait Deliver {
     /// What the call hands back.
     type Output;
 
-    /// Takes the `2xx` `response` of an attempt that started at `started`; returns what the
-    /// attempt came to and how long it took.
+    /// Takes the `2xx` `response` of an attempt that started at `started`, reading no more
+    /// than `limit` bytes of it into memory; returns what the attempt came to and how long it
+    /// took.
     fn take(
         &self,
         call: &Call,
         response: reqwest::Response,
         started: Instant,
         waits: &Waits,
+        limit: usize,
     ) -> impl Future<Output = Result<(Attempted<Self::Output>, Duration), Error>>;
 }
 
@@ -46,11 +49,22 @@ impl<D: Decode> Deliver for Buffered<D> {
         response: reqwest::Response,
         started: Instant,
         waits: &Waits,
+        limit: usize,
     ) -> Result<(Attempted<D::Output>, Duration), Error> {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let body = waits.within_deadline(response.bytes()).await?;
+        let body = waits.within_deadline(read_body(response, limit)).await?;
         let latency = started.elapsed();
+        let body = match body {
+            Ok(body) => Ok(body),
+            Err(BodyError::Read(error)) => Err(error),
+            // A body the call does not use may be anything.
+            Err(BodyError::TooLarge) if !self.0.needs_body() => Ok(bytes::Bytes::new()),
+            Err(BodyError::TooLarge) => {
+                let error = too_large(call, status, limit);
+                return Ok((classify::too_large_answer(error), latency));
+            }
+        };
         let attempted = classify::answered(call, status, headers, body, latency, &self.0);
         Ok((attempted, latency))
     }
@@ -68,6 +82,7 @@ impl Deliver for Streaming {
         response: reqwest::Response,
         started: Instant,
         _: &Waits,
+        _: usize,
     ) -> Result<(Attempted<reqwest::Response>, Duration), Error> {
         let status = response.status().as_u16();
         let result = Ok(response);
@@ -168,13 +183,25 @@ impl Attempts<'_> {
                         .observe_rate_limit(response.headers(), self.policy.longest_retry_after());
                     let status = response.status().as_u16();
                     if (200..300).contains(&status) {
-                        deliver.take(call, response, started, &self.waits).await?
+                        let limit = transport.max_response_bytes;
+                        (deliver.take(call, response, started, &self.waits, limit)).await?
                     } else {
                         let headers = response.headers().clone();
-                        let body = self.waits.within_deadline(response.bytes()).await?;
+                        let limit = transport.max_response_bytes;
+                        let body = self
+                            .waits
+                            .within_deadline(read_body(response, limit))
+                            .await?;
                         let latency = started.elapsed();
-                        let body = body.unwrap_or_default();
-                        (classify::refused(status, &headers, &body), latency)
+                        let attempted = match body {
+                            Ok(body) => classify::refused(status, &headers, &body),
+                            Err(BodyError::TooLarge) => {
+                                classify::too_large_refusal(status, too_large(call, status, limit))
+                            }
+                            // Unreadable: the status says what there is to say.
+                            Err(BodyError::Read(_)) => classify::refused(status, &headers, b""),
+                        };
+                        (attempted, latency)
                     }
                 }
             };
@@ -186,6 +213,15 @@ impl Attempts<'_> {
                 Attempted::Answered { result, .. } => return result,
                 Attempted::Failed(_, error) => error,
             };
+            // A body over the size limit is not retried (nor a 401 refreshed): the next answer
+            // would be as large.
+            if let Error::Transport {
+                kind: crate::error::TransportKind::ResponseTooLarge,
+                ..
+            } = error
+            {
+                return Err(error);
+            }
             // 6. retry or map error
             if let Outcome::Status { status: 401, .. } = outcome {
                 // The renewal (a token request) is part of the call: it stays within its

@@ -88,9 +88,26 @@ pub(crate) fn refused<T>(status: u16, headers: &HeaderMap, body: &[u8]) -> Attem
     )
 }
 
+/// A `2xx` whose body is over the size limit: the server may have acted, and the answer is
+/// lost (the request path does not retry it).
+pub(crate) fn too_large_answer<T>(error: Error) -> Attempted<T> {
+    Attempted::Failed(Outcome::UnreadableBody, error)
+}
+
+/// A response with a status other than `2xx` whose body is over the size limit: its status
+/// decides whether the server may have acted (the request path does not retry it).
+pub(crate) fn too_large_refusal<T>(status: u16, error: Error) -> Attempted<T> {
+    let outcome = Outcome::Status {
+        status,
+        retry_after: None,
+    };
+    Attempted::Failed(outcome, error)
+}
+
 /// A `2xx` response with its body (or the error reading it), decoded by `decode`. A body that
 /// could not be read (unless `decode` does not need it) or is not JSON is an unreadable body:
-/// the server may have acted.
+/// the server may have acted. A body that did not arrive in time is a timeout
+/// ([`TransportKind::Timeout`]), retried as one.
 pub(crate) fn answered<D: Decode>(
     call: &Call,
     status: u16,
@@ -102,6 +119,16 @@ pub(crate) fn answered<D: Decode>(
     let body = match body {
         Ok(body) => body,
         Err(_) if !decode.needs_body() => Bytes::new(),
+        Err(error) if error.is_timeout() => {
+            let what = format!(
+                "{} answered {status} but its body did not arrive in time",
+                call.describe()
+            );
+            return Attempted::Failed(
+                Outcome::TransportFailed,
+                Error::from_transport(error, &what),
+            );
+        }
         Err(error) => {
             let message = format!(
                 "{} answered {status} but the body could not be read ({}); the server may have \

@@ -72,6 +72,8 @@ impl Decode for Expect<'_> {
 /// A JSON body decoded as `T`; `what` names it in errors.
 pub(crate) struct JsonAs<'a, T> {
     what: &'a str,
+    /// Whether the body must be a JSON object (a single record).
+    object: bool,
     decodes_as: PhantomData<fn() -> T>,
 }
 
@@ -79,7 +81,17 @@ impl<'a, T> JsonAs<'a, T> {
     pub(crate) fn new(what: &'a str) -> Self {
         Self {
             what,
+            object: false,
             decodes_as: PhantomData,
+        }
+    }
+
+    /// A single record: the body must be a JSON object, whatever `T` would accept (an array,
+    /// `null`, a string or a number is the server's fault, not a record).
+    pub(crate) fn record(what: &'a str) -> Self {
+        Self {
+            object: true,
+            ..Self::new(what)
         }
     }
 }
@@ -88,6 +100,13 @@ impl<T: DeserializeOwned> Decode for JsonAs<'_, T> {
     type Output = T;
 
     fn decode(&self, reply: Reply) -> Decoded<T> {
+        if self.object && first_byte(&reply.body) != Some(b'{') {
+            // Valid JSON that starts otherwise is no object; anything else was cut or garbled.
+            return match is_json(&reply.body) {
+                Err(_) => Decoded::NotJson(reply.body),
+                Ok(()) => Decoded::Done(Err(not_an_object(self.what, reply.status, &reply.body))),
+            };
+        }
         match serde_json::from_slice::<T>(&reply.body) {
             Ok(value) => Decoded::Done(Ok(value)),
             // Ended early: the body was cut short.
@@ -108,6 +127,32 @@ impl<T: DeserializeOwned> Decode for JsonAs<'_, T> {
             },
         }
     }
+}
+
+/// The first byte of `text` that is not JSON whitespace.
+pub(crate) fn first_byte(text: &[u8]) -> Option<u8> {
+    text.iter()
+        .copied()
+        .find(|byte| !matches!(byte, b' ' | b'\t' | b'\n' | b'\r'))
+}
+
+/// The error of a single record answered with JSON that is not an object (`what` names it).
+pub(crate) fn not_an_object(what: &str, status: u16, json: &[u8]) -> Error {
+    let kind = match first_byte(json) {
+        Some(b'[') => "an array",
+        Some(b'"') => "a string",
+        Some(b'n') => "null",
+        Some(b't' | b'f') => "a boolean",
+        _ => "a number",
+    };
+    Error::decode(
+        Some(status),
+        format!(
+            "{what}: the server answered with {kind} where the contract says a record (a JSON \
+             object); this is a fault of the server, not of the request"
+        ),
+        json,
+    )
 }
 
 fn is_json(body: &[u8]) -> Result<(), NotJson> {

@@ -13,7 +13,9 @@
 //! 5. **classify** what came back (`classify`) into a [`crate::retry::Outcome`] and a result: a
 //!    `2xx` is taken as the call takes it ([`Transport::send`]: read whole and decoded;
 //!    [`Transport::send_streaming`]: handed over unread), anything else is an error mapped
-//!    by `Error::from_response` / `Error::from_transport`. Every wait and attempt stays
+//!    by `Error::from_response` / `Error::from_transport`. A body read whole is read chunk by
+//!    chunk within the connection's size limit (`body`); one over it ends the call, unretried,
+//!    with [`crate::TransportKind::ResponseTooLarge`]. Every wait and attempt stays
 //!    within the call's deadline (`waits`, [`crate::RetryPolicy::call_deadline`]);
 //! 6. **retry or map error**: a `401` asks the strategy to refresh
 //!    ([`dbsync_auth::Auth::on_unauthorized_for`], told the headers it sent) and retries once at
@@ -29,6 +31,7 @@
 //! and send them here.
 
 mod attempts;
+mod body;
 mod call;
 mod classify;
 mod decode;
@@ -37,7 +40,7 @@ mod transport;
 mod waits;
 
 pub(crate) use call::{Call, Reply};
-pub(crate) use decode::{Decode, Expect, JsonAs};
+pub(crate) use decode::{Decode, Expect, JsonAs, first_byte, not_an_object};
 pub use throttle::pacing_pause;
 pub(crate) use transport::{Transport, TransportParts};
 

@@ -36,6 +36,8 @@ pub(crate) struct Transport {
     /// The only origin credentials are sent to: the base URL's.
     pub(super) origin: Origin,
     pub(super) timeout: Option<Duration>,
+    /// The largest response body read whole (streamed downloads are not held, nor limited).
+    pub(super) max_response_bytes: usize,
     pub(super) retry: RetryPolicy,
     pub(super) user_agent: String,
     pub(super) rate_limiter: Option<Arc<dyn RateLimiter>>,
@@ -54,6 +56,7 @@ pub(crate) struct TransportParts {
     /// Credentials go to this URL's origin only.
     pub(crate) base_url: Url,
     pub(crate) timeout: Option<Duration>,
+    pub(crate) max_response_bytes: usize,
     pub(crate) retry: RetryPolicy,
     pub(crate) user_agent: String,
     pub(crate) rate_limiter: Option<Arc<dyn RateLimiter>>,
@@ -68,6 +71,7 @@ impl Transport {
             auth: parts.auth,
             origin: parts.base_url.origin(),
             timeout: parts.timeout,
+            max_response_bytes: parts.max_response_bytes,
             retry: parts.retry,
             user_agent: parts.user_agent,
             rate_limiter: parts.rate_limiter,
@@ -95,7 +99,9 @@ impl Transport {
     /// Sends `call` like [`Transport::send`], but hands back a `2xx` response before reading
     /// its body, for the caller to stream (a large download). Retries happen only before a
     /// `2xx` head arrives; the API log records the time to the response head. The connection's
-    /// timeout still covers the whole transfer, so set it (or `None`) for long downloads.
+    /// timeout still covers the whole transfer, so set it (or `None`) for long downloads. The
+    /// limit on response sizes does not apply to the body handed over (it is not held in
+    /// memory), only to an error answer's.
     pub(crate) async fn send_streaming(&self, call: &Call) -> Sent<reqwest::Response> {
         run(self, call, &self.retry, &Streaming).await
     }
@@ -113,6 +119,11 @@ impl Transport {
     /// The timeout of one attempt.
     pub(crate) fn timeout(&self) -> Option<Duration> {
         self.timeout
+    }
+
+    /// The largest response body read whole.
+    pub(crate) fn max_response_bytes(&self) -> usize {
+        self.max_response_bytes
     }
 
     /// The throttle (for `Debug`).
