@@ -1,6 +1,5 @@
 //! "Save Connection": writing settings JSON with owner-only permissions.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::model::ConnectionSettings;
@@ -37,53 +36,15 @@ impl ConnectionSettings {
         let mut text = serde_json::to_string_pretty(&json)
             .map_err(|e| Error::config(format!("could not serialise the settings: {e}")))?;
         text.push('\n');
-        let fail = |what: &str, e: std::io::Error| {
-            Error::config(format!("could not {what} `{}`: {e}", path.display()))
-        };
-        let dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let file_name = path
-            .file_name()
-            .ok_or_else(|| Error::config(format!("`{}` is not a file path", path.display())))?;
-        let temp = dir.join(format!(
-            ".{}.tmp-{:016x}",
-            file_name.to_string_lossy(),
-            rand::random::<u64>()
-        ));
-        let written = (|| {
-            let mut file = owner_only_new_file(&temp)?;
-            file.write_all(text.as_bytes())?;
-            file.sync_all()?;
-            std::fs::rename(&temp, path)
-        })();
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&temp);
-            return Err(fail("write the settings to", e));
-        }
+        dbsync_auth::private_file::write_atomically(path, text.as_bytes()).map_err(|e| {
+            Error::config(format!(
+                "could not write the settings to `{}`: {e}",
+                path.display()
+            ))
+        })?;
         Ok(SaveReport {
             path: path.to_path_buf(),
             secrets_as_references,
         })
     }
-}
-
-#[cfg(unix)]
-fn owner_only_new_file(path: &Path) -> std::io::Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-}
-
-#[cfg(not(unix))]
-fn owner_only_new_file(path: &Path) -> std::io::Result<std::fs::File> {
-    // On other platforms the file inherits the directory's access control.
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
 }
