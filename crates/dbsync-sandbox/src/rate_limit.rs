@@ -77,6 +77,20 @@ impl RateLimiter {
         ))
     }
 
+    /// Gives back a request counted in the current window (one whose authentication failed:
+    /// the contract does not count those against the caller's budget).
+    fn refund(&self) {
+        let mut window = self
+            .window
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((start, used)) = *window
+            && Instant::now() < start + WINDOW
+        {
+            *window = Some((start, used.saturating_sub(1)));
+        }
+    }
+
     /// The current state, without counting a request (`None` when unlimited).
     pub fn snapshot(&self) -> Option<RateLimitSnapshot> {
         self.take(false).map(|(_, snapshot)| snapshot)
@@ -92,7 +106,8 @@ fn set_headers(headers: &mut HeaderMap, snapshot: &RateLimitSnapshot) {
     headers.insert("x-ratelimit-reset", HeaderValue::from(snapshot.reset_at));
 }
 
-/// Counts the request; answers `429` past the budget; adds the headers.
+/// Counts the request; answers `429` past the budget; adds the headers. A request answered
+/// `401` (its authentication failed) is given back: the contract does not count it.
 pub(crate) async fn middleware(
     State(state): State<AppState>,
     request: Request,
@@ -102,7 +117,15 @@ pub(crate) async fn middleware(
         return next.run(request).await;
     };
     let mut response = if allowed {
-        next.run(request).await
+        let response = next.run(request).await;
+        if response.status() == StatusCode::UNAUTHORIZED {
+            state.rate_limiter.refund();
+            let snapshot = state.rate_limiter.snapshot().unwrap_or(snapshot);
+            let mut response = response;
+            set_headers(response.headers_mut(), &snapshot);
+            return response;
+        }
+        response
     } else {
         let retry_after = (snapshot.reset_at - unix_now()).max(1);
         ApiError::new(
@@ -138,5 +161,17 @@ mod tests {
         );
         assert!(limiter.take(true).is_some_and(|(ok, _)| !ok));
         assert!(RateLimiter::new(None).take(true).is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refund_gives_one_request_back_and_never_goes_below_zero() {
+        let limiter = RateLimiter::new(Some(2));
+        limiter.take(true);
+        limiter.take(true);
+        limiter.refund();
+        assert_eq!(limiter.snapshot().map(|s| s.remaining), Some(1));
+        limiter.refund();
+        limiter.refund();
+        assert_eq!(limiter.snapshot().map(|s| s.remaining), Some(2));
     }
 }

@@ -573,3 +573,36 @@ fn binary_prints_url_serves_and_stops_on_sigterm() {
     let status = child.wait().unwrap();
     assert!(status.success(), "clean exit on SIGTERM: {status:?}");
 }
+
+#[tokio::test]
+async fn failed_authentications_do_not_use_up_the_rate_limit() {
+    let auth = SandboxAuth::Basic {
+        username: "ann".into(),
+        password: "s3cret".into(),
+    };
+    let (sb, http) = start(Sandbox::builder().auth(auth).rate_limit(2)).await;
+    for _ in 0..5 {
+        let r = http
+            .get(url(&sb, "/v1/records"))
+            .basic_auth("ann", Some("wrong"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(r.headers()["x-ratelimit-remaining"], "2");
+    }
+    for remaining in ["1", "0"] {
+        let r = http
+            .get(url(&sb, "/v1/records"))
+            .basic_auth("ann", Some("s3cret"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::OK,
+            "the budget is the caller's, whole"
+        );
+        assert_eq!(r.headers()["x-ratelimit-remaining"], remaining);
+    }
+}
