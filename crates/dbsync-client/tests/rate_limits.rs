@@ -16,21 +16,26 @@ fn ok() -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(json!({"id": "1"}))
 }
 
+/// Answers one `GET` of `at` with `response`, and expects exactly one.
+async fn answer_once(server: &MockServer, at: &str, response: ResponseTemplate) {
+    Mock::given(method("GET"))
+        .and(path(at))
+        .respond_with(response)
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_429_pauses_every_task_using_the_connection() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v1/a/1"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "2"))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/b/1"))
-        .respond_with(ok())
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_once(
+        &server,
+        "/v1/a/1",
+        ResponseTemplate::new(429).insert_header("Retry-After", "2"),
+    )
+    .await;
+    answer_once(&server, "/v1/b/1", ok()).await;
     let connection = builder(&server).retry(RetryPolicy::none()).build().unwrap();
     let a = connection.resource::<Value>("a").unwrap();
     let first = tokio::spawn(async move { a.get("1").await }).await.unwrap();
@@ -56,16 +61,14 @@ async fn nothing_remaining_holds_requests_until_the_reset() {
         .unwrap()
         .as_secs()
         + 3;
-    Mock::given(method("GET"))
-        .and(path("/v1/a/1"))
-        .respond_with(
-            ok().insert_header("X-RateLimit-Limit", "10")
-                .insert_header("X-RateLimit-Remaining", "0")
-                .insert_header("X-RateLimit-Reset", reset.to_string()),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_once(
+        &server,
+        "/v1/a/1",
+        ok().insert_header("X-RateLimit-Limit", "10")
+            .insert_header("X-RateLimit-Remaining", "0")
+            .insert_header("X-RateLimit-Reset", reset.to_string()),
+    )
+    .await;
     Mock::given(method("GET"))
         .and(path("/v1/b/1"))
         .respond_with(ok().insert_header("X-RateLimit-Remaining", "9"))
@@ -293,21 +296,19 @@ async fn a_budget_wait_past_the_cap_is_rate_limited_before_sending() {
 #[tokio::test]
 async fn absurd_retry_after_and_reset_headers_are_errors_not_panics() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v1/a/1"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", u64::MAX.to_string()))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/b/1"))
-        .respond_with(
-            ok().insert_header("X-RateLimit-Remaining", "0")
-                .insert_header("X-RateLimit-Reset", u64::MAX.to_string()),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_once(
+        &server,
+        "/v1/a/1",
+        ResponseTemplate::new(429).insert_header("Retry-After", u64::MAX.to_string()),
+    )
+    .await;
+    answer_once(
+        &server,
+        "/v1/b/1",
+        ok().insert_header("X-RateLimit-Remaining", "0")
+            .insert_header("X-RateLimit-Reset", u64::MAX.to_string()),
+    )
+    .await;
     // A deadline too long to add to the clock is no deadline, not a panic. The absurd reset is
     // not ignored: it pauses the connection for the longest server wait allowed (kept short).
     let policy = RetryPolicy::default()
@@ -324,18 +325,13 @@ async fn absurd_retry_after_and_reset_headers_are_errors_not_panics() {
 #[tokio::test]
 async fn a_retry_after_of_a_day_pauses_the_connection_only_for_the_callers_cap() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/v1/records/1"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "86400"))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/records/2"))
-        .respond_with(ok())
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_once(
+        &server,
+        "/v1/records/1",
+        ResponseTemplate::new(429).insert_header("Retry-After", "86400"),
+    )
+    .await;
+    answer_once(&server, "/v1/records/2", ok()).await;
     let policy = RetryPolicy::default().max_retry_after(Duration::from_millis(300));
     let connection = builder(&server).retry(policy).build().unwrap();
     // The call told to wait a day ends at once: it may not wait that long.
@@ -360,21 +356,14 @@ async fn a_far_rate_limit_reset_pauses_only_for_the_callers_cap() {
         .unwrap()
         .as_secs()
         + 86_400;
-    Mock::given(method("GET"))
-        .and(path("/v1/records/1"))
-        .respond_with(
-            ok().insert_header("X-RateLimit-Remaining", "0")
-                .insert_header("X-RateLimit-Reset", in_a_day.to_string()),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/records/2"))
-        .respond_with(ok())
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_once(
+        &server,
+        "/v1/records/1",
+        ok().insert_header("X-RateLimit-Remaining", "0")
+            .insert_header("X-RateLimit-Reset", in_a_day.to_string()),
+    )
+    .await;
+    answer_once(&server, "/v1/records/2", ok()).await;
     let policy = RetryPolicy::default()
         .max_retry_after(Duration::from_millis(300))
         .max_rate_limit_wait(Duration::from_secs(5));
