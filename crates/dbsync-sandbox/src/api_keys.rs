@@ -1,153 +1,47 @@
 //! API keys: create (the secret shown once), list (never the secret), regenerate (the old secret
-//! dies at once) and revoke. Only a SHA-256 hash of each key is stored; a live key is accepted
-//! as a Bearer token in bearer and oauth2 modes.
+//! dies at once; scopes and expiry are kept) and revoke. Only a SHA-256 hash of each key is
+//! stored ([`store`]); a live, unexpired key is accepted as a Bearer token with its scopes in
+//! bearer and oauth2 modes.
 //!
-//! - `GET /v1/api-keys` -> `200 {"data":[{"id","name","created_at","last_used_at","prefix"}]}`
-//! - `POST /v1/api-keys` `{"name"}` -> `201 {"id","name","key","prefix","created_at"}`
-//! - `POST /v1/api-keys/{id}/regenerate` -> `200 {"id","name","key","prefix","created_at"}`
+//! - `GET /v1/api-keys` -> `200 {"data":[{"id","name","created_at","last_used_at","prefix","scopes","expires_at"}]}`
+//! - `POST /v1/api-keys` `{"name","scopes"?,"expires_at"?}` -> `201` the same fields plus `"key"`
+//! - `POST /v1/api-keys/{id}/regenerate` -> `200` the same fields plus the new `"key"`
 //! - `DELETE /v1/api-keys/{id}` -> `204`
+//!
+//! A key's scopes default to every scope of the caller; asking for one the caller lacks is a
+//! `403`. A caller may regenerate or revoke only keys whose scopes are all its own (`403`).
+//! Past the cap on the number of keys, creating one is a `409`.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+/// The stored keys: hashes looked up in a map, scopes, expiry, the cap.
+mod store;
 
-use axum::Router;
+use std::sync::Arc;
+use std::time::SystemTime;
+
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use serde_json::{Value, json};
-use time::OffsetDateTime;
+use axum::{Extension, Router};
+use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ErrorDetail};
-use crate::ops_util::{
-    body_bytes, constant_time_eq, now_utc, optional_json, random_secret, rfc3339, sha256,
-};
+use crate::ops_util::{body_bytes, optional_json};
+use crate::scopes::{Scope, Scopes, insufficient_scope};
+pub(crate) use store::ApiKeyStore;
+pub use store::DEFAULT_MAX_API_KEYS;
+use store::KeyError;
 
-/// Every key starts with this, so a leaked key is easy to recognise.
-const KEY_PREFIX: &str = "dbs_";
-/// How many leading characters of a key are shown in listings.
-const SHOWN_PREFIX_LEN: usize = 12;
 /// Longest key name accepted.
 const MAX_NAME_LEN: usize = 100;
-
-#[derive(Debug)]
-struct ApiKey {
-    id: String,
-    name: String,
-    created_at: OffsetDateTime,
-    last_used_at: Option<OffsetDateTime>,
-    prefix: String,
-    hash: [u8; 32],
-}
-
-impl ApiKey {
-    fn summary(&self) -> Value {
-        json!({
-            "id": self.id,
-            "name": self.name,
-            "created_at": rfc3339(self.created_at),
-            "last_used_at": self.last_used_at.map(rfc3339),
-            "prefix": self.prefix,
-        })
-    }
-
-    fn with_secret(&self, secret: &str) -> Value {
-        let mut body = self.summary();
-        if let Some(map) = body.as_object_mut() {
-            map.insert("key".to_owned(), json!(secret));
-        }
-        body
-    }
-}
-
-#[derive(Debug, Default)]
-struct Keys {
-    keys: Vec<ApiKey>,
-    next_id: u64,
-}
-
-/// The API keys of a sandbox.
-#[derive(Debug, Default)]
-pub(crate) struct ApiKeyStore {
-    inner: Mutex<Keys>,
-}
-
-fn new_secret() -> (String, String, [u8; 32]) {
-    let secret = random_secret(KEY_PREFIX);
-    let prefix = secret.chars().take(SHOWN_PREFIX_LEN).collect();
-    let hash = sha256(&secret);
-    (secret, prefix, hash)
-}
-
-impl ApiKeyStore {
-    fn keys(&self) -> MutexGuard<'_, Keys> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Whether `token` is a live key; if so its `last_used_at` becomes now. Every stored hash is
-    /// compared in constant time.
-    pub(crate) fn authenticate(&self, token: &str) -> bool {
-        let hash = sha256(token);
-        let mut keys = self.keys();
-        let mut found = None;
-        for (index, key) in keys.keys.iter().enumerate() {
-            if constant_time_eq(&key.hash, &hash) {
-                found = Some(index);
-            }
-        }
-        match found.and_then(|index| keys.keys.get_mut(index)) {
-            Some(key) => {
-                key.last_used_at = Some(now_utc());
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Creates a key; the returned body holds its secret, which is never shown again.
-    pub(crate) fn create(&self, name: &str) -> Value {
-        let (secret, prefix, hash) = new_secret();
-        let mut keys = self.keys();
-        keys.next_id += 1;
-        let key = ApiKey {
-            id: format!("key_{:06}", keys.next_id),
-            name: name.to_owned(),
-            created_at: now_utc(),
-            last_used_at: None,
-            prefix,
-            hash,
-        };
-        let body = key.with_secret(&secret);
-        keys.keys.push(key);
-        body
-    }
-
-    fn list(&self) -> Value {
-        let keys = self.keys();
-        json!({"data": keys.keys.iter().map(ApiKey::summary).collect::<Vec<_>>()})
-    }
-
-    fn regenerate(&self, id: &str) -> Option<Value> {
-        let (secret, prefix, hash) = new_secret();
-        let mut keys = self.keys();
-        let key = keys.keys.iter_mut().find(|k| k.id == id)?;
-        key.hash = hash;
-        key.prefix = prefix;
-        key.last_used_at = None;
-        Some(key.with_secret(&secret))
-    }
-
-    fn revoke(&self, id: &str) -> bool {
-        let mut keys = self.keys();
-        let before = keys.keys.len();
-        keys.keys.retain(|k| k.id != id);
-        keys.keys.len() != before
-    }
-}
+/// The fields of a create request.
+const FIELDS: &[&str] = &["name", "scopes", "expires_at"];
 
 fn unknown_key(id: &str) -> ApiError {
-    ApiError::not_found(format!("API key `{id}` not found"))
+    let shown: String = id.chars().take(64).collect();
+    ApiError::not_found(format!("API key `{shown}` not found"))
 }
 
 /// A `400` in the validation shape, with one detail.
@@ -161,21 +55,30 @@ fn invalid_field(field: &str, message: &str) -> ApiError {
     error
 }
 
+/// The answer to a refused change: `404`, `403` naming the scopes, or `409` at the cap.
+fn key_error(error: KeyError, id: &str, what: &str) -> ApiError {
+    match error {
+        KeyError::NotFound => unknown_key(id),
+        KeyError::Broader(missing) => insufficient_scope(&missing, what),
+        KeyError::Full(max) => ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "This sandbox holds at most {max} API keys; revoke one before creating another"
+            ),
+        ),
+    }
+}
+
+/// The caller's scopes, set by the auth middleware (none if it did not run: fail closed).
+fn caller(scopes: Option<Extension<Scopes>>) -> Scopes {
+    scopes.map_or(Scopes::none(), |Extension(s)| s)
+}
+
 async fn list_keys(State(store): State<Arc<ApiKeyStore>>) -> Response {
     axum::Json(store.list()).into_response()
 }
 
-async fn create_key(
-    State(store): State<Arc<ApiKeyStore>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let body = body_bytes(body)?;
-    let body = optional_json(&headers, &body)?
-        .ok_or_else(|| ApiError::bad_request("Send a JSON body: {\"name\": \"...\"}"))?;
-    let Some(object) = body.as_object() else {
-        return Err(ApiError::bad_request("Request body must be a JSON object"));
-    };
+fn parse_name(object: &Map<String, Value>) -> Result<&str, ApiError> {
     let detail = |message: &str| invalid_field("name", message);
     let name = match object.get("name") {
         Some(Value::String(name)) if !name.trim().is_empty() => name,
@@ -186,34 +89,122 @@ async fn create_key(
     if name.chars().count() > MAX_NAME_LEN {
         return Err(detail("must be at most 100 characters"));
     }
-    if let Some(other) = object.keys().find(|k| k.as_str() != "name") {
+    Ok(name)
+}
+
+/// `scopes`: absent or `null` is `None` (every scope of the caller); else a non-empty array of
+/// scope names.
+fn parse_scopes(object: &Map<String, Value>) -> Result<Option<Scopes>, ApiError> {
+    let names = match object.get("scopes") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Array(names)) if !names.is_empty() => names,
+        Some(Value::Array(_)) => {
+            return Err(invalid_field("scopes", "must list at least one scope"));
+        }
+        Some(_) => {
+            return Err(invalid_field(
+                "scopes",
+                "must be an array of scope names, e.g. [\"records:read\"]",
+            ));
+        }
+    };
+    let mut scopes = Scopes::none();
+    for name in names {
+        let scope = name.as_str().and_then(Scope::parse).ok_or_else(|| {
+            let shown: String = name.to_string().chars().take(64).collect();
+            invalid_field(
+                "scopes",
+                &format!(
+                    "{shown} is not a scope; the scopes are {}",
+                    Scopes::all().names().join(", ")
+                ),
+            )
+        })?;
+        scopes = scopes.with(scope);
+    }
+    Ok(Some(scopes))
+}
+
+/// `expires_at`: absent or `null` is no expiry; else an RFC 3339 timestamp in the future.
+fn parse_expiry(object: &Map<String, Value>) -> Result<Option<SystemTime>, ApiError> {
+    let text = match object.get("expires_at") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(text)) => text,
+        Some(_) => {
+            return Err(invalid_field(
+                "expires_at",
+                "must be an RFC 3339 timestamp such as 2030-01-31T12:00:00Z, or null",
+            ));
+        }
+    };
+    let at = dbsync_contract::timestamp::parse(text).ok_or_else(|| {
+        invalid_field(
+            "expires_at",
+            "must be an RFC 3339 timestamp with an offset, such as 2030-01-31T12:00:00Z",
+        )
+    })?;
+    if at <= SystemTime::now() {
+        return Err(invalid_field("expires_at", "must be in the future"));
+    }
+    Ok(Some(at))
+}
+
+async fn create_key(
+    State(store): State<Arc<ApiKeyStore>>,
+    scopes: Option<Extension<Scopes>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body_bytes(body)?;
+    let body = optional_json(&headers, &body)?
+        .ok_or_else(|| ApiError::bad_request("Send a JSON body: {\"name\": \"...\"}"))?;
+    let Some(object) = body.as_object() else {
+        return Err(ApiError::bad_request("Request body must be a JSON object"));
+    };
+    let name = parse_name(object)?;
+    if let Some(other) = object.keys().find(|k| !FIELDS.contains(&k.as_str())) {
         return Err(invalid_field(
             other,
-            "is not a field of an API key; send only `name`",
+            "is not a field of an API key; send `name` and optionally `scopes` and `expires_at`",
         ));
     }
-    Ok((StatusCode::CREATED, axum::Json(store.create(name))).into_response())
+    let wanted = parse_scopes(object)?;
+    let expires_at = parse_expiry(object)?;
+    let caller = caller(scopes);
+    let wanted = wanted.unwrap_or(caller);
+    let missing = wanted.missing_from(caller);
+    if !missing.is_empty() {
+        return Err(insufficient_scope(
+            &missing,
+            "creating an API key with these scopes",
+        ));
+    }
+    let created = store
+        .create(name, wanted, expires_at)
+        .map_err(|e| key_error(e, "", ""))?;
+    Ok((StatusCode::CREATED, axum::Json(created)).into_response())
 }
 
 async fn regenerate_key(
     State(store): State<Arc<ApiKeyStore>>,
+    scopes: Option<Extension<Scopes>>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     store
-        .regenerate(&id)
+        .regenerate(&id, caller(scopes))
         .map(|body| axum::Json(body).into_response())
-        .ok_or_else(|| unknown_key(&id))
+        .map_err(|e| key_error(e, &id, "regenerating this API key"))
 }
 
 async fn revoke_key(
     State(store): State<Arc<ApiKeyStore>>,
+    scopes: Option<Extension<Scopes>>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if store.revoke(&id) {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(unknown_key(&id))
-    }
+    store
+        .revoke(&id, caller(scopes))
+        .map(|()| StatusCode::NO_CONTENT)
+        .map_err(|e| key_error(e, &id, "revoking this API key"))
 }
 
 /// The `/v1/api-keys` routes.
@@ -226,41 +217,4 @@ where
         .route("/v1/api-keys/{id}", delete(revoke_key))
         .route("/v1/api-keys/{id}/regenerate", post(regenerate_key))
         .with_state(store)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_live_keys_authenticate() {
-        let store = ApiKeyStore::default();
-        let created = store.create("ci");
-        let secret = created["key"].as_str().unwrap().to_owned();
-        let id = created["id"].as_str().unwrap().to_owned();
-        assert!(secret.starts_with(KEY_PREFIX));
-        assert!(store.authenticate(&secret));
-        assert!(!store.authenticate("dbs_wrong"));
-
-        let listed = store.list();
-        assert!(listed["data"][0]["last_used_at"].is_string());
-        assert!(!listed.to_string().contains(&secret));
-
-        let renewed = store.regenerate(&id).unwrap();
-        let new_secret = renewed["key"].as_str().unwrap();
-        assert!(!store.authenticate(&secret));
-        assert!(store.authenticate(new_secret));
-
-        assert!(store.revoke(&id));
-        assert!(!store.authenticate(new_secret));
-        assert!(!store.revoke(&id));
-        assert!(store.regenerate(&id).is_none());
-    }
-
-    #[test]
-    fn only_hashes_are_stored() {
-        let store = ApiKeyStore::default();
-        let secret = store.create("x")["key"].as_str().unwrap().to_owned();
-        assert!(!format!("{store:?}").contains(&secret));
-    }
 }

@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
+use crate::scopes::{Scopes, insufficient_scope, required_scope};
 use crate::state::AppState;
 use crate::store::{read, write};
 
@@ -82,13 +83,47 @@ impl SandboxAuth {
 
 /// Accepts Bearer tokens issued at runtime (OAuth2 access tokens, API keys).
 pub trait TokenVerifier: Send + Sync + 'static {
-    /// Whether `token` is currently valid. Implementations compare in constant time.
-    fn verify(&self, token: &str) -> bool;
+    /// The scopes of `token` when it is currently valid, `None` otherwise. Implementations
+    /// compare in constant time (or look up a hash of the token).
+    fn verify(&self, token: &str) -> Option<Scopes>;
 
-    /// Why a token this verifier knows is refused (e.g. "the access token has expired"), for the
-    /// `401` message; `None` when the token is not one of its own.
-    fn rejection(&self, _token: &str) -> Option<String> {
+    /// Why a token this verifier knows is refused (e.g. an expired access token or API key),
+    /// for the `401`; `None` when the token is not one of its own.
+    fn rejection(&self, _token: &str) -> Option<TokenRejection> {
         None
+    }
+}
+
+/// Why a known token is refused: answered as `401` with
+/// `WWW-Authenticate: Bearer error="invalid_token", error_description="<description>"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TokenRejection {
+    /// The error body's message, e.g. "Unauthorized: the API key has expired; ...".
+    pub message: String,
+    /// The challenge's `error_description`, e.g. "the API key has expired" (no `"` or `\\`).
+    pub description: String,
+}
+
+impl TokenRejection {
+    /// A rejection with this message and `error_description`.
+    pub fn new(message: impl Into<String>, description: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            description: description.into(),
+        }
+    }
+
+    fn challenge(&self) -> HeaderValue {
+        let clean: String = self
+            .description
+            .chars()
+            .filter(|c| (' '..='~').contains(c) && !matches!(c, '"' | '\\'))
+            .collect();
+        HeaderValue::from_str(&format!(
+            "Bearer error=\"invalid_token\", error_description=\"{clean}\""
+        ))
+        .unwrap_or_else(|_| HeaderValue::from_static("Bearer error=\"invalid_token\""))
     }
 }
 
@@ -141,15 +176,19 @@ impl Authenticator {
         write(&self.verifiers).push(verifier);
     }
 
-    fn bearer_ok(&self, token: &str, fixed: Option<&str>) -> bool {
-        let fixed_ok = fixed.is_some_and(|fixed| secrets_equal(token, fixed));
-        fixed_ok || read(&self.verifiers).iter().any(|v| v.verify(token))
+    /// The scopes of a Bearer token: every scope for the mode's fixed token, else what a
+    /// verifier answers.
+    fn bearer_scopes(&self, token: &str, fixed: Option<&str>) -> Option<Scopes> {
+        if fixed.is_some_and(|fixed| secrets_equal(token, fixed)) {
+            return Some(Scopes::all());
+        }
+        read(&self.verifiers).iter().find_map(|v| v.verify(token))
     }
 
-    /// `Ok` when the request's credentials satisfy the mode.
-    pub fn check(&self, headers: &HeaderMap) -> Result<(), ApiError> {
-        let ok = match &self.mode {
-            SandboxAuth::None => true,
+    /// The caller's scopes when the request's credentials satisfy the mode.
+    pub fn check(&self, headers: &HeaderMap) -> Result<Scopes, ApiError> {
+        let scopes = match &self.mode {
+            SandboxAuth::None => Some(Scopes::all()),
             SandboxAuth::Basic { username, password } => scheme_value(headers, "Basic")
                 .and_then(|encoded| {
                     base64::engine::general_purpose::STANDARD
@@ -165,57 +204,70 @@ impl Authenticator {
                         user_ok & pass_ok
                     }
                     None => false,
-                }),
+                })
+                .then_some(Scopes::all()),
             SandboxAuth::Bearer { token } => scheme_value(headers, "Bearer")
-                .is_some_and(|given| self.bearer_ok(given, Some(token))),
+                .and_then(|given| self.bearer_scopes(given, Some(token))),
             SandboxAuth::OAuth2 { .. } => {
-                scheme_value(headers, "Bearer").is_some_and(|given| self.bearer_ok(given, None))
+                scheme_value(headers, "Bearer").and_then(|given| self.bearer_scopes(given, None))
             }
         };
-        if ok {
-            return Ok(());
+        if let Some(scopes) = scopes {
+            return Ok(scopes);
         }
         let (challenge, message) = match self.mode {
             SandboxAuth::Basic { .. } => (
-                "Basic realm=\"dbsync\"",
+                HeaderValue::from_static("Basic realm=\"dbsync\""),
                 "Unauthorized: send valid HTTP Basic credentials".to_owned(),
             ),
             // RFC 6750 3.1: a token a verifier recognises but refuses (an expired access
-            // token) is `invalid_token`, with the verifier's reason.
+            // token or API key) is `invalid_token`, with the verifier's reason.
             _ => match scheme_value(headers, "Bearer").and_then(|given| {
                 read(&self.verifiers)
                     .iter()
                     .find_map(|v| v.rejection(given))
             }) {
-                Some(reason) => ("Bearer error=\"invalid_token\"", reason),
+                Some(rejection) => (rejection.challenge(), rejection.message),
                 None => (
-                    "Bearer",
+                    HeaderValue::from_static("Bearer"),
                     "Unauthorized: send a valid token as Authorization: Bearer <token>".to_owned(),
                 ),
             },
         };
-        Err(
-            ApiError::new(StatusCode::UNAUTHORIZED, message).with_header(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(challenge),
-            ),
-        )
+        Err(ApiError::new(StatusCode::UNAUTHORIZED, message)
+            .with_header(header::WWW_AUTHENTICATE, challenge))
     }
 }
 
-/// Rejects requests without valid credentials (except on public paths).
+/// Rejects requests without valid credentials (`401`, except on public paths) and requests
+/// whose credentials lack the route's scope (`403`); hands the caller's [`Scopes`] to the
+/// handlers as a request extension.
 pub(crate) async fn middleware(
     State(state): State<AppState>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     if is_public_path(request.uri().path()) {
         return next.run(request).await;
     }
-    match state.auth.check(request.headers()) {
-        Ok(()) => next.run(request).await,
-        Err(error) => error.into_response(),
+    let scopes = match state.auth.check(request.headers()) {
+        Ok(scopes) => scopes,
+        Err(error) => return error.into_response(),
+    };
+    if let Some(needed) = required_scope(request.method(), request.uri().path())
+        && !scopes.contains(needed)
+    {
+        let what = format!("{} {}", request.method(), route_group(request.uri().path()));
+        return insufficient_scope(&[needed], &what).into_response();
     }
+    request.extensions_mut().insert(scopes);
+    next.run(request).await
+}
+
+/// The first two segments of a path (`/v1/records`), so a message never echoes a long path.
+fn route_group(path: &str) -> String {
+    let group: String = path.split('/').take(3).collect::<Vec<_>>().join("/");
+    group.chars().take(80).collect()
 }
 
 #[cfg(test)]
@@ -263,8 +315,8 @@ mod tests {
 
     struct Fixed;
     impl TokenVerifier for Fixed {
-        fn verify(&self, token: &str) -> bool {
-            secrets_equal(token, "runtime")
+        fn verify(&self, token: &str) -> Option<Scopes> {
+            secrets_equal(token, "runtime").then_some(Scopes::none())
         }
     }
 

@@ -13,6 +13,9 @@ pub struct BehaviourArgs {
     /// Requests allowed per minute (unlimited when absent).
     #[arg(long)]
     pub rate_limit: Option<u32>,
+    /// Requests allowed per hour, beside the per-minute limit (none when absent).
+    #[arg(long)]
+    pub rate_limit_per_hour: Option<u32>,
     /// Seed of the fault schedule.
     #[arg(long, default_value_t = 0)]
     pub fault_seed: u64,
@@ -76,6 +79,9 @@ impl BehaviourArgs {
             .workflow_duration(Duration::from_millis(self.workflow_ms));
         if let Some(limit) = self.rate_limit {
             builder = builder.rate_limit(limit);
+        }
+        if let Some(limit) = self.rate_limit_per_hour {
+            builder = builder.rate_limit_per_hour(limit);
         }
         builder
     }

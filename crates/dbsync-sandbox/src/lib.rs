@@ -37,7 +37,7 @@ mod openapi;
 mod ops;
 /// Small helpers: random secrets, hashing, timestamps, paging and bodies.
 mod ops_util;
-/// A requests-per-minute budget with `X-RateLimit-*` headers.
+/// Request budgets per minute and per hour, with `X-RateLimit-*` headers.
 mod rate_limit;
 /// Every served request, kept in a bounded ring.
 mod request_log;
@@ -47,6 +47,8 @@ mod resources;
 mod rng;
 /// The whole router and its middleware stack.
 mod routes;
+/// The contract's scopes, the scope each route needs, and the `403 insufficient_scope`.
+mod scopes;
 /// Deterministic, realistic seed data for `records`, and its schema.
 mod seed;
 /// The state every handler and middleware shares.
@@ -67,13 +69,15 @@ pub use dbsync_validate::Schema;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use auth::{SandboxAuth, TokenVerifier, secrets_equal};
+pub use api_keys::DEFAULT_MAX_API_KEYS;
+pub use auth::{SandboxAuth, TokenRejection, TokenVerifier, secrets_equal};
 pub use cli_args::BehaviourArgs;
 use dbsync_contract::{RESERVED_NAMES, is_valid_resource_name};
 pub use error::{ErrorBody, ErrorDetail, ErrorObject};
 pub use faults::{Fault, Faults};
-pub use rate_limit::RateLimitSnapshot;
+pub use rate_limit::{RateLimitSnapshot, RateWindow};
 pub use request_log::{DEFAULT_LOG_CAPACITY, LogEntry, MAX_LOGGED_PATH_BYTES};
+pub use scopes::{Scope, Scopes};
 pub use seed::{records_schema, records_schema_json};
 
 use state::{AppState, SandboxState};
@@ -126,6 +130,8 @@ pub struct SandboxBuilder {
     seed_records: u64,
     seed: u64,
     rate_limit: Option<u32>,
+    rate_limit_per_hour: Option<u32>,
+    max_api_keys: usize,
     faults: Faults,
     schemas: Vec<(String, Schema)>,
     max_body_bytes: usize,
@@ -142,6 +148,8 @@ impl Default for SandboxBuilder {
             seed_records: 0,
             seed: seed::DEFAULT_SEED,
             rate_limit: None,
+            rate_limit_per_hour: None,
+            max_api_keys: DEFAULT_MAX_API_KEYS,
             faults: Faults::default(),
             schemas: Vec::new(),
             max_body_bytes: dbsync_contract::DEFAULT_MAX_BODY_BYTES,
@@ -175,6 +183,21 @@ impl SandboxBuilder {
     /// A budget of requests per minute (default: unlimited, no `X-RateLimit-*` headers).
     pub fn rate_limit(mut self, per_minute: u32) -> Self {
         self.rate_limit = Some(per_minute);
+        self
+    }
+
+    /// A budget of requests per hour beside the per-minute one (default: none). The
+    /// `X-RateLimit-*` headers describe the window that runs out first; a request is refused
+    /// (`429`) when either window is used up.
+    pub fn rate_limit_per_hour(mut self, per_hour: u32) -> Self {
+        self.rate_limit_per_hour = Some(per_hour);
+        self
+    }
+
+    /// How many API keys may exist at once (default [`DEFAULT_MAX_API_KEYS`]); creating one
+    /// more is a `409`.
+    pub fn max_api_keys(mut self, keys: usize) -> Self {
+        self.max_api_keys = keys;
         self
     }
 
@@ -257,7 +280,7 @@ impl SandboxBuilder {
         let state = AppState(Arc::new(SandboxState {
             store,
             auth: auth::Authenticator::new(self.auth.clone()),
-            rate_limiter: rate_limit::RateLimiter::new(self.rate_limit),
+            rate_limiter: rate_limit::RateLimiter::new(self.rate_limit, self.rate_limit_per_hour),
             faults: self.faults.clone(),
             fault_counter: faults::FaultCounter::default(),
             idempotency: idempotency::IdempotencyCache::default(),
@@ -265,7 +288,7 @@ impl SandboxBuilder {
             max_body_bytes: self.max_body_bytes,
             token_ttl: self.token_ttl,
             oauth: ops::oauth_server(&self.auth, self.token_ttl),
-            api_keys: Arc::default(),
+            api_keys: Arc::new(api_keys::ApiKeyStore::new(self.max_api_keys)),
             workflows: Arc::new(workflows::WorkflowEngine::new(self.workflow_duration)),
         }));
         ops::register_verifiers(&state);
@@ -369,9 +392,15 @@ impl Sandbox {
         self.state.request_log.entries()
     }
 
-    /// The rate-limit budget right now (`None` when unlimited).
+    /// The rate-limit budget right now: the window that runs out first, as in the
+    /// `X-RateLimit-*` headers (`None` when unlimited).
     pub fn rate_limit(&self) -> Option<RateLimitSnapshot> {
         self.state.rate_limiter.snapshot()
+    }
+
+    /// Every rate-limit window right now, minute first (empty when unlimited).
+    pub fn rate_limit_windows(&self) -> Vec<(RateWindow, RateLimitSnapshot)> {
+        self.state.rate_limiter.windows()
     }
 
     /// How many records a resource holds now.

@@ -1,9 +1,11 @@
-//! Monitoring over the request log and the rate limiter.
+//! Monitoring over the request log and the rate limiter's windows.
 //!
 //! - `GET /v1/logs?from&to&method&endpoint&status&limit&offset` -> `200 {"data":[...],"meta":{...}}`
 //! - `GET /v1/logs/export?format=csv|jsonl` + the same filters -> `text/csv` or
 //!   `application/x-ndjson`, streamed in chunks
-//! - `GET /v1/usage` -> `200 {"plan","limit_per_minute","used","remaining","reset_at"}`
+//! - `GET /v1/usage` -> `200 {"plan","limit_per_minute","used","remaining","reset_at",
+//!   "limit_per_hour","windows":[{"window","limit","used","remaining","reset_at"}]}` (the
+//!   top-level counts are the minute window's)
 //!
 //! Filters: `from` (inclusive) and `to` (exclusive) are RFC 3339 timestamps on the arrival time;
 //! `method` is an HTTP method (any case); `endpoint` is a path, matching itself and the paths
@@ -23,6 +25,7 @@ use serde_json::{Value, json};
 
 use crate::error::ApiError;
 use crate::ops_util::{parse_page, query_pairs, reject_unknown_params, single_param};
+use crate::rate_limit::{RateLimitSnapshot, RateWindow};
 use crate::request_log::LogEntry;
 use crate::state::AppState;
 use crate::time_fmt::{format_micros, now_micros, parse_rfc3339};
@@ -313,35 +316,65 @@ async fn export_logs(
     Ok(response)
 }
 
+fn reset_text(snapshot: &RateLimitSnapshot) -> String {
+    format_micros(snapshot.reset_at.saturating_mul(1_000_000))
+}
+
 async fn usage(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     reject_unknown_params(&query_pairs(query.as_deref()), &[])?;
-    let body = match state.rate_limiter.snapshot() {
-        Some(snapshot) => json!({
-            "plan": "sandbox",
-            "limit_per_minute": snapshot.limit,
-            "used": snapshot.used,
-            "remaining": snapshot.remaining,
-            "reset_at": format_micros(snapshot.reset_at.saturating_mul(1_000_000)),
+    let windows = state.rate_limiter.windows();
+    let find = |kind| windows.iter().find(|(w, _)| *w == kind).map(|(_, s)| s);
+    let listed: Vec<Value> = windows
+        .iter()
+        .map(|(window, s)| {
+            json!({
+                "window": window.as_str(),
+                "limit": s.limit,
+                "used": s.used,
+                "remaining": s.remaining,
+                "reset_at": reset_text(s),
+            })
+        })
+        .collect();
+    let plan = if windows.is_empty() {
+        "unlimited"
+    } else {
+        "sandbox"
+    };
+    let mut body = match find(RateWindow::Minute) {
+        Some(minute) => json!({
+            "plan": plan,
+            "limit_per_minute": minute.limit,
+            "used": minute.used,
+            "remaining": minute.remaining,
+            "reset_at": reset_text(minute),
         }),
         None => {
-            // No budget: count the requests of the last minute from the log (this one included).
+            // No minute budget: count the requests of the last minute from the log (this one
+            // included).
             let since = now_micros() - 60_000_000;
             let (_, recent) = state
                 .request_log
                 .page(0, 0, |e| e.timestamp_micros >= since);
-            let used = recent + 1;
             json!({
-                "plan": "unlimited",
+                "plan": plan,
                 "limit_per_minute": null,
-                "used": used,
+                "used": recent + 1,
                 "remaining": null,
                 "reset_at": null,
             })
         }
     };
+    if let Some(map) = body.as_object_mut() {
+        map.insert(
+            "limit_per_hour".to_owned(),
+            json!(find(RateWindow::Hour).map(|s| s.limit)),
+        );
+        map.insert("windows".to_owned(), Value::Array(listed));
+    }
     Ok(axum::Json(body).into_response())
 }
 

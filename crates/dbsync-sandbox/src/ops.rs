@@ -8,8 +8,9 @@ use std::time::Duration;
 use axum::Router;
 
 use crate::api_keys::{self, ApiKeyStore};
-use crate::auth::{SandboxAuth, TokenVerifier};
+use crate::auth::{SandboxAuth, TokenRejection, TokenVerifier};
 use crate::oauth::{self, OAuth2Settings, OAuthServer, TokenStatus};
+use crate::scopes::Scopes;
 use crate::state::AppState;
 use crate::{monitoring, openapi, workflows};
 
@@ -27,21 +28,35 @@ pub(crate) fn oauth_server(auth: &SandboxAuth, token_ttl: Duration) -> Option<Ar
 }
 
 impl TokenVerifier for OAuthServer {
-    fn verify(&self, token: &str) -> bool {
-        self.check_access_token(token) == TokenStatus::Active
+    fn verify(&self, token: &str) -> Option<Scopes> {
+        match self.check_access_token(token) {
+            TokenStatus::Active(scopes) => Some(scopes),
+            _ => None,
+        }
     }
 
-    fn rejection(&self, token: &str) -> Option<String> {
+    fn rejection(&self, token: &str) -> Option<TokenRejection> {
         (self.check_access_token(token) == TokenStatus::Expired).then(|| {
-            "Unauthorized: the access token has expired; get a new one from the token endpoint"
-                .to_owned()
+            TokenRejection::new(
+                "Unauthorized: the access token has expired; get a new one from the token endpoint",
+                "the access token has expired",
+            )
         })
     }
 }
 
 impl TokenVerifier for ApiKeyStore {
-    fn verify(&self, token: &str) -> bool {
+    fn verify(&self, token: &str) -> Option<Scopes> {
         self.authenticate(token)
+    }
+
+    fn rejection(&self, token: &str) -> Option<TokenRejection> {
+        self.is_expired(token).then(|| {
+            TokenRejection::new(
+                "Unauthorized: the API key has expired; create a new key (regenerating keeps its expiry)",
+                "the API key has expired",
+            )
+        })
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use dbsync_sandbox::{Faults, Sandbox, SandboxAuth, TokenVerifier, secrets_equal};
+use dbsync_sandbox::{Faults, Sandbox, SandboxAuth, Scopes, TokenVerifier, secrets_equal};
 use reqwest::{Client, Method, RequestBuilder, StatusCode};
 use serde_json::json;
 
@@ -120,8 +120,8 @@ async fn bearer_auth_with_runtime_tokens() {
 
     struct ApiKey;
     impl TokenVerifier for ApiKey {
-        fn verify(&self, token: &str) -> bool {
-            secrets_equal(token, "api-key-1")
+        fn verify(&self, token: &str) -> Option<Scopes> {
+            secrets_equal(token, "api-key-1").then_some(Scopes::all())
         }
     }
     sb.add_token_verifier(Arc::new(ApiKey));

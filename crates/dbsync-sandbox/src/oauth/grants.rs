@@ -7,6 +7,7 @@ use super::error::OAuthError;
 use super::params::Params;
 use super::pkce::{s256_challenge, valid_verifier};
 use super::server::OAuthServer;
+use super::token::granted_scopes;
 use crate::ops_util::{constant_time_eq, sha256};
 
 impl OAuthServer {
@@ -34,12 +35,12 @@ impl OAuthServer {
         let scope = match requested {
             None => grant.scope.clone(),
             Some(requested) => {
-                let granted: Vec<&str> = grant
-                    .scope
-                    .as_deref()
-                    .map(|s| s.split(' ').collect())
-                    .unwrap_or_default();
-                if !requested.split(' ').all(|s| granted.contains(&s)) {
+                // A grant without `scope` holds the client's default scopes (every scope).
+                let granted = granted_scopes(grant.scope.as_deref());
+                if !granted_scopes(Some(&requested))
+                    .missing_from(granted)
+                    .is_empty()
+                {
                     return Err(OAuthError::new(
                         "invalid_scope",
                         "A refresh may only narrow the scope originally granted",
@@ -48,10 +49,10 @@ impl OAuthServer {
                 Some(requested)
             }
         };
-        let family = grant.family;
-        // Rotation: the presented refresh token dies now.
+        let (family, original) = (grant.family, grant.scope.clone());
+        // Rotation: the presented refresh token dies now; the new one keeps the original grant.
         store.refresh.remove(&hash);
-        Ok(self.issue(&mut store, scope, family))
+        Ok(self.issue_narrowed(&mut store, scope, original, family))
     }
 
     pub(super) fn exchange_code(&self, params: &Params) -> Result<serde_json::Value, OAuthError> {

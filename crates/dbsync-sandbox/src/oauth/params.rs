@@ -1,6 +1,7 @@
 //! The request parameters of both endpoints, and the syntax of the `scope` parameter.
 
 use super::error::OAuthError;
+use crate::scopes::Scopes;
 
 /// Request parameters, each at most once; an empty value counts as absent (RFC 6749 3.1).
 pub(super) struct Params(Vec<(String, String)>);
@@ -35,11 +36,22 @@ impl Params {
         })
     }
 
-    /// The optional `scope` parameter; `invalid_scope` when it breaks RFC 6749 section 3.3.
+    /// The optional `scope` parameter; `invalid_scope` when it breaks RFC 6749 section 3.3 or
+    /// names a scope the contract does not have (the client may have every scope).
     pub(super) fn scope(&self) -> Result<Option<String>, OAuthError> {
         match self.get("scope") {
             None => Ok(None),
-            Some(scope) if valid_scope(scope) => Ok(Some(scope.to_owned())),
+            Some(scope) if valid_scope(scope) => match Scopes::from_scope_param(scope) {
+                Ok(_) => Ok(Some(scope.to_owned())),
+                Err(unknown) => Err(OAuthError::new(
+                    "invalid_scope",
+                    format!(
+                        "Unknown scope `{}`; the scopes are {}",
+                        unknown.chars().take(64).collect::<String>(),
+                        Scopes::all().names().join(", ")
+                    ),
+                )),
+            },
             Some(_) => Err(OAuthError::new(
                 "invalid_scope",
                 "The scope must be space-separated tokens of printable ASCII without `\"` or `\\`",

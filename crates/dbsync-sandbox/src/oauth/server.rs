@@ -8,12 +8,13 @@ use tokio::time::Instant;
 use super::settings::OAuth2Settings;
 use super::store::Store;
 use crate::ops_util::sha256;
+use crate::scopes::Scopes;
 
 /// What the server knows about a bearer token presented to the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TokenStatus {
-    /// Issued here and not expired.
-    Active,
+    /// Issued here and not expired, with the scopes it was granted.
+    Active(Scopes),
     /// Issued here, but its lifetime is over.
     Expired,
     /// Never issued here, or revoked.
@@ -43,7 +44,7 @@ impl OAuthServer {
     pub(crate) fn check_access_token(&self, token: &str) -> TokenStatus {
         let store = self.store();
         match store.access.get(&sha256(token)) {
-            Some(grant) if Instant::now() < grant.expires_at => TokenStatus::Active,
+            Some(grant) if Instant::now() < grant.expires_at => TokenStatus::Active(grant.scopes),
             Some(_) => TokenStatus::Expired,
             None => TokenStatus::Unknown,
         }
@@ -63,7 +64,10 @@ mod tests {
         let body = client_credentials(&s, "cid:csecret").unwrap();
         let token = body["access_token"].as_str().unwrap().to_owned();
         assert_eq!(body["expires_in"], 10);
-        assert_eq!(s.check_access_token(&token), TokenStatus::Active);
+        assert_eq!(
+            s.check_access_token(&token),
+            TokenStatus::Active(Scopes::all())
+        );
         tokio::time::advance(Duration::from_secs(10)).await;
         assert_eq!(s.check_access_token(&token), TokenStatus::Expired);
         assert_eq!(s.check_access_token("at_other"), TokenStatus::Unknown);

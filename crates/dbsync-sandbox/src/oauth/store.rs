@@ -12,6 +12,8 @@ pub(super) type Hash = [u8; 32];
 pub(super) struct AccessGrant {
     pub(super) expires_at: Instant,
     pub(super) family: u64,
+    /// What the token may do (the scopes granted).
+    pub(super) scopes: crate::scopes::Scopes,
 }
 
 #[derive(Debug)]

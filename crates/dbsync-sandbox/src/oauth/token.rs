@@ -12,13 +12,35 @@ use super::params::Params;
 use super::server::OAuthServer;
 use super::store::{AccessGrant, RefreshGrant, Store};
 use crate::ops_util::{random_secret, sha256};
+use crate::scopes::Scopes;
+
+/// The scopes of a grant: those of its `scope` (already checked by [`Params::scope`]), or the
+/// client's default, every scope, when it asked for none.
+pub(super) fn granted_scopes(scope: Option<&str>) -> Scopes {
+    scope.map_or(Scopes::all(), |s| {
+        Scopes::from_scope_param(s).unwrap_or(Scopes::none())
+    })
+}
 
 impl OAuthServer {
-    /// Issues an access token and a refresh token of `family`.
+    /// Issues an access token and a refresh token of `family`, both with `scope`.
     pub(super) fn issue(
         &self,
         store: &mut Store,
         scope: Option<String>,
+        family: u64,
+    ) -> serde_json::Value {
+        self.issue_narrowed(store, scope.clone(), scope, family)
+    }
+
+    /// Issues an access token with `scope` and a refresh token that keeps `grant_scope`, the
+    /// original grant (a refresh that narrows the scope narrows only the access token, RFC 6749
+    /// section 6).
+    pub(super) fn issue_narrowed(
+        &self,
+        store: &mut Store,
+        scope: Option<String>,
+        grant_scope: Option<String>,
         family: u64,
     ) -> serde_json::Value {
         let now = Instant::now();
@@ -32,12 +54,13 @@ impl OAuthServer {
             AccessGrant {
                 expires_at: now + self.settings.token_ttl,
                 family,
+                scopes: granted_scopes(scope.as_deref()),
             },
         );
         store.refresh.insert(
             sha256(&refresh_token),
             RefreshGrant {
-                scope: scope.clone(),
+                scope: grant_scope,
                 family,
             },
         );
