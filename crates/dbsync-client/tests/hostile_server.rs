@@ -59,6 +59,17 @@ fn assert_clean(error: &Error) {
     );
 }
 
+/// Prints what the server wrote and how long the call took (the figures of
+/// docs/reliability.md, shown with --nocapture).
+fn figure(what: &str, server: &HostileServer, took: Duration) {
+    eprintln!(
+        "figure: {what}: {} requests, {:.1} MiB written, {} ms",
+        server.request_count(),
+        server.bytes_sent() as f64 / MIB as f64,
+        took.as_millis()
+    );
+}
+
 fn assert_too_large(error: &Error, limit: &str) {
     assert_eq!(error.kind(), "response_too_large", "{error}");
     assert!(error.to_string().contains(limit), "{error}");
@@ -89,6 +100,7 @@ async fn an_endless_body_stops_at_the_limit() {
         .build()
         .unwrap();
     let (result, took) = bounded(connection.records().get("1")).await;
+    figure("endless body, 1 MiB cap", &server, took);
     assert_too_large(&result.unwrap_err(), "1 MiB");
     assert!(took < Duration::from_secs(10), "{took:?}");
     assert_eq!(server.request_count(), 1, "not retried");
@@ -107,7 +119,8 @@ async fn an_endless_body_stops_at_the_default_limit() {
         .auth(BearerAuth::new(SECRET))
         .build()
         .unwrap();
-    let (result, _) = bounded(connection.records().get("1")).await;
+    let (result, took) = bounded(connection.records().get("1")).await;
+    figure("endless body, default cap", &server, took);
     assert_too_large(&result.unwrap_err(), "64 MiB");
     assert!(server.bytes_sent() < 64 * MIB + SOCKET_SLACK);
 }
@@ -119,7 +132,8 @@ async fn a_200_mb_error_body_stops_at_the_limit_unretried() {
         .max_response_bytes(2 * MIB as usize)
         .build()
         .unwrap();
-    let (result, _) = bounded(connection.records().get("1")).await;
+    let (result, took) = bounded(connection.records().get("1")).await;
+    figure("200 MB error body, 2 MiB cap", &server, took);
     let error = result.unwrap_err();
     assert_too_large(&error, "2 MiB");
     assert!(error.to_string().contains("500"), "{error}");
@@ -213,7 +227,8 @@ async fn a_dripping_body_and_a_silent_server_time_out() {
 async fn a_redirect_to_another_host_is_not_followed() {
     let target = start(Mode::EndlessBody).await;
     for status in [301, 302, 303, 307, 308] {
-        let location = format!("{}/v1/records/1", target.url());
+        // The Location even echoes the token: the error must not show it.
+        let location = format!("{}/v1/records/1?access_token={SECRET}", target.url());
         let server = start(Mode::Redirect { status, location }).await;
         let (result, _) = bounded(connect(&server).records().get("1")).await;
         let error = result.unwrap_err();
@@ -304,7 +319,8 @@ async fn oauth_get(answer: TokenAnswer) -> (HostileServer, Result<Value, Error>)
             .build()
             .unwrap();
     let connection = builder(&server).auth(auth).build().unwrap();
-    let (result, _) = bounded(connection.records().get("1")).await;
+    let (result, took) = bounded(connection.records().get("1")).await;
+    figure("token endpoint", &server, took);
     (server, result)
 }
 
@@ -318,6 +334,7 @@ async fn garbage_and_huge_token_responses_are_auth_errors() {
             bytes: MIB as usize,
         },
     ] {
+        eprintln!("figure: {answer:?}");
         let (server, result) = oauth_get(answer.clone()).await;
         let error = result.unwrap_err();
         assert_eq!(error.kind(), "auth", "{answer:?}: {error}");
