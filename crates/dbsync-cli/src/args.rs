@@ -301,6 +301,13 @@ pub struct ListArgs {
     /// Equality filter FIELD=VALUE (repeatable).
     #[arg(long = "where", value_name = "FIELD=VALUE")]
     pub filters: Vec<String>,
+    /// With --all: fail after this many pages (a server that never stops sending full pages
+    /// without a total is only stopped by a cap; default: no cap).
+    #[arg(long, value_name = "N", requires = "all")]
+    pub max_pages: Option<u64>,
+    /// With --all: fail after this many records (default: no cap).
+    #[arg(long, value_name = "N", requires = "all")]
+    pub max_records: Option<u64>,
 }
 
 /// `dbsync create`

@@ -36,8 +36,9 @@ impl Format {
     }
 }
 
-/// Writes records one at a time, so a list of any length streams with bounded memory (except
-/// the table, which needs every row to size its columns, and JSON, which stays one document).
+/// Writes records one at a time, so a list of any length streams with bounded memory (the
+/// table, which needs its rows to size its columns, is printed in blocks of
+/// [`TABLE_BLOCK_ROWS`] rows).
 pub struct RecordWriter<W: Write> {
     out: W,
     format: Format,
@@ -94,9 +95,27 @@ impl<W: Write> RecordWriter<W> {
                     write_csv_row(&mut self.out, cells.iter().map(|c| c.as_str()))?;
                 }
             }
-            Format::Table => self.table_rows.push(record.clone()),
+            Format::Table => {
+                self.table_rows.push(record.clone());
+                if self.table_rows.len() >= TABLE_BLOCK_ROWS {
+                    // Printed now, so an endless listing streams in bounded memory.
+                    self.written += 1;
+                    self.print_table_block()?;
+                    return self.out.flush();
+                }
+            }
         }
         self.written += 1;
+        Ok(())
+    }
+
+    /// Prints the rows held as one table (after a blank line when a block came before).
+    fn print_table_block(&mut self) -> io::Result<()> {
+        if self.written > self.table_rows.len() {
+            self.out.write_all(b"\n")?;
+        }
+        write_table(&mut self.out, &self.table_rows)?;
+        self.table_rows.clear();
         Ok(())
     }
 
@@ -105,7 +124,8 @@ impl<W: Write> RecordWriter<W> {
         match self.format {
             Format::Json if self.written == 0 => self.out.write_all(b"[]\n")?,
             Format::Json => self.out.write_all(b"\n]\n")?,
-            Format::Table => write_table(&mut self.out, &self.table_rows)?,
+            Format::Table if self.table_rows.is_empty() && self.written > 0 => {}
+            Format::Table => self.print_table_block()?,
             Format::Jsonl | Format::Csv => {}
         }
         self.out.flush()?;
@@ -212,6 +232,10 @@ fn write_csv_row<'a, W: Write>(
 }
 
 const MAX_CELL: usize = 40;
+
+/// The most rows a table holds before it is printed (columns are sized per block); the next
+/// rows start a new table.
+pub const TABLE_BLOCK_ROWS: usize = 1_000;
 
 fn write_table<W: Write>(out: &mut W, rows: &[Value]) -> io::Result<()> {
     if rows.is_empty() {
@@ -339,6 +363,47 @@ mod tests {
         assert_eq!(&rows[1][1], "Grace \"Amazing\"");
         assert_eq!(&rows[0][3], "[\"a\"]");
         assert_eq!(&rows[0][2], "");
+    }
+
+    #[test]
+    fn a_long_table_is_printed_in_blocks_as_it_goes() {
+        let rows: Vec<Value> = (0..TABLE_BLOCK_ROWS * 2 + 5)
+            .map(|n| json!({"id": n}))
+            .collect();
+        let mut out = Vec::new();
+        let mut writer = RecordWriter::new(&mut out, Format::Table);
+        for row in &rows[..TABLE_BLOCK_ROWS] {
+            writer.write(row).unwrap();
+        }
+        // The first block is out before the list ends: the text a list of as many rows prints.
+        let block = render(Format::Table, &rows[..TABLE_BLOCK_ROWS]);
+        assert_eq!(writer.out.as_slice(), block.as_bytes());
+        for row in &rows[TABLE_BLOCK_ROWS..] {
+            writer.write(row).unwrap();
+        }
+        assert_eq!(writer.finish().unwrap(), rows.len());
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.lines().filter(|l| l.starts_with("id")).count(), 3);
+        assert_eq!(
+            text.lines()
+                .filter(|l| l.trim().parse::<usize>().is_ok())
+                .count(),
+            rows.len()
+        );
+        assert!(!text.contains("(no records)"));
+        assert_eq!(
+            text.matches("\n\nid").count(),
+            2,
+            "a blank line between blocks"
+        );
+        let mut exact = Vec::new();
+        let mut writer = RecordWriter::new(&mut exact, Format::Table);
+        for row in &rows[..TABLE_BLOCK_ROWS] {
+            writer.write(row).unwrap();
+        }
+        writer.finish().unwrap();
+        let exact = String::from_utf8(exact).unwrap();
+        assert!(!exact.contains("(no records)") && !exact.ends_with("\n\n"));
     }
 
     #[test]

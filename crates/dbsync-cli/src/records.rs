@@ -3,7 +3,7 @@
 use std::io::{IsTerminal as _, Write};
 use std::path::Path;
 
-use dbsync_client::{Connection, Query, Resource, Schema};
+use dbsync_client::{Connection, Query, Resource, ScanOptions, Schema};
 use futures::StreamExt as _;
 use serde_json::{Value, json};
 
@@ -71,7 +71,14 @@ pub async fn list(
         None
     };
     let bar = progress::bar(total, "listing");
-    let mut stream = resource.stream(query);
+    let mut options = ScanOptions::default();
+    if let Some(pages) = args.max_pages {
+        options = options.max_pages(pages);
+    }
+    if let Some(records) = args.max_records {
+        options = options.max_records(records);
+    }
+    let mut stream = resource.scan_with(query, options);
     let mut outcome = Ok(());
     while let Some(record) = stream.next().await {
         match record {
@@ -80,7 +87,7 @@ pub async fn list(
                 bar.inc(1);
             }
             Err(error) => {
-                outcome = Err(error.into());
+                outcome = Err(with_flag_names(error.into()));
                 break;
             }
         }
@@ -88,6 +95,21 @@ pub async fn list(
     bar.finish_and_clear();
     writer.finish().map_err(stdout_error)?;
     outcome
+}
+
+/// A scan cap's error in the CLI's words: it names the flag, and a cap the user set and the
+/// scan reached is no usage error.
+fn with_flag_names(mut error: CliError) -> CliError {
+    for (option, flag) in [
+        ("ScanOptions::max_pages", "--max-pages"),
+        ("ScanOptions::max_records", "--max-records"),
+    ] {
+        if error.message.contains(option) {
+            error.message = error.message.replace(option, flag);
+            error.exit = Exit::Other;
+        }
+    }
+    error
 }
 
 /// `dbsync get`

@@ -329,9 +329,10 @@ impl Error {
                 status,
                 message: match location {
                     Some(to) => format!(
-                        "the server redirects to `{to}`; redirects are not followed (credentials \
+                        "the server redirects to `{}`; redirects are not followed (credentials \
                          must not leave the connection's origin): set the base URL to the final \
-                         address"
+                         address",
+                        shown_location(&to)
                     ),
                     None => message,
                 },
@@ -553,9 +554,41 @@ fn list_details(message: &str, details: &[ErrorDetail]) -> String {
         .collect()
 }
 
+/// The most characters of a redirect's target an error shows.
+const LOCATION_CHARS: usize = 200;
+
+/// A redirect's target as an error shows it: without user info, query or fragment (a server
+/// may echo a token there), and cut to [`LOCATION_CHARS`].
+fn shown_location(location: &str) -> String {
+    let shown = match url::Url::parse(location) {
+        Ok(mut url) => {
+            let hidden = url.query().is_some()
+                || url.fragment().is_some()
+                || !url.username().is_empty()
+                || url.password().is_some();
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.set_query(None);
+            url.set_fragment(None);
+            format!("{url}{}", if hidden { " (details hidden)" } else { "" })
+        }
+        Err(_) => match location.split(['?', '#']).next() {
+            Some(path) if !path.contains('@') && path.len() == location.len() => path.to_owned(),
+            Some(path) if !path.contains('@') => format!("{path} (details hidden)"),
+            _ => "(an address with user info, hidden)".to_owned(),
+        },
+    };
+    shown.chars().take(LOCATION_CHARS).collect()
+}
+
+/// A server's wait in whole units (`750 ms`, `86400 s`): never a float, which would print an
+/// absurd `Retry-After` as `18446744073709552000 s`.
 fn describe_wait(wait: Option<Duration>) -> String {
     match wait {
-        Some(wait) => format!("; the server asks to wait {} s", wait.as_secs_f64()),
+        Some(wait) if wait < Duration::from_secs(1) => {
+            format!("; the server asks to wait {} ms", wait.as_millis())
+        }
+        Some(wait) => format!("; the server asks to wait {} s", wait.as_secs()),
         None => "; wait and retry".to_owned(),
     }
 }
@@ -640,6 +673,42 @@ mod tests {
     fn redirects_name_the_target() {
         let err = Error::from_response(301, None, Some("https://x/".into()), None, b"");
         assert!(err.to_string().contains("https://x/"), "{err}");
+    }
+
+    #[test]
+    fn a_redirect_target_is_shown_without_what_may_hold_a_secret() {
+        for (location, shown) in [
+            ("https://x/a?token=SEKRIT#f", "https://x/a (details hidden)"),
+            ("https://u:SEKRIT@x/a", "https://x/a (details hidden)"),
+            ("/login?token=SEKRIT", "/login (details hidden)"),
+            ("//u:SEKRIT@x/a", "(an address with user info, hidden)"),
+            ("/plain", "/plain"),
+        ] {
+            let err = Error::from_response(302, None, Some(location.into()), None, b"");
+            let text = err.to_string();
+            assert!(text.contains(&format!("`{shown}`")), "{text}");
+            assert!(!text.contains("SEKRIT"), "{text}");
+        }
+        let long = format!("https://x/{}", "a".repeat(10_000));
+        let err = Error::from_response(302, None, Some(long), None, b"");
+        assert!(err.to_string().len() < LOCATION_CHARS + 300, "{err}");
+    }
+
+    #[test]
+    fn a_servers_wait_prints_in_whole_units() {
+        let wait = |w| describe_wait(Some(w));
+        assert_eq!(
+            wait(Duration::from_millis(750)),
+            "; the server asks to wait 750 ms"
+        );
+        assert_eq!(
+            wait(Duration::from_millis(2_500)),
+            "; the server asks to wait 2 s"
+        );
+        assert_eq!(
+            wait(Duration::from_secs(u64::MAX)),
+            "; the server asks to wait 18446744073709551615 s"
+        );
     }
 
     #[test]
