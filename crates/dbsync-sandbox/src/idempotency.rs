@@ -6,7 +6,6 @@
 //! body gets the first answer, an API key's secret included); the OAuth endpoints
 //! (`/oauth/...`) ignore the header.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -20,8 +19,10 @@ use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
 use crate::auth::is_public_path;
+use crate::bounded::{Bounded, later};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::store_limits::{StoreCount, StoreLimits};
 
 const KEEP_FOR: Duration = dbsync_contract::IDEMPOTENCY_KEY_LIFETIME;
 const HEADER: &str = "idempotency-key";
@@ -41,50 +42,74 @@ enum Slot {
     Done {
         fingerprint: [u8; 32],
         response: Stored,
-        at: Instant,
     },
 }
 
-/// Below this many slots, expired ones are never swept.
-const SWEEP_FLOOR: usize = 10_000;
+/// The slots by the header's exact bytes (a key need not be UTF-8; a lossy decoding would make
+/// two different keys one), each kept for [`KEEP_FOR`], capped in count and bytes.
+type Slots = Bounded<Vec<u8>, Slot>;
 
-/// The slots by key, and when to sweep out expired ones next.
-#[derive(Debug, Default)]
-struct Slots {
-    /// By the header's exact bytes (a key need not be UTF-8; a lossy decoding would make two
-    /// different keys one).
-    by_key: HashMap<Vec<u8>, Slot>,
-    /// Sweep when there are more slots than this: twice what the last sweep left (at least
-    /// [`SWEEP_FLOOR`]), so sweeping costs O(1) per request however many keys are live.
-    /// Sweeping whenever the count is above a fixed bound would scan every slot on every
-    /// request once that many keys are live within 24 h.
-    sweep_above: usize,
-    /// How many sweeps ran (for tests).
-    sweeps: u64,
+fn is_done(slot: &Slot) -> bool {
+    matches!(slot, Slot::Done { .. })
 }
 
-impl Slots {
-    /// Drops expired responses when the map has grown enough since the last sweep.
-    fn sweep_if_due(&mut self) {
-        if self.by_key.len() <= self.sweep_above.max(SWEEP_FLOOR) {
-            return;
+/// Makes room for `bytes` more (replacing `key`'s slot if any): expired slots go first, then
+/// the oldest completed ones (the replay window shrinks; in-flight slots are never dropped).
+/// `false` when even that cannot make room.
+fn make_room(slots: &mut Slots, key: &[u8], bytes: usize, now: Instant) -> bool {
+    slots.sweep(now);
+    let key = key.to_vec();
+    let mut evicted = 0usize;
+    while !slots.fits(bytes, Some(&key)) {
+        if !slots.evict_oldest_where(is_done) {
+            return false;
         }
-        self.by_key
-            .retain(|_, slot| !matches!(slot, Slot::Done { at, .. } if at.elapsed() > KEEP_FOR));
-        self.sweep_above = self.by_key.len().saturating_mul(2).max(SWEEP_FLOOR);
-        self.sweeps += 1;
+        evicted += 1;
     }
+    if evicted > 0 {
+        tracing::warn!(
+            evicted,
+            "the idempotency cache is full (StoreLimits::max_idempotency_keys/_bytes): the \
+             oldest completed keys were forgotten before their 24 h"
+        );
+    }
+    true
+}
+
+/// The bytes a completed slot holds.
+fn stored_bytes(key: &[u8], stored: &Stored) -> usize {
+    let headers: usize = stored
+        .headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    key.len() + stored.body.len() + headers
 }
 
 /// Remembered responses by key.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct IdempotencyCache {
     slots: Mutex<Slots>,
 }
 
 impl IdempotencyCache {
+    pub(crate) fn new(limits: &StoreLimits) -> Self {
+        Self {
+            slots: Mutex::new(Bounded::new(
+                limits.max_idempotency_keys,
+                limits.max_idempotency_bytes,
+            )),
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Slots> {
         self.slots.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// How many keys and bytes are remembered.
+    pub(crate) fn usage(&self) -> StoreCount {
+        let slots = self.lock();
+        StoreCount::new(slots.len(), slots.bytes())
     }
 }
 
@@ -98,8 +123,8 @@ impl Drop for InFlightGuard {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
             let mut slots = self.state.idempotency.lock();
-            if matches!(slots.by_key.get(&key), Some(Slot::InFlight { .. })) {
-                slots.by_key.remove(&key);
+            if matches!(slots.get(&key), Some((Slot::InFlight { .. }, _))) {
+                slots.remove(&key);
             }
         }
     }
@@ -123,6 +148,16 @@ fn replay(stored: &Stored) -> Response {
         .headers_mut()
         .insert("idempotent-replayed", HeaderValue::from_static("true"));
     response
+}
+
+/// Every slot is in flight: no room for one more key.
+fn full() -> Response {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The idempotency cache is full of requests still in flight (StoreLimits::\
+         max_idempotency_keys/_bytes); retry shortly",
+    )
+    .into_response()
 }
 
 fn conflict(message: &str) -> Response {
@@ -164,13 +199,11 @@ pub(crate) async fn middleware(
     let print = fingerprint(&parts.method, &uri, &bytes);
     {
         let mut slots = state.idempotency.lock();
-        slots.sweep_if_due();
-        match slots.by_key.get(&key) {
-            Some(Slot::Done { at, .. }) if at.elapsed() > KEEP_FOR => {}
+        let now = Instant::now();
+        match slots.get_live(&key, now) {
             Some(Slot::Done {
                 fingerprint,
                 response,
-                ..
             }) => {
                 return if *fingerprint == print {
                     replay(response)
@@ -193,9 +226,15 @@ pub(crate) async fn middleware(
             }
             None => {}
         }
-        slots
-            .by_key
-            .insert(key.clone(), Slot::InFlight { fingerprint: print });
+        if !make_room(&mut slots, &key, key.len(), now) {
+            return full();
+        }
+        slots.insert(
+            key.clone(),
+            Slot::InFlight { fingerprint: print },
+            later(now, KEEP_FOR),
+            key.len(),
+        );
     }
     let mut guard = InFlightGuard {
         state: state.clone(),
@@ -211,15 +250,32 @@ pub(crate) async fn middleware(
         headers: parts.headers.clone(),
         body: body.clone(),
     };
-    state.idempotency.lock().by_key.insert(
-        key,
-        Slot::Done {
-            fingerprint: print,
-            response: stored,
-            at: Instant::now(),
-        },
-    );
-    guard.key = None;
+    let bytes = stored_bytes(&key, &stored);
+    {
+        let mut slots = state.idempotency.lock();
+        let now = Instant::now();
+        // Kept even when in-flight slots fill the cache (it passes the cap by what is in
+        // flight); a response larger than the whole cache is not remembered.
+        if bytes <= slots.max_bytes() {
+            make_room(&mut slots, &key, bytes, now);
+            slots.insert(
+                key,
+                Slot::Done {
+                    fingerprint: print,
+                    response: stored,
+                },
+                later(now, KEEP_FOR),
+                bytes,
+            );
+            guard.key = None;
+        } else {
+            tracing::warn!(
+                bytes,
+                "a response is larger than the idempotency cache (StoreLimits::\
+                 max_idempotency_bytes): its key is not remembered"
+            );
+        }
+    }
     Response::from_parts(parts, Body::from(body))
 }
 
@@ -227,45 +283,60 @@ pub(crate) async fn middleware(
 mod tests {
     use super::*;
 
-    fn done(at: Instant) -> Slot {
+    fn done(body: &'static [u8]) -> Slot {
         Slot::Done {
             fingerprint: [0; 32],
             response: Stored {
                 status: StatusCode::CREATED,
                 headers: HeaderMap::new(),
-                body: Bytes::new(),
+                body: Bytes::from_static(body),
             },
-            at,
         }
     }
 
     #[tokio::test(start_paused = true)]
-    async fn many_live_keys_are_not_swept_on_every_request() {
-        let mut slots = Slots::default();
-        for i in 0..50_000 {
-            slots.sweep_if_due();
-            slots
-                .by_key
-                .insert(format!("k{i}").into_bytes(), done(Instant::now()));
-        }
-        // Sweeps at about 10k, 20k, 40k live keys: a handful, not one per request past 10k.
-        assert!(slots.sweeps <= 3, "{} sweeps", slots.sweeps);
-        assert_eq!(slots.by_key.len(), 50_000);
+    async fn full_caches_forget_the_oldest_completed_keys_never_in_flight_ones() {
+        let mut slots: Slots = Bounded::new(3, 1000);
+        let now = Instant::now();
+        let until = later(now, KEEP_FOR);
+        slots.insert(
+            b"busy".to_vec(),
+            Slot::InFlight {
+                fingerprint: [0; 32],
+            },
+            until,
+            4,
+        );
+        slots.insert(b"a".to_vec(), done(b"1"), until, 2);
+        slots.insert(b"b".to_vec(), done(b"2"), until, 2);
+        assert!(make_room(&mut slots, b"c", 1, now));
+        assert!(slots.get(&b"busy".to_vec()).is_some());
+        assert!(slots.get(&b"a".to_vec()).is_none());
+        assert!(slots.get(&b"b".to_vec()).is_some());
+        // Only in-flight slots left and no room: refused.
+        let mut busy: Slots = Bounded::new(1, 1000);
+        busy.insert(
+            b"x".to_vec(),
+            Slot::InFlight {
+                fingerprint: [0; 32],
+            },
+            until,
+            1,
+        );
+        assert!(!make_room(&mut busy, b"y", 1, now));
     }
 
     #[tokio::test(start_paused = true)]
-    async fn expired_responses_are_swept() {
-        let mut slots = Slots::default();
-        for i in 0..=SWEEP_FLOOR {
-            slots
-                .by_key
-                .insert(format!("old{i}").into_bytes(), done(Instant::now()));
-        }
+    async fn expired_responses_are_swept_first() {
+        let mut slots: Slots = Bounded::new(2, 1000);
+        let now = Instant::now();
+        slots.insert(b"old".to_vec(), done(b""), later(now, KEEP_FOR), 3);
+        slots.insert(b"new".to_vec(), done(b""), later(now, KEEP_FOR * 2), 3);
         tokio::time::advance(KEEP_FOR + Duration::from_secs(1)).await;
-        slots.by_key.insert(b"fresh".to_vec(), done(Instant::now()));
-        slots.sweep_if_due();
-        assert_eq!(slots.sweeps, 1);
-        assert_eq!(slots.by_key.len(), 1);
-        assert!(slots.by_key.contains_key(b"fresh".as_slice()));
+        let now = Instant::now();
+        assert!(slots.get_live(&b"old".to_vec(), now).is_none());
+        assert!(make_room(&mut slots, b"c", 1, now));
+        assert!(slots.get(&b"old".to_vec()).is_none());
+        assert!(slots.get(&b"new".to_vec()).is_some());
     }
 }

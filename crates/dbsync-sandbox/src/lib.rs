@@ -19,6 +19,8 @@
 mod api_keys;
 /// Authentication: the sandbox's mode, its middleware and pluggable token verifiers.
 mod auth;
+/// A map whose entries expire, capped in entries and bytes, swept a few entries at a time.
+mod bounded;
 /// Command-line flags for a sandbox's behaviour, shared by both binaries.
 mod cli_args;
 /// The one error type of the handlers, written as the contract's error body.
@@ -55,6 +57,8 @@ mod seed;
 mod state;
 /// The in-memory record store, one sorted vector per resource.
 mod store;
+/// The caps of the stores ([`StoreLimits`]) and what they hold ([`StoreUsage`]).
+mod store_limits;
 /// Timestamps: unix microseconds inside, RFC 3339 UTC on the wire.
 mod time_fmt;
 /// Workflows and their runs, timed on tokio's clock.
@@ -79,6 +83,7 @@ pub use rate_limit::{RateLimitSnapshot, RateWindow};
 pub use request_log::{DEFAULT_LOG_CAPACITY, LogEntry, MAX_LOGGED_PATH_BYTES};
 pub use scopes::{Scope, Scopes};
 pub use seed::{records_schema, records_schema_json};
+pub use store_limits::{StoreCount, StoreLimits, StoreUsage};
 
 use state::{AppState, SandboxState};
 use store::{Store, write};
@@ -139,6 +144,8 @@ pub struct SandboxBuilder {
     token_ttl: Duration,
     log_capacity: usize,
     workflow_duration: Duration,
+    store_limits: StoreLimits,
+    redirect_uris: Vec<String>,
 }
 
 impl Default for SandboxBuilder {
@@ -157,6 +164,8 @@ impl Default for SandboxBuilder {
             token_ttl: Duration::from_secs(3600),
             log_capacity: DEFAULT_LOG_CAPACITY,
             workflow_duration: workflows::DEFAULT_WORKFLOW_DURATION,
+            store_limits: StoreLimits::default(),
+            redirect_uris: Vec::new(),
         }
     }
 }
@@ -253,6 +262,25 @@ impl SandboxBuilder {
         self
     }
 
+    /// The caps of the in-memory stores: tokens, codes, workflow runs, idempotency keys and the
+    /// size of a list page (default [`StoreLimits::default`]).
+    pub fn store_limits(mut self, limits: StoreLimits) -> Self {
+        self.store_limits = limits;
+        self
+    }
+
+    /// The only redirect URIs the OAuth authorize endpoint sends codes to (exact match). By
+    /// default any loopback `http` URI on any port is accepted (`http://127.0.0.1:PORT/...`,
+    /// `http://[::1]:PORT/...`, `http://localhost:PORT/...`, RFC 8252); any other is a `400`.
+    pub fn redirect_uris<I, S>(mut self, uris: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.redirect_uris = uris.into_iter().map(Into::into).collect();
+        self
+    }
+
     fn build_state(&self) -> Result<AppState, SandboxError> {
         if self.seed_records > MAX_SEED_RECORDS {
             return Err(SandboxError::TooManySeedRecords {
@@ -283,13 +311,22 @@ impl SandboxBuilder {
             rate_limiter: rate_limit::RateLimiter::new(self.rate_limit, self.rate_limit_per_hour),
             faults: self.faults.clone(),
             fault_counter: faults::FaultCounter::default(),
-            idempotency: idempotency::IdempotencyCache::default(),
+            idempotency: idempotency::IdempotencyCache::new(&self.store_limits),
             request_log: request_log::RequestLog::new(self.log_capacity),
             max_body_bytes: self.max_body_bytes,
             token_ttl: self.token_ttl,
-            oauth: ops::oauth_server(&self.auth, self.token_ttl),
+            oauth: ops::oauth_server(
+                &self.auth,
+                self.token_ttl,
+                &self.store_limits,
+                &self.redirect_uris,
+            ),
             api_keys: Arc::new(api_keys::ApiKeyStore::new(self.max_api_keys)),
-            workflows: Arc::new(workflows::WorkflowEngine::new(self.workflow_duration)),
+            workflows: Arc::new(workflows::WorkflowEngine::new(
+                self.workflow_duration,
+                &self.store_limits,
+            )),
+            max_page_bytes: self.store_limits.max_page_bytes,
         }));
         ops::register_verifiers(&state);
         Ok(state)
@@ -401,6 +438,18 @@ impl Sandbox {
     /// Every rate-limit window right now, minute first (empty when unlimited).
     pub fn rate_limit_windows(&self) -> Vec<(RateWindow, RateLimitSnapshot)> {
         self.state.rate_limiter.windows()
+    }
+
+    /// What the in-memory stores hold now (tokens, codes, runs, idempotency keys), to watch
+    /// them against their [`StoreLimits`].
+    pub fn store_usage(&self) -> StoreUsage {
+        let mut usage = StoreUsage::default();
+        if let Some(oauth) = &self.state.oauth {
+            oauth.usage(&mut usage);
+        }
+        usage.runs = self.state.workflows.usage();
+        usage.idempotency_keys = self.state.idempotency.usage();
+        usage
     }
 
     /// How many records a resource holds now.

@@ -3,10 +3,10 @@
 //! - `POST /oauth/token`: form-encoded; the client authenticates with HTTP Basic
 //!   `client_id:client_secret` or with `client_id`/`client_secret` form fields (one of the two).
 //!   Grants: `client_credentials` (optional `scope`), `refresh_token` (rotating: the old refresh
-//!   token dies) and `authorization_code` (PKCE S256 required, single-use codes, same
-//!   `redirect_uri`).
-//! - `GET /oauth/authorize`: answers `302` to `redirect_uri` with `code` and `state` for the
-//!   configured user, without a login page.
+//!   token dies, and presenting it again revokes its whole grant) and `authorization_code`
+//!   (PKCE S256 required, single-use codes, same `redirect_uri`).
+//! - `GET /oauth/authorize`: answers `302` to a registered (by default: loopback)
+//!   `redirect_uri` with `code` and `state` for the configured user, without a login page.
 //!
 //! Only SHA-256 hashes of tokens and codes are stored; the client secret is compared in constant
 //! time. Lifetimes use tokio's clock, so tests can pause and advance it.
@@ -25,11 +25,13 @@ mod grants;
 mod params;
 /// PKCE: the S256 challenge, verifier and challenge shapes.
 mod pkce;
+/// Which redirect URIs get a code: the registered ones, or loopback by default.
+mod redirect;
 /// The server's state and the check of presented access tokens.
 mod server;
 /// The registered client, lifetimes and user of the oauth2 mode.
 mod settings;
-/// Hashes of issued tokens and codes, in token families.
+/// Hashes of issued tokens and codes, in token families, capped and swept.
 mod store;
 /// Test helpers shared by the modules' tests.
 #[cfg(test)]

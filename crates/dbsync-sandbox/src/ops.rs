@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use axum::Router;
 
+use crate::StoreLimits;
 use crate::api_keys::{self, ApiKeyStore};
 use crate::auth::{SandboxAuth, TokenRejection, TokenVerifier};
 use crate::oauth::{self, OAuth2Settings, OAuthServer, TokenStatus};
@@ -15,13 +16,21 @@ use crate::state::AppState;
 use crate::{monitoring, openapi, workflows};
 
 /// The OAuth 2.0 server of an oauth2-mode sandbox.
-pub(crate) fn oauth_server(auth: &SandboxAuth, token_ttl: Duration) -> Option<Arc<OAuthServer>> {
+pub(crate) fn oauth_server(
+    auth: &SandboxAuth,
+    token_ttl: Duration,
+    limits: &StoreLimits,
+    redirect_uris: &[String],
+) -> Option<Arc<OAuthServer>> {
     match auth {
         SandboxAuth::OAuth2 {
             client_id,
             client_secret,
         } => Some(Arc::new(OAuthServer::new(
-            OAuth2Settings::new(client_id.clone(), client_secret.clone()).token_ttl(token_ttl),
+            OAuth2Settings::new(client_id.clone(), client_secret.clone())
+                .token_ttl(token_ttl)
+                .limits(limits.clone())
+                .redirect_uris(redirect_uris.to_vec()),
         ))),
         _ => None,
     }

@@ -15,7 +15,7 @@ use dbsync_validate::{Violation, ViolationCode, Violations};
 use crate::error::{ApiError, json_response};
 use crate::ops_util::parse_count;
 use crate::state::AppState;
-use crate::store::{ListQuery, READ_ONLY_FIELDS, Resource, WriteError, read, write};
+use crate::store::{ListQuery, Page, READ_ONLY_FIELDS, Resource, WriteError, read, write};
 use crate::time_fmt::{now_micros, parse_rfc3339};
 
 use dbsync_contract::{
@@ -315,13 +315,17 @@ async fn list(
     };
     let query = parse_list_query(request.uri().query(), &has_field)?;
     let mut body = String::from("{\"data\":[");
-    let total = match state.store.existing(&resource) {
-        Some(res) => read(&res).list_into(&query, &mut body),
-        None => 0,
+    let page = match state.store.existing(&resource) {
+        Some(res) => read(&res).list_into(&query, &mut body, state.max_page_bytes),
+        None => Page::default(),
     };
+    // A page cut at the byte cap says so the way a server that caps the page size does: its
+    // `meta.limit` is the number of records it holds, so a client asks for the next page at
+    // `offset + limit` and stops only at `total`.
+    let limit = if page.cut { page.written } else { query.limit };
     body.push_str(&format!(
         "],\"meta\":{{\"limit\":{},\"offset\":{},\"total\":{}}}}}",
-        query.limit, query.offset, total
+        limit, query.offset, page.total
     ));
     Ok(json_response(StatusCode::OK, body))
 }

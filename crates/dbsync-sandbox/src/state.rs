@@ -34,6 +34,8 @@ pub(crate) struct SandboxState {
     pub workflows: Arc<WorkflowEngine>,
     /// Lifetime of issued OAuth2 access tokens.
     pub token_ttl: Duration,
+    /// The largest body of a list page (see `StoreLimits::max_page_bytes`).
+    pub max_page_bytes: usize,
 }
 
 /// Only the configuration: records, cached responses and logs are neither useful nor safe to

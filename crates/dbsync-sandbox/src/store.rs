@@ -307,44 +307,64 @@ impl Resource {
             })
     }
 
-    /// Appends one page of records to `out` as the members of a JSON array (`{...},{...}`) and
-    /// returns the size of the whole filtered set.
+    /// Appends one page of records to `out` as the members of a JSON array (`{...},{...}`):
+    /// at most `query.limit` records, and no more once the page's records pass `max_bytes`
+    /// (a page always holds its first record, so a scan moves on however large records are).
     ///
     /// Records are written straight into `out`: a page of a thousand seeded records costs no
     /// allocation per record, which is what bounds a scan's speed against the sandbox.
-    pub fn list_into(&self, query: &ListQuery, out: &mut String) -> usize {
+    pub fn list_into(&self, query: &ListQuery, out: &mut String, max_bytes: usize) -> Page {
+        let start = out.len();
+        let mut page = Page::default();
+        // Writes one record; `false` (and nothing written) when it would pass the byte cap.
+        let push = |entry: &Entry, out: &mut String, page: &mut Page| {
+            let before = out.len();
+            if page.written > 0 {
+                out.push(',');
+            }
+            self.write_record(entry, out);
+            if page.written > 0 && out.len() - start > max_bytes {
+                out.truncate(before);
+                page.cut = true;
+                return false;
+            }
+            page.written += 1;
+            true
+        };
         let unfiltered = query.from.is_none() && query.to.is_none() && query.filters.is_empty();
         if unfiltered {
-            let page = self
-                .entries
-                .get(query.offset..)
-                .unwrap_or_default()
-                .iter()
-                .take(query.limit);
-            out.reserve(page.len() * RECORD_CAPACITY);
-            for (index, entry) in page.enumerate() {
-                if index > 0 {
-                    out.push(',');
+            let entries = self.entries.get(query.offset..).unwrap_or_default();
+            let wanted = entries.len().min(query.limit);
+            out.reserve((wanted * RECORD_CAPACITY).min(max_bytes));
+            for entry in entries.iter().take(query.limit) {
+                if !push(entry, out, &mut page) {
+                    break;
                 }
-                self.write_record(entry, out);
             }
-            return self.entries.len();
+            page.total = self.entries.len();
+            return page;
         }
-        let (mut total, mut written) = (0usize, 0usize);
         for entry in &self.entries {
             if self.matches(entry, query) {
-                if total >= query.offset && written < query.limit {
-                    if written > 0 {
-                        out.push(',');
-                    }
-                    self.write_record(entry, out);
-                    written += 1;
+                if page.total >= query.offset && page.written < query.limit && !page.cut {
+                    push(entry, out, &mut page);
                 }
-                total += 1;
+                page.total += 1;
             }
         }
-        total
+        page
     }
+}
+
+/// What [`Resource::list_into`] wrote.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Page {
+    /// The size of the whole filtered set.
+    pub total: usize,
+    /// How many records the page holds.
+    pub written: usize,
+    /// The page stopped at the byte cap, before `limit` records.
+    pub cut: bool,
 }
 
 /// Every resource, created on first write.

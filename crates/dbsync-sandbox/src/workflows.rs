@@ -5,8 +5,11 @@
 //! the second half, then `succeeded`, or `failed` when its input is an object with
 //! `"fail": true`. A cancel fixes the status at `cancelled`; a finished run cannot be cancelled
 //! (`409`).
+//!
+//! Runs are capped in count and in input bytes ([`crate::StoreLimits`]); a finished run is
+//! forgotten `run_retention` after its end. A trigger past a cap that sweeping cannot free is a
+//! `503` with a `Retry-After` of when the oldest run will be forgotten.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -14,18 +17,21 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tokio::time::Instant;
 
+use crate::StoreLimits;
+use crate::bounded::{Bounded, later};
 use crate::error::ApiError;
 use crate::ops_util::{
     body_bytes, now_utc, optional_json, parse_page, query_pairs, reject_unknown_params, rfc3339,
     single_param,
 };
+use crate::store_limits::StoreCount;
 
 /// The workflows every sandbox has: `(id, name)`.
 pub const WORKFLOWS: &[(&str, &str)] = &[
@@ -67,6 +73,8 @@ struct Run {
     id: String,
     workflow_id: String,
     input: Value,
+    /// The size of the input as sent, counted against the runs' byte cap.
+    input_bytes: usize,
     fail: bool,
     started: Instant,
     created_at: OffsetDateTime,
@@ -143,9 +151,10 @@ impl Run {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Runs {
-    runs: HashMap<String, Run>,
+    /// By id; each expires `retention` after its end.
+    runs: Bounded<String, Run>,
     next_id: u64,
 }
 
@@ -153,14 +162,19 @@ struct Runs {
 #[derive(Debug)]
 pub(crate) struct WorkflowEngine {
     duration: Duration,
+    retention: Duration,
     runs: Mutex<Runs>,
 }
 
 impl WorkflowEngine {
-    pub(crate) fn new(duration: Duration) -> Self {
+    pub(crate) fn new(duration: Duration, limits: &StoreLimits) -> Self {
         Self {
             duration: duration.min(crate::MAX_DURATION),
-            runs: Mutex::new(Runs::default()),
+            retention: limits.run_retention.min(crate::MAX_DURATION),
+            runs: Mutex::new(Runs {
+                runs: Bounded::new(limits.max_runs, limits.max_run_input_bytes),
+                next_id: 0,
+            }),
         }
     }
 
@@ -168,22 +182,50 @@ impl WorkflowEngine {
         self.runs.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn trigger(&self, workflow_id: &str, input: Value) -> Value {
+    /// How many runs and input bytes are held.
+    pub(crate) fn usage(&self) -> StoreCount {
+        let runs = self.runs();
+        StoreCount::new(runs.runs.len(), runs.runs.bytes())
+    }
+
+    fn trigger(
+        &self,
+        workflow_id: &str,
+        input: Value,
+        input_bytes: usize,
+    ) -> Result<Value, ApiError> {
         let fail = input.get("fail") == Some(&Value::Bool(true));
         let mut runs = self.runs();
+        let now = Instant::now();
+        runs.runs.sweep(now);
+        runs.runs.room(input_bytes, now).map_err(|full| {
+            let secs = full.retry_after_secs();
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "This sandbox holds as many workflow runs (or run input bytes) as its limits \
+                     allow (StoreLimits::max_runs, max_run_input_bytes); the oldest finished \
+                     run is forgotten in {secs} s"
+                ),
+            )
+            .with_header(header::RETRY_AFTER, HeaderValue::from(secs))
+        })?;
         runs.next_id += 1;
         let run = Run {
             id: format!("run_{:06}", runs.next_id),
             workflow_id: workflow_id.to_owned(),
             input,
+            input_bytes,
             fail,
-            started: Instant::now(),
+            started: now,
             created_at: now_utc(),
             cancelled: None,
         };
         let body = run.to_json(RunStatus::Queued, self.duration);
-        runs.runs.insert(run.id.clone(), run);
-        body
+        let forget_at = later(later(now, self.duration), self.retention);
+        runs.runs
+            .insert(run.id.clone(), run, forget_at, input_bytes);
+        Ok(body)
     }
 
     fn status(&self, workflow_id: &str, run_id: &str) -> Result<Value, ApiError> {
@@ -195,13 +237,8 @@ impl WorkflowEngine {
 
     fn cancel(&self, workflow_id: &str, run_id: &str) -> Result<Value, ApiError> {
         let mut runs = self.runs();
-        find_run(&runs, workflow_id, run_id)?;
-        let run = runs
-            .runs
-            .get_mut(run_id)
-            .ok_or_else(|| unknown_run(workflow_id, run_id))?;
         let now = Instant::now();
-        let status = run.status_at(now, self.duration);
+        let status = find_run(&runs, workflow_id, run_id)?.status_at(now, self.duration);
         if status.finished() {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
@@ -211,8 +248,17 @@ impl WorkflowEngine {
                 ),
             ));
         }
-        run.cancelled = Some((now, wall(run, now)));
-        Ok(run.to_json(RunStatus::Cancelled, self.duration))
+        let mut run = runs
+            .runs
+            .remove(&run_id.to_owned())
+            .ok_or_else(|| unknown_run(workflow_id, run_id))?;
+        run.cancelled = Some((now, wall(&run, now)));
+        let body = run.to_json(RunStatus::Cancelled, self.duration);
+        // Cancelled: finished now, forgotten `retention` from now.
+        let bytes = run.input_bytes;
+        runs.runs
+            .insert(run_id.to_owned(), run, later(now, self.retention), bytes);
+        Ok(body)
     }
 }
 
@@ -225,7 +271,7 @@ fn unknown_run(workflow_id: &str, run_id: &str) -> ApiError {
 fn find_run<'a>(runs: &'a Runs, workflow_id: &str, run_id: &str) -> Result<&'a Run, ApiError> {
     known_workflow(workflow_id)?;
     runs.runs
-        .get(run_id)
+        .get_live(&run_id.to_owned(), Instant::now())
         .filter(|run| run.workflow_id == workflow_id)
         .ok_or_else(|| unknown_run(workflow_id, run_id))
 }
@@ -271,7 +317,7 @@ async fn trigger_run(
     known_workflow(&workflow_id)?;
     let body = body_bytes(body)?;
     let input = optional_json(&headers, &body)?.unwrap_or(Value::Null);
-    let run = engine.trigger(&workflow_id, input);
+    let run = engine.trigger(&workflow_id, input, body.len())?;
     Ok((StatusCode::ACCEPTED, axum::Json(run)).into_response())
 }
 
@@ -313,8 +359,10 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_run_moves_through_its_states() {
-        let engine = WorkflowEngine::new(Duration::from_secs(10));
-        let run = engine.trigger("wf_sync_contacts", json!({"x": 1}));
+        let engine = WorkflowEngine::new(Duration::from_secs(10), &StoreLimits::default());
+        let run = engine
+            .trigger("wf_sync_contacts", json!({"x": 1}), 7)
+            .unwrap();
         let id = run["id"].as_str().unwrap().to_owned();
         assert_eq!(run["status"], "queued");
         let status = || engine.status("wf_sync_contacts", &id).unwrap()["status"].clone();
@@ -329,9 +377,11 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn input_can_ask_for_failure_and_runs_can_be_cancelled() {
-        let engine = WorkflowEngine::new(Duration::from_secs(2));
-        let failing = engine.trigger("wf_import_orders", json!({"fail": true}));
-        let other = engine.trigger("wf_import_orders", Value::Null);
+        let engine = WorkflowEngine::new(Duration::from_secs(2), &StoreLimits::default());
+        let failing = engine
+            .trigger("wf_import_orders", json!({"fail": true}), 13)
+            .unwrap();
+        let other = engine.trigger("wf_import_orders", Value::Null, 0).unwrap();
         let cancelled = engine
             .cancel("wf_import_orders", other["id"].as_str().unwrap())
             .unwrap();
@@ -350,7 +400,7 @@ mod tests {
 
     #[test]
     fn unknown_workflows_and_runs_are_404() {
-        let engine = WorkflowEngine::new(Duration::from_secs(2));
+        let engine = WorkflowEngine::new(Duration::from_secs(2), &StoreLimits::default());
         assert_eq!(
             engine.status("wf_nope", "run_1").unwrap_err().status,
             StatusCode::NOT_FOUND

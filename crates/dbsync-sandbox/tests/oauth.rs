@@ -709,3 +709,152 @@ async fn an_idempotency_key_never_replays_a_token_response() {
     let again = common::body(send(CLIENT_SECRET).await.unwrap()).await;
     assert_ne!(again["access_token"], first["access_token"]);
 }
+
+#[tokio::test]
+async fn an_unregistered_or_overlong_redirect_uri_is_a_400_page_and_no_code_is_issued() {
+    let sandbox = oauth_sandbox(Duration::from_secs(3600)).await;
+    let long = format!("http://127.0.0.1:9/{}", "a".repeat(2100));
+    for redirect in [
+        "https://evil.example/cb",
+        "http://evil.example/cb",
+        "http://127.0.0.1.evil.example/cb",
+        "https://127.0.0.1:9/callback",
+        long.as_str(),
+    ] {
+        let response = client()
+            .get(format!(
+                "{}/oauth/authorize?{}",
+                sandbox.base_url(),
+                form(&[
+                    ("response_type", "code"),
+                    ("client_id", CLIENT_ID),
+                    ("redirect_uri", redirect),
+                    ("state", "xyz-state"),
+                    ("code_challenge", &challenge(VERIFIER)),
+                    ("code_challenge_method", "S256"),
+                ])
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{redirect:.60}");
+        assert!(response.headers().get(header::LOCATION).is_none());
+        let body = common::body(response).await;
+        assert_eq!(body["error"], "invalid_request", "{body}");
+        assert!(!body.to_string().contains("ac_"), "{body}");
+    }
+    assert_eq!(sandbox.store_usage().pending_codes.entries, 0);
+    // Loopback on any port (RFC 8252), as the examples and dbsync-auth's tests use.
+    for redirect in ["http://127.0.0.1:8765/callback", "http://localhost:1/cb"] {
+        let (status, query) = authorize_to(&sandbox, redirect).await;
+        assert_eq!(status, StatusCode::FOUND, "{redirect}");
+        assert!(param(&query, "code").is_some());
+    }
+}
+
+#[tokio::test]
+async fn registered_redirect_uris_replace_the_loopback_default() {
+    let sandbox = Sandbox::builder()
+        .auth(SandboxAuth::OAuth2 {
+            client_id: CLIENT_ID.into(),
+            client_secret: CLIENT_SECRET.into(),
+        })
+        .redirect_uris(["https://app.example/cb"])
+        .start()
+        .await
+        .unwrap();
+    let (status, query) = authorize_to(&sandbox, "https://app.example/cb").await;
+    assert_eq!(status, StatusCode::FOUND);
+    assert!(param(&query, "code").is_some());
+    let (status, query) = authorize_to(&sandbox, REDIRECT).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(query.is_empty());
+}
+
+/// The authorize endpoint with `redirect` and no check of where it redirects.
+async fn authorize_to(sandbox: &Sandbox, redirect: &str) -> (StatusCode, Vec<(String, String)>) {
+    let response = client()
+        .get(format!(
+            "{}/oauth/authorize?{}",
+            sandbox.base_url(),
+            form(&[
+                ("response_type", "code"),
+                ("client_id", CLIENT_ID),
+                ("redirect_uri", redirect),
+                ("code_challenge", &challenge(VERIFIER)),
+                ("code_challenge_method", "S256"),
+            ])
+        ))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let query = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| url::Url::parse(v.to_str().ok()?).ok())
+        .map(|url| url.query_pairs().into_owned().collect())
+        .unwrap_or_default();
+    (status, query)
+}
+
+async fn refresh(sandbox: &Sandbox, refresh_token: &str) -> (StatusCode, Value) {
+    let (status, _, body) = token_request(
+        sandbox,
+        Some((CLIENT_ID, CLIENT_SECRET)),
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ],
+    )
+    .await;
+    (status, body)
+}
+
+#[tokio::test]
+async fn reusing_a_rotated_refresh_token_revokes_its_whole_family() {
+    let sandbox = oauth_sandbox(Duration::from_secs(3600)).await;
+    let first = client_credentials(&sandbox).await;
+    let other = client_credentials(&sandbox).await;
+    let old = first["refresh_token"].as_str().unwrap().to_owned();
+    let (status, second) = refresh(&sandbox, &old).await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    let new_access = second["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        get_records(&sandbox, &new_access).await.status(),
+        StatusCode::OK
+    );
+
+    // The rotated token again: refused, and the family dies.
+    let (status, body) = refresh(&sandbox, &old).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("revoked"),
+        "{body}"
+    );
+    let (status, body) = refresh(&sandbox, second["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    for token in [new_access.as_str(), first["access_token"].as_str().unwrap()] {
+        assert_eq!(
+            get_records(&sandbox, token).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // Another grant is untouched.
+    let other_access = other["access_token"].as_str().unwrap();
+    assert_eq!(
+        get_records(&sandbox, other_access).await.status(),
+        StatusCode::OK
+    );
+    let (status, _) = refresh(&sandbox, other["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+}

@@ -1,5 +1,7 @@
 //! The authorize endpoint's logic: checks the authorization request and answers `302` to the
 //! `redirect_uri` with a fresh code, or with an error (RFC 6749 4.1.2), for the configured user.
+//! An unregistered or overlong `redirect_uri` is a `400` page, never a redirect; when the
+//! pending codes are at their cap the redirect carries `temporarily_unavailable`.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -11,6 +13,7 @@ use super::pkce::valid_challenge;
 use super::server::OAuthServer;
 use super::store::CodeGrant;
 use crate::auth::secrets_equal;
+use crate::bounded::later;
 use crate::ops_util::{random_secret, sha256};
 
 impl OAuthServer {
@@ -36,15 +39,9 @@ impl OAuthServer {
             )
             .into_response();
         };
-        let redirect = match url::Url::parse(&redirect_text) {
-            Ok(url) if url.fragment().is_none() && !url.cannot_be_a_base() => url,
-            _ => {
-                return OAuthError::new(
-                    "invalid_request",
-                    "redirect_uri must be an absolute URI without a fragment",
-                )
-                .into_response();
-            }
+        let redirect = match super::redirect::check(&self.settings, &redirect_text) {
+            Ok(url) => url,
+            Err(error) => return error.into_response(),
         };
         let state = lookup("state");
         let outcome = match params {
@@ -111,20 +108,19 @@ impl OAuthServer {
         }
         let scope = params.scope()?;
         let code = random_secret("ac_");
+        let grant = CodeGrant {
+            redirect_uri: redirect_uri.to_owned(),
+            challenge: challenge.to_owned(),
+            scope,
+            expires_at: later(Instant::now(), self.settings.code_ttl),
+        };
+        let (bytes, expires_at) = (grant.bytes(), grant.expires_at);
         let mut store = self.store();
-        let family = store.new_family();
-        let now = Instant::now();
-        store.codes.retain(|_, g| now < g.expires_at);
-        store.codes.insert(
-            sha256(&code),
-            CodeGrant {
-                redirect_uri: redirect_uri.to_owned(),
-                challenge: challenge.to_owned(),
-                scope,
-                expires_at: now + self.settings.code_ttl,
-                family,
-            },
-        );
+        store.sweep(Instant::now());
+        store
+            .codes
+            .try_insert(sha256(&code), grant, expires_at, bytes, Instant::now())
+            .map_err(|full| OAuthError::full("pending authorization codes", full))?;
         tracing::debug!(user = %self.settings.user, "issued an authorization code");
         Ok(code)
     }

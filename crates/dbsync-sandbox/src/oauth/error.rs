@@ -6,12 +6,16 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::bounded::Full;
+
 /// An RFC 6749 section 5.2 error.
 #[derive(Debug)]
 pub(super) struct OAuthError {
     pub(super) status: StatusCode,
     pub(super) error: &'static str,
     pub(super) description: String,
+    /// Seconds for a `Retry-After` header (a full store).
+    pub(super) retry_after: Option<u64>,
 }
 
 impl OAuthError {
@@ -25,6 +29,22 @@ impl OAuthError {
             status,
             error,
             description: description.into(),
+            retry_after: None,
+        }
+    }
+
+    /// The store of `what` (tokens, codes) is full: a `503` `temporarily_unavailable` with a
+    /// `Retry-After` of when its oldest entry expires.
+    pub(super) fn full(what: &str, full: Full) -> Self {
+        let secs = full.retry_after_secs();
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            error: "temporarily_unavailable",
+            description: format!(
+                "This sandbox holds as many {what} as its limits allow (StoreLimits); the oldest \
+                 expires in {secs} s. Restart the sandbox or raise the limit"
+            ),
+            retry_after: Some(secs),
         }
     }
 
@@ -38,6 +58,7 @@ impl OAuthError {
                 description: "The token request body is larger than this server's request body \
                               limit; send only the parameters of the grant"
                     .to_owned(),
+                retry_after: None,
             }
         } else {
             Self::new(
@@ -53,6 +74,11 @@ impl IntoResponse for OAuthError {
         let body = json!({"error": self.error, "error_description": self.description});
         let mut response = (self.status, axum::Json(body)).into_response();
         no_store(response.headers_mut());
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -8,6 +8,7 @@ use super::params::Params;
 use super::pkce::{s256_challenge, valid_verifier};
 use super::server::OAuthServer;
 use super::token::granted_scopes;
+use crate::bounded::later;
 use crate::ops_util::{constant_time_eq, sha256};
 
 impl OAuthServer {
@@ -18,7 +19,7 @@ impl OAuthServer {
         let scope = params.scope()?;
         let mut store = self.store();
         let family = store.new_family();
-        Ok(self.issue(&mut store, scope, family))
+        self.issue(&mut store, scope, family)
     }
 
     pub(super) fn refresh(&self, params: &Params) -> Result<serde_json::Value, OAuthError> {
@@ -26,12 +27,39 @@ impl OAuthServer {
         let requested = params.scope()?;
         let mut store = self.store();
         let hash = sha256(token);
-        let grant = store.refresh.get(&hash).ok_or_else(|| {
+        let now = Instant::now();
+        let unknown = || {
             OAuthError::new(
                 "invalid_grant",
                 "The refresh token is unknown, revoked or already used; get a new grant",
             )
-        })?;
+        };
+        let (grant, _) = store.refresh.get(&hash).ok_or_else(unknown)?;
+        if store.revoked(grant.family) {
+            return Err(unknown());
+        }
+        if now >= grant.expires_at {
+            return Err(OAuthError::new(
+                "invalid_grant",
+                "The refresh token has expired (a grant can be refreshed for a limited time); \
+                 get a new grant",
+            ));
+        }
+        if grant.rotated {
+            // RFC 9700 4.14.2: a rotated token presented again means two parties hold the
+            // grant; every token of its family dies.
+            let family = grant.family;
+            store.revoke_family(family);
+            tracing::warn!(
+                family,
+                "a rotated refresh token was reused; its grant is revoked"
+            );
+            return Err(OAuthError::new(
+                "invalid_grant",
+                "The refresh token was already used; every token of its grant is revoked \
+                 (refresh-token reuse, RFC 9700 section 4.14.2)",
+            ));
+        }
         let scope = match requested {
             None => grant.scope.clone(),
             Some(requested) => {
@@ -49,10 +77,15 @@ impl OAuthServer {
                 Some(requested)
             }
         };
-        let (family, original) = (grant.family, grant.scope.clone());
-        // Rotation: the presented refresh token dies now; the new one keeps the original grant.
-        store.refresh.remove(&hash);
-        Ok(self.issue_narrowed(&mut store, scope, original, family))
+        let (family, until, original) = (grant.family, grant.expires_at, grant.scope.clone());
+        // The new refresh token keeps the original grant, even when this access token is
+        // narrowed (RFC 6749 section 6).
+        let body = self.issue_until(&mut store, scope, original, family, until)?;
+        // Rotation: the presented refresh token dies now, and is remembered to detect reuse.
+        if let Some(grant) = store.refresh.get_mut(&hash) {
+            grant.rotated = true;
+        }
+        Ok(body)
     }
 
     pub(super) fn exchange_code(&self, params: &Params) -> Result<serde_json::Value, OAuthError> {
@@ -66,7 +99,8 @@ impl OAuthServer {
         })?;
         let hash = sha256(code);
         let mut store = self.store();
-        if let Some(family) = store.used_codes.get(&hash).copied() {
+        let now = Instant::now();
+        if let Some(family) = store.used_codes.get_live(&hash, now).copied() {
             store.revoke_family(family);
             return Err(OAuthError::new(
                 "invalid_grant",
@@ -77,8 +111,14 @@ impl OAuthServer {
             .codes
             .remove(&hash)
             .ok_or_else(|| OAuthError::new("invalid_grant", "The authorization code is unknown"))?;
-        // Single use: from now on the code only revokes what it produced.
-        store.used_codes.insert(hash, grant.family);
+        // Single use: from now on the code only revokes what it produced, for as long as
+        // anything it produced can live.
+        let family = store.new_family();
+        let until = later(
+            later(now, self.settings.limits.refresh_token_ttl),
+            self.settings.token_ttl,
+        );
+        store.insert_used_code(hash, family, until);
         if Instant::now() >= grant.expires_at {
             return Err(OAuthError::new(
                 "invalid_grant",
@@ -102,6 +142,6 @@ impl OAuthServer {
                 "PKCE verification failed: code_verifier does not match the code_challenge",
             ));
         }
-        Ok(self.issue(&mut store, grant.scope, grant.family))
+        self.issue(&mut store, grant.scope, family)
     }
 }

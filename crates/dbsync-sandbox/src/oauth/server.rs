@@ -30,9 +30,10 @@ pub(crate) struct OAuthServer {
 
 impl OAuthServer {
     pub(crate) fn new(settings: OAuth2Settings) -> Self {
+        let store = Store::new(&settings.limits);
         Self {
             settings,
-            store: Mutex::new(Store::default()),
+            store: Mutex::new(store),
         }
     }
 
@@ -40,14 +41,23 @@ impl OAuthServer {
         self.store.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Whether `token` is an access token issued here, and whether it is still alive.
+    /// Whether `token` is an access token issued here, and whether it is still alive (a token
+    /// of a revoked family is unknown).
     pub(crate) fn check_access_token(&self, token: &str) -> TokenStatus {
         let store = self.store();
         match store.access.get(&sha256(token)) {
-            Some(grant) if Instant::now() < grant.expires_at => TokenStatus::Active(grant.scopes),
+            Some((grant, _)) if store.revoked(grant.family) => TokenStatus::Unknown,
+            Some((grant, _)) if Instant::now() < grant.expires_at => {
+                TokenStatus::Active(grant.scopes)
+            }
             Some(_) => TokenStatus::Expired,
             None => TokenStatus::Unknown,
         }
+    }
+
+    /// What the token store holds now.
+    pub(crate) fn usage(&self, usage: &mut crate::StoreUsage) {
+        self.store().usage(usage);
     }
 }
 

@@ -11,6 +11,7 @@ use super::error::OAuthError;
 use super::params::Params;
 use super::server::OAuthServer;
 use super::store::{AccessGrant, RefreshGrant, Store};
+use crate::bounded::later;
 use crate::ops_util::{random_secret, sha256};
 use crate::scopes::Scopes;
 
@@ -22,46 +23,58 @@ pub(super) fn granted_scopes(scope: Option<&str>) -> Scopes {
     })
 }
 
+/// How long an expired access token is remembered as expired before it is swept.
+const EXPIRED_KEPT_FOR: Duration = Duration::from_secs(3600);
+
 impl OAuthServer {
-    /// Issues an access token and a refresh token of `family`, both with `scope`.
+    /// Issues an access token and a refresh token of a new grant's `family`, both with `scope`.
     pub(super) fn issue(
         &self,
         store: &mut Store,
         scope: Option<String>,
         family: u64,
-    ) -> serde_json::Value {
-        self.issue_narrowed(store, scope.clone(), scope, family)
+    ) -> Result<serde_json::Value, OAuthError> {
+        let until = later(Instant::now(), self.settings.limits.refresh_token_ttl);
+        self.issue_until(store, scope.clone(), scope, family, until)
     }
 
-    /// Issues an access token with `scope` and a refresh token that keeps `grant_scope`, the
-    /// original grant (a refresh that narrows the scope narrows only the access token, RFC 6749
-    /// section 6).
-    pub(super) fn issue_narrowed(
+    /// Issues an access token with `scope` and a refresh token of `family` that keeps
+    /// `grant_scope`, the original grant (a refresh that narrows the scope narrows only the access
+    /// token, RFC 6749 section 6), refreshable until `until`; a `503` when the store is full
+    /// (nothing is issued then).
+    pub(super) fn issue_until(
         &self,
         store: &mut Store,
         scope: Option<String>,
         grant_scope: Option<String>,
         family: u64,
-    ) -> serde_json::Value {
+        until: Instant,
+    ) -> Result<serde_json::Value, OAuthError> {
         let now = Instant::now();
-        // Forget tokens that expired long ago, so the store does not grow without bound.
-        let horizon = Duration::from_secs(3600).max(self.settings.token_ttl);
-        store.sweep_access_if_due(now, horizon);
+        let scope_bytes = scope.as_ref().map_or(0, String::len);
+        store
+            .room_for_tokens(scope_bytes, now)
+            .map_err(|full| OAuthError::full("tokens", full))?;
         let access_token = random_secret("at_");
         let refresh_token = random_secret("rt_");
-        store.access.insert(
+        let expires_at = later(now, self.settings.token_ttl);
+        // Kept an hour past expiry, so that a late use is told "expired", not "unknown".
+        store.insert_access(
             sha256(&access_token),
             AccessGrant {
-                expires_at: now + self.settings.token_ttl,
+                expires_at,
                 family,
                 scopes: granted_scopes(scope.as_deref()),
             },
+            later(expires_at, EXPIRED_KEPT_FOR),
         );
-        store.refresh.insert(
+        store.insert_refresh(
             sha256(&refresh_token),
             RefreshGrant {
                 scope: grant_scope,
                 family,
+                expires_at: until,
+                rotated: false,
             },
         );
         let ttl = self.settings.token_ttl;
@@ -77,7 +90,7 @@ impl OAuthServer {
         if let (Some(scope), Some(map)) = (scope, body.as_object_mut()) {
             map.insert("scope".to_owned(), json!(scope));
         }
-        body
+        Ok(body)
     }
 
     pub(super) fn token(
