@@ -1,10 +1,10 @@
 //! `Idempotency-Key` on `POST`: a repeat with the same body replays the first response.
 //!
 //! An empty (or blank) key is a `400`: it is not a key that tells one request from another.
-//! Keys are global to the sandbox, not tied to the credential that sent them (the contract does
-//! not scope them; the sandbox is one account, so any of its credentials that repeats a key and
-//! body gets the first answer, an API key's secret included); the OAuth endpoints
-//! (`/oauth/...`) ignore the header.
+//! Keys are kept per set of scopes, not per credential: a retry after a token renewal still gets
+//! its first answer, while a caller with other scopes never gets a replay of another's answer
+//! (which could hold a broader API key's secret). The OAuth endpoints (`/oauth/...`) ignore the
+//! header.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 use crate::auth::is_public_path;
 use crate::bounded::{Bounded, later};
 use crate::error::ApiError;
+use crate::scopes::Scopes;
 use crate::state::AppState;
 use crate::store_limits::{StoreCount, StoreLimits};
 
@@ -176,16 +177,23 @@ pub(crate) async fn middleware(
     if request.method() != Method::POST || is_public_path(request.uri().path()) {
         return next.run(request).await;
     }
-    let Some(key) = request.headers().get(HEADER).map(|v| v.as_bytes().to_vec()) else {
+    let Some(sent) = request.headers().get(HEADER).map(HeaderValue::as_bytes) else {
         return next.run(request).await;
     };
-    if key.iter().all(u8::is_ascii_whitespace) {
+    if sent.iter().all(u8::is_ascii_whitespace) {
         return ApiError::bad_request(
             "The Idempotency-Key header is empty: send a unique non-empty key (such as a random \
              UUID) for each new request, or leave the header out",
         )
         .into_response();
     }
+    // The caller's scopes (set by the auth layer) come first in the slot's key.
+    let scopes = request
+        .extensions()
+        .get::<Scopes>()
+        .copied()
+        .unwrap_or_default();
+    let key = [&[scopes.bits()], sent].concat();
     let (parts, body) = request.into_parts();
     let limit = state.max_body_bytes;
     let Ok(bytes) = axum::body::to_bytes(body, limit).await else {

@@ -92,6 +92,11 @@ impl Scopes {
         self.0 & scope.bit() != 0
     }
 
+    /// The set as one byte (one bit per scope), to key caches by what a caller may do.
+    pub(crate) fn bits(self) -> u8 {
+        self.0
+    }
+
     /// Whether the set holds no scope.
     pub fn is_empty(self) -> bool {
         self.0 == 0

@@ -319,3 +319,35 @@ async fn the_number_of_keys_is_capped() {
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     create(&sandbox, &http, TOKEN, json!({"name": "k3"})).await;
 }
+
+/// An `Idempotency-Key` answer is replayed only to a caller with the same scopes: a
+/// `keys:manage`-only key that repeats another caller's key and body must not receive the
+/// broader key's secret from the cache (it gets its own, narrower key).
+#[tokio::test]
+async fn an_idempotent_replay_never_hands_a_broader_key_to_a_narrower_caller() {
+    let (sandbox, http) = common::start(bearer()).await;
+    let manager = create(
+        &sandbox,
+        &http,
+        TOKEN,
+        json!({"name": "m", "scopes": ["keys:manage"]}),
+    )
+    .await;
+    let send = |as_: String| {
+        http.post(common::url(&sandbox, "/v1/api-keys"))
+            .bearer_auth(as_)
+            .header("Idempotency-Key", "same-key")
+            .json(&json!({"name": "wide"}))
+            .send()
+    };
+    let wide = common::body(send(TOKEN.to_owned()).await.unwrap()).await;
+    assert_eq!(wide["scopes"], json!(EVERY_SCOPE));
+    let replayed_to_owner = common::body(send(TOKEN.to_owned()).await.unwrap()).await;
+    assert_eq!(str_of(&replayed_to_owner, "key"), str_of(&wide, "key"));
+
+    let narrow = send(str_of(&manager, "key").to_owned()).await.unwrap();
+    assert_eq!(narrow.status(), StatusCode::CREATED);
+    let narrow = common::body(narrow).await;
+    assert_ne!(str_of(&narrow, "key"), str_of(&wide, "key"));
+    assert_eq!(narrow["scopes"], json!(["keys:manage"]));
+}
