@@ -511,6 +511,14 @@ pub enum KeysCommand {
     Create {
         /// A name for the key.
         name: String,
+        /// A scope the key gets (repeatable): records:read, records:write, workflows:run,
+        /// logs:read, keys:manage. Without any, the key gets every scope of the caller.
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
+        /// When the key stops working (RFC 3339 with an offset, in the future, e.g.
+        /// 2030-01-01T00:00:00Z). Without it, the key does not expire.
+        #[arg(long, value_name = "TIME")]
+        expires_at: Option<String>,
     },
     /// Regenerate a key; the old secret stops working at once.
     Regenerate {

@@ -23,6 +23,9 @@ pub enum Exit {
     Server = 7,
     /// 8: the network failed (unreachable, timeout, TLS).
     Network = 8,
+    /// 9: forbidden: the credentials were accepted but lack a permission (a scope) the command
+    /// needs; retrying will not help.
+    Forbidden = 9,
 }
 
 impl Exit {
@@ -43,7 +46,8 @@ Exit codes:
   5  validation (local or server); also a bulk create/update where records were invalid
   6  rate limited after retries
   7  server error (5xx)
-  8  network (unreachable, timeout, TLS)";
+  8  network (unreachable, timeout, TLS)
+  9  forbidden (the credentials lack a scope the command needs)";
 
 /// A failure the CLI reports: one line (plus validation details) and an exit class.
 #[derive(Debug)]
@@ -105,6 +109,7 @@ pub fn class_of(error: &dbsync_client::Error) -> Exit {
     match error {
         E::Validation { .. } => Exit::Validation,
         E::Unauthorized { .. } => Exit::Auth,
+        E::Forbidden { .. } => Exit::Forbidden,
         E::Auth(dbsync_auth::AuthError::InsecureTransport { .. }) => Exit::Usage,
         E::Auth(_) => Exit::Auth,
         E::NotFound { .. } => Exit::NotFound,
@@ -198,6 +203,10 @@ mod tests {
             409 => Error::Conflict {
                 message: body.to_string(),
             },
+            403 => Error::Forbidden {
+                message: body.to_string(),
+                scope: Some("records:write".into()),
+            },
             429 => Error::RateLimited {
                 message: body.to_string(),
                 retry_after: None,
@@ -213,6 +222,7 @@ mod tests {
     fn each_error_class_has_its_exit_code() {
         assert_eq!(class_of(&client_error(400, "x")), Exit::Validation);
         assert_eq!(class_of(&client_error(401, "x")), Exit::Auth);
+        assert_eq!(class_of(&client_error(403, "x")), Exit::Forbidden);
         assert_eq!(class_of(&client_error(404, "x")), Exit::NotFound);
         assert_eq!(class_of(&client_error(409, "x")), Exit::Other);
         assert_eq!(class_of(&client_error(429, "x")), Exit::RateLimited);
@@ -235,11 +245,12 @@ mod tests {
             Exit::RateLimited,
             Exit::Server,
             Exit::Network,
+            Exit::Forbidden,
         ]
         .iter()
         .map(|e| e.code())
         .collect();
-        assert_eq!(codes, vec![0, 1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(codes, vec![0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     }
 
     #[test]

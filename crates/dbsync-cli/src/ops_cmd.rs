@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use dbsync_client::{Connection, ExportFormat, LogQuery, RunStatus};
+use dbsync_client::{
+    Connection, ExportFormat, LogQuery, NewApiKey, RunStatus, UsageWindow, WindowKind,
+};
 use futures::StreamExt as _;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -158,9 +160,79 @@ pub async fn logs(
     }
 }
 
-/// `dbsync usage`
+/// `dbsync usage`: the answer as JSON (or CSV/JSON lines); as a table, the minute figures and
+/// then one line per window (`window minute  12 of 600 used, 588 left, resets at ...`).
 pub async fn usage(connection: &Connection, format: Format) -> Result<(), CliError> {
-    print_one(format, &connection.usage().await?)
+    let usage = connection.usage().await?;
+    if format != Format::Table {
+        return print_one(format, &usage);
+    }
+    let mut shown = to_json(&usage)?;
+    if let Some(map) = shown.as_object_mut() {
+        map.remove("windows");
+        for window in &usage.windows {
+            map.insert(
+                format!("window {}", window_name(&window.window)),
+                Value::String(describe_window(window)),
+            );
+        }
+    }
+    print_one(format, &shown)
+}
+
+fn window_name(kind: &WindowKind) -> &str {
+    match kind.as_str() {
+        "" => "?",
+        name => name,
+    }
+}
+
+/// `12 of 600 used, 588 left, resets at 2030-01-01T00:01:00Z` (parts the server left out are
+/// left out).
+fn describe_window(window: &UsageWindow) -> String {
+    let number = |n: Option<u64>| n.map_or("?".to_owned(), |n| n.to_string());
+    let mut text = match window.limit {
+        Some(limit) => format!("{} of {limit} used", number(window.used)),
+        None => format!("{} used, no limit", number(window.used)),
+    };
+    if let Some(remaining) = window.remaining {
+        text.push_str(&format!(", {remaining} left"));
+    }
+    if let Some(reset) = &window.reset_at {
+        text.push_str(&format!(", resets at {reset}"));
+    }
+    text
+}
+
+/// The key `dbsync keys create` asks for: `--scope` (repeatable) and `--expires-at`, checked
+/// here so a typo is a usage error (exit 2) before anything is sent.
+fn new_key(name: &str, scopes: &[String], expires_at: Option<&str>) -> Result<NewApiKey, CliError> {
+    let mut new = NewApiKey::new(name);
+    for scope in scopes {
+        let well_formed = !scope.is_empty()
+            && scope
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\');
+        if !well_formed {
+            return Err(CliError::usage(format!(
+                "--scope {:?} is not a scope (one of {}, or another your server defines)",
+                terminal_text::cut(scope, 80),
+                dbsync_client::scopes::ALL.join(", ")
+            )));
+        }
+        new = new.scope(scope.as_str());
+    }
+    if let Some(at) = expires_at {
+        if dbsync_contract::timestamp::parse(at).is_none() {
+            return Err(CliError::usage(format!(
+                "--expires-at {:?} is not an RFC 3339 time with an offset (e.g. \
+                 2030-01-01T00:00:00Z)",
+                terminal_text::cut(at, 80)
+            )));
+        }
+        new = new.expires_at(at);
+    }
+    Ok(new)
 }
 
 /// `dbsync keys ...`. A created or regenerated key's secret is printed once, on purpose: it is
@@ -172,12 +244,32 @@ pub async fn keys(
 ) -> Result<(), CliError> {
     let keys = connection.api_keys();
     match command {
-        KeysCommand::List => print_all(format, &keys.list().await?),
-        KeysCommand::Create { name } => {
-            let created = keys.create(name).await?;
+        KeysCommand::List => {
+            let mut listed = Vec::new();
+            for key in keys.list().await? {
+                let mut shown = to_json(&key)?;
+                // A table or CSV cell holds the scopes space separated, as OAuth writes them.
+                if matches!(format, Format::Table | Format::Csv)
+                    && let Some(slot) = shown.get_mut("scopes")
+                {
+                    *slot = Value::String(key.scopes.join(" "));
+                }
+                listed.push(shown);
+            }
+            print_all(format, &listed)
+        }
+        KeysCommand::Create {
+            name,
+            scopes,
+            expires_at,
+        } => {
+            let created = keys
+                .create_with(&new_key(name, scopes, expires_at.as_deref())?)
+                .await?;
             print_one(
                 format,
-                &json!({"id": created.id, "name": created.name, "key": created.key.expose()}),
+                &json!({"id": created.id, "name": created.name, "key": created.key.expose(),
+                        "scopes": created.scopes, "expires_at": created.expires_at}),
             )?;
             eprintln!("store the key now: it is not shown again");
             Ok(())
@@ -186,7 +278,8 @@ pub async fn keys(
             let created = keys.regenerate(id).await?;
             print_one(
                 format,
-                &json!({"id": created.id, "name": created.name, "key": created.key.expose()}),
+                &json!({"id": created.id, "name": created.name, "key": created.key.expose(),
+                        "scopes": created.scopes, "expires_at": created.expires_at}),
             )?;
             eprintln!(
                 "the old secret no longer works; store the new key now: it is not shown again"

@@ -3,10 +3,14 @@
 //! | call | request |
 //! |---|---|
 //! | [`ApiKeys::list`] | `GET /v1/api-keys` (never the secrets) |
-//! | [`ApiKeys::create`] | `POST /v1/api-keys` `{"name"}` -> `201` with the secret, shown once |
+//! | [`ApiKeys::create`] / [`ApiKeys::create_with`] | `POST /v1/api-keys` `{"name"[, "scopes", "expires_at"]}` -> `201` with the secret, shown once |
 //! | [`ApiKeys::regenerate`] | `POST /v1/api-keys/{id}/regenerate`: a new secret; the old one dies at once |
 //! | [`ApiKeys::revoke`] | `DELETE /v1/api-keys/{id}` -> `204` |
 //! | [`ApiKeys::rotate`] / [`rotate_api_key`] | regenerate, and switch a [`BearerAuth`] to the new secret |
+//!
+//! A key carries scopes (what it may do: [`crate::scopes`]) and an optional expiry; a call
+//! it lacks the scope for fails with [`Error::Forbidden`], an expired key with
+//! [`Error::Unauthorized`] ([`Error::is_expired_credentials`]).
 //!
 //! Secrets are held in [`Secret`] (redacted `Debug`/`Display`); an error decoding a response
 //! that carries a secret never quotes the body.
@@ -19,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::connection::Connection;
 use crate::error::Error;
 use crate::id::{check_path_segment, string_or_number};
+use crate::query::Timestamp;
 use crate::request::{Call, Decode, Expect, JsonAs, Reply};
 
 /// An API key as listed: never its secret.
@@ -40,6 +45,76 @@ pub struct ApiKey {
     /// The first characters of the secret, to recognise it (not enough to use it).
     #[serde(default)]
     pub prefix: Option<String>,
+    /// What the key may do ([`crate::scopes`]); empty when the server does not say.
+    #[serde(default, deserialize_with = "scopes_or_null")]
+    pub scopes: Vec<String>,
+    /// When it stops working (RFC 3339); `None` for never (or a server that does not say).
+    #[serde(default)]
+    pub expires_at: Option<String>,
+}
+
+/// A key to create with [`ApiKeys::create_with`]: a name, and optionally scopes and an expiry.
+///
+/// ```
+/// use dbsync_client::{NewApiKey, scopes};
+///
+/// let key = NewApiKey::new("ci-reader")
+///     .scope(scopes::RECORDS_READ)
+///     .expires_at("2030-01-01T00:00:00Z");
+/// assert_eq!(key.scopes, Some(vec!["records:read".to_owned()]));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NewApiKey {
+    /// The key's name.
+    pub name: String,
+    /// Its scopes; `None` sends none, and the server grants every scope of the caller. Asking
+    /// for a scope the caller lacks is a `403` ([`Error::Forbidden`]) naming it.
+    pub scopes: Option<Vec<String>>,
+    /// When it stops working (RFC 3339, in the future; otherwise the server answers `400`);
+    /// `None` for never.
+    pub expires_at: Option<String>,
+}
+
+impl NewApiKey {
+    /// A key named `name`, with the caller's scopes and no expiry.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            scopes: None,
+            expires_at: None,
+        }
+    }
+
+    /// Adds a scope (repeatable): the key gets only the scopes added.
+    pub fn scope(mut self, scope: impl Into<String>) -> Self {
+        self.scopes.get_or_insert_with(Vec::new).push(scope.into());
+        self
+    }
+
+    /// Sets every scope at once (an empty list asks for a key with no scope).
+    pub fn scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
+        self.scopes = Some(scopes.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// When the key stops working: RFC 3339 text, a `time::OffsetDateTime` or a `SystemTime`.
+    pub fn expires_at(mut self, at: impl Into<Timestamp>) -> Self {
+        self.expires_at = Some(at.into().as_str().to_owned());
+        self
+    }
+
+    /// The request body: `{"name"}` plus `scopes` and `expires_at` when set.
+    fn body(&self) -> serde_json::Value {
+        let mut body = serde_json::json!({ "name": self.name });
+        if let Some(scopes) = &self.scopes {
+            body["scopes"] = serde_json::json!(scopes);
+        }
+        if let Some(at) = &self.expires_at {
+            body["expires_at"] = serde_json::json!(at);
+        }
+        body
+    }
 }
 
 /// A key with its secret, as returned once by [`ApiKeys::create`] and [`ApiKeys::regenerate`].
@@ -53,6 +128,10 @@ pub struct CreatedKey {
     pub name: String,
     /// The secret: send it as `Authorization: Bearer <key>` (e.g. with [`BearerAuth`]).
     pub key: Secret,
+    /// What the key may do; empty when the server does not say.
+    pub scopes: Vec<String>,
+    /// When it stops working (RFC 3339); `None` for never (or a server that does not say).
+    pub expires_at: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -62,6 +141,17 @@ struct CreatedWire {
     #[serde(default)]
     name: String,
     key: String,
+    #[serde(default, deserialize_with = "scopes_or_null")]
+    scopes: Vec<String>,
+    #[serde(default)]
+    expires_at: Option<String>,
+}
+
+/// `scopes` as a list of strings; `null` is an empty list.
+fn scopes_or_null<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<String>, D::Error> {
+    Ok(Option::<Vec<String>>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 #[derive(Deserialize)]
@@ -124,11 +214,19 @@ impl ApiKeys {
         Ok(list.data)
     }
 
-    /// Creates a key named `name`: `POST /v1/api-keys`. The secret is in the result only.
+    /// Creates a key named `name` with every scope of the caller and no expiry:
+    /// `POST /v1/api-keys`. The secret is in the result only. See [`ApiKeys::create_with`].
     pub async fn create(&self, name: &str) -> Result<CreatedKey, Error> {
+        self.create_with(&NewApiKey::new(name)).await
+    }
+
+    /// Creates a key with the scopes and expiry of `new`: `POST /v1/api-keys`
+    /// `{"name", "scopes", "expires_at"}`. A scope the caller lacks is [`Error::Forbidden`]; an
+    /// expiry that is not RFC 3339 or not in the future is [`Error::Validation`].
+    pub async fn create_with(&self, new: &NewApiKey) -> Result<CreatedKey, Error> {
         let url = self.connection.endpoint(&["api-keys"])?;
         let call = Call::new(Method::POST, url, "/v1/api-keys".to_owned())
-            .json_body(&serde_json::json!({ "name": name }))?
+            .json_body(&new.body())?
             .with_new_idempotency_key()
             .secret_body();
         let reply = self.send(&call, Expect::Json).await?;
@@ -187,6 +285,8 @@ fn created(reply: &Reply) -> Result<CreatedKey, Error> {
         id: wire.id,
         name: wire.name,
         key: Secret::new(wire.key),
+        scopes: wire.scopes,
+        expires_at: wire.expires_at,
     })
 }
 

@@ -25,7 +25,7 @@ use url::Url;
 use crate::api_log::{ApiLogSink, ApiLogSinks, DEFAULT_API_LOG_CAPACITY, MemoryApiLog};
 use crate::page::PageFormat;
 use crate::rate_limit::{RateLimitInfo, RateLimiter};
-use crate::request::{Transport, TransportParts};
+use crate::request::{Budgets, Transport, TransportParts};
 use crate::resource::{Resource, validate_resource_name};
 use crate::retry::RetryPolicy;
 use crate::{Error, Record};
@@ -211,7 +211,7 @@ pub struct ConnectionBuilder {
     validate_resource: String,
     api_log_capacity: usize,
     api_log_sinks: Vec<Arc<dyn ApiLogSink>>,
-    requests_per_minute: Option<std::num::NonZeroU32>,
+    budgets: Budgets,
 }
 
 impl Default for ConnectionBuilder {
@@ -233,7 +233,7 @@ impl Default for ConnectionBuilder {
             validate_resource: DEFAULT_VALIDATE_RESOURCE.to_owned(),
             api_log_capacity: DEFAULT_API_LOG_CAPACITY,
             api_log_sinks: Vec::new(),
-            requests_per_minute: None,
+            budgets: Budgets::default(),
         }
     }
 }
@@ -351,7 +351,17 @@ impl ConnectionBuilder {
     /// of the whole minute's requests; the server's `X-RateLimit-*` headers pace the rest.
     /// From the settings' `rate_limit.requests_per_minute`.
     pub fn requests_per_minute(mut self, requests: u32) -> Self {
-        self.requests_per_minute = std::num::NonZeroU32::new(requests);
+        self.budgets.per_minute = std::num::NonZeroU32::new(requests);
+        self
+    }
+
+    /// A client-side budget of requests per hour beside the per-minute one, shared the same way
+    /// (default none; `0` also means none): a request is sent when both budgets allow it. It
+    /// allows a burst of the whole hour's requests, then one every `3600 s / requests`. Waits
+    /// for it count as rate-limit waits ([`RetryPolicy::max_rate_limit_wait`], the call's
+    /// deadline).
+    pub fn requests_per_hour(mut self, requests: u32) -> Self {
+        self.budgets.per_hour = std::num::NonZeroU32::new(requests);
         self
     }
 
@@ -417,7 +427,7 @@ impl ConnectionBuilder {
             retry: self.retry,
             user_agent: self.user_agent,
             rate_limiter: self.rate_limiter,
-            requests_per_minute: self.requests_per_minute,
+            budgets: self.budgets,
             api_log: ApiLogSinks::new(self.api_log_capacity, self.api_log_sinks),
         });
         Ok(Connection {

@@ -7,6 +7,8 @@ use dbsync_auth::AuthError;
 
 use dbsync_validate::{ErrorBody, ErrorDetail, Violations};
 
+use crate::challenge;
+
 /// How many characters of an unexpected body an error quotes.
 const SNIPPET_CHARS: usize = 160;
 
@@ -26,15 +28,26 @@ pub enum Error {
         details: Vec<ErrorDetail>,
     },
     /// `401`: the credentials were refused (after one refresh where the strategy can refresh).
-    #[error(
-        "unauthorized (401): {message}; check the credentials (a wrong, expired, rotated or \
-         revoked API key, token or password)"
-    )]
+    /// When the server says they expired (see [`Error::is_expired_credentials`]), the message
+    /// says so and what to do.
+    #[error("unauthorized (401): {message}; {}", unauthorized_hint(message, challenge.as_deref()))]
     Unauthorized {
         /// The server's message.
         message: String,
         /// The `WWW-Authenticate` challenge, if the server sent one (`Bearer`, `Basic realm=..`).
         challenge: Option<String>,
+    },
+    /// `403`: the credentials were accepted but lack a permission (a scope) the call needs.
+    /// Retrying cannot help, and it is not a credentials problem: use a token or API key
+    /// granted `scope`. Never retried, and no token renewal is tried.
+    #[error("forbidden (403): {message}; {}", forbidden_hint(scope.as_deref()))]
+    Forbidden {
+        /// The server's message.
+        message: String,
+        /// The missing scope, from `WWW-Authenticate: Bearer error="insufficient_scope",
+        /// scope="..."` when the server sent a well-formed one (`records:write`; space
+        /// separated when several).
+        scope: Option<String>,
     },
     /// `404`: no such record, or no such resource (a wrong base URL also gives this).
     #[error("not found (404): {message}")]
@@ -70,7 +83,7 @@ pub enum Error {
         /// The server's message, or a snippet of its body.
         message: String,
     },
-    /// Any other unexpected status (a redirect, `403`, `415`...).
+    /// Any other unexpected status (a redirect, `415`...).
     #[error("unexpected HTTP status {status}: {message}")]
     Http {
         /// The HTTP status.
@@ -168,6 +181,7 @@ impl Error {
         match self {
             Self::Validation { .. } => Some(400),
             Self::Unauthorized { .. } => Some(401),
+            Self::Forbidden { .. } => Some(403),
             Self::NotFound { .. } => Some(404),
             Self::Conflict { .. } => Some(409),
             Self::PayloadTooLarge { .. } => Some(413),
@@ -183,13 +197,14 @@ impl Error {
     }
 
     /// A short, stable name of the kind of error, for logs and the API log: `validation`,
-    /// `unauthorized`, `not_found`, `conflict`, `payload_too_large`, `rate_limited`, `server`,
+    /// `unauthorized`, `forbidden`, `not_found`, `conflict`, `payload_too_large`, `rate_limited`, `server`,
     /// `http`, `connect`, `connect_timeout`, `timeout`, `tls`, `broken`, `response_too_large`,
     /// `decode`, `auth`, `config`, `io` or `wait_timed_out`. Never holds data from the request.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Validation { .. } => "validation",
             Self::Unauthorized { .. } => "unauthorized",
+            Self::Forbidden { .. } => "forbidden",
             Self::NotFound { .. } => "not_found",
             Self::Conflict { .. } => "conflict",
             Self::PayloadTooLarge { .. } => "payload_too_large",
@@ -247,6 +262,32 @@ impl Error {
                 ..
             }
         )
+    }
+
+    /// Whether this is a `403`: the credentials lack a permission; see [`Error::missing_scope`].
+    pub fn is_forbidden(&self) -> bool {
+        matches!(self, Self::Forbidden { .. })
+    }
+
+    /// The scope a `403` says is missing (`records:write`), when the server named one.
+    pub fn missing_scope(&self) -> Option<&str> {
+        match self {
+            Self::Forbidden { scope, .. } => scope.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a `401` saying the credentials (an API key, an access token) expired:
+    /// `WWW-Authenticate: Bearer error="invalid_token"` with an `error_description` that
+    /// mentions expiry, or a message that does. A new key (or token) is needed; regenerating
+    /// an API key keeps its expiry.
+    pub fn is_expired_credentials(&self) -> bool {
+        match self {
+            Self::Unauthorized { message, challenge } => {
+                challenge::says_expired(challenge.as_deref(), message)
+            }
+            _ => false,
+        }
     }
 
     /// The wait the server asked for on a `429`.
@@ -317,6 +358,10 @@ impl Error {
         match status {
             400 | 422 => Self::Validation { message, details },
             401 => Self::Unauthorized { message, challenge },
+            403 => Self::Forbidden {
+                message,
+                scope: challenge.as_deref().and_then(challenge::missing_scope),
+            },
             404 => Self::NotFound { message },
             409 => Self::Conflict { message },
             413 => Self::PayloadTooLarge { message },
@@ -382,6 +427,10 @@ impl Clone for Error {
             Self::Unauthorized { message, challenge } => Self::Unauthorized {
                 message: message.clone(),
                 challenge: challenge.clone(),
+            },
+            Self::Forbidden { message, scope } => Self::Forbidden {
+                message: message.clone(),
+                scope: scope.clone(),
             },
             Self::NotFound { message } => Self::NotFound {
                 message: message.clone(),
@@ -581,6 +630,32 @@ fn shown_location(location: &str) -> String {
     shown.chars().take(LOCATION_CHARS).collect()
 }
 
+/// What a `401` means for the caller: an expired key or token when the server says so,
+/// otherwise the usual suspects.
+fn unauthorized_hint(message: &str, challenge: Option<&str>) -> &'static str {
+    if !challenge::says_expired(challenge, message) {
+        "check the credentials (a wrong, expired, rotated or revoked API key, token or password)"
+    } else if challenge::says_api_key(challenge, message) {
+        "the API key has expired: create a new key (regenerating a key keeps its expiry)"
+    } else {
+        "the credentials have expired: get new ones (a new access token or API key)"
+    }
+}
+
+/// What a `403` means for the caller.
+fn forbidden_hint(scope: Option<&str>) -> String {
+    let lacking = match scope {
+        Some(scope) => format!("the credentials lack the scope `{scope}`"),
+        None => "the credentials lack a permission this call needs (the server did not name a \
+                 scope)"
+            .to_owned(),
+    };
+    format!(
+        "{lacking}; retrying will not help: this is a permission problem, not bad credentials \
+         (use a token or API key granted that scope)"
+    )
+}
+
 /// A server's wait in whole units (`750 ms`, `86400 s`): never a float, which would print an
 /// absurd `Retry-After` as `18446744073709552000 s`.
 fn describe_wait(wait: Option<Duration>) -> String {
@@ -623,7 +698,10 @@ mod tests {
         assert!(matches!(map(413, body), Error::PayloadTooLarge { .. }));
         assert!(matches!(map(429, body), Error::RateLimited { .. }));
         assert!(matches!(map(503, body), Error::Server { status: 503, .. }));
-        assert!(matches!(map(403, body), Error::Http { status: 403, .. }));
+        assert!(matches!(
+            map(403, body),
+            Error::Forbidden { scope: None, .. }
+        ));
         for status in [400, 401, 404, 409, 413, 429, 500, 403] {
             assert_eq!(map(status, body).status(), Some(status));
         }

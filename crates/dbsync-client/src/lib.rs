@@ -31,6 +31,7 @@
 //! - [`api_log`]: the client's own log of every attempt, its sinks and exports.
 //! - `bulk`: bulk writes through the batch endpoints (options, wire types, the concurrent
 //!   runner, durable writes from a stream, the failures journal, resend).
+//! - `challenge`: reading a server's `WWW-Authenticate` (a `403`'s missing scope, an expired key).
 //! - `connection`: [`Connection`] (the transport plus base URL and page format) and its builder.
 //! - `error`: the one error type, and how responses and transport failures map to it.
 //! - `id`: record ids (opaque strings; strings or integers on the wire).
@@ -53,6 +54,7 @@
 mod api_keys;
 pub mod api_log;
 mod bulk;
+mod challenge;
 mod connection;
 mod error;
 mod id;
@@ -69,7 +71,7 @@ mod settings;
 mod validate_connection;
 mod workflows;
 
-pub use api_keys::{ApiKey, ApiKeys, CreatedKey, rotate_api_key};
+pub use api_keys::{ApiKey, ApiKeys, CreatedKey, NewApiKey, rotate_api_key};
 pub use api_log::{
     API_LOG_CSV_HEADER, ApiLogEntry, ApiLogFilter, ApiLogSink, DEFAULT_API_LOG_CAPACITY,
     JsonLinesApiLog, MemoryApiLog, write_api_log_csv, write_api_log_json_lines,
@@ -87,10 +89,16 @@ pub use connection::{
 pub use dbsync_contract as contract;
 pub use dbsync_contract::DEFAULT_PAGE_SIZE;
 pub use dbsync_contract::MAX_BATCH_SIZE;
+/// The permission scopes (`scopes::RECORDS_READ`...), for [`NewApiKey::scopes`] and
+/// [`Error::missing_scope`].
+pub use dbsync_contract::scopes;
 pub use dbsync_validate::{ErrorDetail, Schema};
 pub use error::{Error, TransportKind};
 pub use id::Id;
-pub use monitoring::{ExportFormat, ExportSummary, LogEntry, LogQuery, ServerLogs, Usage};
+pub use monitoring::{
+    ExportFormat, ExportSummary, LogEntry, LogQuery, MAX_USAGE_WINDOWS, ServerLogs, Usage,
+    UsageWindow, WindowKind,
+};
 pub use page::{Meta, Page, PageFormat};
 pub use query::{Query, Timestamp};
 pub use rate_limit::{RateLimitInfo, RateLimiter};

@@ -24,7 +24,8 @@ pub struct Query {
     filters: Vec<(String, String)>,
 }
 
-/// A timestamp for [`Query::from`] / [`Query::to`]: an RFC 3339 string, or a time value.
+/// A timestamp for [`Query::from`] / [`Query::to`] and [`crate::NewApiKey::expires_at`]: an RFC
+/// 3339 string, or a time value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Timestamp(String);
 

@@ -40,7 +40,8 @@ impl Connection {
     /// The error tells the cases apart: host unreachable ([`Error::Transport`] with
     /// [`crate::TransportKind::Connect`], [`Error::is_connect`]), TLS
     /// ([`crate::TransportKind::Tls`]), wrong base URL ([`Error::NotFound`], whose message says
-    /// so), bad credentials ([`Error::Unauthorized`]), or a strategy that could not get a token
+    /// so), bad credentials ([`Error::Unauthorized`]), credentials without the scope to read the
+    /// resource ([`Error::Forbidden`]), or a strategy that could not get a token
     /// ([`Error::Auth`]).
     pub async fn validate(&self) -> Result<ValidationReport, Error> {
         let resource = self.validate_resource();
@@ -83,6 +84,14 @@ fn explain(error: Error, connection: &Connection, checked: &str) -> Error {
                 connection.auth_scheme()
             ),
             challenge,
+        },
+        Error::Forbidden { message, scope } => Error::Forbidden {
+            message: format!(
+                "{checked}: the server accepted the `{}` credentials but refused the call \
+                 ({message})",
+                connection.auth_scheme()
+            ),
+            scope,
         },
         other => other,
     }

@@ -1,9 +1,10 @@
 //! Facts of the DBSync wire contract (`shared/dbsync-api.md`) that the client, the sandbox and
-//! the command line all need, written down once: the limits, the resource-name rule and the
-//! timestamp format.
+//! the command line all need, written down once: the limits, the resource-name rule, the
+//! permission scopes and the timestamp format.
 //!
 //! - [`limits`]: page sizes, the batch size, the `Idempotency-Key` lifetime, the body limit;
 //! - [`resource_name`]: which names a resource may have under `/v1`;
+//! - [`scopes`]: the permission scopes (`records:read`...) and what each allows;
 //! - [`timestamp`]: RFC 3339 text to and from instants.
 //!
 //! ```
@@ -18,6 +19,7 @@
 
 pub mod limits;
 pub mod resource_name;
+pub mod scopes;
 pub mod timestamp;
 
 pub use limits::{

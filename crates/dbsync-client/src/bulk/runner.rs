@@ -465,6 +465,10 @@ fn unknown_outcome(error: Error, key: &str, part: &[Prepared]) -> Error {
             message: message + &advice,
             challenge,
         },
+        Error::Forbidden { message, scope } => Error::Forbidden {
+            message: message + &advice,
+            scope,
+        },
         Error::Http { status, message } => Error::Http {
             status,
             message: message + &advice,

@@ -7,4 +7,4 @@ mod server_logs;
 mod usage;
 
 pub use server_logs::{ExportFormat, ExportSummary, LogEntry, LogQuery, ServerLogs};
-pub use usage::Usage;
+pub use usage::{MAX_USAGE_WINDOWS, Usage, UsageWindow, WindowKind};

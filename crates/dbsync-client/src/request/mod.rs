@@ -6,8 +6,9 @@
 //! 2. **authorize**: the [`dbsync_auth::Auth`] strategy adds credentials, afresh on every
 //!    attempt, and only for the connection's own origin;
 //! 3. **rate limit**: wait for the [`crate::RateLimiter`], if one is installed, then for the
-//!    shared throttle (`throttle`: the `requests_per_minute` budget, a pause another task's
-//!    `429` set, pacing from `X-RateLimit-*`), within the call's cap on rate-limit waits;
+//!    shared throttle (`throttle`: the `requests_per_minute` and `requests_per_hour` budgets,
+//!    a pause another task's `429` set, pacing from `X-RateLimit-*`), within the call's cap
+//!    on rate-limit waits;
 //! 4. **send** with reqwest (the body is [`bytes::Bytes`], so every attempt sends the same
 //!    body);
 //! 5. **classify** what came back (`classify`) into a [`crate::retry::Outcome`] and a result: a
@@ -41,6 +42,7 @@ mod waits;
 
 pub(crate) use call::{Call, Reply};
 pub(crate) use decode::{Decode, Expect, JsonAs, first_byte, not_an_object};
+pub(crate) use throttle::Budgets;
 pub use throttle::pacing_pause;
 pub(crate) use transport::{Transport, TransportParts};
 

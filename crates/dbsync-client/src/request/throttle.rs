@@ -1,7 +1,8 @@
 //! Waiting before each request, shared by every clone of a connection (its [`super::Transport`]):
 //!
-//! - the client's own budget of requests per minute (a GCRA limiter from the `governor` crate,
-//!   driven by tokio's clock so tests with a paused clock control it);
+//! - the client's own budgets of requests per minute and per hour (GCRA limiters from the
+//!   `governor` crate, driven by tokio's clock so tests with a paused clock control it); a
+//!   request goes when both allow it;
 //! - a pause that every task honours after any task got a `429` with `Retry-After` (a shared
 //!   "paused until" instant, checked before each send);
 //! - pacing from the server's `X-RateLimit-Remaining`/`X-RateLimit-Reset`: once the server says
@@ -69,51 +70,67 @@ impl Clock for TokioClock {
 
 type Budget = Gcra<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<TokioInstant>>;
 
+/// The client's own budgets of requests: per minute and per hour (either may be absent).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Budgets {
+    /// Requests per minute (a burst of the whole minute's requests).
+    pub(crate) per_minute: Option<NonZeroU32>,
+    /// Requests per hour (a burst of the whole hour's requests).
+    pub(crate) per_hour: Option<NonZeroU32>,
+}
+
 /// The shared waiting state of one connection (all its clones).
 pub(crate) struct Throttle {
-    budget: Option<Budget>,
-    requests_per_minute: Option<NonZeroU32>,
+    per_minute: Option<Budget>,
+    per_hour: Option<Budget>,
+    budgets: Budgets,
     paused_until: Mutex<Option<Instant>>,
 }
 
 impl std::fmt::Debug for Throttle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Throttle")
-            .field("requests_per_minute", &self.requests_per_minute)
+            .field("requests_per_minute", &self.budgets.per_minute)
+            .field("requests_per_hour", &self.budgets.per_hour)
             .field("paused_until", &self.paused_until())
             .finish()
     }
 }
 
 impl Throttle {
-    /// A throttle with a budget of `requests_per_minute` (none: only pauses and pacing).
-    pub(crate) fn new(requests_per_minute: Option<NonZeroU32>) -> Self {
+    /// A throttle with these budgets (none: only pauses and pacing).
+    pub(crate) fn new(budgets: Budgets) -> Self {
+        let gcra = |quota| Gcra::direct_with_clock(quota, TokioClock);
         Self {
-            budget: requests_per_minute
-                .map(|rpm| Gcra::direct_with_clock(Quota::per_minute(rpm), TokioClock)),
-            requests_per_minute,
+            per_minute: budgets.per_minute.map(|n| gcra(Quota::per_minute(n))),
+            per_hour: budgets.per_hour.map(|n| gcra(Quota::per_hour(n))),
+            budgets,
             paused_until: Mutex::new(None),
         }
     }
 
-    /// How long to wait before sending at `now`: zero means send now (and, with a budget, one
-    /// request was taken from it); otherwise wait that long and ask again.
+    /// How long to wait before sending at `now`: zero means send now (and one request was
+    /// taken from each budget); otherwise wait that long and ask again.
+    ///
+    /// The minute budget is asked first, the hour budget only when the minute one allowed: a
+    /// request the hour budget then holds back has used one of the minute's requests. That one
+    /// comes back within `60 s / per_minute`, sooner than the hour budget's next request
+    /// (`3600 s / per_hour`) whenever the hour is the tighter limit, so it costs no throughput.
     pub(crate) fn wait_before_send(&self, now: Instant) -> Duration {
         if let Some(until) = self.paused_until()
             && until > now
         {
             return until - now;
         }
-        let Some(budget) = &self.budget else {
-            return Duration::ZERO;
-        };
-        match budget.check() {
-            Ok(()) => Duration::ZERO,
-            // Never zero, so that a caller's loop always moves the clock on.
-            Err(not_until) => not_until
-                .wait_time_from(TokioInstant(now))
-                .max(Duration::from_millis(1)),
+        for budget in [&self.per_minute, &self.per_hour].into_iter().flatten() {
+            if let Err(not_until) = budget.check() {
+                // Never zero, so that a caller's loop always moves the clock on.
+                return not_until
+                    .wait_time_from(TokioInstant(now))
+                    .max(Duration::from_millis(1));
+            }
         }
+        Duration::ZERO
     }
 
     /// Makes every task wait until `until` (a later pause already in place is kept).
@@ -205,11 +222,11 @@ mod tests {
         };
         // Not ignored (issue 13): as long as can be, and then capped by the caller.
         assert_eq!(pacing_pause(&absurd, wall), Some(Duration::MAX));
-        let throttle = Throttle::new(None);
+        let throttle = Throttle::new(Budgets::default());
         let now = Instant::now();
         throttle.pause_for(now, Duration::MAX, Duration::MAX);
         assert_eq!(throttle.paused_until(), Some(now + MAX_SERVER_PAUSE));
-        let throttle = Throttle::new(None);
+        let throttle = Throttle::new(Budgets::default());
         throttle.pause_for(now, Duration::MAX, Duration::from_secs(60));
         assert_eq!(throttle.paused_until(), Some(now + Duration::from_secs(60)));
     }
@@ -235,7 +252,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_pause_holds_every_caller_and_only_grows() {
-        let throttle = Throttle::new(None);
+        let throttle = Throttle::new(Budgets::default());
         let now = Instant::now();
         assert_eq!(throttle.wait_before_send(now), Duration::ZERO);
         throttle.pause_until(now + Duration::from_secs(2));
@@ -249,7 +266,10 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_budget_runs_on_tokio_time() {
-        let throttle = Throttle::new(NonZeroU32::new(60));
+        let throttle = Throttle::new(Budgets {
+            per_minute: NonZeroU32::new(60),
+            per_hour: None,
+        });
         let mut now = Instant::now();
         for _ in 0..60 {
             assert_eq!(throttle.wait_before_send(now), Duration::ZERO);
@@ -263,5 +283,54 @@ mod tests {
         now = Instant::now();
         assert_eq!(throttle.wait_before_send(now), Duration::ZERO);
         assert!(throttle.wait_before_send(now) > Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn both_budgets_must_allow_a_request() {
+        // 5 a minute, 7 an hour: the minute budget holds the 6th request back about 12 s; the
+        // hour budget holds the 8th back about 514 s (one request per 3600/7 s).
+        let throttle = Throttle::new(Budgets {
+            per_minute: NonZeroU32::new(5),
+            per_hour: NonZeroU32::new(7),
+        });
+        let start = Instant::now();
+        let mut sent = 0;
+        let mut waits = Vec::new();
+        while sent < 8 {
+            let wait = throttle.wait_before_send(Instant::now());
+            if wait.is_zero() {
+                sent += 1;
+            } else {
+                waits.push(wait);
+                tokio::time::advance(wait).await;
+            }
+        }
+        assert!(
+            waits[0] > Duration::from_secs(11) && waits[0] <= Duration::from_secs(12),
+            "{waits:?}"
+        );
+        // The 8th went when the hour budget had a request again: 3600/7 s after the start.
+        let elapsed = start.elapsed();
+        assert!(
+            elapsed > Duration::from_secs(513) && elapsed <= Duration::from_secs(515),
+            "{elapsed:?} {waits:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_hour_budget_alone_holds_back_after_its_burst() {
+        let throttle = Throttle::new(Budgets {
+            per_minute: None,
+            per_hour: NonZeroU32::new(3),
+        });
+        let now = Instant::now();
+        for _ in 0..3 {
+            assert_eq!(throttle.wait_before_send(now), Duration::ZERO);
+        }
+        let wait = throttle.wait_before_send(now);
+        assert!(
+            wait > Duration::from_secs(1199) && wait <= Duration::from_secs(1200),
+            "{wait:?}"
+        );
     }
 }

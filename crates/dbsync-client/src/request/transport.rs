@@ -12,7 +12,7 @@ use url::{Origin, Url};
 use super::attempts::{Buffered, Streaming, run};
 use super::call::Call;
 use super::decode::Decode;
-use super::throttle::Throttle;
+use super::throttle::{Budgets, Throttle};
 use crate::api_log::ApiLogSinks;
 use crate::error::Error;
 use crate::rate_limit::{RateLimitInfo, RateLimiter};
@@ -60,7 +60,7 @@ pub(crate) struct TransportParts {
     pub(crate) retry: RetryPolicy,
     pub(crate) user_agent: String,
     pub(crate) rate_limiter: Option<Arc<dyn RateLimiter>>,
-    pub(crate) requests_per_minute: Option<std::num::NonZeroU32>,
+    pub(crate) budgets: Budgets,
     pub(crate) api_log: ApiLogSinks,
 }
 
@@ -75,7 +75,7 @@ impl Transport {
             retry: parts.retry,
             user_agent: parts.user_agent,
             rate_limiter: parts.rate_limiter,
-            throttle: Throttle::new(parts.requests_per_minute),
+            throttle: Throttle::new(parts.budgets),
             api_log: parts.api_log,
             last_rate_limit: Mutex::new(None),
         }
