@@ -4,6 +4,7 @@
 use std::fmt;
 
 use axum::http::{HeaderValue, Method, StatusCode, header};
+use dbsync_contract::scopes;
 
 use crate::error::ApiError;
 
@@ -36,11 +37,11 @@ impl Scope {
     /// The scope's name on the wire, e.g. `records:read`.
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::RecordsRead => "records:read",
-            Self::RecordsWrite => "records:write",
-            Self::WorkflowsRun => "workflows:run",
-            Self::LogsRead => "logs:read",
-            Self::KeysManage => "keys:manage",
+            Self::RecordsRead => scopes::RECORDS_READ,
+            Self::RecordsWrite => scopes::RECORDS_WRITE,
+            Self::WorkflowsRun => scopes::WORKFLOWS_RUN,
+            Self::LogsRead => scopes::LOGS_READ,
+            Self::KeysManage => scopes::KEYS_MANAGE,
         }
     }
 
@@ -180,7 +181,10 @@ pub(crate) fn insufficient_scope(missing: &[Scope], what: &str) -> ApiError {
             names.join("`, `")
         ),
     };
-    let challenge = format!("Bearer error=\"insufficient_scope\", scope=\"{joined}\"");
+    let challenge = format!(
+        "Bearer error=\"{}\", scope=\"{joined}\"",
+        scopes::INSUFFICIENT_SCOPE
+    );
     let error = ApiError::new(StatusCode::FORBIDDEN, message);
     match HeaderValue::from_str(&challenge) {
         Ok(value) => error.with_header(header::WWW_AUTHENTICATE, value),
