@@ -373,4 +373,21 @@ fn settings_read_other_variables_only_with_allow_env() {
         .args(["--allow-env", "OTHER", "--allow-env", "CRM_TOKEN"])
         .args(["--max-response-bytes", "1048576", "list"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
+
+    // --store-secret inlines an allowed reference; without --allow-env it is refused.
+    let save = |allow: bool| {
+        let mut cmd = cmd(&config);
+        cmd.env("DBSYNC_CONFIG_DIR", env.dir.path().join("config"));
+        if allow {
+            cmd.args(["--allow-env", "CRM_TOKEN"]);
+        }
+        run(cmd.args(["connection", "save", "kept", "--store-secret", "--no-check"]))
+    };
+    let out = save(false);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("CRM_TOKEN"), "{}", out.stderr);
+    let out = save(true);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let kept = std::fs::read_to_string(env.dir.path().join("config/profiles/kept.json")).unwrap();
+    assert!(kept.contains(TOKEN), "{kept}");
 }
