@@ -12,7 +12,9 @@ use crate::output::Format;
 ///
 /// The connection comes from flags, the DBSYNC_* environment variables, a settings file
 /// (--config) or a saved profile (--profile); flags override the environment, which overrides
-/// the file or profile.
+/// the file or profile. A secret is taken from the first of: its flag, standard input
+/// (--token-stdin, --password-stdin, --client-secret-stdin), its variable (DBSYNC_TOKEN...),
+/// the file its *_FILE variable names (DBSYNC_TOKEN_FILE...), the settings file or profile.
 #[derive(Debug, Parser)]
 #[command(name = "dbsync", version, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
@@ -51,18 +53,33 @@ pub struct ConnectionArgs {
     /// BasicAuth user name (env: DBSYNC_USERNAME).
     #[arg(long, global = true)]
     pub username: Option<String>,
-    /// BasicAuth password (env: DBSYNC_PASSWORD; prefer the variable: flags show up in `ps`).
+    /// BasicAuth password (env: DBSYNC_PASSWORD or DBSYNC_PASSWORD_FILE; prefer those or
+    /// --password-stdin: flags show up in `ps`).
     #[arg(long, global = true)]
     pub password: Option<String>,
-    /// Bearer token or API key (env: DBSYNC_TOKEN; prefer the variable).
+    /// Read the BasicAuth password from standard input (one trailing newline removed, at most
+    /// 64 KiB).
+    #[arg(long, global = true)]
+    pub password_stdin: bool,
+    /// Bearer token or API key (env: DBSYNC_TOKEN or DBSYNC_TOKEN_FILE; prefer those or
+    /// --token-stdin).
     #[arg(long, global = true)]
     pub token: Option<String>,
+    /// Read the Bearer token or API key from standard input (one trailing newline removed, at
+    /// most 64 KiB).
+    #[arg(long, global = true)]
+    pub token_stdin: bool,
     /// OAuth 2.0 client id (env: DBSYNC_CLIENT_ID).
     #[arg(long, global = true)]
     pub client_id: Option<String>,
-    /// OAuth 2.0 client secret (env: DBSYNC_CLIENT_SECRET; prefer the variable).
+    /// OAuth 2.0 client secret (env: DBSYNC_CLIENT_SECRET or DBSYNC_CLIENT_SECRET_FILE; prefer
+    /// those or --client-secret-stdin).
     #[arg(long, global = true)]
     pub client_secret: Option<String>,
+    /// Read the OAuth 2.0 client secret from standard input (one trailing newline removed, at
+    /// most 64 KiB).
+    #[arg(long, global = true)]
+    pub client_secret_stdin: bool,
     /// OAuth 2.0 token endpoint (env: DBSYNC_TOKEN_URL; default {url}/oauth/token).
     #[arg(long, global = true)]
     pub token_url: Option<String>,
@@ -75,6 +92,10 @@ pub struct ConnectionArgs {
     /// A saved connection profile (see `dbsync connection`).
     #[arg(long, global = true)]
     pub profile: Option<String>,
+    /// Let `${NAME}` references in the settings file or profile read the environment variable
+    /// NAME (repeatable); only DBSYNC_* variables are read otherwise.
+    #[arg(long = "allow-env", global = true, value_name = "NAME")]
+    pub allow_env: Vec<String>,
     /// Allow sending credentials over plain http:// to a host that is not loopback.
     #[arg(long, global = true)]
     pub allow_insecure_http: bool,
@@ -87,10 +108,12 @@ pub struct ConnectionArgs {
     /// Timeout of one request, in seconds (default 30).
     #[arg(long, global = true, value_name = "SECS")]
     pub timeout: Option<u64>,
-    /// The largest response body read into memory, in bytes (default 67108864, 64 MiB); a
-    /// larger answer fails the command (exit 8) instead of filling memory.
-    #[arg(long, global = true, value_name = "BYTES")]
-    pub max_response_bytes: Option<usize>,
+    /// The largest response body read into memory, in bytes (default 67108864, 64 MiB, or the
+    /// settings file's `max_response_bytes`); a larger answer fails the command (exit 8)
+    /// instead of filling memory.
+    #[arg(long, global = true, value_name = "BYTES",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_response_bytes: Option<u64>,
 }
 
 impl fmt::Debug for ConnectionArgs {
@@ -101,13 +124,17 @@ impl fmt::Debug for ConnectionArgs {
             auth,
             username,
             password,
+            password_stdin,
             token,
+            token_stdin,
             client_id,
             client_secret,
+            client_secret_stdin,
             token_url,
             scopes,
             config,
             profile,
+            allow_env,
             allow_insecure_http,
             max_retries,
             max_retry_after,
@@ -119,13 +146,17 @@ impl fmt::Debug for ConnectionArgs {
             .field("auth", auth)
             .field("username", username)
             .field("password", &Redacted(password))
+            .field("password_stdin", password_stdin)
             .field("token", &Redacted(token))
+            .field("token_stdin", token_stdin)
             .field("client_id", client_id)
             .field("client_secret", &Redacted(client_secret))
+            .field("client_secret_stdin", client_secret_stdin)
             .field("token_url", &token_url.as_deref().map(MaskedUrl))
             .field("scopes", scopes)
             .field("config", config)
             .field("profile", profile)
+            .field("allow_env", allow_env)
             .field("allow_insecure_http", allow_insecure_http)
             .field("max_retries", max_retries)
             .field("max_retry_after", max_retry_after)

@@ -1,11 +1,17 @@
 //! Where the connection comes from: flags over `DBSYNC_*` variables over a settings file or a
 //! saved profile. The layering reuses dbsync-client's own environment reader: each flag stands
-//! in for its variable, and `--config`/`--profile` for `DBSYNC_CONFIG`.
+//! in for its variable, and `--config`/`--profile` for `DBSYNC_CONFIG`. A secret read from
+//! standard input or a `*_FILE` variable's file (`secret_input`) stands in for its variable too.
+
+mod secret_input;
+
+pub use secret_input::check_stdin_use;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
 use dbsync_client::{AuthSettings, Connection, ConnectionSettings, RetrySettings, SecretValue};
+use secret_input::read_secrets;
 
 use crate::args::ConnectionArgs;
 use crate::exit::CliError;
@@ -14,12 +20,11 @@ use crate::profiles;
 /// The variables a flag stands in for, with the flags' values.
 pub struct Layers {
     overrides: HashMap<&'static str, String>,
-    /// `--max-response-bytes` (settings cannot hold it yet).
-    max_response_bytes: Option<usize>,
 }
 
 impl Layers {
-    /// The flags as variable overrides (`--url` is `DBSYNC_API_URL`, ...), and the file layer
+    /// The flags as variable overrides (`--url` is `DBSYNC_API_URL`, ...), the secrets read
+    /// from standard input or `*_FILE` files as their variables, and the file layer
     /// (`--profile` or `--config`) as `DBSYNC_CONFIG`.
     pub fn new(args: &ConnectionArgs) -> Result<Self, CliError> {
         let mut overrides = HashMap::new();
@@ -40,6 +45,13 @@ impl Layers {
         put("DBSYNC_CLIENT_SECRET", &args.client_secret);
         put("DBSYNC_TOKEN_URL", &args.token_url);
         put("DBSYNC_SCOPES", &args.scopes);
+        let secrets = read_secrets(
+            args,
+            &|name| std::env::var(name).ok(),
+            &|name| std::env::var_os(name),
+            &mut std::io::stdin().lock(),
+        )?;
+        overrides.extend(secrets);
         let file: Option<PathBuf> = match (&args.profile, &args.config) {
             (Some(_), Some(_)) => {
                 return Err(CliError::usage("give --profile or --config, not both"));
@@ -59,10 +71,7 @@ impl Layers {
         if let Some(path) = file {
             overrides.insert("DBSYNC_CONFIG", path.to_string_lossy().into_owned());
         }
-        Ok(Self {
-            overrides,
-            max_response_bytes: args.max_response_bytes,
-        })
+        Ok(Self { overrides })
     }
 
     /// A variable: the flag standing in for it, else the process environment.
@@ -82,7 +91,8 @@ impl Layers {
                  --profile NAME",
             ));
         }
-        let mut settings = ConnectionSettings::from_env_map(&lookup)?;
+        let mut settings =
+            ConnectionSettings::from_env_map(&lookup)?.allow_env(args.allow_env.iter().cloned());
         if args.allow_insecure_http {
             settings.allow_insecure_http = true;
         }
@@ -99,25 +109,37 @@ impl Layers {
             }
             settings.retry = Some(retry);
         }
+        if let Some(bytes) = args.max_response_bytes {
+            settings.max_response_bytes = Some(bytes);
+        }
         Ok(settings)
     }
 
-    /// Builds the connection, reading `${NAME}` references through the layers, with the
-    /// flags settings cannot hold (`--max-response-bytes`) applied.
+    /// Builds the connection, reading `${NAME}` references through the layers (`DBSYNC_*`
+    /// and the names allowed with `--allow-env`).
     pub fn connect(&self, settings: &ConnectionSettings) -> Result<Connection, CliError> {
-        let mut builder = settings.builder_with_env(&|name: &str| self.var(name))?;
-        if let Some(bytes) = self.max_response_bytes {
-            builder = builder.max_response_bytes(bytes);
-        }
-        Ok(builder.build()?)
+        Ok(settings.connect_with_env(&|name: &str| self.var(name))?)
     }
 
-    /// Replaces every `${NAME}` secret reference with its value (for `--store-secret`).
+    /// Replaces every `${NAME}` secret reference with its value (for `--store-secret`); a
+    /// name allowed with `--allow-env` is read like a `DBSYNC_*` one.
     pub fn inline_secrets(&self, settings: &mut ConnectionSettings) -> Result<(), CliError> {
+        let allowed = settings.allowed_env().to_vec();
         let env = |name: &str| self.var(name);
         let inline = |field: &str, value: &mut SecretValue| -> Result<(), CliError> {
-            if let SecretValue::EnvRef(_) = value {
-                *value = SecretValue::Literal(value.resolve(field, &env)?);
+            if let SecretValue::EnvRef(name) = value {
+                let resolved = if allowed.contains(name) {
+                    // Checked like `resolve` checks a `DBSYNC_*` name: set and not empty.
+                    let text = self.var(name).filter(|v| !v.is_empty()).ok_or_else(|| {
+                        CliError::usage(format!(
+                            "{field}: the environment variable {name} is not set"
+                        ))
+                    })?;
+                    dbsync_auth::Secret::new(text)
+                } else {
+                    value.resolve(field, &env)?
+                };
+                *value = SecretValue::Literal(resolved);
             }
             Ok(())
         };

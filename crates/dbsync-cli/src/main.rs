@@ -97,6 +97,7 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
     let format = cli
         .format
         .unwrap_or_else(|| Format::default_for(std::io::stdout().is_terminal()));
+    connect::check_stdin_use(cli)?;
     let connect = || connect::connection(&cli.connection);
     match &cli.command {
         Command::Check => check(&connect()?, format).await,

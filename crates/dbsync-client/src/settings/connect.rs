@@ -78,6 +78,10 @@ impl ConnectionSettings {
         if let Some(resource) = &self.validate_resource {
             builder = builder.validate_resource(resource.clone());
         }
+        if let Some(bytes) = self.max_response_bytes {
+            // Above the address space (a 32-bit target) is the same as no limit there.
+            builder = builder.max_response_bytes(usize::try_from(bytes).unwrap_or(usize::MAX));
+        }
         Ok(builder)
     }
 }

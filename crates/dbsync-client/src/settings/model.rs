@@ -28,7 +28,8 @@ use crate::retry::RetryPolicy;
 ///
 /// Besides the contract's fields it accepts `connect_timeout_secs`, `pool_idle_timeout_secs`,
 /// `retry.{initial_backoff_ms,max_backoff_ms,max_retry_after_secs,max_rate_limit_wait_secs,call_deadline_secs}`, `allow_insecure_http`,
-/// `user_agent`, `pagination.{records_key,bare_array}` and `validate_resource`. Unknown fields
+/// `user_agent`, `pagination.{records_key,bare_array}`, `validate_resource` and
+/// `max_response_bytes`. Unknown fields
 /// are refused (a typo would otherwise be silently ignored).
 ///
 /// `Serialize` writes the JSON without literal secrets (see [`ConnectionSettings::to_json`]);
@@ -61,6 +62,10 @@ pub struct ConnectionSettings {
     pub pagination: Option<PaginationSettings>,
     /// The resource `validate()` reads.
     pub validate_resource: Option<String>,
+    /// The largest response body read into memory, in bytes (default
+    /// [`crate::DEFAULT_MAX_RESPONSE_BYTES`], 64 MiB; at least 1;
+    /// [`crate::ConnectionBuilder::max_response_bytes`]).
+    pub max_response_bytes: Option<u64>,
     /// Environment variables besides `DBSYNC_*` that `${NAME}` references may read: the
     /// caller's choice ([`ConnectionSettings::allow_env`]), never read from a settings file.
     pub(super) allowed_env: Vec<String>,
@@ -263,6 +268,7 @@ impl ConnectionSettings {
             user_agent: None,
             pagination: None,
             validate_resource: None,
+            max_response_bytes: None,
             allowed_env: Vec::new(),
         }
     }

@@ -108,6 +108,7 @@ impl ConnectionSettings {
             user_agent: top.opt_string("user_agent")?,
             pagination,
             validate_resource,
+            max_response_bytes: top.positive("max_response_bytes")?,
             allowed_env: Vec::new(),
         })
     }
@@ -133,6 +134,7 @@ const TOP_FIELDS: &[&str] = &[
     "user_agent",
     "pagination",
     "validate_resource",
+    "max_response_bytes",
 ];
 const RETRY_FIELDS: &[&str] = &[
     "max_retries",

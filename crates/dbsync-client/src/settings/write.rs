@@ -116,6 +116,10 @@ impl ConnectionSettings {
             "validate_resource",
             self.validate_resource.clone().map(Value::from),
         );
+        put(
+            "max_response_bytes",
+            self.max_response_bytes.map(Value::from),
+        );
         (Value::Object(top), replaced)
     }
 }
