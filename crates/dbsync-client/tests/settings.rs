@@ -717,3 +717,38 @@ fn oauth2_from_settings_takes_the_builders_later_allow_insecure_http() {
         .build();
     assert!(allowed.is_ok(), "{:?}", allowed.err());
 }
+
+#[test]
+fn an_hourly_rate_limit_setting_reaches_the_connection_and_round_trips() {
+    let json = r#"{"api_url":"https://h","rate_limit":{"requests_per_minute":120,"requests_per_hour":5000}}"#;
+    let settings = ConnectionSettings::from_json(json).unwrap();
+    let limit = settings.rate_limit.unwrap();
+    assert_eq!(limit.requests_per_hour, Some(5000));
+    let (saved, _) = settings.to_json(false);
+    assert_eq!(saved["rate_limit"]["requests_per_hour"], 5000);
+    assert_eq!(saved["rate_limit"]["requests_per_minute"], 120);
+    let connection = settings
+        .builder_with_env(&|_| None)
+        .unwrap()
+        .build()
+        .unwrap();
+    assert!(format!("{connection:?}").contains("requests_per_hour: Some(5000)"));
+
+    let without = ConnectionSettings::from_json(
+        r#"{"api_url":"https://h","rate_limit":{"requests_per_minute":120}}"#,
+    )
+    .unwrap();
+    assert_eq!(without.rate_limit.unwrap().requests_per_hour, None);
+    let (saved, _) = without.to_json(false);
+    assert!(saved["rate_limit"].get("requests_per_hour").is_none());
+
+    for bad in ["0", "-1", "\"many\""] {
+        let json = format!(
+            r#"{{"api_url":"https://h","rate_limit":{{"requests_per_minute":120,"requests_per_hour":{bad}}}}}"#
+        );
+        let error = ConnectionSettings::from_json(&json)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("requests_per_hour"), "{bad}: {error}");
+    }
+}

@@ -68,6 +68,9 @@ impl ConnectionSettings {
         }
         if let Some(limit) = &self.rate_limit {
             builder = builder.requests_per_minute(limit.requests_per_minute);
+            if let Some(per_hour) = limit.requests_per_hour {
+                builder = builder.requests_per_hour(per_hour);
+            }
         }
         if let Some(agent) = &self.user_agent {
             builder = builder.user_agent(expand("user_agent", agent)?);

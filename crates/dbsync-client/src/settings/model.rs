@@ -220,14 +220,24 @@ impl RetrySettings {
 pub struct RateLimitSettings {
     /// Requests per minute the client allows itself.
     pub requests_per_minute: u32,
+    /// Requests per hour the client allows itself besides, if any
+    /// ([`crate::ConnectionBuilder::requests_per_hour`]).
+    pub requests_per_hour: Option<u32>,
 }
 
 impl RateLimitSettings {
-    /// A limit of `requests_per_minute`.
+    /// A limit of `requests_per_minute` (and no hourly limit).
     pub fn new(requests_per_minute: u32) -> Self {
         Self {
             requests_per_minute,
+            requests_per_hour: None,
         }
+    }
+
+    /// The same, also limited to `requests_per_hour`.
+    pub fn per_hour(mut self, requests_per_hour: u32) -> Self {
+        self.requests_per_hour = Some(requests_per_hour);
+        self
     }
 }
 

@@ -70,12 +70,18 @@ impl ConnectionSettings {
         };
         let rate_limit = match top.get("rate_limit") {
             Some(limit) => {
-                let f = Fields::new(limit, "rate_limit", &["requests_per_minute"])?;
+                let f = Fields::new(
+                    limit,
+                    "rate_limit",
+                    &["requests_per_minute", "requests_per_hour"],
+                )?;
                 let per_minute = f
                     .positive("requests_per_minute")?
                     .ok_or_else(|| Error::config("rate_limit.requests_per_minute is missing"))?;
+                let per_hour = f.positive("requests_per_hour")?;
                 Some(RateLimitSettings {
                     requests_per_minute: u32::try_from(per_minute).unwrap_or(u32::MAX),
+                    requests_per_hour: per_hour.map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
                 })
             }
             None => None,

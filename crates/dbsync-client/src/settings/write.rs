@@ -91,8 +91,13 @@ impl ConnectionSettings {
         );
         put(
             "rate_limit",
-            self.rate_limit
-                .map(|r| serde_json::json!({"requests_per_minute": r.requests_per_minute})),
+            self.rate_limit.map(|r| match r.requests_per_hour {
+                Some(per_hour) => serde_json::json!({
+                    "requests_per_minute": r.requests_per_minute,
+                    "requests_per_hour": per_hour,
+                }),
+                None => serde_json::json!({"requests_per_minute": r.requests_per_minute}),
+            }),
         );
         put(
             "allow_insecure_http",
