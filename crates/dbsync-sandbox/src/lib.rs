@@ -330,12 +330,10 @@ impl SandboxBuilder {
     pub async fn start(self) -> Result<Sandbox, SandboxError> {
         let limits = self.serve_limits.checked()?;
         let state = self.build_state()?;
-        let listener = tokio::net::TcpListener::bind(self.bind)
-            .await
-            .map_err(|source| SandboxError::Bind {
-                addr: self.bind,
-                source,
-            })?;
+        let listener = serve::bind(self.bind).map_err(|source| SandboxError::Bind {
+            addr: self.bind,
+            source,
+        })?;
         let addr = listener.local_addr().map_err(|source| SandboxError::Bind {
             addr: self.bind,
             source,

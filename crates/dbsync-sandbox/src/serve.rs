@@ -2,8 +2,8 @@
 //! idle timeouts, a cap on concurrent connections, and graceful shutdown.
 //!
 //! - **Connection cap**: a permit is taken *before* `accept`, so past the cap new connections
-//!   wait in the kernel's listen backlog (1,024 on tokio's listener; past that the kernel drops
-//!   SYNs and clients retry) until a connection closes. Nothing is accepted only to be closed.
+//!   wait in the kernel's listen backlog ([`LISTEN_BACKLOG`], 1,024; past that the kernel
+//!   drops SYNs and clients retry after 1, 3, 7... s) until a connection closes. Nothing is accepted only to be closed.
 //! - **Header read**: hyper's HTTP/1 `header_read_timeout`; its timer starts as soon as hyper
 //!   waits for a request head, so on a keep-alive HTTP/1 connection it also bounds the wait
 //!   between requests. Before its first request (version detection, HTTP/2 handshake) the idle
@@ -19,6 +19,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,7 +32,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot, watch};
 use tokio::task::JoinSet;
 
@@ -49,6 +50,10 @@ pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default most concurrent connections (see [`crate::SandboxBuilder::max_connections`]).
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
+/// The listen backlog: connections past the cap wait here (the kernel caps it at
+/// `net.core.somaxconn`). tokio's `TcpListener::bind` uses 128.
+pub(crate) const LISTEN_BACKLOG: u32 = 1024;
 
 /// How long an idle connection told to shut down may take before it is dropped.
 const IDLE_GRACE: Duration = Duration::from_secs(1);
@@ -100,6 +105,18 @@ impl ServeLimits {
             max_connections: self.max_connections.min(Semaphore::MAX_PERMITS),
         })
     }
+}
+
+/// Binds `addr` with a [`LISTEN_BACKLOG`]-deep backlog.
+pub(crate) fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// Accepts connections until `stop` fires, then shuts every connection down gracefully (an
