@@ -1,5 +1,5 @@
-//! The command-line flags that shape a sandbox's behaviour (rate limit, faults, timings),
-//! shared by the `dbsync-sandbox` binary and the `dbsync sandbox` command.
+//! The command-line flags that shape a sandbox's behaviour (rate limit, faults, timings) and
+//! its connection limits, shared by the `dbsync-sandbox` binary and the `dbsync sandbox` command.
 
 use std::time::Duration;
 
@@ -84,5 +84,38 @@ impl BehaviourArgs {
             builder = builder.rate_limit_per_hour(limit);
         }
         builder
+    }
+}
+
+/// Connection timeouts and cap (clap `Args`, to `#[command(flatten)]`).
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Longest wait for a request's headers, in milliseconds (also the longest an HTTP/1
+    /// keep-alive connection waits for its next request).
+    #[arg(long, default_value_t = millis(crate::DEFAULT_HEADER_READ_TIMEOUT), value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout_ms: u64,
+    /// Longest time for a whole request body, in milliseconds; a slower body gets a 408.
+    #[arg(long, default_value_t = millis(crate::DEFAULT_BODY_READ_TIMEOUT), value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_read_timeout_ms: u64,
+    /// Longest time a connection stays open with no request in progress, in milliseconds.
+    #[arg(long, default_value_t = millis(crate::DEFAULT_IDLE_TIMEOUT), value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout_ms: u64,
+    /// Most connections served at once; more wait in the kernel's listen backlog.
+    #[arg(long, default_value_t = crate::DEFAULT_MAX_CONNECTIONS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_connections: usize,
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl ServeArgs {
+    /// Applies the flags to a builder (the three timeouts and the connection cap).
+    pub fn apply(&self, builder: SandboxBuilder) -> SandboxBuilder {
+        builder
+            .header_read_timeout(Duration::from_millis(self.header_read_timeout_ms))
+            .body_read_timeout(Duration::from_millis(self.body_read_timeout_ms))
+            .idle_timeout(Duration::from_millis(self.idle_timeout_ms))
+            .max_connections(self.max_connections)
     }
 }

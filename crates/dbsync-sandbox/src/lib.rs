@@ -19,6 +19,8 @@
 mod api_keys;
 /// Authentication: the sandbox's mode, its middleware and pluggable token verifiers.
 mod auth;
+/// A whole-body deadline for request bodies.
+mod body_deadline;
 /// A map whose entries expire, capped in entries and bytes, swept a few entries at a time.
 mod bounded;
 /// Command-line flags for a sandbox's behaviour, shared by both binaries.
@@ -29,6 +31,8 @@ mod error;
 mod faults;
 /// `Idempotency-Key` on `POST`: a repeat replays the first response.
 mod idempotency;
+/// Requests in progress on a connection, and its idle watchdog.
+mod idle;
 /// Monitoring endpoints over the request log and the rate limiter.
 mod monitoring;
 /// The OAuth 2.0 authorization server: token and authorize endpoints (PKCE).
@@ -41,6 +45,8 @@ mod ops;
 mod ops_util;
 /// Request budgets per minute and per hour, with `X-RateLimit-*` headers.
 mod rate_limit;
+/// Timers on the real clock for the connection timeouts, immune to a paused tokio clock.
+mod real_clock;
 /// Every served request, kept in a bounded ring.
 mod request_log;
 /// The generic resource calls: list, get, create, update, delete, batch, schema.
@@ -53,6 +59,8 @@ mod routes;
 mod scopes;
 /// Deterministic, realistic seed data for `records`, and its schema.
 mod seed;
+/// Serving connections: timeouts, the connection cap, graceful shutdown.
+mod serve;
 /// The state every handler and middleware shares.
 mod state;
 /// The in-memory record store, one sorted vector per resource.
@@ -75,7 +83,7 @@ use tokio::task::JoinHandle;
 
 pub use api_keys::DEFAULT_MAX_API_KEYS;
 pub use auth::{SandboxAuth, TokenRejection, TokenVerifier, secrets_equal};
-pub use cli_args::BehaviourArgs;
+pub use cli_args::{BehaviourArgs, ServeArgs};
 use dbsync_contract::{RESERVED_NAMES, is_valid_resource_name};
 pub use error::{ErrorBody, ErrorDetail, ErrorObject};
 pub use faults::{Fault, Faults};
@@ -83,6 +91,10 @@ pub use rate_limit::{RateLimitSnapshot, RateWindow};
 pub use request_log::{DEFAULT_LOG_CAPACITY, LogEntry, MAX_LOGGED_PATH_BYTES};
 pub use scopes::{Scope, Scopes};
 pub use seed::{records_schema, records_schema_json};
+pub use serve::{
+    DEFAULT_BODY_READ_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+};
 pub use store_limits::{StoreCount, StoreLimits, StoreUsage};
 
 use state::{AppState, SandboxState};
@@ -126,6 +138,12 @@ pub enum SandboxError {
     /// A resource name does not match `[a-z][a-z0-9_-]{{0,63}}` or is reserved.
     #[error("{0:?} is not a valid resource name: use [a-z][a-z0-9_-]{{0,63}}, not a reserved name")]
     InvalidResourceName(String),
+    /// A connection limit (timeout or connection cap) was zero.
+    #[error("the sandbox's {name} must be greater than zero")]
+    InvalidConnectionLimit {
+        /// The builder option.
+        name: &'static str,
+    },
 }
 
 /// Configures and starts a [`Sandbox`].
@@ -146,6 +164,7 @@ pub struct SandboxBuilder {
     workflow_duration: Duration,
     store_limits: StoreLimits,
     redirect_uris: Vec<String>,
+    serve_limits: serve::ServeLimits,
 }
 
 impl Default for SandboxBuilder {
@@ -166,6 +185,7 @@ impl Default for SandboxBuilder {
             workflow_duration: workflows::DEFAULT_WORKFLOW_DURATION,
             store_limits: StoreLimits::default(),
             redirect_uris: Vec::new(),
+            serve_limits: serve::ServeLimits::default(),
         }
     }
 }
@@ -281,6 +301,40 @@ impl SandboxBuilder {
         self
     }
 
+    /// The longest wait for a request head (default [`DEFAULT_HEADER_READ_TIMEOUT`], 10 s); a
+    /// connection that sends a request head slower is closed. On HTTP/1 the timer starts as
+    /// soon as the server waits for the next request, so it also closes keep-alive connections
+    /// that send nothing for this long; before its first request any connection (HTTP/1 or
+    /// HTTP/2) is closed after it (or after the idle timeout, if shorter). Zero is refused by [`SandboxBuilder::start`].
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.serve_limits.header_read = timeout;
+        self
+    }
+
+    /// The longest time for a whole request body, from when its head arrived (default
+    /// [`DEFAULT_BODY_READ_TIMEOUT`], 30 s); a body still arriving then is answered `408` and
+    /// its HTTP/1 connection closed. Zero is refused by [`SandboxBuilder::start`].
+    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.serve_limits.body_read = timeout;
+        self
+    }
+
+    /// How long a connection may stay open with no request in progress (default
+    /// [`DEFAULT_IDLE_TIMEOUT`], 60 s) before it is shut down gracefully (HTTP/2 gets a
+    /// `GOAWAY`). Zero is refused by [`SandboxBuilder::start`].
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.serve_limits.idle = timeout;
+        self
+    }
+
+    /// The most connections served at once (default [`DEFAULT_MAX_CONNECTIONS`], 1,024); more
+    /// wait in the kernel's listen backlog until one closes. Zero is refused by
+    /// [`SandboxBuilder::start`].
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.serve_limits.max_connections = connections;
+        self
+    }
+
     fn build_state(&self) -> Result<AppState, SandboxError> {
         if self.seed_records > MAX_SEED_RECORDS {
             return Err(SandboxError::TooManySeedRecords {
@@ -334,27 +388,19 @@ impl SandboxBuilder {
 
     /// Binds and starts serving in a background task.
     pub async fn start(self) -> Result<Sandbox, SandboxError> {
+        let limits = self.serve_limits.checked()?;
         let state = self.build_state()?;
-        let listener = tokio::net::TcpListener::bind(self.bind)
-            .await
-            .map_err(|source| SandboxError::Bind {
-                addr: self.bind,
-                source,
-            })?;
+        let listener = serve::bind(self.bind).map_err(|source| SandboxError::Bind {
+            addr: self.bind,
+            source,
+        })?;
         let addr = listener.local_addr().map_err(|source| SandboxError::Bind {
             addr: self.bind,
             source,
         })?;
         let (stop, stopped) = oneshot::channel::<()>();
         let app = routes::app(state.clone());
-        let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            });
-            if let Err(error) = serve.await {
-                tracing::error!(%error, "sandbox server stopped with an error");
-            }
-        });
+        let task = tokio::spawn(serve::serve(listener, app, limits, stopped));
         Ok(Sandbox {
             addr,
             base_url: format!("http://{addr}"),

@@ -1,15 +1,25 @@
 //! `dbsync-sandbox`: run the sandbox server as a process.
 //!
-//! Prints the base URL on the first line of stdout, then the credentials to use; stops on
-//! Ctrl-C or SIGTERM.
+//! Prints the base URL on the first line of stdout, then the credentials to use (secrets
+//! hidden unless `--show-secrets`); stops on Ctrl-C or SIGTERM. Secrets may come from the
+//! environment (`DBSYNC_SANDBOX_PASSWORD`, `DBSYNC_SANDBOX_TOKEN`,
+//! `DBSYNC_SANDBOX_CLIENT_SECRET`) so they stay out of `ps`. It refuses to listen beyond
+//! loopback with the built-in demo credentials (or no authentication) unless
+//! `--allow-demo-credentials`.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
-use dbsync_sandbox::{BehaviourArgs, Sandbox, SandboxAuth};
+use dbsync_sandbox::{BehaviourArgs, Sandbox, SandboxAuth, ServeArgs};
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+const DEMO_USERNAME: &str = "demo";
+const DEMO_PASSWORD: &str = "demo-password";
+const DEMO_TOKEN: &str = "demo";
+const DEMO_CLIENT_ID: &str = "demo-client";
+const DEMO_CLIENT_SECRET: &str = "demo-secret";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum AuthKind {
     None,
     Basic,
@@ -18,101 +28,196 @@ enum AuthKind {
 }
 
 /// A local server that speaks the DBSync Open API.
-#[derive(Debug, Parser)]
+#[derive(Parser)]
 #[command(name = "dbsync-sandbox", version)]
 struct Args {
     /// Port to listen on (0 picks a free port).
     #[arg(long, default_value_t = 0)]
     port: u16,
-    /// Address to bind (loopback by default).
+    /// Address to bind (loopback by default; beyond loopback needs credentials of your own).
     #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
     host: IpAddr,
     /// Authentication mode.
     #[arg(long, value_enum, default_value_t = AuthKind::None)]
     auth: AuthKind,
-    /// Username for --auth basic.
-    #[arg(long, default_value = "demo")]
-    username: String,
-    /// Password for --auth basic.
-    #[arg(long, default_value = "demo-password")]
-    password: String,
-    /// Fixed token for --auth bearer.
-    #[arg(long, default_value = "demo")]
-    token: String,
-    /// OAuth client id for --auth oauth2.
-    #[arg(long, default_value = "demo-client")]
-    client_id: String,
-    /// OAuth client secret for --auth oauth2.
-    #[arg(long, default_value = "demo-secret")]
-    client_secret: String,
+    /// Username for --auth basic [default: demo].
+    #[arg(long, env = "DBSYNC_SANDBOX_USERNAME")]
+    username: Option<String>,
+    /// Password for --auth basic [default: the demo password]. Prefer the variable: flags show in `ps`.
+    #[arg(long, env = "DBSYNC_SANDBOX_PASSWORD", hide_env_values = true)]
+    password: Option<String>,
+    /// Fixed token for --auth bearer [default: the demo token]. Prefer the variable: flags show in `ps`.
+    #[arg(long, env = "DBSYNC_SANDBOX_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// OAuth client id for --auth oauth2 [default: demo-client].
+    #[arg(long, env = "DBSYNC_SANDBOX_CLIENT_ID")]
+    client_id: Option<String>,
+    /// OAuth client secret for --auth oauth2 [default: the demo secret]. Prefer the variable: flags show in `ps`.
+    #[arg(long, env = "DBSYNC_SANDBOX_CLIENT_SECRET", hide_env_values = true)]
+    client_secret: Option<String>,
+    /// Print the secrets at startup (hidden by default).
+    #[arg(long)]
+    show_secrets: bool,
+    /// Listen beyond loopback even with the built-in demo credentials or no authentication.
+    #[arg(long)]
+    allow_demo_credentials: bool,
     /// Number of seeded `records`.
     #[arg(long, default_value_t = 1000)]
     records: u64,
     /// Rate limit, faults and timings.
     #[command(flatten)]
     behaviour: BehaviourArgs,
+    /// Connection timeouts and cap.
+    #[command(flatten)]
+    serve: ServeArgs,
 }
 
-async fn stop_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
+// Hand-written so a derived Debug can never print a secret.
+impl std::fmt::Debug for Args {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Args")
+            .field("port", &self.port)
+            .field("host", &self.host)
+            .field("auth", &self.auth)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The authentication mode with its credentials, and the line describing it on stdout.
+struct Credentials {
+    auth: SandboxAuth,
+    /// The secret in use, and whether it is the built-in demo value (`None` for `--auth none`).
+    secret: Option<(&'static str, bool)>,
+    /// `auth: ...` with the secret shown or hidden.
+    line: String,
+}
+
+/// Picks the credentials from the flags and variables, falling back to the demo values.
+fn credentials(args: &Args) -> Credentials {
+    let pick = |value: &Option<String>, demo: &str| value.clone().unwrap_or_else(|| demo.into());
+    let shown = |secret: &str, demo: bool| match (args.show_secrets, demo) {
+        (true, _) => secret.to_string(),
+        (false, true) => "<hidden: the built-in demo value; --show-secrets prints it>".into(),
+        (false, false) => "<hidden; --show-secrets prints it>".into(),
     };
+    match args.auth {
+        AuthKind::None => Credentials {
+            auth: SandboxAuth::None,
+            secret: None,
+            line: "auth: none".into(),
+        },
+        AuthKind::Basic => {
+            let username = pick(&args.username, DEMO_USERNAME);
+            let password = pick(&args.password, DEMO_PASSWORD);
+            let demo = password == DEMO_PASSWORD;
+            let line = format!(
+                "auth: basic username={username} password={}",
+                shown(&password, demo)
+            );
+            Credentials {
+                auth: SandboxAuth::Basic { username, password },
+                secret: Some(("password", demo)),
+                line,
+            }
+        }
+        AuthKind::Bearer => {
+            let token = pick(&args.token, DEMO_TOKEN);
+            let demo = token == DEMO_TOKEN;
+            let line = format!("auth: bearer token={}", shown(&token, demo));
+            Credentials {
+                auth: SandboxAuth::Bearer { token },
+                secret: Some(("token", demo)),
+                line,
+            }
+        }
+        AuthKind::Oauth2 => {
+            let client_id = pick(&args.client_id, DEMO_CLIENT_ID);
+            let client_secret = pick(&args.client_secret, DEMO_CLIENT_SECRET);
+            let demo = client_secret == DEMO_CLIENT_SECRET;
+            let line = format!(
+                "auth: oauth2 client_id={client_id} client_secret={} token_ttl={}s",
+                shown(&client_secret, demo),
+                args.behaviour.token_ttl
+            );
+            Credentials {
+                auth: SandboxAuth::OAuth2 {
+                    client_id,
+                    client_secret,
+                },
+                secret: Some(("client secret", demo)),
+                line,
+            }
+        }
+    }
+}
+
+/// Why the sandbox must not listen on `host` with these credentials, if it must not.
+fn exposure_refusal(host: IpAddr, credentials: &Credentials, allowed: bool) -> Option<String> {
+    if allowed || host.to_canonical().is_loopback() {
+        return None;
+    }
+    let (what, fix) = match credentials.secret {
+        None => (
+            "no authentication (--auth none): anyone who can reach it can read and change its data"
+                .to_string(),
+            "use --auth basic, bearer or oauth2 with a secret of your own",
+        ),
+        Some((name, true)) => (
+            format!("the built-in demo {name}, which anyone can read in the documentation"),
+            "set DBSYNC_SANDBOX_PASSWORD, DBSYNC_SANDBOX_TOKEN or DBSYNC_SANDBOX_CLIENT_SECRET \
+             to a secret of your own",
+        ),
+        Some((_, false)) => return None,
+    };
+    Some(format!(
+        "refusing to listen on {host}, beyond loopback, with {what}; {fix}, \
+         or pass --allow-demo-credentials if this is intended"
+    ))
+}
+
+/// Ctrl-C or SIGTERM. The handlers are installed when this is called, not when the future is
+/// first polled, so a signal sent right after the startup lines are printed is not missed.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let term = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut signal) => {
-                    signal.recv().await;
+        use tokio::signal::unix::{SignalKind, signal};
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        async move {
+            let wait = |signal: std::io::Result<tokio::signal::unix::Signal>| async move {
+                match signal {
+                    Ok(mut signal) => {
+                        signal.recv().await;
+                    }
+                    Err(_) => std::future::pending::<()>().await,
                 }
-                Err(_) => std::future::pending::<()>().await,
+            };
+            tokio::select! {
+                () = wait(interrupt) => {},
+                () = wait(terminate) => {},
             }
-        };
-        tokio::select! {
-            () = ctrl_c => {},
-            () = term => {},
         }
     }
     #[cfg(not(unix))]
-    ctrl_c.await;
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    let (auth, credentials) = match args.auth {
-        AuthKind::None => (SandboxAuth::None, "auth: none".to_string()),
-        AuthKind::Basic => (
-            SandboxAuth::Basic {
-                username: args.username.clone(),
-                password: args.password.clone(),
-            },
-            format!(
-                "auth: basic username={} password={}",
-                args.username, args.password
-            ),
-        ),
-        AuthKind::Bearer => (
-            SandboxAuth::Bearer {
-                token: args.token.clone(),
-            },
-            format!("auth: bearer token={}", args.token),
-        ),
-        AuthKind::Oauth2 => (
-            SandboxAuth::OAuth2 {
-                client_id: args.client_id.clone(),
-                client_secret: args.client_secret.clone(),
-            },
-            format!(
-                "auth: oauth2 client_id={} client_secret={} token_ttl={}s",
-                args.client_id, args.client_secret, args.behaviour.token_ttl
-            ),
-        ),
-    };
+    let credentials = credentials(&args);
+    if let Some(refusal) = exposure_refusal(args.host, &credentials, args.allow_demo_credentials) {
+        eprintln!("dbsync-sandbox: {refusal}");
+        return ExitCode::from(2);
+    }
+    let stop = stop_signal();
     let builder = Sandbox::builder()
         .bind(SocketAddr::new(args.host, args.port))
-        .auth(auth)
+        .auth(credentials.auth)
         .seed_records(args.records);
-    let builder = args.behaviour.apply(builder);
+    let builder = args.serve.apply(args.behaviour.apply(builder));
     let sandbox = match builder.start().await {
         Ok(sandbox) => sandbox,
         Err(error) => {
@@ -120,15 +225,87 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // The credentials are the sandbox's own demo values, printed on purpose so a user can copy them.
     println!("{}", sandbox.base_url());
-    println!("{credentials}");
-    if matches!(args.auth, AuthKind::Oauth2) {
+    println!("{}", credentials.line);
+    if args.auth == AuthKind::Oauth2 {
         println!("token_url: {}", sandbox.token_url());
         println!("authorize_url: {}", sandbox.authorize_url());
     }
     println!("records: {} seeded; stop with Ctrl-C", args.records);
-    stop_signal().await;
+    stop.await;
     sandbox.shutdown().await;
     ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(extra: &[&str]) -> Args {
+        let mut all = vec!["dbsync-sandbox"];
+        all.extend_from_slice(extra);
+        Args::try_parse_from(all).unwrap()
+    }
+
+    fn refusal(extra: &[&str]) -> Option<String> {
+        let args = args(extra);
+        exposure_refusal(args.host, &credentials(&args), args.allow_demo_credentials)
+    }
+
+    #[test]
+    fn loopback_is_always_allowed() {
+        for host in ["127.0.0.1", "127.0.0.2", "::1", "::ffff:127.0.0.1"] {
+            assert_eq!(refusal(&["--host", host]), None, "{host}");
+            assert_eq!(refusal(&["--host", host, "--auth", "bearer"]), None);
+        }
+    }
+
+    #[test]
+    fn beyond_loopback_demo_credentials_or_no_auth_are_refused_unless_allowed() {
+        for auth in ["none", "basic", "bearer", "oauth2"] {
+            for host in ["0.0.0.0", "::", "192.0.2.7"] {
+                let message = refusal(&["--host", host, "--auth", auth]).expect("refused");
+                assert!(message.contains(host), "{message}");
+                assert!(message.contains("--allow-demo-credentials"), "{message}");
+                assert!(!message.contains("demo-password") && !message.contains("demo-secret"));
+                let allowed = ["--host", host, "--auth", auth, "--allow-demo-credentials"];
+                assert_eq!(refusal(&allowed), None);
+            }
+        }
+        let message = refusal(&["--host", "0.0.0.0", "--auth", "bearer", "--token", "demo"]);
+        assert!(message.unwrap().contains("demo token"));
+    }
+
+    #[test]
+    fn beyond_loopback_own_secrets_are_allowed() {
+        for own in [
+            ["--auth", "basic", "--password", "own-password"],
+            ["--auth", "bearer", "--token", "own-token"],
+            ["--auth", "oauth2", "--client-secret", "own-secret"],
+        ] {
+            let mut flags = vec!["--host", "0.0.0.0"];
+            flags.extend_from_slice(&own);
+            assert_eq!(refusal(&flags), None, "{flags:?}");
+        }
+    }
+
+    #[test]
+    fn secrets_are_hidden_unless_asked() {
+        let hidden = credentials(&args(&["--auth", "bearer", "--token", "t0k3n"])).line;
+        assert!(!hidden.contains("t0k3n"), "{hidden}");
+        assert!(hidden.contains("--show-secrets"), "{hidden}");
+        let shown = credentials(&args(&[
+            "--auth",
+            "bearer",
+            "--token",
+            "t0k3n",
+            "--show-secrets",
+        ]));
+        assert_eq!(shown.line, "auth: bearer token=t0k3n");
+        let debug = format!(
+            "{:?}",
+            args(&["--auth", "oauth2", "--client-secret", "s3c"])
+        );
+        assert!(!debug.contains("s3c"), "{debug}");
+    }
 }

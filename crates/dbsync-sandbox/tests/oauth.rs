@@ -576,6 +576,7 @@ async fn binary_in_oauth2_mode_prints_the_token_url_and_issues_tokens() {
             "cli-secret",
             "--token-ttl",
             "120",
+            "--show-secrets",
         ])
         .stdout(Stdio::piped())
         .spawn()

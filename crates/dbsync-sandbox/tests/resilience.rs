@@ -539,6 +539,7 @@ fn binary_prints_url_serves_and_stops_on_sigterm() {
             "demo",
             "--records",
             "5",
+            "--show-secrets",
         ])
         .stdout(Stdio::piped())
         .spawn()
