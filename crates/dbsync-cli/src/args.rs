@@ -574,9 +574,15 @@ pub struct SandboxArgs {
     /// Seeded records.
     #[arg(long, default_value_t = 1000)]
     pub records: u64,
+    /// Print the secrets to use at startup (hidden by default).
+    #[arg(long)]
+    pub show_secrets: bool,
     /// Rate limit, faults and timings.
     #[command(flatten)]
     pub behaviour: dbsync_sandbox::BehaviourArgs,
+    /// Connection timeouts and cap.
+    #[command(flatten)]
+    pub serve: dbsync_sandbox::ServeArgs,
 }
 
 #[cfg(test)]

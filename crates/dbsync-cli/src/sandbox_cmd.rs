@@ -2,35 +2,45 @@
 
 use std::net::SocketAddr;
 
-use dbsync_sandbox::{Sandbox, SandboxAuth};
+use dbsync_sandbox::{Sandbox, SandboxAuth, demo};
 
 use crate::args::{AuthKind, ConnectionArgs, SandboxArgs};
 use crate::exit::CliError;
 
 /// Starts the sandbox with the global `--auth` and credential flags (demo values when absent),
-/// prints its URL and the credentials to use, and serves until Ctrl-C.
+/// prints its URL and how to call it (secrets hidden unless `--show-secrets`), and serves until
+/// Ctrl-C.
 pub async fn run(args: &SandboxArgs, connection: &ConnectionArgs) -> Result<(), CliError> {
     let pick =
         |value: &Option<String>, default: &str| value.clone().unwrap_or_else(|| default.to_owned());
+    let shown = |secret: &str| match args.show_secrets {
+        true => secret.to_owned(),
+        false => "'<hidden; dbsync sandbox --show-secrets prints it>'".to_owned(),
+    };
     let auth = connection.auth.unwrap_or(AuthKind::None);
     let (sandbox_auth, usage) = match auth {
         AuthKind::None => (SandboxAuth::None, "--auth none".to_owned()),
         AuthKind::Basic => {
-            let username = pick(&connection.username, "demo");
-            let password = pick(&connection.password, "demo-password");
-            let usage = format!("--auth basic --username {username} --password {password}");
+            let username = pick(&connection.username, demo::USERNAME);
+            let password = pick(&connection.password, demo::PASSWORD);
+            let usage = format!(
+                "--auth basic --username {username} --password {}",
+                shown(&password)
+            );
             (SandboxAuth::Basic { username, password }, usage)
         }
         AuthKind::Bearer => {
-            let token = pick(&connection.token, "demo");
-            let usage = format!("--auth bearer --token {token}");
+            let token = pick(&connection.token, demo::TOKEN);
+            let usage = format!("--auth bearer --token {}", shown(&token));
             (SandboxAuth::Bearer { token }, usage)
         }
         AuthKind::Oauth2 => {
-            let client_id = pick(&connection.client_id, "demo-client");
-            let client_secret = pick(&connection.client_secret, "demo-secret");
-            let usage =
-                format!("--auth oauth2 --client-id {client_id} --client-secret {client_secret}");
+            let client_id = pick(&connection.client_id, demo::CLIENT_ID);
+            let client_secret = pick(&connection.client_secret, demo::CLIENT_SECRET);
+            let usage = format!(
+                "--auth oauth2 --client-id {client_id} --client-secret {}",
+                shown(&client_secret)
+            );
             (
                 SandboxAuth::OAuth2 {
                     client_id,
@@ -45,12 +55,12 @@ pub async fn run(args: &SandboxArgs, connection: &ConnectionArgs) -> Result<(), 
         .auth(sandbox_auth)
         .seed_records(args.records);
     let sandbox = args
-        .behaviour
-        .apply(builder)
+        .serve
+        .apply(args.behaviour.apply(builder))
         .start()
         .await
         .map_err(|e| CliError::other(e.to_string()))?;
-    // The sandbox's credentials are printed on purpose: they are the ones to use against it.
+    // The secrets are printed only when asked (`--show-secrets`): terminals get recorded.
     println!("{}", sandbox.base_url());
     println!("dbsync --url {} {usage} check", sandbox.base_url());
     if auth == AuthKind::Oauth2 {

@@ -934,7 +934,8 @@ fn sandbox_command_serves_until_interrupted() {
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     let mut usage = String::new();
     stdout.read_line(&mut usage).unwrap();
-    assert!(usage.contains("--token demo-token"), "{usage}");
+    assert!(usage.contains("--auth bearer --token '<hidden"), "{usage}");
+    assert!(!usage.contains("demo-token"), "{usage}");
     let out = run(Command::cargo_bin("dbsync").unwrap().args([
         "--url",
         &url,
@@ -1578,4 +1579,31 @@ fn failed_must_not_be_the_input_by_any_name_nor_stdin() {
         assert_eq!(std::fs::read_to_string(&input).unwrap(), text, "{command}");
     }
     assert_eq!(env.count(), 0);
+}
+
+#[cfg(unix)]
+#[test]
+fn sandbox_command_prints_secrets_only_when_asked() {
+    use std::io::BufRead as _;
+    let bin = assert_cmd::cargo::cargo_bin("dbsync");
+    for (extra, shown) in [(None, false), (Some("--show-secrets"), true)] {
+        let mut args = vec!["sandbox", "--records", "1", "--auth", "basic"];
+        args.extend(["--username", "u", "--password", "pw-5c1e-only-when-asked"]);
+        args.extend(extra);
+        let mut child = std::process::Command::new(&bin)
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut head = String::new();
+        for _ in 0..2 {
+            stdout.read_line(&mut head).unwrap();
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(head.contains("--username u --password "), "{head}");
+        assert_eq!(head.contains("pw-5c1e-only-when-asked"), shown, "{head}");
+    }
 }

@@ -25,6 +25,8 @@ mod body_deadline;
 mod bounded;
 /// Command-line flags for a sandbox's behaviour, shared by both binaries.
 mod cli_args;
+/// The built-in demo credentials the binaries fall back to (never for use beyond loopback).
+pub mod demo;
 /// The one error type of the handlers, written as the contract's error body.
 mod error;
 /// Fault injection, deterministic given a seed.

@@ -13,11 +13,10 @@ use std::process::ExitCode;
 use clap::{Parser, ValueEnum};
 use dbsync_sandbox::{BehaviourArgs, Sandbox, SandboxAuth, ServeArgs};
 
-const DEMO_USERNAME: &str = "demo";
-const DEMO_PASSWORD: &str = "demo-password";
-const DEMO_TOKEN: &str = "demo";
-const DEMO_CLIENT_ID: &str = "demo-client";
-const DEMO_CLIENT_SECRET: &str = "demo-secret";
+use dbsync_sandbox::demo::{
+    CLIENT_ID as DEMO_CLIENT_ID, CLIENT_SECRET as DEMO_CLIENT_SECRET, PASSWORD as DEMO_PASSWORD,
+    TOKEN as DEMO_TOKEN, USERNAME as DEMO_USERNAME,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum AuthKind {
