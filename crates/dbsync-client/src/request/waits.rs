@@ -1,5 +1,6 @@
 //! The waiting budget of one call: its overall deadline ([`RetryPolicy::call_deadline`]) and
-//! its cap on rate-limit waits ([`RetryPolicy::max_rate_limit_wait`]).
+//! its cap on rate-limit waits ([`RetryPolicy::max_rate_limit_wait`]); each wait is told to the
+//! connection's wait observer before it starts.
 
 use std::time::Duration;
 
@@ -8,6 +9,7 @@ use tokio::time::Instant;
 use super::call::Call;
 use crate::error::{Error, TransportKind};
 use crate::retry::RetryPolicy;
+use crate::wait_notice::{WaitObservers, WaitReason};
 
 /// The waiting budget of one call: every wait and attempt stays within it.
 pub(crate) struct Waits {
@@ -15,10 +17,11 @@ pub(crate) struct Waits {
     deadline: Option<(Instant, Duration)>,
     rate_limit_waited: Duration,
     rate_limit_cap: Duration,
+    observers: WaitObservers,
 }
 
 impl Waits {
-    pub(crate) fn new(call: &Call, policy: &RetryPolicy) -> Self {
+    pub(crate) fn new(call: &Call, policy: &RetryPolicy, observers: WaitObservers) -> Self {
         Self {
             what: call.describe(),
             deadline: policy
@@ -27,13 +30,29 @@ impl Waits {
                 .and_then(|limit| Some((Instant::now().checked_add(limit)?, limit))),
             rate_limit_waited: Duration::ZERO,
             rate_limit_cap: policy.rate_limit_wait_cap(),
+            observers,
         }
     }
 
-    /// Sleeps `wait`, unless it would break the rate-limit cap (when `rate_limit`) or end past
-    /// the deadline: then the call fails at once with the matching error.
-    pub(crate) async fn wait(&mut self, wait: Duration, rate_limit: bool) -> Result<(), Error> {
-        if rate_limit {
+    /// Whether a wait of `wait` from now ends within the deadline.
+    pub(crate) fn fits(&self, wait: Duration) -> bool {
+        self.deadline.is_none_or(|(deadline, _)| {
+            Instant::now()
+                .checked_add(wait)
+                .is_some_and(|end| end <= deadline)
+        })
+    }
+
+    /// The call's deadline, if it has one.
+    pub(crate) fn deadline(&self) -> Option<Duration> {
+        self.deadline.map(|(_, limit)| limit)
+    }
+
+    /// Sleeps `wait` for `reason`, unless it would break the rate-limit cap (every reason but
+    /// a backoff after a failure) or end past the deadline: then the call fails at once with
+    /// the matching error.
+    pub(crate) async fn wait(&mut self, wait: Duration, reason: WaitReason) -> Result<(), Error> {
+        if reason != WaitReason::FailureBackoff {
             let total = self.rate_limit_waited.saturating_add(wait);
             if total > self.rate_limit_cap {
                 return Err(Error::RateLimited {
@@ -58,6 +77,7 @@ impl Waits {
         {
             return Err(self.deadline_passed());
         }
+        self.observers.notify(&self.what, wait, reason);
         tokio::time::sleep(wait).await;
         Ok(())
     }
