@@ -109,7 +109,7 @@ impl Layers {
         if let Some(bytes) = self.max_response_bytes {
             builder = builder.max_response_bytes(bytes);
         }
-        Ok(builder.build()?)
+        Ok(builder.on_wait(crate::progress::announce_wait).build()?)
     }
 
     /// Replaces every `${NAME}` secret reference with its value (for `--store-secret`).
