@@ -317,7 +317,7 @@ impl ConnectionBuilder {
 
     /// The retry quota shared by every call of the connection and its clones (default
     /// [`RetryQuota::default`]: 500 tokens, 5 per retry after a `5xx`, 10 after a timeout or
-    /// a dropped connection, 1 back per first-attempt success); `None` turns it off, leaving
+    /// a dropped connection, 2 back per first-attempt success); `None` turns it off, leaving
     /// each call bounded by its deadline and [`RetryPolicy::max_retries`] only. When it cannot
     /// pay for a retry, a call fails with its last error, saying so.
     pub fn retry_quota(mut self, quota: impl Into<Option<RetryQuota>>) -> Self {

@@ -47,8 +47,8 @@ pub const DEFAULT_MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(300);
 pub const DEFAULT_MAX_RETRIES: u32 = 50;
 
 /// The overall deadline of one call unless configured ([`RetryPolicy::call_deadline`]): two
-/// minutes of attempts, backoffs and waits, like the retry deadline of Google's storage clients;
-/// four default attempt timeouts.
+/// minutes of attempts, backoffs and waits (four default attempt timeouts, or two of the longest
+/// default `Retry-After` waits), after which a dying server is given up on.
 pub const DEFAULT_CALL_DEADLINE: Duration = Duration::from_secs(120);
 
 /// The most `429` answers one call retries (whatever their waits): the bound on a server that

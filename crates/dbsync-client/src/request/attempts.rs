@@ -110,6 +110,8 @@ pub(super) async fn run<D: Deliver>(
         call,
         policy,
         waits: Waits::new(call, policy, transport.wait_observers.clone()),
+        budget: Budget::new(transport.quota.as_ref()),
+        last_failure: None,
         may_have_acted: false,
     };
     let result = attempts.run(deliver).instrument(span).await;
@@ -125,15 +127,30 @@ struct Attempts<'a> {
     call: &'a Call,
     policy: &'a RetryPolicy,
     waits: Waits,
+    /// Failed attempts and 429s counted apart, and the tokens held from the retry quota.
+    budget: Budget<'a>,
+    /// The failed attempt being retried (its error and number), while its retry runs.
+    last_failure: Option<(Error, u32)>,
     /// Whether the server may have carried out an attempt so far.
     may_have_acted: bool,
 }
 
 impl Attempts<'_> {
+    /// Runs the attempts. When the deadline passes during the retry of a failed attempt, the
+    /// call fails with that attempt's error, saying so (not with a bare timeout).
     async fn run<D: Deliver>(&mut self, deliver: &D) -> Result<D::Output, Error> {
+        let result = self.attempt_all(deliver).await;
+        match (result, self.last_failure.take(), self.waits.deadline()) {
+            (Err(_), Some((error, sent)), Some(deadline)) if self.waits.has_passed() => {
+                Err(self.budget.cut_short(error, sent, deadline))
+            }
+            (result, _, _) => result,
+        }
+    }
+
+    async fn attempt_all<D: Deliver>(&mut self, deliver: &D) -> Result<D::Output, Error> {
         let (transport, call) = (self.transport, self.call);
-        // Failed attempts and 429s counted apart, and the tokens held from the retry quota.
-        let mut budget = Budget::new(transport.quota.as_ref());
+        let budget = &mut self.budget;
         let mut sent: u32 = 0; // every attempt, for logs
         let mut refreshed_after_401 = false;
         loop {
@@ -276,6 +293,7 @@ impl Attempts<'_> {
                 wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
                 "dbsync retry"
             );
+            self.last_failure = None;
             let reason = match outcome {
                 // The server pacing us: no retry used, no quota; the caps and deadline hold.
                 Outcome::Status {
@@ -292,6 +310,7 @@ impl Attempts<'_> {
                     if !budget.pay(&outcome) {
                         return Err(budget.out_of_quota(error, sent));
                     }
+                    self.last_failure = Some((error, sent));
                     WaitReason::FailureBackoff
                 }
             };

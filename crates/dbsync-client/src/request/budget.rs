@@ -115,6 +115,15 @@ impl<'a> Budget<'a> {
         self.gave_up(error, sent, &why)
     }
 
+    /// `error`, of attempt `sent`, saying that the deadline passed during the retry after it.
+    pub(super) fn cut_short(&self, error: Error, sent: u32, deadline: Duration) -> Error {
+        let why = format!(
+            "its deadline of {} passed during the next one (RetryPolicy::call_deadline)",
+            whole_units(deadline)
+        );
+        self.gave_up(error, sent, &why)
+    }
+
     /// `error`, the last of `sent` attempts, saying that the connection's retry quota is empty.
     pub(super) fn out_of_quota(&self, error: Error, sent: u32) -> Error {
         let why = "the connection's retry quota is used up: the server is failing many \
@@ -187,7 +196,7 @@ mod tests {
         );
         let mut first_try = Budget::new(Some(&bucket));
         first_try.answered();
-        assert_eq!(bucket.available(), 21, "a first-attempt success earns 1");
+        assert_eq!(bucket.available(), 22, "a first-attempt success earns 2");
     }
 
     #[test]

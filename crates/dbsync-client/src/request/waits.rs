@@ -2,6 +2,7 @@
 //! its cap on rate-limit waits ([`RetryPolicy::max_rate_limit_wait`]); each wait is told to the
 //! connection's wait observer before it starts.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -18,6 +19,8 @@ pub(crate) struct Waits {
     rate_limit_waited: Duration,
     rate_limit_cap: Duration,
     observers: WaitObservers,
+    /// Whether the call was ended by its deadline.
+    passed: AtomicBool,
 }
 
 impl Waits {
@@ -31,6 +34,7 @@ impl Waits {
             rate_limit_waited: Duration::ZERO,
             rate_limit_cap: policy.rate_limit_wait_cap(),
             observers,
+            passed: AtomicBool::new(false),
         }
     }
 
@@ -41,6 +45,11 @@ impl Waits {
                 .checked_add(wait)
                 .is_some_and(|end| end <= deadline)
         })
+    }
+
+    /// Whether the call was ended by its deadline.
+    pub(crate) fn has_passed(&self) -> bool {
+        self.passed.load(Ordering::Relaxed)
     }
 
     /// The call's deadline, if it has one.
@@ -96,6 +105,7 @@ impl Waits {
     }
 
     fn deadline_passed(&self) -> Error {
+        self.passed.store(true, Ordering::Relaxed);
         let limit = self.deadline.map(|(_, limit)| limit).unwrap_or_default();
         Error::Transport {
             kind: TransportKind::Timeout,
