@@ -8,8 +8,9 @@
 //! Retries are budgeted, not only counted: failed attempts are retried while the call's
 //! deadline ([`RetryPolicy::call_deadline`], default 2 minutes) and the connection's retry quota
 //! ([`crate::RetryQuota`]) allow; [`RetryPolicy::max_retries`] (default 50) is only a safety
-//! net. A `429` whose wait fits the caps is the server pacing us, not a failure: it uses neither
-//! the retries nor the quota (at most [`MAX_RATE_LIMITED_RETRIES`] per call). `GET`, `PUT`, `DELETE` (and `HEAD`, `OPTIONS`) may be
+//! net. A `429` with a `Retry-After` that fits the caps is the server pacing us, not a failure:
+//! it uses neither the retries nor the quota (at most [`MAX_RATE_LIMITED_RETRIES`] per call). A
+//! `429` that names no usable wait counts as a failed attempt. `GET`, `PUT`, `DELETE` (and `HEAD`, `OPTIONS`) may be
 //! repeated freely; a `POST` only when it carries an `Idempotency-Key`, except that a failure to
 //! connect (nothing was sent) is retryable for any method. A `401` is not decided here: the
 //! request path asks the auth strategy to refresh and retries once at most.
@@ -51,8 +52,8 @@ pub const DEFAULT_MAX_RETRIES: u32 = 50;
 /// default `Retry-After` waits), after which a dying server is given up on.
 pub const DEFAULT_CALL_DEADLINE: Duration = Duration::from_secs(120);
 
-/// The most `429` answers one call retries (whatever their waits): the bound on a server that
-/// answers `429` with no or a zero wait forever.
+/// The most `429` answers with a `Retry-After` one call retries (whatever their waits): the
+/// bound on a server that answers `429` with a zero wait forever.
 pub const MAX_RATE_LIMITED_RETRIES: u32 = 100;
 
 impl Default for RetryPolicy {
@@ -78,10 +79,10 @@ impl RetryPolicy {
     }
 
     /// The most retries of failed attempts (`5xx`, timeouts, dropped connections, unreadable
-    /// answers) per call (default [`DEFAULT_MAX_RETRIES`], 50): a safety net, since the
-    /// call's deadline and the connection's retry quota ([`crate::RetryQuota`]) normally end
-    /// retries first. A `429` whose wait fits the caps is not counted. `0` retries nothing,
-    /// `429`s included.
+    /// answers, a `429` without a usable `Retry-After`) per call (default
+    /// [`DEFAULT_MAX_RETRIES`], 50): a safety net, since the call's deadline and the
+    /// connection's retry quota ([`crate::RetryQuota`]) normally end retries first. A `429`
+    /// whose `Retry-After` fits the caps is not counted. `0` retries nothing, `429`s included.
     pub fn max_retries(mut self, retries: u32) -> Self {
         self.max_retries = retries;
         self
@@ -223,11 +224,12 @@ pub fn is_replayable(method: &Method, has_idempotency_key: bool) -> bool {
 }
 
 /// Decides what follows a failed attempt of a `method` request. `attempt` counts the attempts of
-/// the same kind so far, this one included: for a `429`, the `429` answers of the call; for any
-/// other outcome, its failed attempts (`429`s not counted). Only the latter are bounded by
-/// [`RetryPolicy::max_retries`]; `429`s by [`MAX_RATE_LIMITED_RETRIES`] (and by the caps on
-/// waits). A `Retry-After` of zero is waited like a `429` without one: a jittered backoff, so
-/// that a server answering `429` at once is not asked again at once.
+/// the same kind so far, this one included: for a `429` with a `Retry-After` (the server pacing
+/// us, see [`is_paced`]), such answers of the call; for any other outcome, its failed attempts
+/// (paced `429`s not counted). Only the latter are bounded by [`RetryPolicy::max_retries`]; paced
+/// `429`s by [`MAX_RATE_LIMITED_RETRIES`] (and by the caps on waits). A `Retry-After` of zero is
+/// waited like a `429` without one: a jittered backoff, so that a server answering `429` at once
+/// is not asked again at once.
 pub fn decide(
     method: &Method,
     has_idempotency_key: bool,
@@ -242,9 +244,10 @@ pub fn decide(
         Outcome::UnreadableBody | Outcome::TransportFailed => replayable,
         Outcome::Status { status, .. } => replayable && is_retryable_status(*status),
     };
-    let limit = match outcome {
-        Outcome::Status { status: 429, .. } if policy.max_retries > 0 => MAX_RATE_LIMITED_RETRIES,
-        _ => policy.max_retries,
+    let limit = if is_paced(outcome) && policy.max_retries > 0 {
+        MAX_RATE_LIMITED_RETRIES
+    } else {
+        policy.max_retries
     };
     if !retry_allowed || attempt > limit {
         return Decision::Stop;
@@ -260,6 +263,19 @@ pub fn decide(
         } if !wait.is_zero() => Decision::Retry(Wait::Exactly(*wait)),
         _ => Decision::Retry(Wait::UpTo(backoff_ceiling(attempt, policy))),
     }
+}
+
+/// Whether `outcome` is the server pacing us: a `429` with a `Retry-After` (a wait past
+/// [`RetryPolicy::max_retry_after`] is not retried at all). Such answers use neither the call's
+/// retries nor the connection's retry quota.
+pub fn is_paced(outcome: &Outcome) -> bool {
+    matches!(
+        outcome,
+        Outcome::Status {
+            status: 429,
+            retry_after: Some(_)
+        }
+    )
 }
 
 /// `initial * 2^(attempt-1)`, capped at the policy's largest backoff.
@@ -384,23 +400,22 @@ mod tests {
             Decision::Retry(Wait::Exactly(Duration::from_secs(1)))
         );
         assert_ne!(
-            decide(
-                &Method::GET,
-                false,
-                &status(429),
-                MAX_RATE_LIMITED_RETRIES,
-                &p
-            ),
+            decide(&Method::GET, false, &asked(0), MAX_RATE_LIMITED_RETRIES, &p),
             Decision::Stop
         );
         assert_eq!(
             decide(
                 &Method::GET,
                 false,
-                &status(429),
+                &asked(0),
                 MAX_RATE_LIMITED_RETRIES + 1,
                 &p
             ),
+            Decision::Stop
+        );
+        // Without a Retry-After, a 429 is counted like a failure.
+        assert_eq!(
+            decide(&Method::GET, false, &status(429), 3, &p),
             Decision::Stop
         );
         let never = RetryPolicy::none();

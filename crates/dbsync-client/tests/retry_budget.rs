@@ -143,7 +143,13 @@ async fn without_a_quota_the_retry_count_is_the_bound() {
 #[tokio::test]
 async fn a_429_within_the_caps_uses_neither_retries_nor_quota() {
     let server = MockServer::start().await;
-    answer_first(&server, "/v1/records/1", 429, 3).await;
+    Mock::given(method("GET"))
+        .and(path("/v1/records/1"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "0"))
+        .up_to_n_times(3)
+        .expect(3)
+        .mount(&server)
+        .await;
     answer_always(&server, "/v1/records/1", ok()).await;
     // Two retries at most and a quota that cannot pay for any: the 429s are not failures.
     let connection = builder(&server)
@@ -159,7 +165,8 @@ async fn a_429_within_the_caps_uses_neither_retries_nor_quota() {
 #[tokio::test]
 async fn a_server_answering_429_forever_is_bounded() {
     let server = MockServer::start().await;
-    answer_always(&server, "/v1/records/1", ResponseTemplate::new(429)).await;
+    let zero = ResponseTemplate::new(429).insert_header("Retry-After", "0");
+    answer_always(&server, "/v1/records/1", zero).await;
     let connection = builder(&server)
         .retry(quick(Duration::from_secs(20)).call_deadline(None))
         .build()
@@ -279,4 +286,19 @@ async fn a_deadline_passing_during_a_retry_reports_the_failure_it_retried() {
         text.contains("its deadline of 300 ms passed during the next one"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn a_429_naming_no_wait_counts_as_a_failed_attempt() {
+    let server = MockServer::start().await;
+    let garbage = ResponseTemplate::new(429).insert_header("Retry-After", "soon");
+    answer_always(&server, "/v1/records/1", garbage).await;
+    let connection = builder(&server)
+        .retry(quick(Duration::from_secs(10)).max_retries(1))
+        .build()
+        .unwrap();
+    let err = connection.records().get("1").await.unwrap_err();
+    assert!(matches!(err, Error::RateLimited { .. }), "{err}");
+    assert!(err.to_string().contains("its limit of 1 retries"), "{err}");
+    assert_eq!(requests_to(&server, "/v1/records/1").await, 2);
 }

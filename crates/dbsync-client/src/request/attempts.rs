@@ -300,7 +300,11 @@ impl Attempts<'_> {
                     status: 429,
                     retry_after: Some(pause),
                 } if !pause.is_zero() => WaitReason::RetryAfter,
-                Outcome::Status { status: 429, .. } => WaitReason::RateLimitBackoff,
+                Outcome::Status {
+                    status: 429,
+                    retry_after: Some(_),
+                } => WaitReason::RateLimitBackoff,
+                // A failed attempt (a 429 naming no wait included): the deadline and the quota.
                 _ => {
                     if let Some(deadline) = self.waits.deadline()
                         && !self.waits.fits(wait)
@@ -311,7 +315,10 @@ impl Attempts<'_> {
                         return Err(budget.out_of_quota(error, sent));
                     }
                     self.last_failure = Some((error, sent));
-                    WaitReason::FailureBackoff
+                    match outcome {
+                        Outcome::Status { status: 429, .. } => WaitReason::RateLimitBackoff,
+                        _ => WaitReason::FailureBackoff,
+                    }
                 }
             };
             self.waits.wait(wait, reason).await?;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::error::Error;
-use crate::retry::{Outcome, RetryPolicy};
+use crate::retry::{Outcome, RetryPolicy, is_paced};
 use crate::retry_quota::{Failure, QuotaBucket};
 use crate::wait_notice::whole_units;
 
@@ -15,9 +15,9 @@ use crate::wait_notice::whole_units;
 pub(super) struct Budget<'a> {
     quota: Option<&'a QuotaBucket>,
     started: Instant,
-    /// Failed attempts so far (`429`s not counted).
+    /// Failed attempts so far (`429`s with a `Retry-After` not counted).
     failures: u32,
-    /// `429` answers so far.
+    /// `429` answers with a `Retry-After` so far.
     rate_limited: u32,
     /// Tokens taken for the retry now in flight: given back if it succeeds.
     held: u32,
@@ -34,15 +34,10 @@ impl<'a> Budget<'a> {
         }
     }
 
-    /// Whether `outcome` is a `429` (the server pacing us, not a failure).
-    pub(super) fn is_rate_limited(outcome: &Outcome) -> bool {
-        matches!(outcome, Outcome::Status { status: 429, .. })
-    }
-
     /// Counts a failed attempt; returns its number among the attempts of its kind (what
     /// [`crate::retry::decide`] takes).
     pub(super) fn count(&mut self, outcome: &Outcome) -> u32 {
-        let counter = if Self::is_rate_limited(outcome) {
+        let counter = if is_paced(outcome) {
             &mut self.rate_limited
         } else {
             &mut self.failures
@@ -90,9 +85,9 @@ impl<'a> Budget<'a> {
         outcome: &Outcome,
         policy: &RetryPolicy,
     ) -> Error {
-        let why = if Self::is_rate_limited(outcome) {
+        let why = if is_paced(outcome) {
             format!(
-                "it got {} `429` answers, the most one call retries \
+                "it got {} `429` answers with a Retry-After, the most one call retries \
                  (dbsync_client::MAX_RATE_LIMITED_RETRIES)",
                 self.rate_limited
             )
@@ -170,7 +165,7 @@ mod tests {
         let mut budget = Budget::new(None);
         let paced = Outcome::Status {
             status: 429,
-            retry_after: None,
+            retry_after: Some(Duration::ZERO),
         };
         assert_eq!(budget.count(&paced), 1);
         assert_eq!(budget.count(&FIVE_HUNDRED), 1);
