@@ -99,7 +99,9 @@ pub struct ConnectionArgs {
     /// Allow sending credentials over plain http:// to a host that is not loopback.
     #[arg(long, global = true)]
     pub allow_insecure_http: bool,
-    /// Retries after a failed attempt (429, 5xx, network); default 3 or the settings file's.
+    /// The most retries of a failed attempt (5xx, network; a 429 within the caps is not one):
+    /// a safety net, default 50 or the settings file's; the 2-minute deadline of each call and
+    /// the connection's retry quota end retries first; 0 retries nothing.
     #[arg(long, global = true, value_name = "N")]
     pub max_retries: Option<u32>,
     /// The longest Retry-After to wait on a 429, in seconds (default 60).

@@ -118,7 +118,10 @@ impl Layers {
     /// Builds the connection, reading `${NAME}` references through the layers (`DBSYNC_*`
     /// and the names allowed with `--allow-env`).
     pub fn connect(&self, settings: &ConnectionSettings) -> Result<Connection, CliError> {
-        Ok(settings.connect_with_env(&|name: &str| self.var(name))?)
+        Ok(settings
+            .builder_with_env(&|name: &str| self.var(name))?
+            .on_wait(crate::progress::announce_wait)
+            .build()?)
     }
 
     /// Replaces every `${NAME}` secret reference with its value (for `--store-secret`); a

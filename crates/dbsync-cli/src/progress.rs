@@ -1,8 +1,24 @@
-//! Progress bars on stderr, only when stderr is a terminal (nothing extra otherwise).
+//! Progress on stderr: bars, only when stderr is a terminal (nothing extra otherwise), and one
+//! line for each long wait (a `Retry-After`, a rate-limit pause, a long backoff).
 
 use std::io::IsTerminal as _;
+use std::time::Duration;
+
+use dbsync_client::WaitNotice;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// The shortest wait announced on stderr.
+pub const ANNOUNCED_WAIT: Duration = Duration::from_secs(2);
+
+/// Prints one line on stderr for a wait of [`ANNOUNCED_WAIT`] or more, such as `dbsync: waiting
+/// 30 s (the server asked us to slow down: 429 Retry-After)`, so that a long pause is never
+/// silent. The connection's wait observer.
+pub fn announce_wait(notice: &WaitNotice) {
+    if notice.wait >= ANNOUNCED_WAIT {
+        eprintln!("dbsync: {notice}");
+    }
+}
 
 /// A bar of `total` items (or a spinner with a count and rate when the total is unknown),
 /// hidden unless stderr is a terminal.

@@ -28,6 +28,8 @@ use crate::rate_limit::{RateLimitInfo, RateLimiter};
 use crate::request::{Budgets, Transport, TransportParts};
 use crate::resource::{Resource, validate_resource_name};
 use crate::retry::RetryPolicy;
+use crate::retry_quota::RetryQuota;
+use crate::wait_notice::{WaitNotice, WaitObservers};
 use crate::{Error, Record};
 
 /// The request timeout used unless configured (the whole call: connect, send, read the body).
@@ -87,6 +89,7 @@ impl fmt::Debug for Connection {
             .field("timeout", &transport.timeout())
             .field("max_response_bytes", &transport.max_response_bytes())
             .field("retry", transport.retry_policy())
+            .field("retry_quota", &transport.retry_quota())
             .field("page_format", &inner.page_format)
             .field("throttle", transport.throttle())
             .finish_non_exhaustive()
@@ -203,6 +206,8 @@ pub struct ConnectionBuilder {
     pool_idle_timeout: Option<Duration>,
     max_response_bytes: usize,
     retry: RetryPolicy,
+    retry_quota: Option<RetryQuota>,
+    wait_observers: WaitObservers,
     allow_insecure_http: bool,
     user_agent: String,
     http_client: Option<reqwest::Client>,
@@ -225,6 +230,8 @@ impl Default for ConnectionBuilder {
             pool_idle_timeout: Some(DEFAULT_POOL_IDLE_TIMEOUT),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             retry: RetryPolicy::default(),
+            retry_quota: Some(RetryQuota::default()),
+            wait_observers: WaitObservers::default(),
             allow_insecure_http: false,
             user_agent: concat!("dbsync-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
             http_client: None,
@@ -305,6 +312,25 @@ impl ConnectionBuilder {
     /// The retry policy (default [`RetryPolicy::default`]).
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
+        self
+    }
+
+    /// The retry quota shared by every call of the connection and its clones (default
+    /// [`RetryQuota::default`]: 500 tokens, 5 per retry after a `5xx`, 10 after a timeout or
+    /// a dropped connection, 2 back per first-attempt success); `None` turns it off, leaving
+    /// each call bounded by its deadline and [`RetryPolicy::max_retries`] only. When it cannot
+    /// pay for a retry, a call fails with its last error, saying so.
+    pub fn retry_quota(mut self, quota: impl Into<Option<RetryQuota>>) -> Self {
+        self.retry_quota = quota.into();
+        self
+    }
+
+    /// Calls `observer` before every wait of every call (a `429`'s `Retry-After`, a rate-limit
+    /// pause, the client's budget, a backoff), with its length and reason; for example to tell
+    /// a user why nothing happens (the CLI prints waits of 2 s or more). Keep it quick: it runs
+    /// on the calling task.
+    pub fn on_wait(mut self, observer: impl Fn(&WaitNotice) + Send + Sync + 'static) -> Self {
+        self.wait_observers = WaitObservers::new(Some(Arc::new(observer)));
         self
     }
 
@@ -429,6 +455,8 @@ impl ConnectionBuilder {
             rate_limiter: self.rate_limiter,
             budgets: self.budgets,
             api_log: ApiLogSinks::new(self.api_log_capacity, self.api_log_sinks),
+            retry_quota: self.retry_quota,
+            wait_observers: self.wait_observers,
         });
         Ok(Connection {
             inner: Arc::new(Inner {

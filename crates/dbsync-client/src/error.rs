@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use dbsync_auth::AuthError;
 
+use crate::wait_notice::whole_units;
+
 use dbsync_validate::{ErrorBody, ErrorDetail, Violations};
 
 use crate::challenge;
@@ -656,14 +658,11 @@ fn forbidden_hint(scope: Option<&str>) -> String {
     )
 }
 
-/// A server's wait in whole units (`750 ms`, `86400 s`): never a float, which would print an
+/// A server's wait in whole units (`750 ms`, `24 h`): never a float, which would print an
 /// absurd `Retry-After` as `18446744073709552000 s`.
 fn describe_wait(wait: Option<Duration>) -> String {
     match wait {
-        Some(wait) if wait < Duration::from_secs(1) => {
-            format!("; the server asks to wait {} ms", wait.as_millis())
-        }
-        Some(wait) => format!("; the server asks to wait {} s", wait.as_secs()),
+        Some(wait) => format!("; the server asks to wait {}", whole_units(wait)),
         None => "; wait and retry".to_owned(),
     }
 }
@@ -781,11 +780,11 @@ mod tests {
         );
         assert_eq!(
             wait(Duration::from_millis(2_500)),
-            "; the server asks to wait 2 s"
+            "; the server asks to wait 3 s"
         );
         assert_eq!(
             wait(Duration::from_secs(u64::MAX)),
-            "; the server asks to wait 18446744073709551615 s"
+            "; the server asks to wait 5124095576030431 h"
         );
     }
 

@@ -44,6 +44,8 @@
 //! - `resource`: [`Resource`]: typed CRUD, the list recipe, every public resource method but
 //!   the bulk writes.
 //! - [`retry`]: when to retry and how long to wait (a pure decision).
+//! - `retry_quota`: the connection-wide retry quota (a token bucket shared by every call).
+//! - `wait_notice`: notices of the waits a call makes, for an observer (the CLI prints them).
 //! - `scan`: scans: pipelined, checkpointed, consistent, incremental, partitioned.
 //! - `settings`: connection settings (the contract's connection JSON): model, reading (JSON,
 //!   `DBSYNC_*` variables), building a connection from them, and saving them.
@@ -66,9 +68,11 @@ mod rate_limit;
 mod request;
 mod resource;
 pub mod retry;
+mod retry_quota;
 mod scan;
 mod settings;
 mod validate_connection;
+mod wait_notice;
 mod workflows;
 
 pub use api_keys::{ApiKey, ApiKeys, CreatedKey, NewApiKey, rotate_api_key};
@@ -104,7 +108,14 @@ pub use query::{Query, Timestamp};
 pub use rate_limit::{RateLimitInfo, RateLimiter};
 pub use request::pacing_pause;
 pub use resource::{MAX_LIMIT, Resource};
-pub use retry::{DEFAULT_MAX_RATE_LIMIT_WAIT, RetryPolicy};
+pub use retry::{
+    DEFAULT_CALL_DEADLINE, DEFAULT_MAX_RATE_LIMIT_WAIT, DEFAULT_MAX_RETRIES,
+    MAX_RATE_LIMITED_RETRIES, RetryPolicy,
+};
+pub use retry_quota::{
+    DEFAULT_RETRY_COST, DEFAULT_RETRY_QUOTA, DEFAULT_SUCCESS_REWARD, DEFAULT_TIMEOUT_RETRY_COST,
+    RetryQuota,
+};
 pub use scan::{
     CHECKPOINT_VERSION, Checkpoint, DEFAULT_OVERLAP, DEFAULT_PIPELINE_DEPTH, DEFAULT_SETTLE,
     IncrementalOptions, Partition, Scan, ScanMode, ScanOptions,
@@ -114,6 +125,7 @@ pub use settings::{
     RetrySettings, SaveOptions, SaveReport, SecretValue, process_env,
 };
 pub use validate_connection::ValidationReport;
+pub use wait_notice::{WaitNotice, WaitObserver, WaitReason, whole_units};
 pub use workflows::{PollBackoff, Run, RunError, RunStatus, Workflow, Workflows};
 
 /// A record as JSON: what [`Connection::records`] works with.

@@ -3,7 +3,14 @@
 //! The request path (the crate's `request` module) turns each attempt into an [`Outcome`] and asks
 //! [`decide`]. `429`, `5xx` (but `501`) and connection failures are retried with exponential
 //! backoff and full jitter; a server's `Retry-After` is waited exactly, up to
-//! [`RetryPolicy::max_retry_after`]. `GET`, `PUT`, `DELETE` (and `HEAD`, `OPTIONS`) may be
+//! [`RetryPolicy::max_retry_after`].
+//!
+//! Retries are budgeted, not only counted: failed attempts are retried while the call's
+//! deadline ([`RetryPolicy::call_deadline`], default 2 minutes) and the connection's retry quota
+//! ([`crate::RetryQuota`]) allow; [`RetryPolicy::max_retries`] (default 50) is only a safety
+//! net. A `429` with a `Retry-After` that fits the caps is the server pacing us, not a failure:
+//! it uses neither the retries nor the quota (at most [`MAX_RATE_LIMITED_RETRIES`] per call). A
+//! `429` that names no usable wait counts as a failed attempt. `GET`, `PUT`, `DELETE` (and `HEAD`, `OPTIONS`) may be
 //! repeated freely; a `POST` only when it carries an `Idempotency-Key`, except that a failure to
 //! connect (nothing was sent) is retryable for any method. A `401` is not decided here: the
 //! request path asks the auth strategy to refresh and retries once at most.
@@ -12,7 +19,7 @@ use std::time::{Duration, SystemTime};
 
 use http::Method;
 
-/// How many times, and how patiently, a failed call is retried.
+/// How many times, and how patiently, a failed call is retried (see the module docs).
 ///
 /// ```
 /// use std::time::Duration;
@@ -35,28 +42,47 @@ pub struct RetryPolicy {
 /// ([`RetryPolicy::max_rate_limit_wait`]).
 pub const DEFAULT_MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(300);
 
+/// The most retries of failed attempts per call unless configured
+/// ([`RetryPolicy::max_retries`]): a safety net high enough that the deadline and the quota
+/// decide (about 28 retries fit in the default deadline with the default backoff).
+pub const DEFAULT_MAX_RETRIES: u32 = 50;
+
+/// The overall deadline of one call unless configured ([`RetryPolicy::call_deadline`]): two
+/// minutes of attempts, backoffs and waits (four default attempt timeouts, or two of the longest
+/// default `Retry-After` waits), after which a dying server is given up on.
+pub const DEFAULT_CALL_DEADLINE: Duration = Duration::from_secs(120);
+
+/// The most `429` answers with a `Retry-After` one call retries (whatever their waits): the
+/// bound on a server that answers `429` with a zero wait forever.
+pub const MAX_RATE_LIMITED_RETRIES: u32 = 100;
+
 impl Default for RetryPolicy {
-    /// 3 retries, backoff from 250 ms doubling up to 10 s, a `Retry-After` honoured up to 60 s,
-    /// at most 5 minutes of rate-limit waits per call, no overall deadline.
+    /// Retries while a deadline of 2 minutes per call allows (at most 50), backoff from 250 ms
+    /// doubling up to 10 s, a `Retry-After` honoured up to 60 s, at most 5 minutes of
+    /// rate-limit waits per call (within the deadline).
     fn default() -> Self {
         Self {
-            max_retries: 3,
+            max_retries: DEFAULT_MAX_RETRIES,
             initial_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(10),
             max_retry_after: Duration::from_secs(60),
             max_rate_limit_wait: DEFAULT_MAX_RATE_LIMIT_WAIT,
-            call_deadline: None,
+            call_deadline: Some(DEFAULT_CALL_DEADLINE),
         }
     }
 }
 
 impl RetryPolicy {
-    /// A policy that never retries.
+    /// A policy that never retries (a `429` neither).
     pub fn none() -> Self {
         Self::default().max_retries(0)
     }
 
-    /// How many times a call is retried after its first attempt (default 3).
+    /// The most retries of failed attempts (`5xx`, timeouts, dropped connections, unreadable
+    /// answers, a `429` without a usable `Retry-After`) per call (default
+    /// [`DEFAULT_MAX_RETRIES`], 50): a safety net, since the call's deadline and the
+    /// connection's retry quota ([`crate::RetryQuota`]) normally end retries first. A `429`
+    /// whose `Retry-After` fits the caps is not counted. `0` retries nothing, `429`s included.
     pub fn max_retries(mut self, retries: u32) -> Self {
         self.max_retries = retries;
         self
@@ -91,9 +117,12 @@ impl RetryPolicy {
     }
 
     /// An overall deadline for one call, counted from its start and covering every attempt,
-    /// backoff and wait (default none: only the per-attempt timeout applies). Past it the call
-    /// fails with [`crate::Error::Transport`] of kind [`crate::TransportKind::Timeout`]; a wait
-    /// that would end past it fails the call at once.
+    /// backoff and wait (default [`DEFAULT_CALL_DEADLINE`], 2 minutes; `None` for none, then
+    /// only the per-attempt timeout, the retry count and the quota bound a call). A failed
+    /// attempt is not retried when the backoff would end past it: the call fails with the
+    /// attempt's error, saying so. Past it, the call fails with [`crate::Error::Transport`] of
+    /// kind [`crate::TransportKind::Timeout`]; a rate-limit wait that would end past it fails
+    /// the call at once.
     pub fn call_deadline(mut self, deadline: impl Into<Option<Duration>>) -> Self {
         self.call_deadline = deadline.into();
         self
@@ -194,7 +223,13 @@ pub fn is_replayable(method: &Method, has_idempotency_key: bool) -> bool {
         )
 }
 
-/// Decides what follows attempt number `attempt` (1 for the first) of a `method` request.
+/// Decides what follows a failed attempt of a `method` request. `attempt` counts the attempts of
+/// the same kind so far, this one included: for a `429` with a `Retry-After` (the server pacing
+/// us, see [`is_paced`]), such answers of the call; for any other outcome, its failed attempts
+/// (paced `429`s not counted). Only the latter are bounded by [`RetryPolicy::max_retries`]; paced
+/// `429`s by [`MAX_RATE_LIMITED_RETRIES`] (and by the caps on waits). A `Retry-After` of zero is
+/// waited like a `429` without one: a jittered backoff, so that a server answering `429` at once
+/// is not asked again at once.
 pub fn decide(
     method: &Method,
     has_idempotency_key: bool,
@@ -209,21 +244,38 @@ pub fn decide(
         Outcome::UnreadableBody | Outcome::TransportFailed => replayable,
         Outcome::Status { status, .. } => replayable && is_retryable_status(*status),
     };
-    if !retry_allowed || attempt > policy.max_retries {
+    let limit = if is_paced(outcome) && policy.max_retries > 0 {
+        MAX_RATE_LIMITED_RETRIES
+    } else {
+        policy.max_retries
+    };
+    if !retry_allowed || attempt > limit {
         return Decision::Stop;
     }
-    if let Outcome::Status {
-        retry_after: Some(wait),
-        ..
-    } = outcome
-    {
-        return if *wait <= policy.max_retry_after {
-            Decision::Retry(Wait::Exactly(*wait))
-        } else {
-            Decision::Stop
-        };
+    match outcome {
+        Outcome::Status {
+            retry_after: Some(wait),
+            ..
+        } if *wait > policy.max_retry_after => Decision::Stop,
+        Outcome::Status {
+            retry_after: Some(wait),
+            ..
+        } if !wait.is_zero() => Decision::Retry(Wait::Exactly(*wait)),
+        _ => Decision::Retry(Wait::UpTo(backoff_ceiling(attempt, policy))),
     }
-    Decision::Retry(Wait::UpTo(backoff_ceiling(attempt, policy)))
+}
+
+/// Whether `outcome` is the server pacing us: a `429` with a `Retry-After` (a wait past
+/// [`RetryPolicy::max_retry_after`] is not retried at all). Such answers use neither the call's
+/// retries nor the connection's retry quota.
+pub fn is_paced(outcome: &Outcome) -> bool {
+    matches!(
+        outcome,
+        Outcome::Status {
+            status: 429,
+            retry_after: Some(_)
+        }
+    )
 }
 
 /// `initial * 2^(attempt-1)`, capped at the policy's largest backoff.
@@ -333,6 +385,65 @@ mod tests {
             decide(&Method::GET, false, &status(500), 1, &none),
             Decision::Stop
         );
+    }
+
+    #[test]
+    fn rate_limited_answers_are_not_counted_as_failed_attempts() {
+        let p = policy().max_retries(2);
+        let asked = |secs| Outcome::Status {
+            status: 429,
+            retry_after: Some(Duration::from_secs(secs)),
+        };
+        let third = decide(&Method::GET, false, &asked(1), 3, &p);
+        assert_eq!(
+            third,
+            Decision::Retry(Wait::Exactly(Duration::from_secs(1)))
+        );
+        assert_ne!(
+            decide(&Method::GET, false, &asked(0), MAX_RATE_LIMITED_RETRIES, &p),
+            Decision::Stop
+        );
+        assert_eq!(
+            decide(
+                &Method::GET,
+                false,
+                &asked(0),
+                MAX_RATE_LIMITED_RETRIES + 1,
+                &p
+            ),
+            Decision::Stop
+        );
+        // Without a Retry-After, a 429 is counted like a failure.
+        assert_eq!(
+            decide(&Method::GET, false, &status(429), 3, &p),
+            Decision::Stop
+        );
+        let never = RetryPolicy::none();
+        assert_eq!(
+            decide(&Method::GET, false, &asked(1), 1, &never),
+            Decision::Stop
+        );
+    }
+
+    #[test]
+    fn a_zero_retry_after_is_a_jittered_backoff() {
+        let zero = Outcome::Status {
+            status: 429,
+            retry_after: Some(Duration::ZERO),
+        };
+        assert_eq!(decide(&Method::GET, false, &zero, 1, &policy()), up_to(100));
+        assert_eq!(decide(&Method::GET, false, &zero, 3, &policy()), up_to(400));
+    }
+
+    #[test]
+    fn the_defaults_leave_retries_to_the_deadline_and_the_quota() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.retries(), DEFAULT_MAX_RETRIES);
+        assert_eq!(p.deadline(), Some(DEFAULT_CALL_DEADLINE));
+        // The backoff ceilings of the safety net's retries add up to far more than the
+        // deadline: the deadline ends retrying first.
+        let ceilings: Duration = (1..=p.retries()).map(|n| backoff_ceiling(n, &p)).sum();
+        assert!(ceilings / 2 > DEFAULT_CALL_DEADLINE, "{ceilings:?}");
     }
 
     #[test]

@@ -296,7 +296,11 @@ async fn a_retry_after_past_the_longest_wait_fails_at_once() {
         .mount(&server)
         .await;
     let conn = builder(&server)
-        .retry(RetryPolicy::default().max_retry_after(Duration::from_secs(60)))
+        .retry(
+            RetryPolicy::default()
+                .call_deadline(None)
+                .max_retry_after(Duration::from_secs(60)),
+        )
         .build()
         .unwrap();
     let started = tokio::time::Instant::now();
@@ -316,7 +320,7 @@ async fn server_errors_are_retried_up_to_the_configured_count() {
         .mount(&server)
         .await;
     let conn = builder(&server)
-        .retry(RetryPolicy::default().max_retries(2))
+        .retry(RetryPolicy::default().call_deadline(None).max_retries(2))
         .build()
         .unwrap();
     let err = conn.records().get(1).await.unwrap_err();

@@ -104,7 +104,11 @@ async fn the_hour_budget_holds_requests_the_minute_budget_allows() {
     let connection = builder(&server)
         .requests_per_minute(100)
         .requests_per_hour(2)
-        .retry(RetryPolicy::default().max_rate_limit_wait(Duration::from_secs(3600)))
+        .retry(
+            RetryPolicy::default()
+                .max_rate_limit_wait(Duration::from_secs(3600))
+                .call_deadline(None),
+        )
         .build()
         .unwrap();
     let started = Instant::now();

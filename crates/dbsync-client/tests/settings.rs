@@ -752,3 +752,25 @@ fn an_hourly_rate_limit_setting_reaches_the_connection_and_round_trips() {
         assert!(error.contains("requests_per_hour"), "{bad}: {error}");
     }
 }
+
+#[test]
+fn a_call_deadline_of_zero_in_settings_means_none() {
+    let read = |secs: u64| {
+        let json = format!(r#"{{"api_url":"https://h","retry":{{"call_deadline_secs":{secs}}}}}"#);
+        ConnectionSettings::from_json(&json)
+            .unwrap()
+            .retry
+            .unwrap()
+            .policy()
+            .deadline()
+    };
+    assert_eq!(read(0), None);
+    assert_eq!(read(30), Some(std::time::Duration::from_secs(30)));
+    let default = ConnectionSettings::from_json(r#"{"api_url":"https://h","retry":{}}"#)
+        .unwrap()
+        .retry
+        .unwrap()
+        .policy()
+        .deadline();
+    assert_eq!(default, Some(std::time::Duration::from_secs(120)));
+}

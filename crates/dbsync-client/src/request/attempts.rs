@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use tracing::Instrument as _;
 
 use super::body::{BodyError, read_body, too_large};
+use super::budget::Budget;
 use super::call::{Call, build_headers};
 use super::classify::{self, Attempted};
 use super::decode::Decode;
@@ -18,6 +19,7 @@ use super::waits::Waits;
 use crate::api_log::ApiLogEntry;
 use crate::error::Error;
 use crate::retry::{Decision, Outcome, RetryPolicy, decide};
+use crate::wait_notice::WaitReason;
 
 /// How a call takes a `2xx` response.
 pub(super) trait Deliver {
@@ -107,7 +109,9 @@ pub(super) async fn run<D: Deliver>(
         transport,
         call,
         policy,
-        waits: Waits::new(call, policy),
+        waits: Waits::new(call, policy, transport.wait_observers.clone()),
+        budget: Budget::new(transport.quota.as_ref()),
+        last_failure: None,
         may_have_acted: false,
     };
     let result = attempts.run(deliver).instrument(span).await;
@@ -123,18 +127,33 @@ struct Attempts<'a> {
     call: &'a Call,
     policy: &'a RetryPolicy,
     waits: Waits,
+    /// Failed attempts and 429s counted apart, and the tokens held from the retry quota.
+    budget: Budget<'a>,
+    /// The failed attempt being retried (its error and number), while its retry runs.
+    last_failure: Option<(Error, u32)>,
     /// Whether the server may have carried out an attempt so far.
     may_have_acted: bool,
 }
 
 impl Attempts<'_> {
+    /// Runs the attempts. When the deadline passes during the retry of a failed attempt, the
+    /// call fails with that attempt's error, saying so (not with a bare timeout).
     async fn run<D: Deliver>(&mut self, deliver: &D) -> Result<D::Output, Error> {
+        let result = self.attempt_all(deliver).await;
+        match (result, self.last_failure.take(), self.waits.deadline()) {
+            (Err(_), Some((error, sent)), Some(deadline)) if self.waits.has_passed() => {
+                Err(self.budget.cut_short(error, sent, deadline))
+            }
+            (result, _, _) => result,
+        }
+    }
+
+    async fn attempt_all<D: Deliver>(&mut self, deliver: &D) -> Result<D::Output, Error> {
         let (transport, call) = (self.transport, self.call);
-        let mut attempt: u32 = 0; // attempts counted by the retry policy
+        let budget = &mut self.budget;
         let mut sent: u32 = 0; // every attempt, for logs
         let mut refreshed_after_401 = false;
         loop {
-            attempt += 1;
             sent += 1;
             // 1. build
             let mut url = call.url.clone();
@@ -158,11 +177,16 @@ impl Attempts<'_> {
                 self.waits.within_deadline(limiter.until_ready()).await?;
             }
             loop {
-                let wait = transport.throttle.wait_before_send(Instant::now());
+                let now = Instant::now();
+                let wait = transport.throttle.wait_before_send(now);
                 if wait.is_zero() {
                     break;
                 }
-                self.waits.wait(wait, true).await?;
+                let reason = match transport.throttle.paused_until() {
+                    Some(until) if until > now => WaitReason::RateLimitPause,
+                    _ => WaitReason::ClientBudget,
+                };
+                self.waits.wait(wait, reason).await?;
             }
             // 4. send
             let sent_at = SystemTime::now();
@@ -210,7 +234,10 @@ impl Attempts<'_> {
             record(transport, call, sent_at, latency, sent, attempted.logged());
             trace_attempt(call, sent, attempted.logged(), latency, &outcome);
             let error = match attempted {
-                Attempted::Answered { result, .. } => return result,
+                Attempted::Answered { result, .. } => {
+                    budget.answered();
+                    return result;
+                }
                 Attempted::Failed(_, error) => error,
             };
             // A body over the size limit is not retried (nor a 401 refreshed): the next answer
@@ -232,8 +259,7 @@ impl Attempts<'_> {
                         .within_deadline(transport.auth.on_unauthorized_for(&sent_headers))
                         .await??
                 {
-                    refreshed_after_401 = true;
-                    attempt -= 1; // the refresh retry is not one of the policy's retries
+                    refreshed_after_401 = true; // not one of the policy's retries
                     continue;
                 }
                 return Err(error);
@@ -250,25 +276,52 @@ impl Attempts<'_> {
                     self.policy.longest_retry_after(),
                 );
             }
-            match decide(
-                &call.method,
-                call.idempotency_key.is_some(),
-                &outcome,
-                attempt,
-                self.policy,
-            ) {
-                Decision::Stop => return Err(error),
-                Decision::Retry(wait) => {
-                    let rate_limited = matches!(outcome, Outcome::Status { status: 429, .. });
-                    let wait = wait.resolve(rand::random::<f64>());
-                    tracing::debug!(
-                        attempt = sent,
-                        wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-                        "dbsync retry"
-                    );
-                    self.waits.wait(wait, rate_limited).await?;
+            let keyed = call.idempotency_key.is_some();
+            let attempt = budget.count(&outcome);
+            let wait = match decide(&call.method, keyed, &outcome, attempt, self.policy) {
+                Decision::Retry(wait) => wait.resolve(rand::random::<f64>()),
+                // Retryable, but not this many times.
+                Decision::Stop
+                    if decide(&call.method, keyed, &outcome, 1, self.policy) != Decision::Stop =>
+                {
+                    return Err(budget.out_of_retries(error, sent, &outcome, self.policy));
                 }
-            }
+                Decision::Stop => return Err(error),
+            };
+            tracing::debug!(
+                attempt = sent,
+                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                "dbsync retry"
+            );
+            self.last_failure = None;
+            let reason = match outcome {
+                // The server pacing us: no retry used, no quota; the caps and deadline hold.
+                Outcome::Status {
+                    status: 429,
+                    retry_after: Some(pause),
+                } if !pause.is_zero() => WaitReason::RetryAfter,
+                Outcome::Status {
+                    status: 429,
+                    retry_after: Some(_),
+                } => WaitReason::RateLimitBackoff,
+                // A failed attempt (a 429 naming no wait included): the deadline and the quota.
+                _ => {
+                    if let Some(deadline) = self.waits.deadline()
+                        && !self.waits.fits(wait)
+                    {
+                        return Err(budget.out_of_time(error, sent, deadline));
+                    }
+                    if !budget.pay(&outcome) {
+                        return Err(budget.out_of_quota(error, sent));
+                    }
+                    self.last_failure = Some((error, sent));
+                    match outcome {
+                        Outcome::Status { status: 429, .. } => WaitReason::RateLimitBackoff,
+                        _ => WaitReason::FailureBackoff,
+                    }
+                }
+            };
+            self.waits.wait(wait, reason).await?;
         }
     }
 }

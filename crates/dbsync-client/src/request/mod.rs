@@ -20,7 +20,9 @@
 //!    within the call's deadline (`waits`, [`crate::RetryPolicy::call_deadline`]);
 //! 6. **retry or map error**: a `401` asks the strategy to refresh
 //!    ([`dbsync_auth::Auth::on_unauthorized_for`], told the headers it sent) and retries once at
-//!    most; everything else goes through the pure [`crate::retry::decide`];
+//!    most; everything else goes through the pure [`crate::retry::decide`], with the call's
+//!    retry budget (`budget`: failures and `429`s counted apart, the connection's
+//!    [`crate::RetryQuota`], the deadline); each wait is told to the connection's wait observer;
 //! 7. **decode** the body with the call's [`Decode`]r ([`JsonAs`]: into a type, that one parse
 //!    also being the check that a `2xx` body is JSON; [`Expect`]: the whole [`Reply`], checked).
 //!
@@ -33,6 +35,7 @@
 
 mod attempts;
 mod body;
+mod budget;
 mod call;
 mod classify;
 mod decode;
@@ -60,7 +63,11 @@ mod tests {
     async fn post(server: &MockServer, with_key: bool) -> Result<Reply, Error> {
         let connection = Connection::builder()
             .base_url(server.uri())
-            .retry(RetryPolicy::default().initial_backoff(Duration::from_millis(1)))
+            .retry(
+                RetryPolicy::default()
+                    .max_retries(3)
+                    .initial_backoff(Duration::from_millis(1)),
+            )
             .build()
             .unwrap();
         let url = connection.endpoint(&["workflows", "w1", "runs"]).unwrap();

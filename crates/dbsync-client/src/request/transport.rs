@@ -1,6 +1,6 @@
 //! [`Transport`]: what every call of a connection goes through (the HTTP client, auth, retry
-//! policy, throttle, rate-limiter hook, API log sinks, timeout and the origin check), and the
-//! ways to send a call on it.
+//! policy and quota, throttle, rate-limiter hook, wait observer, API log sinks, timeout and the
+//! origin check), and the ways to send a call on it.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,6 +17,8 @@ use crate::api_log::ApiLogSinks;
 use crate::error::Error;
 use crate::rate_limit::{RateLimitInfo, RateLimiter};
 use crate::retry::RetryPolicy;
+use crate::retry_quota::{QuotaBucket, RetryQuota};
+use crate::wait_notice::WaitObservers;
 
 /// What a call came to: its result, and whether the server may have carried out one of its
 /// attempts (see [`crate::retry::Outcome::may_have_acted`]; an attempt cut in flight by the
@@ -45,6 +47,10 @@ pub(crate) struct Transport {
     pub(super) throttle: Throttle,
     /// Every API log sink, the default ring included.
     pub(super) api_log: ApiLogSinks,
+    /// The retry quota every call shares (none: retries are bounded per call only).
+    pub(super) quota: Option<QuotaBucket>,
+    /// Who is told of each wait.
+    pub(super) wait_observers: WaitObservers,
     /// The `X-RateLimit-*` headers of the last response that had any.
     last_rate_limit: Mutex<Option<RateLimitInfo>>,
 }
@@ -62,6 +68,8 @@ pub(crate) struct TransportParts {
     pub(crate) rate_limiter: Option<Arc<dyn RateLimiter>>,
     pub(crate) budgets: Budgets,
     pub(crate) api_log: ApiLogSinks,
+    pub(crate) retry_quota: Option<RetryQuota>,
+    pub(crate) wait_observers: WaitObservers,
 }
 
 impl Transport {
@@ -77,6 +85,8 @@ impl Transport {
             rate_limiter: parts.rate_limiter,
             throttle: Throttle::new(parts.budgets),
             api_log: parts.api_log,
+            quota: parts.retry_quota.map(QuotaBucket::new),
+            wait_observers: parts.wait_observers,
             last_rate_limit: Mutex::new(None),
         }
     }
@@ -114,6 +124,11 @@ impl Transport {
     /// The retry policy of [`Transport::send`].
     pub(crate) fn retry_policy(&self) -> &RetryPolicy {
         &self.retry
+    }
+
+    /// The retry quota's settings and the tokens left, if there is a quota (for `Debug`).
+    pub(crate) fn retry_quota(&self) -> Option<(&RetryQuota, u32)> {
+        self.quota.as_ref().map(|q| (q.quota(), q.available()))
     }
 
     /// The timeout of one attempt.

@@ -184,7 +184,8 @@ pub struct RetrySettings {
     pub max_retry_after_secs: Option<u64>,
     /// The cap on all rate-limit waits of one call, in seconds (default 300).
     pub max_rate_limit_wait_secs: Option<u64>,
-    /// The overall deadline of one call, retries and waits included, in seconds (default none).
+    /// The overall deadline of one call, retries and waits included, in seconds (default 120;
+    /// `0` for no deadline). It also bounds the call's rate-limit waits.
     pub call_deadline_secs: Option<u64>,
 }
 
@@ -208,7 +209,7 @@ impl RetrySettings {
             policy = policy.max_rate_limit_wait(Duration::from_secs(secs));
         }
         if let Some(secs) = self.call_deadline_secs {
-            policy = policy.call_deadline(Duration::from_secs(secs));
+            policy = policy.call_deadline((secs > 0).then(|| Duration::from_secs(secs)));
         }
         policy
     }

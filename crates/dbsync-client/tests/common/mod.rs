@@ -12,7 +12,11 @@ use wiremock::MockServer;
 
 /// Retries with tiny backoffs, so real-clock tests stay fast.
 pub fn quick_retries() -> RetryPolicy {
+    // 3 retries and no deadline: what these tests were written for (the defaults are a safety
+    // net of 50 retries and a 2-minute deadline, a timer that tokio's paused clock would fire).
     RetryPolicy::default()
+        .max_retries(3)
+        .call_deadline(None)
         .initial_backoff(Duration::from_millis(1))
         .max_backoff(Duration::from_millis(4))
 }
