@@ -1,9 +1,15 @@
-//! Idle tracking for one connection: how many requests are in progress on it, and a watchdog
-//! that fires once it has had none for too long (on the real clock).
+//! Idle tracking for one connection: how many requests are in progress on it, when it last
+//! sent bytes, and a watchdog that fires once it has had neither for too long (on the real
+//! clock). A response still being written to a client that reads it (slowly) is not idle; one
+//! that stopped reading is.
 
+use std::io;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Notify;
 
 use crate::real_clock::RealSleep;
@@ -11,7 +17,8 @@ use crate::real_clock::RealSleep;
 #[derive(Debug)]
 struct State {
     in_flight: usize,
-    /// When the connection last had no request in progress (its opening, at first).
+    /// When the connection last had no request in progress or last sent bytes (its opening, at
+    /// first).
     idle_since: Instant,
     /// Whether any request has started on it.
     started_one: bool,
@@ -66,6 +73,12 @@ impl Activity {
         Busy(self.clone())
     }
 
+    /// The connection sent bytes now, or gets a fresh idle period from now (a grace before it
+    /// is dropped): it is not idle yet.
+    pub(crate) fn active_now(&self) {
+        self.lock().idle_since = Instant::now();
+    }
+
     /// Returns once the connection has had no request in progress for `idle` (or, before its
     /// first request, for `first_request`).
     pub(crate) async fn idle_for(&self, first_request: Duration, idle: Duration) {
@@ -99,6 +112,67 @@ impl Activity {
                 }
             }
         }
+    }
+}
+
+/// A connection's stream that tells its [`Activity`] whenever it sends bytes.
+pub(crate) struct Written<S> {
+    stream: S,
+    activity: Activity,
+}
+
+impl<S> Written<S> {
+    /// `stream`, reporting its writes to `activity`.
+    pub(crate) fn new(stream: S, activity: Activity) -> Self {
+        Self { stream, activity }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Written<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Written<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let written = Pin::new(&mut self.stream).poll_write(cx, buf);
+        if matches!(written, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.active_now();
+        }
+        written
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let written = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        if matches!(written, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.active_now();
+        }
+        written
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
     }
 }
 

@@ -11,9 +11,9 @@
 //! - **Body read**: a whole-body deadline from when the request head arrived
 //!   ([`crate::body_deadline`]); a request whose body ran out of time is answered `408` and its
 //!   HTTP/1 connection closed.
-//! - **Idle**: a connection with no request in progress for the idle timeout is shut down
-//!   gracefully, then dropped after [`IDLE_GRACE`] (a client that never reads its response is
-//!   idle too).
+//! - **Idle**: a connection with no request in progress and nothing sent for the idle timeout
+//!   is shut down gracefully (a response still being written finishes), then dropped once it
+//!   has sent nothing for [`IDLE_GRACE`] (a client that stopped reading its response).
 //!
 //! Every timer here runs on the real clock ([`crate::real_clock`]), not tokio's.
 
@@ -38,7 +38,7 @@ use tokio::task::JoinSet;
 
 use crate::body_deadline::{DeadlineBody, TimedOut};
 use crate::error::ApiError;
-use crate::idle::Activity;
+use crate::idle::{Activity, Written};
 use crate::real_clock::{RealSleep, RealTimer};
 use crate::{MAX_DURATION, SandboxError};
 
@@ -190,7 +190,10 @@ async fn connection(
         activity: activity.clone(),
         body_read: limits.body_read,
     };
-    let conn = builder.serve_connection(TokioIo::new(stream), service);
+    let conn = builder.serve_connection(
+        TokioIo::new(Written::new(stream, activity.clone())),
+        service,
+    );
     tokio::pin!(conn);
     tokio::select! {
         result = conn.as_mut() => {
@@ -199,10 +202,13 @@ async fn connection(
             }
         }
         () = activity.idle_for(limits.header_read.min(limits.idle), limits.idle) => {
+            // A response still being written finishes (HTTP/1 closes after it); the connection
+            // is dropped once it has sent nothing for IDLE_GRACE (a client that stopped reading).
+            activity.active_now();
             conn.as_mut().graceful_shutdown();
             tokio::select! {
                 _ = conn => {}
-                () = RealSleep::new(IDLE_GRACE) => {}
+                () = activity.idle_for(IDLE_GRACE, IDLE_GRACE) => {}
             }
         }
         () = server_closing(&mut closing) => {

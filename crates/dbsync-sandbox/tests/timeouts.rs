@@ -368,3 +368,73 @@ async fn zero_limits_are_refused_at_start() {
         assert!(error.to_string().contains(name), "{error}");
     }
 }
+
+/// A response still being written is not idle: a client reading an 8 MB page steadily but
+/// slowly (more than the kernel's socket buffers hold; about 3 s) gets all of it, not a body cut
+/// when the idle timer (500 ms here, plus its 1 s grace) runs out after the handler returned.
+#[tokio::test]
+async fn a_response_read_slowly_is_not_cut_by_the_idle_timeout() {
+    const IDLE: Duration = Duration::from_millis(500);
+    let (sandbox, http) = common::start(
+        Sandbox::builder()
+            .header_read_timeout(LONG)
+            .body_read_timeout(LONG)
+            .idle_timeout(IDLE),
+    )
+    .await;
+    let filler = "x".repeat(8 * 1024);
+    for batch in 0..10 {
+        let records: Vec<_> = (0..100)
+            .map(|i| serde_json::json!({"n": batch * 100 + i, "filler": filler}))
+            .collect();
+        let response = http
+            .post(common::url(&sandbox, "/v1/blobs/batch"))
+            .json(&serde_json::json!({ "records": records }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(64 * 1024).unwrap();
+    let mut stream = socket.connect(sandbox.addr()).await.unwrap();
+    stream
+        .write_all(b"GET /v1/blobs?limit=1000 HTTP/1.1\r\nHost: sandbox\r\n\r\n")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut read = Vec::new();
+    let mut buf = [0u8; 64 * 1024];
+    let complete = |read: &[u8]| {
+        let Some(head_end) = read.windows(4).position(|w| w == b"\r\n\r\n") else {
+            return false;
+        };
+        let head = String::from_utf8_lossy(&read[..head_end]).to_ascii_lowercase();
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .map(|v| v.trim().parse().unwrap())
+            .expect("a Content-Length");
+        read.len() >= head_end + 4 + length
+    };
+    while !complete(&read) {
+        assert!(started.elapsed() < Duration::from_secs(20), "too slow");
+        match tokio::time::timeout(BOUND, stream.read(&mut buf)).await {
+            Ok(Ok(0)) => panic!(
+                "the server closed the connection after {:?} with {} bytes read",
+                started.elapsed(),
+                read.len()
+            ),
+            Ok(Err(error)) => panic!("the connection failed: {error}"),
+            Ok(Ok(n)) => read.extend_from_slice(&buf[..n]),
+            Err(_) => panic!("the server stalled"),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(read.len() > 8_000_000, "{} bytes", read.len());
+    assert!(
+        started.elapsed() > IDLE + Duration::from_secs(1),
+        "read too fast to test anything: {:?}",
+        started.elapsed()
+    );
+}
