@@ -5,14 +5,17 @@ use std::net::SocketAddr;
 use dbsync_sandbox::{Sandbox, SandboxAuth, demo};
 
 use crate::args::{AuthKind, ConnectionArgs, SandboxArgs};
+use crate::connect::Layers;
 use crate::exit::CliError;
 
 /// Starts the sandbox with the global `--auth` and credential flags (demo values when absent),
 /// prints its URL and how to call it (secrets hidden unless `--show-secrets`), and serves until
 /// Ctrl-C.
 pub async fn run(args: &SandboxArgs, connection: &ConnectionArgs) -> Result<(), CliError> {
-    let pick =
-        |value: &Option<String>, default: &str| value.clone().unwrap_or_else(|| default.to_owned());
+    // The credentials come like every command's: flags, standard input (`--token-stdin` ...),
+    // `DBSYNC_*` variables or their `*_FILE` files; the demo values when none is given.
+    let layers = Layers::new(connection)?;
+    let pick = |name: &str, default: &str| layers.var(name).unwrap_or_else(|| default.to_owned());
     let shown = |secret: &str| match args.show_secrets {
         true => secret.to_owned(),
         false => "'<hidden; dbsync sandbox --show-secrets prints it>'".to_owned(),
@@ -21,8 +24,8 @@ pub async fn run(args: &SandboxArgs, connection: &ConnectionArgs) -> Result<(), 
     let (sandbox_auth, usage) = match auth {
         AuthKind::None => (SandboxAuth::None, "--auth none".to_owned()),
         AuthKind::Basic => {
-            let username = pick(&connection.username, demo::USERNAME);
-            let password = pick(&connection.password, demo::PASSWORD);
+            let username = pick("DBSYNC_USERNAME", demo::USERNAME);
+            let password = pick("DBSYNC_PASSWORD", demo::PASSWORD);
             let usage = format!(
                 "--auth basic --username {username} --password {}",
                 shown(&password)
@@ -30,13 +33,13 @@ pub async fn run(args: &SandboxArgs, connection: &ConnectionArgs) -> Result<(), 
             (SandboxAuth::Basic { username, password }, usage)
         }
         AuthKind::Bearer => {
-            let token = pick(&connection.token, demo::TOKEN);
+            let token = pick("DBSYNC_TOKEN", demo::TOKEN);
             let usage = format!("--auth bearer --token {}", shown(&token));
             (SandboxAuth::Bearer { token }, usage)
         }
         AuthKind::Oauth2 => {
-            let client_id = pick(&connection.client_id, demo::CLIENT_ID);
-            let client_secret = pick(&connection.client_secret, demo::CLIENT_SECRET);
+            let client_id = pick("DBSYNC_CLIENT_ID", demo::CLIENT_ID);
+            let client_secret = pick("DBSYNC_CLIENT_SECRET", demo::CLIENT_SECRET);
             let usage = format!(
                 "--auth oauth2 --client-id {client_id} --client-secret {}",
                 shown(&client_secret)

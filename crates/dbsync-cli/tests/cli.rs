@@ -1607,3 +1607,52 @@ fn sandbox_command_prints_secrets_only_when_asked() {
         assert_eq!(head.contains("pw-5c1e-only-when-asked"), shown, "{head}");
     }
 }
+
+/// `dbsync sandbox` takes its secrets like every command: from standard input or a `DBSYNC_*`
+/// variable, not only as a flag (flags show in `ps`).
+#[cfg(unix)]
+#[test]
+fn sandbox_command_takes_secrets_from_stdin_and_the_environment() {
+    use std::io::{BufRead as _, Write as _};
+    let bin = assert_cmd::cargo::cargo_bin("dbsync");
+    for from_stdin in [false, true] {
+        let mut command = std::process::Command::new(&bin);
+        command
+            .args([
+                "sandbox",
+                "--records",
+                "1",
+                "--auth",
+                "bearer",
+                "--show-secrets",
+            ])
+            .env_remove("DBSYNC_TOKEN")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        if from_stdin {
+            command.arg("--token-stdin");
+        } else {
+            command.env("DBSYNC_TOKEN", "tok-from-env-7d3a");
+        }
+        let mut child = command.spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        if from_stdin {
+            stdin.write_all(b"tok-from-stdin-7d3a\n").unwrap();
+        }
+        drop(stdin);
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut head = String::new();
+        for _ in 0..2 {
+            stdout.read_line(&mut head).unwrap();
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let expected = if from_stdin {
+            "--token tok-from-stdin-7d3a"
+        } else {
+            "--token tok-from-env-7d3a"
+        };
+        assert!(head.contains(expected), "{head}");
+    }
+}

@@ -279,7 +279,7 @@ fn misuse_is_a_clear_usage_error_and_nothing_is_sent() {
             "holds more than 64 KiB",
         ),
         (
-            vec!["--token-stdin", "sandbox"],
+            vec!["--token-stdin", "completions", "bash"],
             TOKEN.to_owned(),
             "takes no secret from standard input",
         ),

@@ -103,7 +103,7 @@ pub fn check_stdin_use(cli: &Cli) -> Result<(), CliError> {
         )));
     }
     let connects = match &cli.command {
-        Command::Completions { .. } | Command::Sandbox(_) => false,
+        Command::Completions { .. } => false,
         Command::Connection(command) => matches!(command, ConnectionCommand::Save { .. }),
         Command::Validate(validate) => validate.resource.is_some(),
         _ => true,
