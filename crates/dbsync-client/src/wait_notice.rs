@@ -15,7 +15,8 @@ pub enum WaitReason {
     /// The connection is paused: the server's rate-limit window is used up
     /// (`X-RateLimit-Remaining: 0` until `X-RateLimit-Reset`), or another call got a `429`.
     RateLimitPause,
-    /// The client's own budget ([`crate::ConnectionBuilder::requests_per_minute`]).
+    /// The client's own request budget, per minute or per hour
+    /// ([`crate::ConnectionBuilder::requests_per_minute`], [`crate::ConnectionBuilder::requests_per_hour`]).
     ClientBudget,
     /// Backing off before retrying a `429` that named no wait.
     RateLimitBackoff,
@@ -31,7 +32,7 @@ impl fmt::Display for WaitReason {
                 "the server's rate limit is used up: waiting for X-RateLimit-Reset or a \
                  Retry-After"
             }
-            Self::ClientBudget => "the client's own budget of requests per minute",
+            Self::ClientBudget => "the client's own request budget (per minute or per hour)",
             Self::RateLimitBackoff => "the server asked us to slow down: 429",
             Self::FailureBackoff => "backing off before retrying a failed request",
         })

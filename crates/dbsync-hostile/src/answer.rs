@@ -44,8 +44,12 @@ pub(crate) async fn answer<S: AsyncWrite + Unpin>(
         }
         Mode::EndlessPages if list => {
             let (offset, limit) = paging(request);
-            out.json("200 OK", &[], page(offset..offset + limit, None).as_bytes())
-                .await
+            out.json(
+                "200 OK",
+                &[],
+                page(offset..offset.saturating_add(limit), None).as_bytes(),
+            )
+            .await
         }
         Mode::SamePage if list => {
             let (_, limit) = paging(request);
@@ -54,7 +58,7 @@ pub(crate) async fn answer<S: AsyncWrite + Unpin>(
         }
         Mode::LongPage if list => {
             let (offset, limit) = paging(request);
-            let body = page(offset..offset + limit + 1, None);
+            let body = page(offset..offset.saturating_add(limit).saturating_add(1), None);
             out.json("200 OK", &[], body.as_bytes()).await
         }
         Mode::Drip { every } => drip(&mut out, *every).await,
@@ -206,7 +210,7 @@ async fn ordinary<S: AsyncWrite + Unpin>(
     }
     if is_list(request) {
         let (offset, limit) = paging(request);
-        let end = (offset + limit).min(ORDINARY_TOTAL).max(offset);
+        let end = offset.saturating_add(limit).min(ORDINARY_TOTAL).max(offset);
         let body = page(offset..end, Some(ORDINARY_TOTAL));
         return out.json("200 OK", extra, body.as_bytes()).await;
     }

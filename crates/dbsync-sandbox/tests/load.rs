@@ -138,17 +138,30 @@ async fn flood(addr: SocketAddr, count: usize) -> Vec<String> {
     );
     let mut statuses = Vec::with_capacity(count);
     let mut connection: Option<AsyncBufReader<TcpStream>> = None;
+    // Bounded: a sandbox that died or stalls fails the test instead of spinning forever.
+    let mut failures = 0;
     while statuses.len() < count {
+        assert!(failures < 1_000, "1,000 failed connects or exchanges");
         let stream = match connection.as_mut() {
             Some(stream) => stream,
             None => match TcpStream::connect(addr).await {
                 Ok(stream) => connection.insert(AsyncBufReader::new(stream)),
-                Err(_) => continue,
+                Err(_) => {
+                    failures += 1;
+                    continue;
+                }
             },
         };
-        match exchange(stream, request.as_bytes()).await {
-            Some(status) => statuses.push(status),
-            None => connection = None,
+        let answer = tokio::time::timeout(
+            Duration::from_secs(10),
+            exchange(stream, request.as_bytes()),
+        );
+        match answer.await {
+            Ok(Some(status)) => statuses.push(status),
+            Ok(None) | Err(_) => {
+                failures += 1;
+                connection = None;
+            }
         }
     }
     statuses

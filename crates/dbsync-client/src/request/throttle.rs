@@ -38,7 +38,8 @@ impl Add<Nanos> for TokioInstant {
     type Output = Self;
 
     fn add(self, other: Nanos) -> Self {
-        Self(self.0 + Duration::from(other))
+        // Saturates instead of panicking on overflow (tokio's `Instant + Duration` panics).
+        Self(self.0.checked_add(Duration::from(other)).unwrap_or(self.0))
     }
 }
 
