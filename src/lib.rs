@@ -4,6 +4,22 @@
 //! [`contract`] (the wire contract's limits, resource-name rule and timestamps), [`validate`]
 //! (schema validation), [`auth`] (authentication strategies), [`client`] (the connection and
 //! CRUD client) and [`sandbox`] (a local server that speaks the whole API).
+//!
+//! ```no_run
+//! use dbsync::auth::BearerAuth;
+//! use dbsync::client::{Connection, Query};
+//!
+//! # async fn run() -> Result<(), dbsync::client::Error> {
+//! let connection = Connection::builder()
+//!     .base_url("https://api.dbsync.com")
+//!     .auth(BearerAuth::new(std::env::var("DBSYNC_TOKEN").unwrap_or_default()))
+//!     .build()?;
+//! let first_page = connection.records().list(&Query::new().limit(10)).await?;
+//! println!("{} records", first_page.data.len());
+//! # Ok(()) }
+//! ```
+//!
+//! The repository's README walks through the rest, and its `examples/` run against the sandbox.
 #![deny(missing_docs)]
 
 pub use dbsync_auth as auth;

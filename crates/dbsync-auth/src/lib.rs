@@ -118,3 +118,8 @@ impl<T: Auth + ?Sized> Auth for std::sync::Arc<T> {
         (**self).sends_credentials()
     }
 }
+
+/// The README's example, compiled as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -10,7 +10,16 @@ use tokio::sync::watch;
 
 use crate::{Auth, AuthError, AuthRequest, Secret};
 
-/// Sends no credentials.
+/// Sends no credentials: for a server that needs none (a local sandbox started with no auth).
+///
+/// ```
+/// use dbsync_auth::{Auth, NoAuth};
+///
+/// let auth: std::sync::Arc<dyn Auth> = std::sync::Arc::new(NoAuth);
+/// assert_eq!(auth.scheme(), "none");
+/// // It sends nothing, so plain http:// is allowed to any host (credentials are refused there).
+/// assert!(!auth.sends_credentials());
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoAuth;
 

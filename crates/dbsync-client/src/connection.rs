@@ -195,7 +195,33 @@ impl fmt::Debug for AuthChoice {
     }
 }
 
-/// Builds a [`Connection`]; see [`Connection::builder`].
+/// Builds a [`Connection`]; see [`Connection::builder`]. Every setting has a default but the
+/// base URL; [`ConnectionBuilder::build`] checks them all, and a mistake is an error, never a
+/// panic.
+///
+/// ```
+/// use dbsync_auth::BearerAuth;
+/// use dbsync_client::Connection;
+/// use std::time::Duration;
+///
+/// let connection = Connection::builder()
+///     .base_url("https://api.dbsync.com")
+///     .name("crm-prod")
+///     .auth(BearerAuth::new("my-api-key"))
+///     .timeout(Duration::from_secs(20)) // one attempt, connect to last byte
+///     .requests_per_minute(600) // a client-side budget shared by every clone
+///     .on_wait(|notice| eprintln!("{notice}")) // why a call is waiting
+///     .build()?;
+/// assert_eq!(connection.name(), Some("crm-prod"));
+///
+/// // Credentials over plain http:// to a host other than loopback are refused.
+/// let refused = Connection::builder()
+///     .base_url("http://api.example.com")
+///     .auth(BearerAuth::new("my-api-key"))
+///     .build();
+/// assert!(refused.is_err());
+/// # Ok::<(), dbsync_client::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct ConnectionBuilder {
     base_url: Option<String>,

@@ -21,6 +21,32 @@
 //! # Ok(()) }
 //! ```
 //!
+//! The same calls, run here against a local sandbox server (the `dbsync-sandbox` crate, which
+//! speaks the whole API; an application reaches it as `dbsync::sandbox`): a bulk write of 150
+//! records (two batch requests, one outcome per record) and a scan over every page.
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use dbsync_client::{Connection, Query};
+//! use futures::TryStreamExt as _;
+//! use serde_json::json;
+//!
+//! let sandbox = dbsync_sandbox::Sandbox::builder().seed_records(20).start().await?;
+//! let records = Connection::builder().base_url(sandbox.base_url()).build()?.records();
+//!
+//! let new: Vec<_> = (0..150)
+//!     .map(|i| json!({"email": format!("user{i}@example.com"), "first_name": "Test",
+//!                     "last_name": format!("User {i}"), "country": "US", "active": true}))
+//!     .collect();
+//! let outcomes = records.create_many(&new).await;
+//! assert!(outcomes.iter().all(|outcome| outcome.result.is_ok()));
+//!
+//! let all: Vec<_> = records.stream(Query::new().limit(100)).try_collect().await?;
+//! assert_eq!(all.len(), 20 + 150);
+//! sandbox.shutdown().await;
+//! # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+//! ```
+//!
 //! The request path (build -> authorize -> rate limit -> send -> classify -> retry or map
 //! error -> decode) is in one module, `request`, which knows nothing of resources, scans or
 //! bulk writes; the retry decision is the pure [`retry::decide`].

@@ -27,10 +27,10 @@ mod mode;
 mod received;
 mod server;
 
-pub use child::{ChildRun, run_child};
+pub use child::{ChildRun, MAX_KEPT_OUTPUT, run_child};
 pub use mode::{Mode, TokenAnswer};
-pub use received::Received;
-pub use server::HostileServer;
+pub use received::{MAX_BODY_BYTES, MAX_HEAD_BYTES, Received};
+pub use server::{HostileServer, MAX_RECORDED};
 
 /// Sets the terminal's window title, then rings the bell (an OSC sequence).
 pub const OSC_TITLE: &str = "\u{1b}]0;pwned\u{7}";

@@ -76,6 +76,31 @@ impl OAuth2Auth {
 /// Settings of an [`OAuth2Auth`]; made by [`OAuth2Auth::client_credentials`],
 /// [`OAuth2Auth::from_refresh_token`] or [`OAuth2Auth::authorization_code`]. Everything is
 /// checked in [`OAuth2AuthBuilder::build`]. `Debug` is redacted.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use dbsync_auth::{FileTokenStore, OAuth2Auth};
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let auth = OAuth2Auth::from_refresh_token(
+///     "my-client-id",
+///     "my-client-secret",
+///     "https://api.dbsync.com/oauth/token",
+///     "a-refresh-token-from-an-earlier-sign-in",
+/// )
+/// .scopes(["records:read", "records:write"])
+/// .refresh_buffer(Duration::from_secs(60)) // renew a minute before expiry
+/// .token_store(Arc::new(FileTokenStore::new(dir.path().join("token.json"))))
+/// .build()?; // checks the settings; no request is made until a token is needed
+/// assert_eq!(auth.grant(), "refresh_token");
+///
+/// // A token URL over plain http to another host is refused: credentials would travel in clear.
+/// assert!(OAuth2Auth::client_credentials("id", "secret", "http://auth.example.com/token")
+///     .build()
+///     .is_err());
+/// # Ok::<(), dbsync_auth::AuthError>(())
+/// ```
 #[must_use]
 pub struct OAuth2AuthBuilder {
     grant: BuilderGrant,
