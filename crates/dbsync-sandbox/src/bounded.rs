@@ -11,6 +11,12 @@ use tokio::time::Instant;
 /// entries shrinks faster than inserts add to it.
 const SWEEP_BUDGET: usize = 32;
 
+/// How many of the oldest entries an eviction looks through for one it may drop (entries it may
+/// not drop, such as requests still in flight, can stand first in line: a few more than a
+/// sweep's budget keeps one busy stretch from refusing a new entry while older finished ones
+/// could go).
+const EVICT_SCAN: usize = 4_096;
+
 /// `now + duration`, or a century from now when that cannot be represented.
 pub(crate) fn later(now: Instant, duration: Duration) -> Instant {
     now.checked_add(duration)
@@ -135,13 +141,13 @@ impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
         removed
     }
 
-    /// Removes the oldest entry `pred` accepts among the first few in expiry order, expired or
-    /// not; `false` when there was none.
+    /// Removes the oldest entry `pred` accepts among the first [`EVICT_SCAN`] in expiry order,
+    /// expired or not; `false` when there was none.
     pub(crate) fn evict_oldest_where(&mut self, pred: impl Fn(&V) -> bool) -> bool {
         let victim = self
             .by_expiry
             .values()
-            .take(SWEEP_BUDGET)
+            .take(EVICT_SCAN)
             .find(|key| self.entries.get(*key).is_some_and(|s| pred(&s.value)))
             .cloned();
         victim.is_some_and(|key| self.remove(&key).is_some())
@@ -222,6 +228,22 @@ mod tests {
             .unwrap();
         assert!(map.get(&1).is_none() && map.get(&2).is_some());
         assert_eq!((map.len(), map.bytes()), (3, 30));
+    }
+
+    /// Entries it may not drop (say, 100 requests in flight) stand first in line: an eviction
+    /// still finds the oldest one it may drop behind them.
+    #[tokio::test(start_paused = true)]
+    async fn eviction_looks_past_entries_it_may_not_drop() {
+        let now = Instant::now();
+        let mut map = Bounded::new(1_000, usize::MAX);
+        for key in 0..100 {
+            map.insert(key, false, now + Duration::from_secs(key), 1);
+        }
+        map.insert(100, true, now + Duration::from_secs(100), 1);
+        map.insert(101, true, now + Duration::from_secs(101), 1);
+        assert!(map.evict_oldest_where(|droppable| *droppable));
+        assert!(map.get(&100).is_none() && map.get(&101).is_some());
+        assert_eq!(map.len(), 101);
     }
 
     #[tokio::test(start_paused = true)]
