@@ -151,6 +151,19 @@ fn credentials(args: &Args) -> Credentials {
 }
 
 /// Why the sandbox must not listen on `host` with these credentials, if it must not.
+/// The shortest secret the sandbox listens beyond loopback with.
+const MIN_EXPOSED_SECRET_CHARS: usize = 12;
+
+/// The length in characters of the secret of `auth` (0 for none).
+fn secret_chars(auth: &SandboxAuth) -> usize {
+    match auth {
+        SandboxAuth::Basic { password, .. } => password.chars().count(),
+        SandboxAuth::Bearer { token } => token.chars().count(),
+        SandboxAuth::OAuth2 { client_secret, .. } => client_secret.chars().count(),
+        _ => 0,
+    }
+}
+
 fn exposure_refusal(host: IpAddr, credentials: &Credentials, allowed: bool) -> Option<String> {
     if allowed || host.to_canonical().is_loopback() {
         return None;
@@ -165,6 +178,10 @@ fn exposure_refusal(host: IpAddr, credentials: &Credentials, allowed: bool) -> O
             format!("the built-in demo {name}, which anyone can read in the documentation"),
             "set DBSYNC_SANDBOX_PASSWORD, DBSYNC_SANDBOX_TOKEN or DBSYNC_SANDBOX_CLIENT_SECRET \
              to a secret of your own",
+        ),
+        Some((name, false)) if secret_chars(&credentials.auth) < MIN_EXPOSED_SECRET_CHARS => (
+            format!("a {name} shorter than {MIN_EXPOSED_SECRET_CHARS} characters, easy to guess"),
+            "use a longer secret",
         ),
         Some((_, false)) => return None,
     };

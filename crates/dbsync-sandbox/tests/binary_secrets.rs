@@ -197,6 +197,33 @@ fn demo_credentials_beyond_loopback_are_refused_before_binding() {
     }
 }
 
+/// A secret of one's own that is empty or short is as easy to guess as a demo value: refused
+/// beyond loopback too (without printing it).
+#[test]
+fn short_secrets_beyond_loopback_are_refused_before_binding() {
+    for (variable, auth) in [
+        ("DBSYNC_SANDBOX_PASSWORD", "basic"),
+        ("DBSYNC_SANDBOX_TOKEN", "bearer"),
+        ("DBSYNC_SANDBOX_CLIENT_SECRET", "oauth2"),
+    ] {
+        for secret in ["", "s3cr3t-7c"] {
+            let output = sandbox()
+                .args(["--host", "0.0.0.0", "--auth", auth])
+                .env(variable, secret)
+                .output()
+                .expect("runs");
+            assert_eq!(
+                output.status.code(),
+                Some(2),
+                "{auth} {secret:?}: {output:?}"
+            );
+            let error = String::from_utf8_lossy(&output.stderr);
+            assert!(error.contains("shorter than 12 characters"), "{error}");
+            assert!(secret.is_empty() || !error.contains(secret), "{error}");
+        }
+    }
+}
+
 #[test]
 fn zero_connection_limits_are_refused_by_the_flags() {
     for flag in [
