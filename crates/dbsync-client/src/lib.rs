@@ -23,7 +23,7 @@
 //!
 //! The request path (build -> authorize -> rate limit -> send -> classify -> retry or map
 //! error -> decode) is in one module, `request`, which knows nothing of resources, scans or
-//! bulk writes; the retry decision is the pure [`retry::decide`].
+//! bulk writes; the retry decision is a pure function in `retry`, tested without I/O.
 //!
 //! The modules, one job each:
 //!
@@ -43,7 +43,7 @@
 //! - `request`: the request path, owned by its `Transport`.
 //! - `resource`: [`Resource`]: typed CRUD, the list recipe, every public resource method but
 //!   the bulk writes.
-//! - [`retry`]: when to retry and how long to wait (a pure decision).
+//! - `retry`: [`RetryPolicy`], and when to retry and how long to wait (a pure decision).
 //! - `retry_quota`: the connection-wide retry quota (a token bucket shared by every call).
 //! - `wait_notice`: notices of the waits a call makes, for an observer (the CLI prints them).
 //! - `scan`: scans: pipelined, checkpointed, consistent, incremental, partitioned.
@@ -67,7 +67,7 @@ mod query;
 mod rate_limit;
 mod request;
 mod resource;
-pub mod retry;
+mod retry;
 mod retry_quota;
 mod scan;
 mod settings;
@@ -97,7 +97,7 @@ pub use dbsync_contract::MAX_BATCH_SIZE;
 /// [`Error::missing_scope`].
 pub use dbsync_contract::scopes;
 pub use dbsync_validate::{ErrorDetail, Schema};
-pub use error::{Error, TransportKind};
+pub use error::{Error, TransportKind, TransportSource};
 pub use id::Id;
 pub use monitoring::{
     ExportFormat, ExportSummary, LogEntry, LogQuery, MAX_USAGE_WINDOWS, ServerLogs, Usage,
@@ -106,7 +106,6 @@ pub use monitoring::{
 pub use page::{Meta, Page, PageFormat};
 pub use query::{Query, Timestamp};
 pub use rate_limit::{RateLimitInfo, RateLimiter};
-pub use request::pacing_pause;
 pub use resource::{MAX_LIMIT, Resource};
 pub use retry::{
     DEFAULT_CALL_DEADLINE, DEFAULT_MAX_RATE_LIMIT_WAIT, DEFAULT_MAX_RETRIES,
@@ -126,7 +125,7 @@ pub use settings::{
 };
 pub use validate_connection::ValidationReport;
 pub use wait_notice::{WaitNotice, WaitObserver, WaitReason, whole_units};
-pub use workflows::{PollBackoff, Run, RunError, RunStatus, Workflow, Workflows};
+pub use workflows::{PollBackoff, Run, RunError, RunStatus, WaitError, Workflow, Workflows};
 
 /// A record as JSON: what [`Connection::records`] works with.
 pub type Record = serde_json::Value;

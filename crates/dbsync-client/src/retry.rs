@@ -151,7 +151,7 @@ impl RetryPolicy {
 
 /// What one attempt came to, as far as retrying is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// A success status with a usable body.
     Success,
     /// A success status whose body could not be read or was not JSON: the server may have
@@ -177,7 +177,7 @@ impl Outcome {
     /// answer: the request may have arrived (a transport failure after connecting, a body cut
     /// short or unreadable) or the server failed while working on it (`5xx`). A success is not
     /// counted (its answer is in hand), nor an answer the server gave without acting (`4xx`).
-    pub fn may_have_acted(&self) -> bool {
+    pub(crate) fn may_have_acted(&self) -> bool {
         match self {
             Self::UnreadableBody | Self::TransportFailed => true,
             Self::Status { status, .. } => *status >= 500,
@@ -188,7 +188,7 @@ impl Outcome {
 
 /// What to do after an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// Return the result (success, or an error that retrying cannot or may not fix).
     Stop,
     /// Try again after the wait.
@@ -197,7 +197,7 @@ pub enum Decision {
 
 /// How long to wait before the next attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Wait {
+pub(crate) enum Wait {
     /// Exactly this long (a server-given `Retry-After`; no jitter on top).
     Exactly(Duration),
     /// A random time between zero and this ceiling (exponential backoff with full jitter).
@@ -206,7 +206,7 @@ pub enum Wait {
 
 impl Wait {
     /// The concrete wait, drawing the jitter from `unit` (a number in `0.0..=1.0`).
-    pub fn resolve(self, unit: f64) -> Duration {
+    pub(crate) fn resolve(self, unit: f64) -> Duration {
         match self {
             Self::Exactly(wait) => wait,
             Self::UpTo(ceiling) => ceiling.mul_f64(unit.clamp(0.0, 1.0)),
@@ -215,7 +215,7 @@ impl Wait {
 }
 
 /// Whether `method` may be sent again after the server may have acted on it.
-pub fn is_replayable(method: &Method, has_idempotency_key: bool) -> bool {
+pub(crate) fn is_replayable(method: &Method, has_idempotency_key: bool) -> bool {
     has_idempotency_key
         || matches!(
             *method,
@@ -230,7 +230,7 @@ pub fn is_replayable(method: &Method, has_idempotency_key: bool) -> bool {
 /// `429`s by [`MAX_RATE_LIMITED_RETRIES`] (and by the caps on waits). A `Retry-After` of zero is
 /// waited like a `429` without one: a jittered backoff, so that a server answering `429` at once
 /// is not asked again at once.
-pub fn decide(
+pub(crate) fn decide(
     method: &Method,
     has_idempotency_key: bool,
     outcome: &Outcome,
@@ -268,7 +268,7 @@ pub fn decide(
 /// Whether `outcome` is the server pacing us: a `429` with a `Retry-After` (a wait past
 /// [`RetryPolicy::max_retry_after`] is not retried at all). Such answers use neither the call's
 /// retries nor the connection's retry quota.
-pub fn is_paced(outcome: &Outcome) -> bool {
+pub(crate) fn is_paced(outcome: &Outcome) -> bool {
     matches!(
         outcome,
         Outcome::Status {
@@ -292,7 +292,7 @@ fn is_retryable_status(status: u16) -> bool {
 }
 
 /// Parses a `Retry-After` value: delay seconds, or an HTTP date (a date in the past is zero).
-pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));

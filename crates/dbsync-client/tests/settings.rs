@@ -490,12 +490,7 @@ fn save_writes_owner_only_and_no_literal_secret() {
 
     // Asked for, the literal is written.
     settings
-        .save(
-            &path,
-            SaveOptions {
-                include_secrets: true,
-            },
-        )
+        .save(&path, SaveOptions::default().with_secrets(true))
         .unwrap();
     assert!(std::fs::read_to_string(&path).unwrap().contains("p@55w0rd"));
     #[cfg(unix)]
@@ -508,12 +503,7 @@ fn save_keeps_references_as_references() {
     let path = dir.path().join("conn.json");
     let settings = ConnectionSettings::from_json(CONTRACT_EXAMPLE).unwrap();
     let report = settings
-        .save(
-            &path,
-            SaveOptions {
-                include_secrets: true,
-            },
-        )
+        .save(&path, SaveOptions::default().with_secrets(true))
         .unwrap();
     assert!(report.secrets_as_references.is_empty());
     let reloaded = ConnectionSettings::from_file(&path).unwrap();

@@ -11,6 +11,7 @@ pub const DEFAULT_BATCH_CONCURRENCY: usize = 4;
 /// How far a batch call has come; handed to [`BatchOptions::on_progress`] after each batch
 /// request (split parts included) finishes, and once at the start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct Progress {
     /// Records whose outcome is known (saved or failed).
     pub done: usize,
@@ -20,6 +21,18 @@ pub struct Progress {
     pub saved: usize,
     /// Records that failed (refused, invalid before sending, or with an unknown outcome).
     pub failed: usize,
+}
+
+impl Progress {
+    /// How far a call of `total` records has come (for tests of progress callbacks).
+    pub fn new(done: usize, total: usize, saved: usize, failed: usize) -> Self {
+        Self {
+            done,
+            total,
+            saved,
+            failed,
+        }
+    }
 }
 
 /// A progress callback: any `Fn(Progress)` that can be shared between threads, such as one that

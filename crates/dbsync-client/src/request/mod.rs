@@ -46,7 +46,6 @@ mod waits;
 pub(crate) use call::{Call, Reply};
 pub(crate) use decode::{Decode, Expect, JsonAs, first_byte, not_an_object};
 pub(crate) use throttle::Budgets;
-pub use throttle::pacing_pause;
 pub(crate) use transport::{Transport, TransportParts};
 
 #[cfg(test)]
