@@ -80,6 +80,8 @@ pub use api_log::{
     API_LOG_CSV_HEADER, ApiLogEntry, ApiLogFilter, ApiLogSink, DEFAULT_API_LOG_CAPACITY,
     JsonLinesApiLog, MemoryApiLog, write_api_log_csv, write_api_log_json_lines,
 };
+/// The `#[async_trait]` attribute an [`Auth`] implementation puts on its `impl` block.
+pub use async_trait::async_trait;
 pub use bulk::{
     BatchOptions, BatchOutcome, DEFAULT_BATCH_CONCURRENCY, Journal, JournalEntry, JournalLine,
     JournalOutcome, LostRequest, Progress, ProgressCallback, ResendOptions, ResendOutcome,
@@ -88,6 +90,13 @@ pub use bulk::{
 pub use connection::{
     Connection, ConnectionBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_VALIDATE_RESOURCE,
+};
+/// The whole authentication crate (OAuth 2.0 builder, token stores...).
+pub use dbsync_auth as auth;
+/// Implementing an authentication strategy needs nothing beyond this crate: the trait, the
+/// request it adds credentials to, its error, secrets, and the built-in strategies.
+pub use dbsync_auth::{
+    Auth, AuthError, AuthRequest, BasicAuth, BearerAuth, NoAuth, OAuth2Auth, Secret,
 };
 /// The contract facts (limits, resource-name rule, timestamps) this crate follows.
 pub use dbsync_contract as contract;
@@ -98,6 +107,8 @@ pub use dbsync_contract::MAX_BATCH_SIZE;
 pub use dbsync_contract::scopes;
 pub use dbsync_validate::{ErrorDetail, Schema};
 pub use error::{Error, TransportKind, TransportSource};
+/// The `http` crate, whose header types [`AuthRequest`] and [`Auth::on_unauthorized_for`] use.
+pub use http;
 pub use id::Id;
 pub use monitoring::{
     ExportFormat, ExportSummary, LogEntry, LogQuery, MAX_USAGE_WINDOWS, ServerLogs, Usage,
@@ -106,6 +117,9 @@ pub use monitoring::{
 pub use page::{Meta, Page, PageFormat};
 pub use query::{Query, Timestamp};
 pub use rate_limit::{RateLimitInfo, RateLimiter};
+/// The `reqwest` crate, for [`ConnectionBuilder::http_client`] (a client of your own); no other
+/// part of this crate's API uses a reqwest type.
+pub use reqwest;
 pub use resource::{MAX_LIMIT, Resource};
 pub use retry::{
     DEFAULT_CALL_DEADLINE, DEFAULT_MAX_RATE_LIMIT_WAIT, DEFAULT_MAX_RETRIES,
@@ -129,6 +143,29 @@ pub use workflows::{PollBackoff, Run, RunError, RunStatus, WaitError, Workflow, 
 
 /// A record as JSON: what [`Connection::records`] works with.
 pub type Record = serde_json::Value;
+
+// Compile-time checks: the handles, errors and streams an application keeps in tasks and
+// shares between them stay `Send + Sync + 'static` (streams `Send + 'static`: they are polled
+// by one task at a time). A change that breaks this fails the build here, not in a user's code.
+const _: fn() = || {
+    fn shared<T: Send + Sync + 'static>() {}
+    fn sent<T: Send + 'static>() {}
+    shared::<Error>();
+    shared::<WaitError>();
+    shared::<Connection>();
+    shared::<ConnectionBuilder>();
+    shared::<Resource<Record>>();
+    shared::<Workflows>();
+    shared::<ApiKeys>();
+    shared::<ServerLogs>();
+    shared::<RetryPolicy>();
+    shared::<BatchOptions>();
+    shared::<BatchOutcome<Record>>();
+    shared::<Page<Record>>();
+    sent::<Scan<Record>>();
+    sent::<WriteOutcome<Record>>();
+    sent::<futures::stream::BoxStream<'static, Result<Record, Error>>>();
+};
 
 /// The README's example, compiled as a doctest.
 #[doc = include_str!("../README.md")]

@@ -155,7 +155,7 @@ impl<T> Resource<T> {
         let reply = self.send(&call, Expect::Page(&self.format)).await?;
         // The layout read while the request path checked the body: the page is not parsed again.
         let layout = PageLayout::of_reply(&reply.body, reply.status, &self.format, reply.page)?;
-        if let Some(limit) = query.limit_value()
+        if let Some(limit) = query.get_limit()
             && layout.records.len() > limit as usize
         {
             return Err(Error::decode(
@@ -165,7 +165,7 @@ impl<T> Resource<T> {
                      more than asked for, so its paging cannot be trusted (a server fault; a \
                      scan stops here rather than yield duplicates)",
                     layout.records.len(),
-                    query.offset_value().unwrap_or(0)
+                    query.get_offset().unwrap_or(0)
                 ),
                 b"",
             ));
@@ -308,7 +308,7 @@ impl<T: DeserializeOwned + Send + 'static> Resource<T> {
     }
 
     /// The records changed since `watermark` (records whose `updated_at` is at or after it;
-    /// from the beginning of time when `None`), up to the end of the range (exclusive): see
+    /// from the beginning of time when `None`, which needs no type annotation), up to the end of the range (exclusive): see
     /// [`IncrementalOptions`]. Once the scan has ended, [`Scan::watermark`] is the watermark
     /// to store for the next call.
     ///
@@ -326,21 +326,23 @@ impl<T: DeserializeOwned + Send + 'static> Resource<T> {
     ///
     /// let records = Connection::from_env()?.records();
     /// let options = IncrementalOptions::default().window(Duration::from_secs(24 * 3600));
-    /// let mut changes = records.changes_since(Query::new().limit(1000), stored, options)?;
+    /// let watermark = stored.map(Into::into); // a `Timestamp`; `None` for the first run
+    /// let mut changes = records.changes_since(Query::new().limit(1000), watermark, options)?;
     /// while let Some(record) = changes.try_next().await? {
     ///     # let _ = record;
     /// }
     /// let new_watermark = changes.watermark(); // store it
     /// # let _ = new_watermark;
+    /// # let _first = records.changes_since(Query::new(), None, IncrementalOptions::default())?;
     /// # Ok(()) }
     /// ```
     pub fn changes_since(
         &self,
         query: Query,
-        watermark: Option<impl Into<Timestamp>>,
+        watermark: Option<Timestamp>,
         options: IncrementalOptions,
     ) -> Result<Scan<T>, Error> {
-        scan::changes_since(self, query, watermark.map(Into::into), options)
+        scan::changes_since(self, query, watermark, options)
     }
 
     /// Splits the scan of `query` into `n` [`ScanMode::Plain`] partitions of about the same
@@ -521,9 +523,9 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
 /// Durable bulk writes from a stream (the `bulk` module).
 impl<T: Serialize + DeserializeOwned + Send + 'static> Resource<T> {
     /// Creates every record of `records`, a stream of any length, with bounded memory: records
-    /// are taken from the stream as requests can carry them, `options.records_per_request()`
+    /// are taken from the stream as requests can carry them, `options.get_chunk_size()`
     /// (at most 100) per `POST /v1/{resource}/batch` request and up to
-    /// `options.max_in_flight()` requests at once, each with its own `Idempotency-Key`. Each
+    /// `options.get_concurrency()` requests at once, each with its own `Idempotency-Key`. Each
     /// input record yields one [`WriteOutcome`], in input order: saved, rejected, or unknown
     /// with the request to send again. A batch refused as a whole with `400`/`413` is split to
     /// find its bad records, as in [`Resource::create_many_with`]. The progress callback of
@@ -662,7 +664,7 @@ pub(crate) fn check_query(query: &Query) -> Result<(), Error> {
             "`{field}` cannot be an equality filter: use Query::{field}(..)"
         )));
     }
-    match query.limit_value() {
+    match query.get_limit() {
         Some(limit) if limit == 0 || limit > MAX_LIMIT => Err(Error::config(format!(
             "query limit {limit} is out of range: use 1..={MAX_LIMIT}"
         ))),

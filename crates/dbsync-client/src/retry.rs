@@ -26,7 +26,7 @@ use http::Method;
 /// let policy = dbsync_client::RetryPolicy::default()
 ///     .max_retries(5)
 ///     .max_retry_after(Duration::from_secs(120));
-/// assert_eq!(policy.retries(), 5);
+/// assert_eq!(policy.get_max_retries(), 5);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -128,23 +128,59 @@ impl RetryPolicy {
         self
     }
 
-    /// The configured cap on rate-limit waits per call.
+    /// The old name of [`Self::get_max_rate_limit_wait`].
+    #[deprecated(
+        since = "0.2.0",
+        note = "use `get_max_rate_limit_wait`, named after its setter `max_rate_limit_wait`"
+    )]
     pub fn rate_limit_wait_cap(&self) -> Duration {
+        self.get_max_rate_limit_wait()
+    }
+
+    /// The configured cap on rate-limit waits per call.
+    pub fn get_max_rate_limit_wait(&self) -> Duration {
         self.max_rate_limit_wait
     }
 
-    /// The configured overall deadline per call, if any.
+    /// The old name of [`Self::get_call_deadline`].
+    #[deprecated(
+        since = "0.2.0",
+        note = "use `get_call_deadline`, named after its setter `call_deadline`"
+    )]
     pub fn deadline(&self) -> Option<Duration> {
+        self.get_call_deadline()
+    }
+
+    /// The configured overall deadline per call, if any.
+    pub fn get_call_deadline(&self) -> Option<Duration> {
         self.call_deadline
     }
 
-    /// The configured number of retries.
+    /// The old name of [`Self::get_max_retries`].
+    #[deprecated(
+        since = "0.2.0",
+        note = "use `get_max_retries`, named after its setter `max_retries`"
+    )]
     pub fn retries(&self) -> u32 {
+        self.get_max_retries()
+    }
+
+    /// The configured number of retries.
+    pub fn get_max_retries(&self) -> u32 {
         self.max_retries
     }
 
-    /// The configured longest `Retry-After` wait.
+    /// The old name of [`Self::get_max_retry_after`].
+    #[deprecated(
+        since = "0.2.0",
+        note = "use `get_max_retry_after`, named after its setter `max_retry_after`"
+    )]
     pub fn longest_retry_after(&self) -> Duration {
+        self.get_max_retry_after()
+    }
+
+    /// The configured longest `Retry-After` wait.
+    pub fn get_max_retry_after(&self) -> Duration {
         self.max_retry_after
     }
 }
@@ -438,11 +474,13 @@ mod tests {
     #[test]
     fn the_defaults_leave_retries_to_the_deadline_and_the_quota() {
         let p = RetryPolicy::default();
-        assert_eq!(p.retries(), DEFAULT_MAX_RETRIES);
-        assert_eq!(p.deadline(), Some(DEFAULT_CALL_DEADLINE));
+        assert_eq!(p.get_max_retries(), DEFAULT_MAX_RETRIES);
+        assert_eq!(p.get_call_deadline(), Some(DEFAULT_CALL_DEADLINE));
         // The backoff ceilings of the safety net's retries add up to far more than the
         // deadline: the deadline ends retrying first.
-        let ceilings: Duration = (1..=p.retries()).map(|n| backoff_ceiling(n, &p)).sum();
+        let ceilings: Duration = (1..=p.get_max_retries())
+            .map(|n| backoff_ceiling(n, &p))
+            .sum();
         assert!(ceilings / 2 > DEFAULT_CALL_DEADLINE, "{ceilings:?}");
     }
 

@@ -204,7 +204,7 @@ impl Attempts<'_> {
                 Err(error) => (classify::transport_failure(call, error), started.elapsed()),
                 Ok(response) => {
                     transport
-                        .observe_rate_limit(response.headers(), self.policy.longest_retry_after());
+                        .observe_rate_limit(response.headers(), self.policy.get_max_retry_after());
                     let status = response.status().as_u16();
                     if (200..300).contains(&status) {
                         let limit = transport.max_response_bytes;
@@ -273,7 +273,7 @@ impl Attempts<'_> {
                 transport.throttle.pause_for(
                     Instant::now(),
                     pause,
-                    self.policy.longest_retry_after(),
+                    self.policy.get_max_retry_after(),
                 );
             }
             let keyed = call.idempotency_key.is_some();
