@@ -31,6 +31,7 @@
 //! - [`api_log`]: the client's own log of every attempt, its sinks and exports.
 //! - `bulk`: bulk writes through the batch endpoints (options, wire types, the concurrent
 //!   runner, durable writes from a stream, the failures journal, resend).
+//! - `call_options`: [`CallOptions`], per-call timeout, headers, idempotency key, retry policy.
 //! - `challenge`: reading a server's `WWW-Authenticate` (a `403`'s missing scope, an expired key).
 //! - `connection`: [`Connection`] (the transport plus base URL and page format) and its builder.
 //! - `error`: the one error type, and how responses and transport failures map to it.
@@ -56,6 +57,7 @@
 mod api_keys;
 pub mod api_log;
 mod bulk;
+mod call_options;
 mod challenge;
 mod connection;
 mod error;
@@ -87,6 +89,7 @@ pub use bulk::{
     JournalOutcome, LostRequest, Progress, ProgressCallback, ResendOptions, ResendOutcome,
     WriteOutcome,
 };
+pub use call_options::{CallOptions, MAX_EXTRA_HEADER_BYTES, MAX_EXTRA_HEADERS};
 pub use connection::{
     Connection, ConnectionBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_VALIDATE_RESOURCE,
@@ -159,6 +162,7 @@ const _: fn() = || {
     shared::<ApiKeys>();
     shared::<ServerLogs>();
     shared::<RetryPolicy>();
+    shared::<CallOptions>();
     shared::<BatchOptions>();
     shared::<BatchOutcome<Record>>();
     shared::<Page<Record>>();

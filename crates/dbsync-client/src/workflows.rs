@@ -237,7 +237,7 @@ impl PollBackoff {
 /// Workflows of a connection; get one with [`Connection::workflows`]. Cheap to clone.
 ///
 /// ```no_run
-/// # async fn demo(connection: dbsync_client::Connection) -> Result<(), dbsync_client::Error> {
+/// # async fn demo(connection: dbsync_client::Connection) -> Result<(), Box<dyn std::error::Error>> {
 /// use std::time::Duration;
 ///
 /// let workflows = connection.workflows();

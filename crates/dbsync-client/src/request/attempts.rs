@@ -99,6 +99,7 @@ pub(super) async fn run<D: Deliver>(
     policy: &RetryPolicy,
     deliver: &D,
 ) -> Sent<D::Output> {
+    let policy = call.retry_override().unwrap_or(policy);
     let span = tracing::debug_span!(
         "dbsync_call",
         method = %call.method,
@@ -336,7 +337,7 @@ fn build_request(
         .http
         .request(call.method.clone(), url)
         .headers(headers);
-    if let Some(timeout) = transport.timeout {
+    if let Some(timeout) = call.timeout_override().or(transport.timeout) {
         request = request.timeout(timeout);
     }
     if let Some(body) = &call.body {
