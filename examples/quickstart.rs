@@ -21,9 +21,10 @@
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use dbsync::client::{Connection, EnvLookup, Error, Query, Record, Resource, process_env};
+use dbsync::client::{Connection, EnvLookup, Error, Id, Query, Record, Resource, process_env};
 use dbsync::sandbox::{Sandbox, SandboxAuth};
 use futures::{StreamExt as _, TryStreamExt as _};
+use serde::Deserialize as _;
 use serde_json::{Value, json};
 
 /// What the walk does.
@@ -83,13 +84,13 @@ pub struct Summary {
     /// Records on the first page read in read-only mode.
     pub first_page: usize,
     /// The id of the record created (and later deleted) by the walk.
-    pub created_id: Option<String>,
+    pub created_id: Option<Id>,
     /// The ids the streaming step saw, in order.
-    pub streamed_ids: Vec<String>,
+    pub streamed_ids: Vec<Id>,
     /// Per batch input index: the new id, or the fields the server rejected.
-    pub batch: Vec<(usize, Result<String, Vec<String>>)>,
+    pub batch: Vec<(usize, Result<Id, Vec<String>>)>,
     /// Every id the walk deleted again.
-    pub deleted: Vec<String>,
+    pub deleted: Vec<Id>,
 }
 
 /// Runs the walk against `connection`. In read-only mode it sends only `GET`s.
@@ -125,7 +126,7 @@ pub async fn run(connection: &Connection, options: &Options) -> Result<Summary, 
             page.data
                 .iter()
                 .take(5)
-                .map(id_of)
+                .map(|record| id_of(record).to_string())
                 .collect::<Vec<_>>()
                 .join(", ")
         );
@@ -154,7 +155,7 @@ async fn write_walk(
     records: &Resource<Record>,
     options: &Options,
     summary: &mut Summary,
-    created: &mut Vec<String>,
+    created: &mut Vec<Id>,
 ) -> Result<(), Error> {
     let stamp = unique_stamp();
 
@@ -209,8 +210,8 @@ async fn write_walk(
     println!(
         "   {} records over {pages} pages (ids {} .. {}); the new record is among them: {}",
         streamed.len(),
-        summary.streamed_ids.first().map_or("-", String::as_str),
-        summary.streamed_ids.last().map_or("-", String::as_str),
+        summary.streamed_ids.first().map_or("-", Id::as_str),
+        summary.streamed_ids.last().map_or("-", Id::as_str),
         summary.streamed_ids.contains(&id)
     );
 
@@ -257,7 +258,7 @@ async fn write_walk(
 /// Deletes what the walk created, then shows that a deleted record is gone.
 async fn clean_up(
     records: &Resource<Record>,
-    created: &[String],
+    created: &[Id],
     summary: &mut Summary,
 ) -> Result<(), Error> {
     if created.is_empty() {
@@ -316,13 +317,9 @@ fn unique_stamp() -> String {
     format!("{nanos:x}")
 }
 
-/// A record's id as text (ids are strings or integers on the wire).
-fn id_of(record: &Value) -> String {
-    match &record["id"] {
-        Value::String(id) => id.clone(),
-        Value::Null => "?".to_owned(),
-        other => other.to_string(),
-    }
+/// A record's [`Id`] (ids are strings or integers on the wire; `Id` reads both).
+fn id_of(record: &Value) -> Id {
+    Id::deserialize(&record["id"]).unwrap_or_else(|_| Id::new("?"))
 }
 
 fn text<'a>(record: &'a Value, field: &str) -> &'a str {

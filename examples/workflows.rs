@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use dbsync::client::{Connection, Error, RunStatus};
+use dbsync::client::{Connection, Error, RunStatus, WaitError};
 use dbsync::sandbox::Sandbox;
 use serde_json::json;
 
@@ -59,12 +59,13 @@ pub async fn run(connection: &Connection) -> Result<Outcome, Error> {
         .await
     {
         Ok(done) => done,
-        Err(Error::WaitTimedOut { run, message }) => {
+        Err(WaitError::TimedOut { run, message }) => {
             // Still going after the timeout: give up on it.
             println!("{message}");
             workflows.cancel(&run.workflow_id, &run.id).await?
         }
-        Err(other) => return Err(other),
+        Err(WaitError::Call(error)) => return Err(error),
+        Err(other) => return Err(Error::Config(other.to_string())),
     };
     println!("{} ended: {}", done.id, done.status);
 

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 struct Contact {
     /// Read-only fields are never sent (the contract refuses them on a create, even as null).
     #[serde(default, skip_serializing)]
-    id: Option<u64>,
+    id: Option<dbsync::client::Id>,
     email: String,
     name: String,
     #[serde(default)]
@@ -64,20 +64,20 @@ async fn a_typed_resource_round_trips() {
     };
 
     let created = contacts.create(&ada).await.unwrap();
-    let id = created.id.expect("the server assigned an id");
+    let id = created.id.clone().expect("the server assigned an id");
     assert!(created.created_at.is_some() && created.updated_at.is_some());
     assert_eq!(
         (&created.email, &created.name, created.vip),
         (&ada.email, &ada.name, false)
     );
 
-    assert_eq!(contacts.get(id).await.unwrap(), created);
+    assert_eq!(contacts.get(&id).await.unwrap(), created);
 
     let updated = contacts
-        .update(id, &json!({"vip": true, "phone": "+441234567"}))
+        .update(&id, &json!({"vip": true, "phone": "+441234567"}))
         .await
         .unwrap();
-    assert_eq!(updated.id, Some(id));
+    assert_eq!(updated.id, Some(id.clone()));
     assert!(updated.vip);
     assert_eq!(updated.phone.as_deref(), Some("+441234567"));
     assert_eq!(updated.email, ada.email, "a partial update keeps the rest");
@@ -93,8 +93,8 @@ async fn a_typed_resource_round_trips() {
     assert!(matches!(duplicate, Error::Validation { .. }), "{duplicate}");
     assert_eq!(duplicate.details()[0].field, "email");
 
-    contacts.delete(id).await.unwrap();
-    let gone = contacts.get(id).await.unwrap_err();
+    contacts.delete(&id).await.unwrap();
+    let gone = contacts.get(&id).await.unwrap_err();
     assert!(matches!(gone, Error::NotFound { .. }), "{gone}");
     assert_eq!(sandbox.record_count("contacts"), 0);
 
@@ -111,11 +111,11 @@ async fn a_typed_resource_round_trips() {
     let other = contacts.create(&ada).await.unwrap();
     let other_id = other.id.unwrap();
     let typed = connection.resource::<StringId>("contacts").unwrap();
-    let error = typed.get(other_id).await.unwrap_err();
+    let error = typed.get(&other_id).await.unwrap_err();
     assert!(matches!(error, Error::Decode { .. }), "{error}");
     assert!(error.to_string().contains("expected type"), "{error}");
     let opaque = connection.resource::<OpaqueId>("contacts").unwrap();
-    let fetched = opaque.get(other_id).await.unwrap();
+    let fetched = opaque.get(&other_id).await.unwrap();
     assert_eq!(fetched.id.as_str(), other_id.to_string());
     assert!(fetched.id.is_numeric());
 }

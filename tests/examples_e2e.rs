@@ -28,7 +28,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use common::{Mode, served, start};
 use dbsync::auth::Auth as _;
-use dbsync::client::{Connection, Error};
+use dbsync::client::{Connection, Error, Id};
 use dbsync::sandbox::Sandbox;
 use dbsync::validate::Schema;
 use serde_json::json;
@@ -44,7 +44,7 @@ async fn quickstart_full_walk(mode: Mode) {
 
     let created = summary.created_id.clone().expect("a record was created");
     // The stream went over 3 pages of 50 and saw every record once, the new one included.
-    let unique: BTreeSet<&String> = summary.streamed_ids.iter().collect();
+    let unique: BTreeSet<&Id> = summary.streamed_ids.iter().collect();
     assert_eq!(summary.streamed_ids.len(), 121, "{mode:?}");
     assert_eq!(unique.len(), 121, "{mode:?}: an id was streamed twice");
     assert!(summary.streamed_ids.contains(&created));

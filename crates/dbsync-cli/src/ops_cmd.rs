@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use dbsync_client::{
-    Connection, ExportFormat, LogQuery, NewApiKey, RunStatus, UsageWindow, WindowKind,
+    Connection, ExportFormat, LogQuery, NewApiKey, RunStatus, UsageWindow, WaitError, WindowKind,
 };
 use futures::StreamExt as _;
 use serde::Serialize;
@@ -63,7 +63,14 @@ pub async fn workflow(
             }
             let run = workflows
                 .wait(workflow, &run.id, Duration::from_secs(*wait_timeout))
-                .await?;
+                .await
+                .map_err(|error| match error {
+                    WaitError::Call(error) => CliError::from(error),
+                    timed_out => CliError::other(terminal_text::cut(
+                        &timed_out.to_string(),
+                        MAX_MESSAGE_CHARS,
+                    )),
+                })?;
             print_one(format, &run)?;
             match run.status {
                 RunStatus::Succeeded => Ok(()),

@@ -121,12 +121,7 @@ async fn save(
     if let Some(dir) = path.parent() {
         create_private_dir(dir)?;
     }
-    let report = settings.save(
-        &path,
-        SaveOptions {
-            include_secrets: store_secret,
-        },
-    )?;
+    let report = settings.save(&path, SaveOptions::default().with_secrets(store_secret))?;
     eprintln!("saved connection `{name}` to {}", report.path.display());
     for (field, reference) in secret_references(&settings) {
         if !store_secret {

@@ -313,7 +313,7 @@ fn main() {
             .expect("sandbox");
         println!("dbsync-client benchmarks (medians of interleaved rounds)");
         bench_get(fast.base_url()).await;
-        println!("client pipeline depth {}", scan_options().depth());
+        println!("client pipeline depth {}", scan_options().get_pipeline_depth());
         bench_scans::<Value>(fast.base_url(), "(b) scan 200k 0 ms  Value  ", 9).await;
         bench_scans::<Contact>(fast.base_url(), "(b) scan 200k 0 ms  Contact", 9).await;
         bench_scans::<Value>(slow.base_url(), "(c) scan 200k 5 ms  Value  ", 9).await;

@@ -17,7 +17,7 @@ const SNIPPET_CHARS: usize = 160;
 /// Everything that can go wrong talking to DBSync. Messages say what to do and never contain a
 /// secret. Match on the variants, or use the accessors ([`Error::status`],
 /// [`Error::is_retryable`], [`Error::retry_after`], [`Error::details`]...).
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// `400`: the request or a record is invalid. `details` lists every violation. A local
@@ -101,9 +101,10 @@ pub enum Error {
         kind: TransportKind,
         /// What happened, and what to check.
         message: String,
-        /// The underlying error (its URL removed).
+        /// The underlying error (its URL removed), for [`std::error::Error::source`]: an opaque
+        /// error, so that no HTTP library's type is part of this crate's API.
         #[source]
-        source: Option<Arc<reqwest::Error>>,
+        source: Option<TransportSource>,
     },
     /// The response was not what the contract says (a body that is not JSON, a missing field,
     /// a record that does not fit the target type).
@@ -132,16 +133,12 @@ pub enum Error {
         #[source]
         source: Arc<std::io::Error>,
     },
-    /// A workflow run did not finish within the time [`crate::Workflows::wait`] was given.
-    /// `run` is the last state seen, so the caller can decide to wait more or cancel.
-    #[error("{message}")]
-    WaitTimedOut {
-        /// Which run, how long, its last status, and what to do.
-        message: String,
-        /// The run as last seen.
-        run: Box<crate::workflows::Run>,
-    },
 }
+
+/// The cause of an [`Error::Transport`], kept for [`std::error::Error::source`] (its own
+/// sources follow): shared, so that [`Error`] is `Clone`, and opaque, so that the HTTP
+/// library underneath is not part of the API.
+pub type TransportSource = Arc<dyn std::error::Error + Send + Sync + 'static>;
 
 /// What kind of transport failure an [`Error::Transport`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,18 +187,14 @@ impl Error {
             Self::RateLimited { .. } => Some(429),
             Self::Server { status, .. } | Self::Http { status, .. } => Some(*status),
             Self::Decode { status, .. } => *status,
-            Self::Transport { .. }
-            | Self::Auth(_)
-            | Self::Config(_)
-            | Self::WaitTimedOut { .. }
-            | Self::Io { .. } => None,
+            Self::Transport { .. } | Self::Auth(_) | Self::Config(_) | Self::Io { .. } => None,
         }
     }
 
     /// A short, stable name of the kind of error, for logs and the API log: `validation`,
     /// `unauthorized`, `forbidden`, `not_found`, `conflict`, `payload_too_large`, `rate_limited`, `server`,
     /// `http`, `connect`, `connect_timeout`, `timeout`, `tls`, `broken`, `response_too_large`,
-    /// `decode`, `auth`, `config`, `io` or `wait_timed_out`. Never holds data from the request.
+    /// `decode`, `auth`, `config` or `io`. Never holds data from the request.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Validation { .. } => "validation",
@@ -224,7 +217,6 @@ impl Error {
             Self::Decode { .. } => "decode",
             Self::Auth(_) => "auth",
             Self::Config(_) => "config",
-            Self::WaitTimedOut { .. } => "wait_timed_out",
             Self::Io { .. } => "io",
         }
     }
@@ -414,89 +406,8 @@ impl Error {
         Self::Transport {
             kind,
             message: format!("{what}: {}; {hint}", chain_text(&error)),
-            source: Some(Arc::new(error)),
+            source: Some(Arc::new(error) as TransportSource),
         }
-    }
-}
-
-impl Clone for Error {
-    fn clone(&self) -> Self {
-        match self {
-            Self::Validation { message, details } => Self::Validation {
-                message: message.clone(),
-                details: details.clone(),
-            },
-            Self::Unauthorized { message, challenge } => Self::Unauthorized {
-                message: message.clone(),
-                challenge: challenge.clone(),
-            },
-            Self::Forbidden { message, scope } => Self::Forbidden {
-                message: message.clone(),
-                scope: scope.clone(),
-            },
-            Self::NotFound { message } => Self::NotFound {
-                message: message.clone(),
-            },
-            Self::Conflict { message } => Self::Conflict {
-                message: message.clone(),
-            },
-            Self::PayloadTooLarge { message } => Self::PayloadTooLarge {
-                message: message.clone(),
-            },
-            Self::RateLimited {
-                message,
-                retry_after,
-            } => Self::RateLimited {
-                message: message.clone(),
-                retry_after: *retry_after,
-            },
-            Self::Server { status, message } => Self::Server {
-                status: *status,
-                message: message.clone(),
-            },
-            Self::Http { status, message } => Self::Http {
-                status: *status,
-                message: message.clone(),
-            },
-            Self::Transport {
-                kind,
-                message,
-                source,
-            } => Self::Transport {
-                kind: *kind,
-                message: message.clone(),
-                source: source.clone(),
-            },
-            Self::Decode {
-                status,
-                message,
-                snippet,
-            } => Self::Decode {
-                status: *status,
-                message: message.clone(),
-                snippet: snippet.clone(),
-            },
-            Self::Auth(error) => Self::Auth(clone_auth_error(error)),
-            Self::Config(message) => Self::Config(message.clone()),
-            Self::Io { message, source } => Self::Io {
-                message: message.clone(),
-                source: source.clone(),
-            },
-            Self::WaitTimedOut { message, run } => Self::WaitTimedOut {
-                message: message.clone(),
-                run: run.clone(),
-            },
-        }
-    }
-}
-
-fn clone_auth_error(error: &AuthError) -> AuthError {
-    match error {
-        AuthError::InsecureTransport { host } => {
-            AuthError::InsecureTransport { host: host.clone() }
-        }
-        AuthError::Config(message) => AuthError::Config(message.clone()),
-        other => AuthError::config(other.to_string()),
     }
 }
 
@@ -685,6 +596,41 @@ mod tests {
 
     fn map(status: u16, body: &str) -> Error {
         Error::from_response(status, None, None, None, body.as_bytes())
+    }
+
+    #[test]
+    fn a_clone_keeps_an_auth_error_whole() {
+        let refused = Error::Auth(AuthError::TokenEndpoint {
+            grant: "client_credentials",
+            error: "invalid_client".into(),
+            description: Some("unknown client".into()),
+            status: 401,
+        });
+        let copy = refused.clone();
+        assert!(
+            matches!(
+                &copy,
+                Error::Auth(AuthError::TokenEndpoint { error, status: 401, .. })
+                    if error == "invalid_client"
+            ),
+            "{copy:?}"
+        );
+        assert_eq!(copy.to_string(), refused.to_string());
+    }
+
+    #[tokio::test]
+    async fn a_transport_error_keeps_its_cause_through_clones() {
+        use std::error::Error as _;
+        // Port 9 on loopback: nothing listens, the connect is refused at once.
+        let failure = reqwest::Client::new()
+            .get("http://127.0.0.1:9/")
+            .send()
+            .await
+            .unwrap_err();
+        let error = Error::from_transport(failure, "GET /v1/records").clone();
+        assert_eq!(error.kind(), "connect");
+        let cause = error.source().expect("a transport error has a cause");
+        assert!(!cause.to_string().is_empty());
     }
 
     #[test]

@@ -49,7 +49,7 @@
 //!
 //! The request path (build -> authorize -> rate limit -> send -> classify -> retry or map
 //! error -> decode) is in one module, `request`, which knows nothing of resources, scans or
-//! bulk writes; the retry decision is the pure [`retry::decide`].
+//! bulk writes; the retry decision is a pure function in `retry`, tested without I/O.
 //!
 //! The modules, one job each:
 //!
@@ -57,6 +57,7 @@
 //! - [`api_log`]: the client's own log of every attempt, its sinks and exports.
 //! - `bulk`: bulk writes through the batch endpoints (options, wire types, the concurrent
 //!   runner, durable writes from a stream, the failures journal, resend).
+//! - `call_options`: [`CallOptions`], per-call timeout, headers, idempotency key, retry policy.
 //! - `challenge`: reading a server's `WWW-Authenticate` (a `403`'s missing scope, an expired key).
 //! - `connection`: [`Connection`] (the transport plus base URL and page format) and its builder.
 //! - `error`: the one error type, and how responses and transport failures map to it.
@@ -69,7 +70,7 @@
 //! - `request`: the request path, owned by its `Transport`.
 //! - `resource`: [`Resource`]: typed CRUD, the list recipe, every public resource method but
 //!   the bulk writes.
-//! - [`retry`]: when to retry and how long to wait (a pure decision).
+//! - `retry`: [`RetryPolicy`], and when to retry and how long to wait (a pure decision).
 //! - `retry_quota`: the connection-wide retry quota (a token bucket shared by every call).
 //! - `wait_notice`: notices of the waits a call makes, for an observer (the CLI prints them).
 //! - `scan`: scans: pipelined, checkpointed, consistent, incremental, partitioned.
@@ -82,6 +83,7 @@
 mod api_keys;
 pub mod api_log;
 mod bulk;
+mod call_options;
 mod challenge;
 mod connection;
 mod error;
@@ -93,7 +95,7 @@ mod query;
 mod rate_limit;
 mod request;
 mod resource;
-pub mod retry;
+mod retry;
 mod retry_quota;
 mod scan;
 mod settings;
@@ -106,14 +108,24 @@ pub use api_log::{
     API_LOG_CSV_HEADER, ApiLogEntry, ApiLogFilter, ApiLogSink, DEFAULT_API_LOG_CAPACITY,
     JsonLinesApiLog, MemoryApiLog, write_api_log_csv, write_api_log_json_lines,
 };
+/// The `#[async_trait]` attribute an [`Auth`] implementation puts on its `impl` block.
+pub use async_trait::async_trait;
 pub use bulk::{
     BatchOptions, BatchOutcome, DEFAULT_BATCH_CONCURRENCY, Journal, JournalEntry, JournalLine,
     JournalOutcome, LostRequest, Progress, ProgressCallback, ResendOptions, ResendOutcome,
     WriteOutcome,
 };
+pub use call_options::{CallOptions, MAX_EXTRA_HEADER_BYTES, MAX_EXTRA_HEADERS};
 pub use connection::{
     Connection, ConnectionBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_VALIDATE_RESOURCE,
+};
+/// The whole authentication crate (OAuth 2.0 builder, token stores...).
+pub use dbsync_auth as auth;
+/// Implementing an authentication strategy needs nothing beyond this crate: the trait, the
+/// request it adds credentials to, its error, secrets, and the built-in strategies.
+pub use dbsync_auth::{
+    Auth, AuthError, AuthRequest, BasicAuth, BearerAuth, NoAuth, OAuth2Auth, Secret,
 };
 /// The contract facts (limits, resource-name rule, timestamps) this crate follows.
 pub use dbsync_contract as contract;
@@ -123,7 +135,9 @@ pub use dbsync_contract::MAX_BATCH_SIZE;
 /// [`Error::missing_scope`].
 pub use dbsync_contract::scopes;
 pub use dbsync_validate::{ErrorDetail, Schema};
-pub use error::{Error, TransportKind};
+pub use error::{Error, TransportKind, TransportSource};
+/// The `http` crate, whose header types [`AuthRequest`] and [`Auth::on_unauthorized_for`] use.
+pub use http;
 pub use id::Id;
 pub use monitoring::{
     ExportFormat, ExportSummary, LogEntry, LogQuery, MAX_USAGE_WINDOWS, ServerLogs, Usage,
@@ -132,7 +146,9 @@ pub use monitoring::{
 pub use page::{Meta, Page, PageFormat};
 pub use query::{Query, Timestamp};
 pub use rate_limit::{RateLimitInfo, RateLimiter};
-pub use request::pacing_pause;
+/// The `reqwest` crate, for [`ConnectionBuilder::http_client`] (a client of your own); no other
+/// part of this crate's API uses a reqwest type.
+pub use reqwest;
 pub use resource::{MAX_LIMIT, Resource};
 pub use retry::{
     DEFAULT_CALL_DEADLINE, DEFAULT_MAX_RATE_LIMIT_WAIT, DEFAULT_MAX_RETRIES,
@@ -152,10 +168,34 @@ pub use settings::{
 };
 pub use validate_connection::ValidationReport;
 pub use wait_notice::{WaitNotice, WaitObserver, WaitReason, whole_units};
-pub use workflows::{PollBackoff, Run, RunError, RunStatus, Workflow, Workflows};
+pub use workflows::{PollBackoff, Run, RunError, RunStatus, WaitError, Workflow, Workflows};
 
 /// A record as JSON: what [`Connection::records`] works with.
 pub type Record = serde_json::Value;
+
+// Compile-time checks: the handles, errors and streams an application keeps in tasks and
+// shares between them stay `Send + Sync + 'static` (streams `Send + 'static`: they are polled
+// by one task at a time). A change that breaks this fails the build here, not in a user's code.
+const _: fn() = || {
+    fn shared<T: Send + Sync + 'static>() {}
+    fn sent<T: Send + 'static>() {}
+    shared::<Error>();
+    shared::<WaitError>();
+    shared::<Connection>();
+    shared::<ConnectionBuilder>();
+    shared::<Resource<Record>>();
+    shared::<Workflows>();
+    shared::<ApiKeys>();
+    shared::<ServerLogs>();
+    shared::<RetryPolicy>();
+    shared::<CallOptions>();
+    shared::<BatchOptions>();
+    shared::<BatchOutcome<Record>>();
+    shared::<Page<Record>>();
+    sent::<Scan<Record>>();
+    sent::<WriteOutcome<Record>>();
+    sent::<futures::stream::BoxStream<'static, Result<Record, Error>>>();
+};
 
 /// The README's example, compiled as a doctest.
 #[doc = include_str!("../README.md")]

@@ -14,6 +14,7 @@ use crate::error::Error;
 
 /// One page of records.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Page<T> {
     /// The records, in the server's order.
     pub data: Vec<T>,
@@ -24,6 +25,7 @@ pub struct Page<T> {
 /// The `meta` object of a page. Every field is optional so that servers that send less still
 /// work.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
 pub struct Meta {
     /// The page size the server used.
     #[serde(default)]
@@ -34,6 +36,25 @@ pub struct Meta {
     /// How many records match the query in all.
     #[serde(default)]
     pub total: Option<u64>,
+}
+
+impl<T> Page<T> {
+    /// A page of `data` with `meta` (for tests and fakes of code that takes pages).
+    pub fn new(data: Vec<T>, meta: Option<Meta>) -> Self {
+        Self { data, meta }
+    }
+}
+
+impl Meta {
+    /// Paging metadata: the page size, the offset of its first record and the total, each
+    /// optional as on the wire.
+    pub fn new(limit: Option<u64>, offset: Option<u64>, total: Option<u64>) -> Self {
+        Self {
+            limit,
+            offset,
+            total,
+        }
+    }
 }
 
 /// How list pages are shaped: the contract's `{"data":[...],"meta":{...}}` (default), the

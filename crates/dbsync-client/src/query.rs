@@ -13,7 +13,7 @@ use url::Url;
 ///     .limit(50)
 ///     .from("2024-01-01T00:00:00+02:00")
 ///     .filter("status", "active");
-/// assert_eq!(query.limit_value(), Some(50));
+/// assert_eq!(query.get_limit(), Some(50));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Query {
@@ -99,23 +99,56 @@ impl Query {
         self
     }
 
-    /// The configured page size.
+    /// The old name of [`Self::get_limit`].
+    #[deprecated(
+        since = "0.2.0",
+        note = "use `get_limit`, named after its setter `limit`"
+    )]
     pub fn limit_value(&self) -> Option<u32> {
+        self.get_limit()
+    }
+
+    /// The configured page size.
+    pub fn get_limit(&self) -> Option<u32> {
         self.limit
     }
 
-    /// The configured offset.
+    /// The old name of [`Self::get_offset`].
+    #[deprecated(
+        since = "0.2.0",
+        note = "use `get_offset`, named after its setter `offset`"
+    )]
     pub fn offset_value(&self) -> Option<u64> {
+        self.get_offset()
+    }
+
+    /// The configured offset.
+    pub fn get_offset(&self) -> Option<u64> {
         self.offset
     }
 
-    /// The configured `from` timestamp.
+    /// The old name of [`Self::get_from`].
+    #[deprecated(
+        since = "0.2.0",
+        note = "use `get_from`, named after its setter `from`"
+    )]
     pub fn from_value(&self) -> Option<&str> {
+        self.get_from()
+    }
+
+    /// The configured `from` timestamp.
+    pub fn get_from(&self) -> Option<&str> {
         self.from.as_deref()
     }
 
-    /// The configured `to` timestamp.
+    /// The old name of [`Self::get_to`].
+    #[deprecated(since = "0.2.0", note = "use `get_to`, named after its setter `to`")]
     pub fn to_value(&self) -> Option<&str> {
+        self.get_to()
+    }
+
+    /// The configured `to` timestamp.
+    pub fn get_to(&self) -> Option<&str> {
         self.to.as_deref()
     }
 

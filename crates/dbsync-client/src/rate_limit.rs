@@ -16,6 +16,7 @@ pub trait RateLimiter: Send + Sync + Debug {
 
 /// The server's `X-RateLimit-*` headers, where present.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RateLimitInfo {
     /// `X-RateLimit-Limit`: requests allowed per window.
     pub limit: Option<u64>,

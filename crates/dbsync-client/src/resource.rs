@@ -6,6 +6,7 @@
 
 use std::fmt::{self, Display};
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use dbsync_validate::Schema;
 use futures::stream::{BoxStream, Stream, StreamExt as _};
@@ -17,6 +18,7 @@ use serde_json::Value;
 use crate::bulk::{
     BatchOptions, BatchOutcome, JournalLine, ResendOptions, ResendOutcome, WriteOutcome,
 };
+use crate::call_options::CallOptions;
 use crate::connection::Connection;
 use crate::error::Error;
 use crate::id::check_path_segment;
@@ -37,13 +39,13 @@ pub use dbsync_contract::MAX_LIMIT;
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), dbsync_client::Error> {
-/// use dbsync_client::{Connection, Query};
+/// use dbsync_client::{Connection, Id, Query};
 /// use serde::{Deserialize, Serialize};
 ///
 /// #[derive(Debug, Serialize, Deserialize)]
 /// struct Contact {
 ///     #[serde(skip_serializing_if = "Option::is_none")]
-///     id: Option<String>,
+///     id: Option<Id>,
 ///     email: String,
 /// }
 ///
@@ -59,6 +61,8 @@ pub struct Resource<T> {
     pub(crate) name: String,
     pub(crate) format: PageFormat,
     pub(crate) preflight: Preflight,
+    /// The caller's per-call options, for every call of this view.
+    options: Option<Arc<CallOptions>>,
     _records: PhantomData<fn() -> T>,
 }
 
@@ -69,6 +73,7 @@ impl<T> Clone for Resource<T> {
             name: self.name.clone(),
             format: self.format.clone(),
             preflight: self.preflight.clone(),
+            options: self.options.clone(),
             _records: PhantomData,
         }
     }
@@ -92,6 +97,7 @@ impl<T> Resource<T> {
             name,
             format,
             preflight: Preflight::default(),
+            options: None,
             _records: PhantomData,
         }
     }
@@ -104,6 +110,37 @@ impl<T> Resource<T> {
     /// The connection this resource uses.
     pub fn connection(&self) -> &Connection {
         &self.connection
+    }
+
+    /// A view of this resource whose every call (get, list, create, update, delete, scans,
+    /// bulk writes) uses `options`: a per-attempt timeout, extra headers, a create's
+    /// `Idempotency-Key`, a retry policy (see [`CallOptions`]). Cheap: the view shares the
+    /// connection. One method covers every call, rather than a `*_with` twin of each.
+    ///
+    /// ```no_run
+    /// # async fn run(records: dbsync_client::Resource<serde_json::Value>) -> Result<(), dbsync_client::Error> {
+    /// use std::time::Duration;
+    /// use dbsync_client::{CallOptions, Id};
+    ///
+    /// let id = Id::from(42_u64);
+    /// let quick = records.with_options(CallOptions::new().timeout(Duration::from_secs(2)));
+    /// let record = quick.get(&id).await?;
+    /// let copy = records
+    ///     .with_options(CallOptions::new().idempotency_key("import-7-row-42"))
+    ///     .create(&record)
+    ///     .await?;
+    /// # let _ = copy;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_options(&self, options: CallOptions) -> Self {
+        let mut view = self.clone();
+        view.options = Some(Arc::new(options));
+        view
+    }
+
+    /// The options every call of this view uses, if any ([`Resource::with_options`]).
+    pub fn options(&self) -> Option<&CallOptions> {
+        self.options.as_deref()
     }
 
     /// Reads list pages in `format` instead of the connection's.
@@ -126,12 +163,13 @@ impl<T> Resource<T> {
 
     pub(crate) fn collection_call(&self, method: Method) -> Result<Call, Error> {
         let url = self.connection.endpoint(&[&self.name])?;
-        Ok(Call::new(method, url, format!("/v1/{}", self.name)))
+        Ok(Call::new(method, url, format!("/v1/{}", self.name)).with_options(self.options.clone()))
     }
 
     pub(crate) fn sub_call(&self, method: Method, sub: &str) -> Result<Call, Error> {
         let url = self.connection.endpoint(&[&self.name, sub])?;
-        Ok(Call::new(method, url, format!("/v1/{}/{sub}", self.name)))
+        Ok(Call::new(method, url, format!("/v1/{}/{sub}", self.name))
+            .with_options(self.options.clone()))
     }
 
     /// Sends `call` on the connection's transport.
@@ -142,7 +180,8 @@ impl<T> Resource<T> {
     fn record_call(&self, method: Method, id: &dyn Display) -> Result<Call, Error> {
         let id = record_id(id)?;
         let url = self.connection.endpoint(&[&self.name, &id])?;
-        Ok(Call::new(method, url, format!("/v1/{}/{{id}}", self.name)))
+        Ok(Call::new(method, url, format!("/v1/{}/{{id}}", self.name))
+            .with_options(self.options.clone()))
     }
 
     /// One page of `query` (its offset and limit included), checked and laid out, its records
@@ -155,7 +194,7 @@ impl<T> Resource<T> {
         let reply = self.send(&call, Expect::Page(&self.format)).await?;
         // The layout read while the request path checked the body: the page is not parsed again.
         let layout = PageLayout::of_reply(&reply.body, reply.status, &self.format, reply.page)?;
-        if let Some(limit) = query.limit_value()
+        if let Some(limit) = query.get_limit()
             && layout.records.len() > limit as usize
         {
             return Err(Error::decode(
@@ -165,7 +204,7 @@ impl<T> Resource<T> {
                      more than asked for, so its paging cannot be trusted (a server fault; a \
                      scan stops here rather than yield duplicates)",
                     layout.records.len(),
-                    query.offset_value().unwrap_or(0)
+                    query.get_offset().unwrap_or(0)
                 ),
                 b"",
             ));
@@ -308,7 +347,7 @@ impl<T: DeserializeOwned + Send + 'static> Resource<T> {
     }
 
     /// The records changed since `watermark` (records whose `updated_at` is at or after it;
-    /// from the beginning of time when `None`), up to the end of the range (exclusive): see
+    /// from the beginning of time when `None`, which needs no type annotation), up to the end of the range (exclusive): see
     /// [`IncrementalOptions`]. Once the scan has ended, [`Scan::watermark`] is the watermark
     /// to store for the next call.
     ///
@@ -326,21 +365,23 @@ impl<T: DeserializeOwned + Send + 'static> Resource<T> {
     ///
     /// let records = Connection::from_env()?.records();
     /// let options = IncrementalOptions::default().window(Duration::from_secs(24 * 3600));
-    /// let mut changes = records.changes_since(Query::new().limit(1000), stored, options)?;
+    /// let watermark = stored.map(Into::into); // a `Timestamp`; `None` for the first run
+    /// let mut changes = records.changes_since(Query::new().limit(1000), watermark, options)?;
     /// while let Some(record) = changes.try_next().await? {
     ///     # let _ = record;
     /// }
     /// let new_watermark = changes.watermark(); // store it
     /// # let _ = new_watermark;
+    /// # let _first = records.changes_since(Query::new(), None, IncrementalOptions::default())?;
     /// # Ok(()) }
     /// ```
     pub fn changes_since(
         &self,
         query: Query,
-        watermark: Option<impl Into<Timestamp>>,
+        watermark: Option<Timestamp>,
         options: IncrementalOptions,
     ) -> Result<Scan<T>, Error> {
-        scan::changes_since(self, query, watermark.map(Into::into), options)
+        scan::changes_since(self, query, watermark, options)
     }
 
     /// Splits the scan of `query` into `n` [`ScanMode::Plain`] partitions of about the same
@@ -521,9 +562,9 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
 /// Durable bulk writes from a stream (the `bulk` module).
 impl<T: Serialize + DeserializeOwned + Send + 'static> Resource<T> {
     /// Creates every record of `records`, a stream of any length, with bounded memory: records
-    /// are taken from the stream as requests can carry them, `options.records_per_request()`
+    /// are taken from the stream as requests can carry them, `options.get_chunk_size()`
     /// (at most 100) per `POST /v1/{resource}/batch` request and up to
-    /// `options.max_in_flight()` requests at once, each with its own `Idempotency-Key`. Each
+    /// `options.get_concurrency()` requests at once, each with its own `Idempotency-Key`. Each
     /// input record yields one [`WriteOutcome`], in input order: saved, rejected, or unknown
     /// with the request to send again. A batch refused as a whole with `400`/`413` is split to
     /// find its bad records, as in [`Resource::create_many_with`]. The progress callback of
@@ -662,7 +703,7 @@ pub(crate) fn check_query(query: &Query) -> Result<(), Error> {
             "`{field}` cannot be an equality filter: use Query::{field}(..)"
         )));
     }
-    match query.limit_value() {
+    match query.get_limit() {
         Some(limit) if limit == 0 || limit > MAX_LIMIT => Err(Error::config(format!(
             "query limit {limit} is out of range: use 1..={MAX_LIMIT}"
         ))),

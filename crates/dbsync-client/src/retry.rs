@@ -26,7 +26,7 @@ use http::Method;
 /// let policy = dbsync_client::RetryPolicy::default()
 ///     .max_retries(5)
 ///     .max_retry_after(Duration::from_secs(120));
-/// assert_eq!(policy.retries(), 5);
+/// assert_eq!(policy.get_max_retries(), 5);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -128,30 +128,66 @@ impl RetryPolicy {
         self
     }
 
-    /// The configured cap on rate-limit waits per call.
+    /// The old name of [`Self::get_max_rate_limit_wait`].
+    #[deprecated(
+        since = "0.2.0",
+        note = "use `get_max_rate_limit_wait`, named after its setter `max_rate_limit_wait`"
+    )]
     pub fn rate_limit_wait_cap(&self) -> Duration {
+        self.get_max_rate_limit_wait()
+    }
+
+    /// The configured cap on rate-limit waits per call.
+    pub fn get_max_rate_limit_wait(&self) -> Duration {
         self.max_rate_limit_wait
     }
 
-    /// The configured overall deadline per call, if any.
+    /// The old name of [`Self::get_call_deadline`].
+    #[deprecated(
+        since = "0.2.0",
+        note = "use `get_call_deadline`, named after its setter `call_deadline`"
+    )]
     pub fn deadline(&self) -> Option<Duration> {
+        self.get_call_deadline()
+    }
+
+    /// The configured overall deadline per call, if any.
+    pub fn get_call_deadline(&self) -> Option<Duration> {
         self.call_deadline
     }
 
-    /// The configured number of retries.
+    /// The old name of [`Self::get_max_retries`].
+    #[deprecated(
+        since = "0.2.0",
+        note = "use `get_max_retries`, named after its setter `max_retries`"
+    )]
     pub fn retries(&self) -> u32 {
+        self.get_max_retries()
+    }
+
+    /// The configured number of retries.
+    pub fn get_max_retries(&self) -> u32 {
         self.max_retries
     }
 
-    /// The configured longest `Retry-After` wait.
+    /// The old name of [`Self::get_max_retry_after`].
+    #[deprecated(
+        since = "0.2.0",
+        note = "use `get_max_retry_after`, named after its setter `max_retry_after`"
+    )]
     pub fn longest_retry_after(&self) -> Duration {
+        self.get_max_retry_after()
+    }
+
+    /// The configured longest `Retry-After` wait.
+    pub fn get_max_retry_after(&self) -> Duration {
         self.max_retry_after
     }
 }
 
 /// What one attempt came to, as far as retrying is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// A success status with a usable body.
     Success,
     /// A success status whose body could not be read or was not JSON: the server may have
@@ -177,7 +213,7 @@ impl Outcome {
     /// answer: the request may have arrived (a transport failure after connecting, a body cut
     /// short or unreadable) or the server failed while working on it (`5xx`). A success is not
     /// counted (its answer is in hand), nor an answer the server gave without acting (`4xx`).
-    pub fn may_have_acted(&self) -> bool {
+    pub(crate) fn may_have_acted(&self) -> bool {
         match self {
             Self::UnreadableBody | Self::TransportFailed => true,
             Self::Status { status, .. } => *status >= 500,
@@ -188,7 +224,7 @@ impl Outcome {
 
 /// What to do after an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// Return the result (success, or an error that retrying cannot or may not fix).
     Stop,
     /// Try again after the wait.
@@ -197,7 +233,7 @@ pub enum Decision {
 
 /// How long to wait before the next attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Wait {
+pub(crate) enum Wait {
     /// Exactly this long (a server-given `Retry-After`; no jitter on top).
     Exactly(Duration),
     /// A random time between zero and this ceiling (exponential backoff with full jitter).
@@ -206,7 +242,7 @@ pub enum Wait {
 
 impl Wait {
     /// The concrete wait, drawing the jitter from `unit` (a number in `0.0..=1.0`).
-    pub fn resolve(self, unit: f64) -> Duration {
+    pub(crate) fn resolve(self, unit: f64) -> Duration {
         match self {
             Self::Exactly(wait) => wait,
             Self::UpTo(ceiling) => ceiling.mul_f64(unit.clamp(0.0, 1.0)),
@@ -215,7 +251,7 @@ impl Wait {
 }
 
 /// Whether `method` may be sent again after the server may have acted on it.
-pub fn is_replayable(method: &Method, has_idempotency_key: bool) -> bool {
+pub(crate) fn is_replayable(method: &Method, has_idempotency_key: bool) -> bool {
     has_idempotency_key
         || matches!(
             *method,
@@ -230,7 +266,7 @@ pub fn is_replayable(method: &Method, has_idempotency_key: bool) -> bool {
 /// `429`s by [`MAX_RATE_LIMITED_RETRIES`] (and by the caps on waits). A `Retry-After` of zero is
 /// waited like a `429` without one: a jittered backoff, so that a server answering `429` at once
 /// is not asked again at once.
-pub fn decide(
+pub(crate) fn decide(
     method: &Method,
     has_idempotency_key: bool,
     outcome: &Outcome,
@@ -268,7 +304,7 @@ pub fn decide(
 /// Whether `outcome` is the server pacing us: a `429` with a `Retry-After` (a wait past
 /// [`RetryPolicy::max_retry_after`] is not retried at all). Such answers use neither the call's
 /// retries nor the connection's retry quota.
-pub fn is_paced(outcome: &Outcome) -> bool {
+pub(crate) fn is_paced(outcome: &Outcome) -> bool {
     matches!(
         outcome,
         Outcome::Status {
@@ -292,7 +328,7 @@ fn is_retryable_status(status: u16) -> bool {
 }
 
 /// Parses a `Retry-After` value: delay seconds, or an HTTP date (a date in the past is zero).
-pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
@@ -438,11 +474,13 @@ mod tests {
     #[test]
     fn the_defaults_leave_retries_to_the_deadline_and_the_quota() {
         let p = RetryPolicy::default();
-        assert_eq!(p.retries(), DEFAULT_MAX_RETRIES);
-        assert_eq!(p.deadline(), Some(DEFAULT_CALL_DEADLINE));
+        assert_eq!(p.get_max_retries(), DEFAULT_MAX_RETRIES);
+        assert_eq!(p.get_call_deadline(), Some(DEFAULT_CALL_DEADLINE));
         // The backoff ceilings of the safety net's retries add up to far more than the
         // deadline: the deadline ends retrying first.
-        let ceilings: Duration = (1..=p.retries()).map(|n| backoff_ceiling(n, &p)).sum();
+        let ceilings: Duration = (1..=p.get_max_retries())
+            .map(|n| backoff_ceiling(n, &p))
+            .sum();
         assert!(ceilings / 2 > DEFAULT_CALL_DEADLINE, "{ceilings:?}");
     }
 

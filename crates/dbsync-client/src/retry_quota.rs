@@ -27,7 +27,7 @@ pub const DEFAULT_SUCCESS_REWARD: u32 = 2;
 ///
 /// ```
 /// let quota = dbsync_client::RetryQuota::default().capacity(1_000).retry_cost(2);
-/// assert_eq!(quota.tokens(), 1_000);
+/// assert_eq!(quota.get_capacity(), 1_000);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryQuota {
@@ -76,8 +76,17 @@ impl RetryQuota {
         self
     }
 
-    /// The configured capacity.
+    /// The old name of [`Self::get_capacity`].
+    #[deprecated(
+        since = "0.2.0",
+        note = "use `get_capacity`, named after its setter `capacity`"
+    )]
     pub fn tokens(&self) -> u32 {
+        self.get_capacity()
+    }
+
+    /// The configured capacity.
+    pub fn get_capacity(&self) -> u32 {
         self.capacity
     }
 }

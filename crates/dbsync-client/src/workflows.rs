@@ -35,9 +35,46 @@ pub struct Workflow {
     pub name: String,
 }
 
+/// Why [`Workflows::wait`] returned without a finished run.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum WaitError {
+    /// The run did not finish within the time the wait was given. `run` is the last state
+    /// seen, so the caller can decide to wait more or cancel.
+    #[error("{message}")]
+    TimedOut {
+        /// Which run, how long, its last status, and what to do.
+        message: String,
+        /// The run as last seen.
+        run: Box<Run>,
+    },
+    /// A poll of the run failed (the call's own retries included).
+    #[error(transparent)]
+    Call(#[from] Error),
+}
+
+impl WaitError {
+    /// The run as last seen, when the wait timed out.
+    pub fn run(&self) -> Option<&Run> {
+        match self {
+            Self::TimedOut { run, .. } => Some(run),
+            Self::Call(_) => None,
+        }
+    }
+
+    /// A short, stable name: `wait_timed_out`, or the failed call's [`Error::kind`].
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::TimedOut { .. } => "wait_timed_out",
+            Self::Call(error) => error.kind(),
+        }
+    }
+}
+
 /// The status of a run. A status this client does not know is kept in
 /// [`RunStatus::Unknown`] rather than failing to decode.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum RunStatus {
     /// Waiting to start.
     Queued,
@@ -200,7 +237,7 @@ impl PollBackoff {
 /// Workflows of a connection; get one with [`Connection::workflows`]. Cheap to clone.
 ///
 /// ```no_run
-/// # async fn demo(connection: dbsync_client::Connection) -> Result<(), dbsync_client::Error> {
+/// # async fn demo(connection: dbsync_client::Connection) -> Result<(), Box<dyn std::error::Error>> {
 /// use std::time::Duration;
 ///
 /// let workflows = connection.workflows();
@@ -300,13 +337,14 @@ impl Workflows {
 
     /// Waits until the run has finished, polling with [`PollBackoff::default`]; returns the
     /// final run (whatever its status: check [`Run::status`]). After `timeout` it fails with
-    /// [`Error::WaitTimedOut`], which carries the run as last seen.
+    /// [`WaitError::TimedOut`], which carries the run as last seen; a failed poll is
+    /// [`WaitError::Call`].
     pub async fn wait(
         &self,
         workflow_id: &str,
         run_id: &str,
         timeout: Duration,
-    ) -> Result<Run, Error> {
+    ) -> Result<Run, WaitError> {
         self.wait_with(workflow_id, run_id, timeout, PollBackoff::default())
             .await
     }
@@ -318,7 +356,7 @@ impl Workflows {
         run_id: &str,
         timeout: Duration,
         backoff: PollBackoff,
-    ) -> Result<Run, Error> {
+    ) -> Result<Run, WaitError> {
         let span = tracing::debug_span!(
             "dbsync_wait",
             endpoint = "/v1/workflows/{workflow_id}/runs/{run_id}",
@@ -337,7 +375,7 @@ impl Workflows {
         run_id: &str,
         timeout: Duration,
         backoff: PollBackoff,
-    ) -> Result<Run, Error> {
+    ) -> Result<Run, WaitError> {
         let started = tokio::time::Instant::now();
         // A timeout too long to express is no timeout.
         let deadline = started.checked_add(timeout);
@@ -349,7 +387,7 @@ impl Workflows {
             }
             let now = tokio::time::Instant::now();
             if deadline.is_some_and(|deadline| now >= deadline) {
-                return Err(Error::WaitTimedOut {
+                return Err(WaitError::TimedOut {
                     message: format!(
                         "run {run_id} of workflow {workflow_id} has not finished after {:?} \
                          (last status {}); wait longer, or cancel it",

@@ -139,15 +139,7 @@ async fn progress_reaches_the_total_and_counts_failures() {
     assert_eq!(reports[0].done, 0);
     assert!(reports.iter().all(|p| p.total == 100));
     assert!(reports.windows(2).all(|w| w[0].done < w[1].done));
-    assert_eq!(
-        *reports.last().unwrap(),
-        Progress {
-            done: 100,
-            total: 100,
-            saved: 100,
-            failed: 0
-        }
-    );
+    assert_eq!(*reports.last().unwrap(), Progress::new(100, 100, 100, 0));
     assert_eq!(
         sizes_of(&server.received_requests().await.unwrap()),
         [20, 40, 40]
@@ -350,15 +342,7 @@ async fn records_refused_before_sending_count_in_progress_and_are_not_sent() {
         .await;
     assert!(matches!(outcomes[1].result, Err(Error::Config(_))));
     assert!(outcomes[0].result.is_ok() && outcomes[2].result.is_ok());
-    assert_eq!(
-        last.lock().unwrap().unwrap(),
-        Progress {
-            done: 3,
-            total: 3,
-            saved: 2,
-            failed: 1
-        }
-    );
+    assert_eq!(last.lock().unwrap().unwrap(), Progress::new(3, 3, 2, 1));
     assert_eq!(sizes_of(&server.received_requests().await.unwrap()), [2]);
 }
 

@@ -334,7 +334,7 @@ async fn an_incremental_scan_in_windows_yields_exactly_the_changed_records_and_a
         .window(Duration::from_secs(2 * 24 * 3600))
         .until(until);
     let mut changes = records
-        .changes_since(Query::new().limit(50), Some(since), options)
+        .changes_since(Query::new().limit(50), Some(since.into()), options)
         .unwrap();
     let mut got = Vec::new();
     let mut watermarks = Vec::new();
@@ -355,7 +355,7 @@ async fn an_incremental_scan_in_windows_yields_exactly_the_changed_records_and_a
         .unwrap();
     let options = IncrementalOptions::default().settle(Duration::ZERO);
     let next: Vec<Value> = records
-        .changes_since(Query::new(), Some(until), options)
+        .changes_since(Query::new(), Some(until.into()), options)
         .unwrap()
         .try_collect()
         .await

@@ -36,7 +36,7 @@ fn the_contract_example_parses_and_keeps_references() {
     let settings = ConnectionSettings::from_json(CONTRACT_EXAMPLE).unwrap();
     assert_eq!(settings.name.as_deref(), Some("crm-prod"));
     assert_eq!(settings.timeout_secs, Some(30));
-    assert_eq!(settings.retry.unwrap().policy().retries(), 5);
+    assert_eq!(settings.retry.unwrap().policy().get_max_retries(), 5);
     assert_eq!(settings.rate_limit.unwrap().requests_per_minute, 600);
     match &settings.auth {
         AuthSettings::OAuth2 {
@@ -490,12 +490,7 @@ fn save_writes_owner_only_and_no_literal_secret() {
 
     // Asked for, the literal is written.
     settings
-        .save(
-            &path,
-            SaveOptions {
-                include_secrets: true,
-            },
-        )
+        .save(&path, SaveOptions::default().with_secrets(true))
         .unwrap();
     assert!(std::fs::read_to_string(&path).unwrap().contains("p@55w0rd"));
     #[cfg(unix)]
@@ -508,12 +503,7 @@ fn save_keeps_references_as_references() {
     let path = dir.path().join("conn.json");
     let settings = ConnectionSettings::from_json(CONTRACT_EXAMPLE).unwrap();
     let report = settings
-        .save(
-            &path,
-            SaveOptions {
-                include_secrets: true,
-            },
-        )
+        .save(&path, SaveOptions::default().with_secrets(true))
         .unwrap();
     assert!(report.secrets_as_references.is_empty());
     let reloaded = ConnectionSettings::from_file(&path).unwrap();
@@ -561,7 +551,7 @@ async fn settings_reach_the_connection() {
         server.uri()
     );
     let conn = Connection::from_settings_json(&json).unwrap();
-    assert_eq!(conn.retry_policy().retries(), 0);
+    assert_eq!(conn.retry_policy().get_max_retries(), 0);
     conn.validate().await.unwrap();
     let page = conn
         .resource::<serde_json::Value>("contacts")
@@ -579,10 +569,13 @@ fn wait_cap_and_deadline_settings_reach_the_policy_and_round_trip() {
     let settings = ConnectionSettings::from_json(json).unwrap();
     let policy = settings.retry.unwrap().policy();
     assert_eq!(
-        policy.rate_limit_wait_cap(),
+        policy.get_max_rate_limit_wait(),
         std::time::Duration::from_secs(90)
     );
-    assert_eq!(policy.deadline(), Some(std::time::Duration::from_secs(600)));
+    assert_eq!(
+        policy.get_call_deadline(),
+        Some(std::time::Duration::from_secs(600))
+    );
     let (saved, _) = settings.to_json(false);
     assert_eq!(saved["retry"]["max_rate_limit_wait_secs"], 90);
     assert_eq!(saved["retry"]["call_deadline_secs"], 600);
@@ -592,7 +585,7 @@ fn wait_cap_and_deadline_settings_reach_the_policy_and_round_trip() {
         .build()
         .unwrap();
     assert_eq!(
-        connection.retry_policy().deadline(),
+        connection.retry_policy().get_call_deadline(),
         Some(std::time::Duration::from_secs(600))
     );
     assert!(format!("{connection:?}").contains("requests_per_minute: Some(120)"));
@@ -762,7 +755,7 @@ fn a_call_deadline_of_zero_in_settings_means_none() {
             .retry
             .unwrap()
             .policy()
-            .deadline()
+            .get_call_deadline()
     };
     assert_eq!(read(0), None);
     assert_eq!(read(30), Some(std::time::Duration::from_secs(30)));
@@ -771,6 +764,6 @@ fn a_call_deadline_of_zero_in_settings_means_none() {
         .retry
         .unwrap()
         .policy()
-        .deadline();
+        .get_call_deadline();
     assert_eq!(default, Some(std::time::Duration::from_secs(120)));
 }

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{builder, connection};
-use dbsync_client::{Connection, Error, PollBackoff, RunStatus};
+use dbsync_client::{Connection, Error, PollBackoff, RunStatus, WaitError};
 use dbsync_sandbox::Sandbox;
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, header_exists, method, path};
@@ -136,7 +136,7 @@ async fn waiting_past_the_timeout_fails_with_the_last_run() {
     assert_eq!(started.elapsed(), Duration::from_secs(10));
     assert_eq!(server.received_requests().await.unwrap().len(), 5);
     match &err {
-        Error::WaitTimedOut { run, message } => {
+        WaitError::TimedOut { run, message } => {
             assert_eq!(run.status, RunStatus::Running);
             assert!(
                 message.contains("run_000001") && message.contains("last status running"),

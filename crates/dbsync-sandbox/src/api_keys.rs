@@ -47,11 +47,7 @@ fn unknown_key(id: &str) -> ApiError {
 /// A `400` in the validation shape, with one detail.
 fn invalid_field(field: &str, message: &str) -> ApiError {
     let mut error = ApiError::bad_request("Invalid field value");
-    error.details.push(ErrorDetail {
-        field: field.to_owned(),
-        message: message.to_owned(),
-        code: None,
-    });
+    error.details.push(ErrorDetail::new(field, message));
     error
 }
 

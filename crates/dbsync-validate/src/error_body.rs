@@ -46,6 +46,7 @@ pub struct ErrorObject {
 
 /// One entry of `details`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ErrorDetail {
     /// The field (`""` for the record as a whole).
     #[serde(default)]
@@ -55,6 +56,23 @@ pub struct ErrorDetail {
     /// The machine-readable [`ViolationCode`] (an extra member; absent in bodies that do not have it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+}
+
+impl ErrorDetail {
+    /// A violation of `field` (`""` for the record as a whole), without a code.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+            code: None,
+        }
+    }
+
+    /// The same violation with its machine-readable code.
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
 }
 
 impl ErrorBody {

@@ -180,11 +180,7 @@ fn error_bodies_from_a_server_without_codes_or_details_are_read() {
         serde_json::to_value(ErrorBody::new(404, "Not found")).unwrap(),
         json!({"error": {"code": 404, "message": "Not found"}})
     );
-    let with = ErrorBody::new(400, "m").with_details(vec![ErrorDetail {
-        field: "f".into(),
-        message: "x".into(),
-        code: None,
-    }]);
+    let with = ErrorBody::new(400, "m").with_details(vec![ErrorDetail::new("f", "x")]);
     assert_eq!(
         serde_json::to_value(&with).unwrap()["error"]["details"],
         json!([{"field": "f", "message": "x"}])

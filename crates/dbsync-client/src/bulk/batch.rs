@@ -17,6 +17,7 @@ use crate::error::snippet;
 
 /// What became of one input record of a batch call.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct BatchOutcome<T> {
     /// The record's position in the input slice.
     pub index: usize,

@@ -117,13 +117,13 @@ where
         prepared
             .enumerate()
             .map(|(index, record)| (index as u64, record))
-            .chunks(options.records_per_request())
+            .chunks(options.get_chunk_size())
             .map(move |chunk| {
                 let resource = resource.clone();
                 let method = method.clone();
                 async move { resource.write_chunk(method, chunk).await }
             })
-            .buffered(options.max_in_flight())
+            .buffered(options.get_concurrency())
             .flat_map(futures::stream::iter)
             .boxed()
     }

@@ -11,6 +11,7 @@ pub const DEFAULT_BATCH_CONCURRENCY: usize = 4;
 /// How far a batch call has come; handed to [`BatchOptions::on_progress`] after each batch
 /// request (split parts included) finishes, and once at the start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct Progress {
     /// Records whose outcome is known (saved or failed).
     pub done: usize,
@@ -20,6 +21,18 @@ pub struct Progress {
     pub saved: usize,
     /// Records that failed (refused, invalid before sending, or with an unknown outcome).
     pub failed: usize,
+}
+
+impl Progress {
+    /// How far a call of `total` records has come (for tests of progress callbacks).
+    pub fn new(done: usize, total: usize, saved: usize, failed: usize) -> Self {
+        Self {
+            done,
+            total,
+            saved,
+            failed,
+        }
+    }
 }
 
 /// A progress callback: any `Fn(Progress)` that can be shared between threads, such as one that
@@ -35,8 +48,8 @@ pub type ProgressCallback = Arc<dyn Fn(Progress) + Send + Sync>;
 ///     .concurrency(8)
 ///     .chunk_size(50)
 ///     .on_progress(|p| eprintln!("{}/{} records", p.done, p.total));
-/// assert_eq!(options.max_in_flight(), 8);
-/// assert_eq!(options.records_per_request(), 50);
+/// assert_eq!(options.get_concurrency(), 8);
+/// assert_eq!(options.get_chunk_size(), 50);
 /// ```
 #[derive(Clone)]
 pub struct BatchOptions {
@@ -88,13 +101,31 @@ impl BatchOptions {
         self
     }
 
-    /// The configured concurrency.
+    /// The old name of [`Self::get_concurrency`].
+    #[deprecated(
+        since = "0.2.0",
+        note = "use `get_concurrency`, named after its setter `concurrency`"
+    )]
     pub fn max_in_flight(&self) -> usize {
+        self.get_concurrency()
+    }
+
+    /// The configured concurrency.
+    pub fn get_concurrency(&self) -> usize {
         self.concurrency
     }
 
-    /// The configured records per request.
+    /// The old name of [`Self::get_chunk_size`].
+    #[deprecated(
+        since = "0.2.0",
+        note = "use `get_chunk_size`, named after its setter `chunk_size`"
+    )]
     pub fn records_per_request(&self) -> usize {
+        self.get_chunk_size()
+    }
+
+    /// The configured records per request.
+    pub fn get_chunk_size(&self) -> usize {
         self.chunk_size
     }
 }

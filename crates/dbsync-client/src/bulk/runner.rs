@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::batch::{BatchOutcome, BatchResponse, item_result};
 use super::options::{BatchOptions, Progress};
 use crate::error::Error;
-use crate::request::JsonAs;
+use crate::request::{JsonAs, new_idempotency_key};
 use crate::resource::Resource;
 use dbsync_contract::MAX_BATCH_SIZE;
 
@@ -269,7 +269,8 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
         {
             Ok(call) if *method == Method::POST => match key {
                 Some(key) => call.with_idempotency_key(key.to_string()),
-                None => call.with_new_idempotency_key(),
+                // One key per request, whatever CallOptions says: the parts differ.
+                None => call.with_idempotency_key(new_idempotency_key()),
             },
             Ok(call) => call,
             Err(error) => return (None, PartReply::Whole(error, false)),

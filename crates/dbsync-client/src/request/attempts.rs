@@ -99,6 +99,7 @@ pub(super) async fn run<D: Deliver>(
     policy: &RetryPolicy,
     deliver: &D,
 ) -> Sent<D::Output> {
+    let policy = call.retry_override().unwrap_or(policy);
     let span = tracing::debug_span!(
         "dbsync_call",
         method = %call.method,
@@ -204,7 +205,7 @@ impl Attempts<'_> {
                 Err(error) => (classify::transport_failure(call, error), started.elapsed()),
                 Ok(response) => {
                     transport
-                        .observe_rate_limit(response.headers(), self.policy.longest_retry_after());
+                        .observe_rate_limit(response.headers(), self.policy.get_max_retry_after());
                     let status = response.status().as_u16();
                     if (200..300).contains(&status) {
                         let limit = transport.max_response_bytes;
@@ -273,7 +274,7 @@ impl Attempts<'_> {
                 transport.throttle.pause_for(
                     Instant::now(),
                     pause,
-                    self.policy.longest_retry_after(),
+                    self.policy.get_max_retry_after(),
                 );
             }
             let keyed = call.idempotency_key.is_some();
@@ -336,7 +337,7 @@ fn build_request(
         .http
         .request(call.method.clone(), url)
         .headers(headers);
-    if let Some(timeout) = transport.timeout {
+    if let Some(timeout) = call.timeout_override().or(transport.timeout) {
         request = request.timeout(timeout);
     }
     if let Some(body) = &call.body {

@@ -94,7 +94,7 @@ impl<'a> Budget<'a> {
         } else {
             format!(
                 "its limit of {} retries is used up (RetryPolicy::max_retries)",
-                policy.retries()
+                policy.get_max_retries()
             )
         };
         self.gave_up(error, sent, &why)

@@ -1,6 +1,7 @@
 //! One call as the request path sends it ([`Call`]), a `2xx` answer read whole ([`Reply`]),
 //! and the headers every attempt starts from.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -10,6 +11,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
+use crate::call_options::CallOptions;
 use crate::error::Error;
 use crate::page::PageLayout;
 
@@ -28,6 +30,8 @@ pub(crate) struct Call {
     pub(crate) idempotency_key: Option<String>,
     /// Whether an error may quote the `2xx` body (not when it may hold a secret).
     pub(crate) quote_body: bool,
+    /// The caller's options for this call (timeout, headers, key, retry policy), if any.
+    pub(crate) options: Option<Arc<CallOptions>>,
 }
 
 impl Call {
@@ -39,7 +43,24 @@ impl Call {
             body: None,
             idempotency_key: None,
             quote_body: true,
+            options: None,
         }
+    }
+
+    /// Sends the call with the caller's `options`.
+    pub(crate) fn with_options(mut self, options: Option<Arc<CallOptions>>) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The caller's retry policy, if it chose one.
+    pub(crate) fn retry_override(&self) -> Option<&crate::retry::RetryPolicy> {
+        self.options.as_deref().and_then(CallOptions::get_retry)
+    }
+
+    /// The caller's per-attempt timeout, if it chose one.
+    pub(crate) fn timeout_override(&self) -> Option<Duration> {
+        self.options.as_deref().and_then(CallOptions::get_timeout)
     }
 
     /// Serialises `body` once; every attempt sends these bytes.
@@ -53,9 +74,15 @@ impl Call {
         Ok(self)
     }
 
-    /// Sends a fresh `Idempotency-Key` (the same one on every retry of this call).
+    /// Sends the caller's `Idempotency-Key` ([`CallOptions::idempotency_key`]), or else a fresh
+    /// one (the same on every retry of this call).
     pub(crate) fn with_new_idempotency_key(mut self) -> Self {
-        self.idempotency_key = Some(new_idempotency_key());
+        let chosen = self
+            .options
+            .as_deref()
+            .and_then(CallOptions::get_idempotency_key)
+            .map(str::to_owned);
+        self.idempotency_key = Some(chosen.unwrap_or_else(new_idempotency_key));
         self
     }
 
@@ -110,7 +137,11 @@ pub(crate) fn new_idempotency_key() -> String {
 
 /// The headers every attempt starts from (credentials come after, from the strategy).
 pub(crate) fn build_headers(call: &Call, user_agent: &str) -> Result<HeaderMap, Error> {
-    let mut headers = HeaderMap::new();
+    let mut headers = match &call.options {
+        // Checked: none of them is one of the headers set below, nor a credential.
+        Some(options) => options.checked_headers()?,
+        None => HeaderMap::new(),
+    };
     headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
     headers.insert(
         USER_AGENT,

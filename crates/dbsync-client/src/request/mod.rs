@@ -43,10 +43,9 @@ mod throttle;
 mod transport;
 mod waits;
 
-pub(crate) use call::{Call, Reply};
+pub(crate) use call::{Call, Reply, new_idempotency_key};
 pub(crate) use decode::{Decode, Expect, JsonAs, first_byte, not_an_object};
 pub(crate) use throttle::Budgets;
-pub use throttle::pacing_pause;
 pub(crate) use transport::{Transport, TransportParts};
 
 #[cfg(test)]

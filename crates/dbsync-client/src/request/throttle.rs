@@ -190,7 +190,7 @@ impl Throttle {
 /// `X-RateLimit-Remaining` is 0, until `X-RateLimit-Reset` (unix seconds; a reset too far to
 /// express is `Duration::MAX`, never ignored); otherwise not at all. The connection caps the
 /// pause at `RetryPolicy::max_retry_after`.
-pub fn pacing_pause(info: &RateLimitInfo, now: SystemTime) -> Option<Duration> {
+pub(crate) fn pacing_pause(info: &RateLimitInfo, now: SystemTime) -> Option<Duration> {
     if info.remaining != Some(0) {
         return None;
     }

@@ -28,11 +28,11 @@ impl Waits {
         Self {
             what: call.describe(),
             deadline: policy
-                .deadline()
+                .get_call_deadline()
                 // A deadline too far to express is no deadline.
                 .and_then(|limit| Some((Instant::now().checked_add(limit)?, limit))),
             rate_limit_waited: Duration::ZERO,
-            rate_limit_cap: policy.rate_limit_wait_cap(),
+            rate_limit_cap: policy.get_max_rate_limit_wait(),
             observers,
             passed: AtomicBool::new(false),
         }

@@ -129,9 +129,9 @@ impl<T> Scan<T> {
         slices: Option<Slices>,
     ) -> Self {
         let limit = base
-            .limit_value()
+            .get_limit()
             .unwrap_or(dbsync_contract::DEFAULT_PAGE_SIZE);
-        let offset = base.offset_value().unwrap_or(0);
+        let offset = base.get_offset().unwrap_or(0);
         let mut deferred = crate::resource::check_query(&base).err();
         let mut query = strip_paging(base.clone());
         if let Some(slices) = &slices {
@@ -213,8 +213,8 @@ impl<T> Scan<T> {
 
 fn strip_paging(query: Query) -> Query {
     let (from, to) = (
-        query.from_value().map(str::to_owned),
-        query.to_value().map(str::to_owned),
+        query.get_from().map(str::to_owned),
+        query.get_to().map(str::to_owned),
     );
     query.without_paging_and_range().with_range(from, to)
 }
@@ -438,7 +438,7 @@ pub(crate) fn changes_since<T>(
 ) -> Result<Scan<T>, Error> {
     let slices = Slices::new(since.as_ref(), &options)?;
     let base = query.without_paging_and_range();
-    let base = match query.limit_value() {
+    let base = match query.get_limit() {
         Some(limit) => base.limit(limit),
         None => base,
     };

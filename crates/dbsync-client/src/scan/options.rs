@@ -52,9 +52,9 @@ pub enum ScanMode {
 /// ```
 /// use dbsync_client::{ScanMode, ScanOptions};
 /// let options = ScanOptions::default().pipeline_depth(8).mode(ScanMode::Consistent).overlap(64);
-/// assert_eq!(options.depth(), 8);
+/// assert_eq!(options.get_pipeline_depth(), 8);
 /// let sequential = ScanOptions::sequential();
-/// assert_eq!(sequential.depth(), 0);
+/// assert_eq!(sequential.get_pipeline_depth(), 0);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScanOptions {
@@ -123,13 +123,31 @@ impl ScanOptions {
         self
     }
 
-    /// The configured pipeline depth.
+    /// The old name of [`Self::get_pipeline_depth`].
+    #[deprecated(
+        since = "0.2.0",
+        note = "use `get_pipeline_depth`, named after its setter `pipeline_depth`"
+    )]
     pub fn depth(&self) -> usize {
+        self.get_pipeline_depth()
+    }
+
+    /// The configured pipeline depth.
+    pub fn get_pipeline_depth(&self) -> usize {
         self.depth
     }
 
-    /// The configured mode.
+    /// The old name of [`Self::get_mode`].
+    #[deprecated(
+        since = "0.2.0",
+        note = "use `get_mode`, named after its setter `mode`"
+    )]
     pub fn scan_mode(&self) -> ScanMode {
+        self.get_mode()
+    }
+
+    /// The configured mode.
+    pub fn get_mode(&self) -> ScanMode {
         self.mode
     }
 }

@@ -72,7 +72,7 @@ pub(crate) async fn partitions<T>(
             "a scan cannot be split into 0 partitions: use 1 or more",
         ));
     }
-    let start = query.offset_value().unwrap_or(0);
+    let start = query.get_offset().unwrap_or(0);
     let probe = query.clone().offset(start).limit(1);
     let meta = resource.list_as::<Value>(&probe).await?.meta;
     let Some(total) = meta.and_then(|m| m.total) else {
@@ -174,7 +174,7 @@ pub(crate) fn date_partitions<T>(
         format_time(start.checked_add(offset).unwrap_or(end))
     };
     let base = query.without_paging_and_range();
-    let base = match query.limit_value() {
+    let base = match query.get_limit() {
         Some(limit) => base.limit(limit),
         None => base,
     };

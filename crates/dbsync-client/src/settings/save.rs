@@ -7,12 +7,21 @@ use crate::error::Error;
 
 /// How [`ConnectionSettings::save`] writes secrets.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SaveOptions {
     /// Write literal secrets into the file. Off by default: a literal secret is then written
     /// as a reference to its standard variable (`${DBSYNC_PASSWORD}`, `${DBSYNC_TOKEN}`,
     /// `${DBSYNC_CLIENT_SECRET}`), which the user sets when loading the file. `${NAME}`
     /// references are always written as references.
     pub include_secrets: bool,
+}
+
+impl SaveOptions {
+    /// Whether to write literal secrets into the file (see [`SaveOptions::include_secrets`]).
+    pub fn with_secrets(mut self, include: bool) -> Self {
+        self.include_secrets = include;
+        self
+    }
 }
 
 /// What [`ConnectionSettings::save`] wrote.

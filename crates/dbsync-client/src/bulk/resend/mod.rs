@@ -174,7 +174,7 @@ impl Resource<Value> {
         mut on_outcome: impl FnMut(ResendOutcome) -> Result<(), E>,
     ) -> Result<(), E> {
         let check = options.check.as_deref();
-        let concurrency = options.batch.max_in_flight();
+        let concurrency = options.batch.get_concurrency();
         let mut lines = lines.into_iter();
         let mut chunk: Vec<(u64, Value)> = Vec::new();
         // Failures found locally wait for their round, so that failures stay in line order.
