@@ -37,6 +37,7 @@
 //! - `id`: record ids (opaque strings; strings or integers on the wire).
 //! - `monitoring`: monitoring calls (usage, the server's API logs).
 //! - `page`: one page of a list, page formats, where a page's records are in its body.
+//! - `proxy`: the HTTP(S) proxy (builder, settings, the `HTTPS_PROXY`/`NO_PROXY` variables).
 //! - `preflight`: optional local validation of records against a schema before sending.
 //! - `query`: the query of a list call (paging, date range, filters).
 //! - `rate_limit`: the rate-limit headers and the client-side rate-limiter hook.
@@ -49,6 +50,7 @@
 //! - `scan`: scans: pipelined, checkpointed, consistent, incremental, partitioned.
 //! - `settings`: connection settings (the contract's connection JSON): model, reading (JSON,
 //!   `DBSYNC_*` variables), building a connection from them, and saving them.
+//! - `tls`: the TLS backend (Cargo features), an extra CA and a client certificate.
 //! - `validate_connection`: "Validate Connection": one cheap call that checks URL and credentials.
 //! - `workflows`: workflows and their runs.
 #![deny(missing_docs)]
@@ -63,6 +65,7 @@ mod id;
 mod monitoring;
 mod page;
 mod preflight;
+mod proxy;
 mod query;
 mod rate_limit;
 mod request;
@@ -71,6 +74,7 @@ pub mod retry;
 mod retry_quota;
 mod scan;
 mod settings;
+mod tls;
 mod validate_connection;
 mod wait_notice;
 mod workflows;
@@ -122,8 +126,9 @@ pub use scan::{
 };
 pub use settings::{
     AuthSettings, ConnectionSettings, EnvLookup, PaginationSettings, RateLimitSettings,
-    RetrySettings, SaveOptions, SaveReport, SecretValue, process_env,
+    RetrySettings, SaveOptions, SaveReport, SecretValue, TlsSettings, process_env,
 };
+pub use tls::MAX_PEM_FILE_BYTES;
 pub use validate_connection::ValidationReport;
 pub use wait_notice::{WaitNotice, WaitObserver, WaitReason, whole_units};
 pub use workflows::{PollBackoff, Run, RunError, RunStatus, Workflow, Workflows};
