@@ -69,6 +69,10 @@ impl TlsOptions {
 }
 
 /// A client certificate chain and its key, checked, as PEM text.
+#[cfg_attr(
+    not(any(feature = "rustls", feature = "rustls-ring", feature = "native-tls")),
+    allow(dead_code)
+)]
 pub(crate) struct Identity {
     cert_pem: Vec<u8>,
     key_pem: Vec<u8>,
