@@ -24,11 +24,13 @@ use url::Url;
 
 use crate::api_log::{ApiLogSink, ApiLogSinks, DEFAULT_API_LOG_CAPACITY, MemoryApiLog};
 use crate::page::PageFormat;
+use crate::proxy::ProxyOptions;
 use crate::rate_limit::{RateLimitInfo, RateLimiter};
 use crate::request::{Budgets, Transport, TransportParts};
 use crate::resource::{Resource, validate_resource_name};
 use crate::retry::RetryPolicy;
 use crate::retry_quota::RetryQuota;
+use crate::tls::TlsOptions;
 use crate::wait_notice::{WaitNotice, WaitObservers};
 use crate::{Error, Record};
 
@@ -243,6 +245,8 @@ pub struct ConnectionBuilder {
     api_log_capacity: usize,
     api_log_sinks: Vec<Arc<dyn ApiLogSink>>,
     budgets: Budgets,
+    tls: TlsOptions,
+    proxy: ProxyOptions,
 }
 
 impl Default for ConnectionBuilder {
@@ -267,6 +271,8 @@ impl Default for ConnectionBuilder {
             api_log_capacity: DEFAULT_API_LOG_CAPACITY,
             api_log_sinks: Vec::new(),
             budgets: Budgets::default(),
+            tls: TlsOptions::default(),
+            proxy: ProxyOptions::default(),
         }
     }
 }
@@ -384,6 +390,68 @@ impl ConnectionBuilder {
         self
     }
 
+    /// Trusts the CA certificates of the PEM file at `path` besides the platform's roots (the
+    /// settings' `tls.ca_file`), for a server whose certificate a private CA issued. The file is
+    /// read when the connection is built: a missing file, one over
+    /// [`crate::MAX_PEM_FILE_BYTES`] or one without a PEM certificate is an
+    /// [`Error::Config`] naming the setting. Not with [`Self::http_client`].
+    pub fn ca_certificate_pem_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.tls.ca_file = Some(path.into());
+        self
+    }
+
+    /// Presents a client certificate for mutual TLS: `cert` is a PEM file with the certificate
+    /// (and its chain), `key` one with its private key (PKCS#8, or RSA/EC under rustls; the
+    /// settings' `tls.client_cert_file` and `tls.client_key_file`). Read and checked when the
+    /// connection is built. Not with [`Self::http_client`].
+    pub fn client_identity_pem_files(
+        mut self,
+        cert: impl Into<std::path::PathBuf>,
+        key: impl Into<std::path::PathBuf>,
+    ) -> Self {
+        self.tls.client_cert_file = Some(cert.into());
+        self.tls.client_key_file = Some(key.into());
+        self
+    }
+
+    /// The settings' `tls.client_cert_file` and `tls.client_key_file`, which may come one
+    /// without the other (refused when building).
+    pub(crate) fn client_identity_files(
+        mut self,
+        cert: Option<std::path::PathBuf>,
+        key: Option<std::path::PathBuf>,
+    ) -> Self {
+        self.tls.client_cert_file = cert;
+        self.tls.client_key_file = key;
+        self
+    }
+
+    /// Sends every request through the HTTP(S) proxy at `url` (`http://` or `https://`, with
+    /// credentials in the URL if it needs them; the settings' `proxy`). It replaces the proxy of
+    /// the `HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY` / `NO_PROXY` variables. A URL that does not
+    /// parse is an [`Error::Config`] when building. Not with [`Self::http_client`].
+    pub fn proxy(mut self, url: impl AsRef<str>) -> Self {
+        self.proxy.set_url(url.as_ref());
+        self
+    }
+
+    /// Hosts reached without the [`Self::proxy`], in `NO_PROXY` syntax (comma-separated host
+    /// names, which match their subdomains too, IP addresses or CIDR ranges, or `*`; the
+    /// settings' `no_proxy`).
+    pub fn no_proxy(mut self, hosts: impl Into<String>) -> Self {
+        self.proxy.no_proxy = Some(hosts.into());
+        self
+    }
+
+    /// Whether the proxy variables (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, upper
+    /// or lower case) apply when no [`Self::proxy`] is given (default true; the settings'
+    /// `proxy_from_env`). A set variable that is not a usable proxy URL is an
+    /// [`Error::Config`] naming it when building. `false` connects directly.
+    pub fn proxy_from_env(mut self, read: bool) -> Self {
+        self.proxy.from_env = read;
+        self
+    }
+
     /// How list pages are shaped (default: records under `data`, with `meta`). Each resource
     /// can override it.
     pub fn page_format(mut self, format: PageFormat) -> Self {
@@ -449,6 +517,12 @@ impl ConnectionBuilder {
         let base_url = parse_base_url(&raw)?;
         validate_resource_name(&self.validate_resource)?;
         let http = match self.http_client {
+            Some(_) if self.tls.is_set() || self.proxy.is_set() => {
+                return Err(Error::config(
+                    "the tls and proxy settings cannot apply to a client given with \
+                     ConnectionBuilder::http_client: configure that client with them instead",
+                ));
+            }
             Some(client) => client,
             None => {
                 let mut builder = reqwest::Client::builder()
@@ -457,6 +531,10 @@ impl ConnectionBuilder {
                 if let Some(timeout) = self.connect_timeout {
                     builder = builder.connect_timeout(timeout);
                 }
+                let builder = self.tls.apply(builder)?;
+                let builder = self
+                    .proxy
+                    .apply(builder, &|name| std::env::var(name).ok())?;
                 builder
                     .build()
                     .map_err(|e| Error::config(format!("could not build the HTTP client: {e}")))?

@@ -396,7 +396,9 @@ impl Error {
             }
             TransportKind::Tls => {
                 "check that the URL is right for TLS (https:// to a TLS port) and that the \
-                 server's certificate is valid for its host name"
+                 server's certificate is valid for its host name; if a private CA issued it, \
+                 add that CA: the settings' tls.ca_file or \
+                 ConnectionBuilder::ca_certificate_pem_file"
             }
             TransportKind::Broken => "the connection dropped; retry later",
             TransportKind::ResponseTooLarge => {

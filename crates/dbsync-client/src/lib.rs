@@ -64,6 +64,7 @@
 //! - `id`: record ids (opaque strings; strings or integers on the wire).
 //! - `monitoring`: monitoring calls (usage, the server's API logs).
 //! - `page`: one page of a list, page formats, where a page's records are in its body.
+//! - `proxy`: the HTTP(S) proxy (builder, settings, the `HTTPS_PROXY`/`NO_PROXY` variables).
 //! - `preflight`: optional local validation of records against a schema before sending.
 //! - `query`: the query of a list call (paging, date range, filters).
 //! - `rate_limit`: the rate-limit headers and the client-side rate-limiter hook.
@@ -76,6 +77,7 @@
 //! - `scan`: scans: pipelined, checkpointed, consistent, incremental, partitioned.
 //! - `settings`: connection settings (the contract's connection JSON): model, reading (JSON,
 //!   `DBSYNC_*` variables), building a connection from them, and saving them.
+//! - `tls`: the TLS backend (Cargo features), an extra CA and a client certificate.
 //! - `validate_connection`: "Validate Connection": one cheap call that checks URL and credentials.
 //! - `workflows`: workflows and their runs.
 #![deny(missing_docs)]
@@ -91,6 +93,7 @@ mod id;
 mod monitoring;
 mod page;
 mod preflight;
+mod proxy;
 mod query;
 mod rate_limit;
 mod request;
@@ -99,6 +102,7 @@ mod retry;
 mod retry_quota;
 mod scan;
 mod settings;
+mod tls;
 mod validate_connection;
 mod wait_notice;
 mod workflows;
@@ -164,8 +168,9 @@ pub use scan::{
 };
 pub use settings::{
     AuthSettings, ConnectionSettings, EnvLookup, PaginationSettings, RateLimitSettings,
-    RetrySettings, SaveOptions, SaveReport, SecretValue, process_env,
+    RetrySettings, SaveOptions, SaveReport, SecretValue, TlsSettings, process_env,
 };
+pub use tls::MAX_PEM_FILE_BYTES;
 pub use validate_connection::ValidationReport;
 pub use wait_notice::{WaitNotice, WaitObserver, WaitReason, whole_units};
 pub use workflows::{PollBackoff, Run, RunError, RunStatus, WaitError, Workflow, Workflows};

@@ -71,6 +71,8 @@ mod store;
 mod store_limits;
 /// Timestamps: unix microseconds inside, RFC 3339 UTC on the wire.
 mod time_fmt;
+/// HTTPS: a CA and a certificate made at start, ALPN `h2`/`http/1.1`, optional client certificates.
+mod tls;
 /// Workflows and their runs, timed on tokio's clock.
 mod workflows;
 
@@ -98,6 +100,7 @@ pub use serve::{
     DEFAULT_MAX_CONNECTIONS,
 };
 pub use store_limits::{StoreCount, StoreLimits, StoreUsage};
+pub use tls::{ClientIdentityPem, TLS_NAMES};
 
 use state::{AppState, SandboxState};
 use store::{Store, write};
@@ -140,6 +143,9 @@ pub enum SandboxError {
     /// A resource name does not match `[a-z][a-z0-9_-]{{0,63}}` or is reserved.
     #[error("{0:?} is not a valid resource name: use [a-z][a-z0-9_-]{{0,63}}, not a reserved name")]
     InvalidResourceName(String),
+    /// The certificates or the TLS config for HTTPS could not be made.
+    #[error("could not set up the sandbox's TLS: {0}")]
+    Tls(String),
     /// A connection limit (timeout or connection cap) was zero.
     #[error("the sandbox's {name} must be greater than zero")]
     InvalidConnectionLimit {
@@ -167,6 +173,8 @@ pub struct SandboxBuilder {
     store_limits: StoreLimits,
     redirect_uris: Vec<String>,
     serve_limits: serve::ServeLimits,
+    tls: bool,
+    client_certificates: bool,
 }
 
 impl Default for SandboxBuilder {
@@ -188,6 +196,8 @@ impl Default for SandboxBuilder {
             store_limits: StoreLimits::default(),
             redirect_uris: Vec::new(),
             serve_limits: serve::ServeLimits::default(),
+            tls: false,
+            client_certificates: false,
         }
     }
 }
@@ -337,6 +347,22 @@ impl SandboxBuilder {
         self
     }
 
+    /// Serves HTTPS instead of HTTP (default off): a CA and a certificate for `localhost`,
+    /// `127.0.0.1` and `::1` ([`TLS_NAMES`]) are made at start, new every time; clients trust
+    /// the CA from [`Sandbox::ca_certificate_pem`]. ALPN offers HTTP/2 and HTTP/1.1. The TLS
+    /// handshake counts against the header-read timeout.
+    pub fn tls(mut self, tls: bool) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// With [`SandboxBuilder::tls`], requires a client certificate signed by the sandbox's CA
+    /// (mutual TLS; default off); one is made at start: [`Sandbox::client_identity_pem`].
+    pub fn require_client_certificates(mut self, require: bool) -> Self {
+        self.client_certificates = require;
+        self
+    }
+
     fn build_state(&self) -> Result<AppState, SandboxError> {
         if self.seed_records > MAX_SEED_RECORDS {
             return Err(SandboxError::TooManySeedRecords {
@@ -400,12 +426,33 @@ impl SandboxBuilder {
             addr: self.bind,
             source,
         })?;
+        let tls = if self.tls {
+            Some(tls::generate(self.client_certificates)?)
+        } else {
+            None
+        };
+        let (acceptor, ca_pem, client_identity) = match tls {
+            Some(tls) => (Some(tls.acceptor), Some(tls.ca_pem), tls.client),
+            None => (None, None, None),
+        };
+        let scheme = if acceptor.is_some() { "https" } else { "http" };
         let (stop, stopped) = oneshot::channel::<()>();
         let app = routes::app(state.clone());
-        let task = tokio::spawn(serve::serve(listener, app, limits, stopped));
+        let http2 = serve::Http2Count::default();
+        let task = tokio::spawn(serve::serve(
+            listener,
+            app,
+            limits,
+            acceptor,
+            http2.clone(),
+            stopped,
+        ));
         Ok(Sandbox {
             addr,
-            base_url: format!("http://{addr}"),
+            base_url: format!("{scheme}://{addr}"),
+            ca_pem,
+            client_identity,
+            http2,
             stop: Some(stop),
             task: Some(task),
             state,
@@ -417,6 +464,9 @@ impl SandboxBuilder {
 pub struct Sandbox {
     addr: SocketAddr,
     base_url: String,
+    ca_pem: Option<String>,
+    client_identity: Option<ClientIdentityPem>,
+    http2: serve::Http2Count,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
     state: AppState,
@@ -437,9 +487,28 @@ impl Sandbox {
         SandboxBuilder::default()
     }
 
-    /// The base URL, e.g. `http://127.0.0.1:40123` (no trailing slash).
+    /// The base URL, e.g. `http://127.0.0.1:40123` (no trailing slash; `https://` with
+    /// [`SandboxBuilder::tls`]).
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// The CA certificate (PEM) that signed the sandbox's certificate, when it serves HTTPS
+    /// ([`SandboxBuilder::tls`]): what a client must trust.
+    pub fn ca_certificate_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
+    }
+
+    /// How many requests were served over HTTP/2 so far (HTTP/2 is offered over TLS by ALPN,
+    /// and to clients that start with its preface on plain HTTP).
+    pub fn http2_requests(&self) -> u64 {
+        self.http2.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// A client certificate and key the sandbox accepts, when it requires them
+    /// ([`SandboxBuilder::require_client_certificates`]).
+    pub fn client_identity_pem(&self) -> Option<&ClientIdentityPem> {
+        self.client_identity.as_ref()
     }
 
     /// The bound address.

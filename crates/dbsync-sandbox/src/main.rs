@@ -63,6 +63,14 @@ struct Args {
     /// Number of seeded `records`.
     #[arg(long, default_value_t = 1000)]
     records: u64,
+    /// Serve HTTPS with a certificate made at start for localhost, 127.0.0.1 and ::1 (HTTP/2
+    /// and HTTP/1.1 by ALPN).
+    #[arg(long)]
+    tls: bool,
+    /// With --tls: write the CA certificate (PEM) that clients must trust to FILE (without it
+    /// the PEM is printed).
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    tls_ca_out: Option<std::path::PathBuf>,
     /// Rate limit, faults and timings.
     #[command(flatten)]
     behaviour: BehaviourArgs,
@@ -232,7 +240,8 @@ async fn main() -> ExitCode {
     let builder = Sandbox::builder()
         .bind(SocketAddr::new(args.host, args.port))
         .auth(credentials.auth)
-        .seed_records(args.records);
+        .seed_records(args.records)
+        .tls(args.tls);
     let builder = args.serve.apply(args.behaviour.apply(builder));
     let sandbox = match builder.start().await {
         Ok(sandbox) => sandbox,
@@ -246,6 +255,24 @@ async fn main() -> ExitCode {
     if args.auth == AuthKind::Oauth2 {
         println!("token_url: {}", sandbox.token_url());
         println!("authorize_url: {}", sandbox.authorize_url());
+    }
+    if let Some(ca) = sandbox.ca_certificate_pem() {
+        match &args.tls_ca_out {
+            Some(path) => {
+                if let Err(error) = std::fs::write(path, ca) {
+                    eprintln!(
+                        "dbsync-sandbox: could not write the CA certificate to {}: {error}",
+                        path.display()
+                    );
+                    return ExitCode::FAILURE;
+                }
+                println!(
+                    "ca_certificate: {} (trust it with the settings' tls.ca_file)",
+                    path.display()
+                );
+            }
+            None => println!("ca_certificate (trust it with the settings' tls.ca_file):\n{ca}"),
+        }
     }
     println!("records: {} seeded; stop with Ctrl-C", args.records);
     stop.await;

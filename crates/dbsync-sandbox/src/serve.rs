@@ -15,6 +15,9 @@
 //!   is shut down gracefully (a response still being written finishes), then dropped once it
 //!   has sent nothing for [`IDLE_GRACE`] (a client that stopped reading its response).
 //!
+//! - **TLS** (when the sandbox serves HTTPS): the handshake must finish within the header-read
+//!   timeout; ALPN offers `h2` and `http/1.1`, and the connection is then served as above.
+//!
 //! Every timer here runs on the real clock ([`crate::real_clock`]), not tokio's.
 
 use std::convert::Infallible;
@@ -32,9 +35,11 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot, watch};
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 
 use crate::body_deadline::{DeadlineBody, TimedOut};
 use crate::error::ApiError;
@@ -59,6 +64,9 @@ pub(crate) const LISTEN_BACKLOG: u32 = 1024;
 const IDLE_GRACE: Duration = Duration::from_secs(1);
 /// The pause after a failed `accept` (e.g. out of file descriptors), so the loop does not spin.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+
+/// Requests served over HTTP/2, counted for [`crate::Sandbox::http2_requests`].
+pub(crate) type Http2Count = Arc<std::sync::atomic::AtomicU64>;
 
 /// The connection limits of one server.
 #[derive(Debug, Clone, Copy)]
@@ -126,6 +134,8 @@ pub(crate) async fn serve(
     listener: TcpListener,
     app: Router,
     limits: ServeLimits,
+    tls: Option<TlsAcceptor>,
+    http2: Http2Count,
     mut stop: oneshot::Receiver<()>,
 ) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -134,7 +144,13 @@ pub(crate) async fn serve(
         .timer(RealTimer)
         .header_read_timeout(limits.header_read);
     builder.http2().timer(RealTimer);
-    let builder = Arc::new(builder);
+    let server = Arc::new(Server {
+        builder,
+        tls,
+        http2,
+        app,
+        limits,
+    });
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let (closing, closing_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
@@ -161,10 +177,8 @@ pub(crate) async fn serve(
             },
         };
         connections.spawn(connection(
-            builder.clone(),
+            server.clone(),
             stream,
-            app.clone(),
-            limits,
             closing_rx.clone(),
             permit,
         ));
@@ -174,26 +188,57 @@ pub(crate) async fn serve(
     while connections.join_next().await.is_some() {}
 }
 
-/// Serves one connection until it ends, turns idle, or the server closes.
-async fn connection(
-    builder: Arc<auto::Builder<TokioExecutor>>,
-    stream: TcpStream,
+/// What every connection of one server shares.
+struct Server {
+    builder: auto::Builder<TokioExecutor>,
+    tls: Option<TlsAcceptor>,
+    http2: Http2Count,
     app: Router,
     limits: ServeLimits,
+}
+
+/// Serves one connection (after its TLS handshake, when serving HTTPS) until it ends, turns
+/// idle, or the server closes.
+async fn connection(
+    server: Arc<Server>,
+    stream: TcpStream,
     mut closing: watch::Receiver<bool>,
     _permit: OwnedSemaphorePermit,
 ) {
     let _ = stream.set_nodelay(true);
+    let Some(acceptor) = server.tls.clone() else {
+        return serve_io(&server, stream, closing).await;
+    };
+    let handshake = tokio::select! {
+        result = acceptor.accept(stream) => result,
+        () = RealSleep::new(server.limits.header_read) => {
+            tracing::debug!("sandbox TLS handshake took too long");
+            return;
+        }
+        () = server_closing(&mut closing) => return,
+    };
+    match handshake {
+        Ok(stream) => serve_io(&server, stream, closing).await,
+        Err(error) => tracing::debug!(%error, "sandbox TLS handshake failed"),
+    }
+}
+
+/// Serves HTTP/1 or HTTP/2 on `io` until it ends, turns idle, or the server closes.
+async fn serve_io<I>(server: &Server, io: I, mut closing: watch::Receiver<bool>)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let limits = server.limits;
     let activity = Activity::new();
     let service = RequestService {
-        app: TowerToHyperService::new(app),
+        app: TowerToHyperService::new(server.app.clone()),
         activity: activity.clone(),
         body_read: limits.body_read,
+        http2: server.http2.clone(),
     };
-    let conn = builder.serve_connection(
-        TokioIo::new(Written::new(stream, activity.clone())),
-        service,
-    );
+    let conn = server
+        .builder
+        .serve_connection(TokioIo::new(Written::new(io, activity.clone())), service);
     tokio::pin!(conn);
     tokio::select! {
         result = conn.as_mut() => {
@@ -234,6 +279,7 @@ struct RequestService {
     app: TowerToHyperService<Router>,
     activity: Activity,
     body_read: Duration,
+    http2: Http2Count,
 }
 
 type ResponseFuture = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
@@ -247,6 +293,10 @@ impl hyper::service::Service<Request<Incoming>> for RequestService {
         let busy = self.activity.begin();
         let timed_out = TimedOut::default();
         let version = request.version();
+        if version == Version::HTTP_2 {
+            self.http2
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         let limit = self.body_read;
         let request =
             request.map(|body| Body::new(DeadlineBody::new(body, limit, timed_out.clone())));

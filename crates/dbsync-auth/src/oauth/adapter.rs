@@ -54,6 +54,12 @@ impl ReqwestAdapter {
 
     /// A client that never follows redirects, with conservative timeouts.
     pub(crate) fn default_client() -> Result<reqwest::Client, reqwest::Error> {
+        // Under the `rustls-ring` feature reqwest has no crypto provider of its own (it would
+        // panic building a client): use ring unless the application installed one.
+        #[cfg(all(feature = "rustls-ring", not(feature = "native-tls")))]
+        if rustls::crypto::CryptoProvider::get_default().is_none() {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
         reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10))

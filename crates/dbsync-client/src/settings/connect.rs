@@ -1,7 +1,7 @@
 //! Turning settings into a [`ConnectionBuilder`] or a [`Connection`], reading `${NAME}`
 //! references when the connection is built.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -85,7 +85,38 @@ impl ConnectionSettings {
             // Above the address space (a 32-bit target) is the same as no limit there.
             builder = builder.max_response_bytes(usize::try_from(bytes).unwrap_or(usize::MAX));
         }
+        builder = self.network(builder, &expand)?;
         Ok(builder)
+    }
+
+    /// `builder` with the settings' `tls` files and proxy (`${NAME}` references expanded).
+    fn network(
+        &self,
+        mut builder: ConnectionBuilder,
+        expand: &dyn Fn(&str, &str) -> Result<String, Error>,
+    ) -> Result<ConnectionBuilder, Error> {
+        if let Some(tls) = &self.tls {
+            let path = |field: &str, value: &Option<String>| {
+                value
+                    .as_deref()
+                    .map(|v| expand(field, v).map(PathBuf::from))
+                    .transpose()
+            };
+            if let Some(ca) = path("tls.ca_file", &tls.ca_file)? {
+                builder = builder.ca_certificate_pem_file(ca);
+            }
+            builder = builder.client_identity_files(
+                path("tls.client_cert_file", &tls.client_cert_file)?,
+                path("tls.client_key_file", &tls.client_key_file)?,
+            );
+        }
+        if let Some(proxy) = &self.proxy {
+            builder = builder.proxy(expand("proxy", proxy)?);
+        }
+        if let Some(hosts) = &self.no_proxy {
+            builder = builder.no_proxy(hosts.clone());
+        }
+        Ok(builder.proxy_from_env(self.proxy_from_env))
     }
 }
 

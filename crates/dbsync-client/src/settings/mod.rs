@@ -26,7 +26,7 @@ mod write;
 
 pub use model::{
     AuthSettings, ConnectionSettings, PaginationSettings, RateLimitSettings, RetrySettings,
-    SecretValue,
+    SecretValue, TlsSettings,
 };
 pub use reference::{EnvLookup, process_env};
 pub use save::{SaveOptions, SaveReport};

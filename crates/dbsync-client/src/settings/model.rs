@@ -28,8 +28,9 @@ use crate::retry::RetryPolicy;
 ///
 /// Besides the contract's fields it accepts `connect_timeout_secs`, `pool_idle_timeout_secs`,
 /// `retry.{initial_backoff_ms,max_backoff_ms,max_retry_after_secs,max_rate_limit_wait_secs,call_deadline_secs}`, `allow_insecure_http`,
-/// `user_agent`, `pagination.{records_key,bare_array}`, `validate_resource` and
-/// `max_response_bytes`. Unknown fields
+/// `user_agent`, `pagination.{records_key,bare_array}`, `validate_resource`,
+/// `max_response_bytes`, `tls.{ca_file,client_cert_file,client_key_file}`, `proxy`, `no_proxy`
+/// and `proxy_from_env`. Unknown fields
 /// are refused (a typo would otherwise be silently ignored).
 ///
 /// `Serialize` writes the JSON without literal secrets (see [`ConnectionSettings::to_json`]);
@@ -66,6 +67,17 @@ pub struct ConnectionSettings {
     /// [`crate::DEFAULT_MAX_RESPONSE_BYTES`], 64 MiB; at least 1;
     /// [`crate::ConnectionBuilder::max_response_bytes`]).
     pub max_response_bytes: Option<u64>,
+    /// TLS files: an extra CA, a client certificate ([`TlsSettings`]).
+    pub tls: Option<TlsSettings>,
+    /// The HTTP(S) proxy for every request (or a `${NAME}` reference; a literal URL must not
+    /// hold credentials), replacing the `HTTPS_PROXY`/`HTTP_PROXY` variables
+    /// ([`crate::ConnectionBuilder::proxy`]).
+    pub proxy: Option<String>,
+    /// Hosts reached without `proxy`, in `NO_PROXY` syntax ([`crate::ConnectionBuilder::no_proxy`]).
+    pub no_proxy: Option<String>,
+    /// Whether the proxy variables apply when `proxy` is not set (default true;
+    /// [`crate::ConnectionBuilder::proxy_from_env`]).
+    pub proxy_from_env: bool,
     /// Environment variables besides `DBSYNC_*` that `${NAME}` references may read: the
     /// caller's choice ([`ConnectionSettings::allow_env`]), never read from a settings file.
     pub(super) allowed_env: Vec<String>,
@@ -168,6 +180,20 @@ impl SecretValue {
         }
         Ok(secret)
     }
+}
+
+/// The `tls` object: paths of PEM files (or `${NAME}` references), read when the connection is
+/// built; relative paths are from the working directory.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct TlsSettings {
+    /// CA certificates trusted besides the platform's roots
+    /// ([`crate::ConnectionBuilder::ca_certificate_pem_file`]).
+    pub ca_file: Option<String>,
+    /// The client certificate for mutual TLS (needs `client_key_file`).
+    pub client_cert_file: Option<String>,
+    /// The client certificate's private key (needs `client_cert_file`).
+    pub client_key_file: Option<String>,
 }
 
 /// The `retry` object.
@@ -280,6 +306,10 @@ impl ConnectionSettings {
             pagination: None,
             validate_resource: None,
             max_response_bytes: None,
+            tls: None,
+            proxy: None,
+            no_proxy: None,
+            proxy_from_env: true,
             allowed_env: Vec::new(),
         }
     }

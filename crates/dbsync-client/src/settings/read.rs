@@ -10,6 +10,7 @@ use serde_json::Value;
 use self::fields::Fields;
 use super::model::{
     AuthSettings, ConnectionSettings, PaginationSettings, RateLimitSettings, RetrySettings,
+    TlsSettings,
 };
 use super::reference::env_reference;
 use crate::error::Error;
@@ -101,7 +102,38 @@ impl ConnectionSettings {
             crate::resource::validate_resource_name(resource)
                 .map_err(|e| Error::config(format!("validate_resource: {e}")))?;
         }
+        let tls = match top.get("tls") {
+            Some(tls) => {
+                let f = Fields::new(
+                    tls,
+                    "tls",
+                    &["ca_file", "client_cert_file", "client_key_file"],
+                )?;
+                Some(TlsSettings {
+                    ca_file: f.opt_string("ca_file")?,
+                    client_cert_file: f.opt_string("client_cert_file")?,
+                    client_key_file: f.opt_string("client_key_file")?,
+                })
+            }
+            None => None,
+        };
+        let proxy = top.opt_string("proxy")?;
+        if let Some(proxy) = proxy.as_deref().filter(|p| env_reference(p).is_none()) {
+            // Not quoted: a proxy URL may carry a password.
+            let url = url::Url::parse(proxy.trim())
+                .map_err(|e| Error::config(format!("proxy is not a valid URL ({e})")))?;
+            if !url.username().is_empty() || url.password().is_some() {
+                return Err(Error::config(
+                    "proxy must not hold credentials in the settings: put the URL in a \
+                     variable and write a reference such as ${DBSYNC_PROXY}",
+                ));
+            }
+        }
         Ok(Self {
+            tls,
+            proxy,
+            no_proxy: top.opt_string("no_proxy")?,
+            proxy_from_env: top.opt_bool("proxy_from_env")?.unwrap_or(true),
             name: top.opt_string("name")?,
             api_url,
             auth,
@@ -141,6 +173,10 @@ const TOP_FIELDS: &[&str] = &[
     "pagination",
     "validate_resource",
     "max_response_bytes",
+    "tls",
+    "proxy",
+    "no_proxy",
+    "proxy_from_env",
 ];
 const RETRY_FIELDS: &[&str] = &[
     "max_retries",

@@ -125,6 +125,28 @@ impl ConnectionSettings {
             "max_response_bytes",
             self.max_response_bytes.map(Value::from),
         );
+        put(
+            "tls",
+            self.tls.as_ref().map(|t| {
+                let mut m = Map::new();
+                for (key, value) in [
+                    ("ca_file", &t.ca_file),
+                    ("client_cert_file", &t.client_cert_file),
+                    ("client_key_file", &t.client_key_file),
+                ] {
+                    if let Some(value) = value {
+                        m.insert(key.into(), value.clone().into());
+                    }
+                }
+                Value::Object(m)
+            }),
+        );
+        put("proxy", self.proxy.clone().map(Value::from));
+        put("no_proxy", self.no_proxy.clone().map(Value::from));
+        put(
+            "proxy_from_env",
+            (!self.proxy_from_env).then_some(Value::Bool(false)),
+        );
         (Value::Object(top), replaced)
     }
 }
