@@ -1,6 +1,10 @@
 //! A local server that speaks the whole DBSync Open API (see the project's contract), for
 //! examples, end-to-end tests and connector development.
 //!
+//! Features: `cli` adds the command-line flags (`BehaviourArgs`, `ServeArgs`, clap) and
+//! the `dbsync-sandbox` binary; without it the library has no clap type. Responses are
+//! gzip-compressed when the request asks (`Accept-Encoding: gzip`).
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), dbsync_sandbox::SandboxError> {
 //! use dbsync_sandbox::{Sandbox, SandboxAuth};
@@ -23,7 +27,8 @@ mod auth;
 mod body_deadline;
 /// A map whose entries expire, capped in entries and bytes, swept a few entries at a time.
 mod bounded;
-/// Command-line flags for a sandbox's behaviour, shared by both binaries.
+/// Command-line flags for a sandbox's behaviour, shared by both binaries (feature `cli`).
+#[cfg(feature = "cli")]
 mod cli_args;
 /// The built-in demo credentials the binaries fall back to (never for use beyond loopback).
 pub mod demo;
@@ -87,6 +92,7 @@ use tokio::task::JoinHandle;
 
 pub use api_keys::DEFAULT_MAX_API_KEYS;
 pub use auth::{SandboxAuth, TokenRejection, TokenVerifier, secrets_equal};
+#[cfg(feature = "cli")]
 pub use cli_args::{BehaviourArgs, ServeArgs};
 use dbsync_contract::{RESERVED_NAMES, is_valid_resource_name};
 pub use error::{ErrorBody, ErrorDetail, ErrorObject};

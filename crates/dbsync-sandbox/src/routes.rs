@@ -9,6 +9,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{StatusCode, Uri};
 use axum::middleware::from_fn_with_state;
+use tower_http::compression::CompressionLayer;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -26,7 +27,12 @@ async fn method_not_allowed(uri: Uri) -> ApiError {
 }
 
 /// The application, outermost layer first: request log -> rate limit -> auth -> faults ->
-/// idempotency -> routes.
+/// compression -> idempotency -> routes.
+///
+/// Compression (gzip, when the request's `Accept-Encoding` asks for it) sits inside the faults,
+/// so a truncated or dropped response is one of compressed bytes, as from a real server; and
+/// outside idempotency, so a replayed response is compressed for the repeat's own
+/// `Accept-Encoding`.
 ///
 /// Every body extractor (`Bytes` in the OAuth, API key and workflow handlers) reads under the
 /// configured `max_body_bytes`, not axum's default of 2 MiB; each handler answers a body over
@@ -40,6 +46,7 @@ pub(crate) fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.max_body_bytes))
         .layer(from_fn_with_state(state.clone(), idempotency::middleware))
+        .layer(CompressionLayer::new().gzip(true))
         .layer(from_fn_with_state(state.clone(), faults::middleware))
         .layer(from_fn_with_state(state.clone(), auth::middleware))
         .layer(from_fn_with_state(state.clone(), rate_limit::middleware))

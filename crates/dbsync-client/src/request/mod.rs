@@ -39,6 +39,7 @@ mod budget;
 mod call;
 mod classify;
 mod decode;
+mod gcra;
 mod throttle;
 mod transport;
 mod waits;

@@ -1,8 +1,8 @@
 //! Waiting before each request, shared by every clone of a connection (its [`super::Transport`]):
 //!
-//! - the client's own budgets of requests per minute and per hour (GCRA limiters from the
-//!   `governor` crate, driven by tokio's clock so tests with a paused clock control it); a
-//!   request goes when both allow it;
+//! - the client's own budgets of requests per minute and per hour (GCRA limiters,
+//!   [`super::gcra`], on tokio's clock so tests with a paused clock control it); a request goes
+//!   when both allow it;
 //! - a pause that every task honours after any task got a `429` with `Retry-After` (a shared
 //!   "paused until" instant, checked before each send);
 //! - pacing from the server's `X-RateLimit-Remaining`/`X-RateLimit-Reset`: once the server says
@@ -13,63 +13,17 @@
 //! deadline.
 
 use std::num::NonZeroU32;
-use std::ops::Add;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use governor::clock::{Clock, Reference};
-use governor::middleware::NoOpMiddleware;
-use governor::nanos::Nanos;
-use governor::state::{InMemoryState, NotKeyed};
-use governor::{Quota, RateLimiter as Gcra};
 use tokio::time::Instant;
 
+use super::gcra::Gcra;
 use crate::rate_limit::RateLimitInfo;
 
 /// The longest shared pause whatever the caller's cap (a day), so that no server time overflows
 /// the clock.
 const MAX_SERVER_PAUSE: Duration = Duration::from_secs(24 * 3600);
-
-/// A tokio instant, as governor's clock reading.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct TokioInstant(Instant);
-
-impl Add<Nanos> for TokioInstant {
-    type Output = Self;
-
-    fn add(self, other: Nanos) -> Self {
-        // Saturates instead of panicking on overflow (tokio's `Instant + Duration` panics).
-        Self(self.0.checked_add(Duration::from(other)).unwrap_or(self.0))
-    }
-}
-
-impl Reference for TokioInstant {
-    fn duration_since(&self, earlier: Self) -> Nanos {
-        Nanos::from(self.0.saturating_duration_since(earlier.0))
-    }
-
-    fn saturating_sub(&self, duration: Nanos) -> Self {
-        Self(
-            self.0
-                .checked_sub(Duration::from(duration))
-                .unwrap_or(self.0),
-        )
-    }
-}
-
-/// governor's clock on tokio's time (which a test can pause and advance).
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct TokioClock;
-
-impl Clock for TokioClock {
-    type Instant = TokioInstant;
-
-    fn now(&self) -> TokioInstant {
-        TokioInstant(Instant::now())
-    }
-}
-
-type Budget = Gcra<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<TokioInstant>>;
 
 /// The client's own budgets of requests: per minute and per hour (either may be absent).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -82,8 +36,8 @@ pub(crate) struct Budgets {
 
 /// The shared waiting state of one connection (all its clones).
 pub(crate) struct Throttle {
-    per_minute: Option<Budget>,
-    per_hour: Option<Budget>,
+    per_minute: Option<Gcra>,
+    per_hour: Option<Gcra>,
     budgets: Budgets,
     paused_until: Mutex<Option<Instant>>,
 }
@@ -101,10 +55,13 @@ impl std::fmt::Debug for Throttle {
 impl Throttle {
     /// A throttle with these budgets (none: only pauses and pacing).
     pub(crate) fn new(budgets: Budgets) -> Self {
-        let gcra = |quota| Gcra::direct_with_clock(quota, TokioClock);
         Self {
-            per_minute: budgets.per_minute.map(|n| gcra(Quota::per_minute(n))),
-            per_hour: budgets.per_hour.map(|n| gcra(Quota::per_hour(n))),
+            per_minute: budgets
+                .per_minute
+                .map(|n| Gcra::new(n, Duration::from_secs(60))),
+            per_hour: budgets
+                .per_hour
+                .map(|n| Gcra::new(n, Duration::from_secs(3600))),
             budgets,
             paused_until: Mutex::new(None),
         }
@@ -124,11 +81,9 @@ impl Throttle {
             return until - now;
         }
         for budget in [&self.per_minute, &self.per_hour].into_iter().flatten() {
-            if let Err(not_until) = budget.check() {
+            if let Err(wait) = budget.check(now) {
                 // Never zero, so that a caller's loop always moves the clock on.
-                return not_until
-                    .wait_time_from(TokioInstant(now))
-                    .max(Duration::from_millis(1));
+                return wait.max(Duration::from_millis(1));
             }
         }
         Duration::ZERO
