@@ -322,9 +322,9 @@ mod tests {
     #[test]
     fn beyond_loopback_own_secrets_are_allowed() {
         for own in [
-            ["--auth", "basic", "--password", "own-password"],
-            ["--auth", "bearer", "--token", "own-token"],
-            ["--auth", "oauth2", "--client-secret", "own-secret"],
+            ["--auth", "basic", "--password", "own-password-9f2c"],
+            ["--auth", "bearer", "--token", "own-token-5e7a1b"],
+            ["--auth", "oauth2", "--client-secret", "own-secret-c41d"],
         ] {
             let mut flags = vec!["--host", "0.0.0.0"];
             flags.extend_from_slice(&own);
