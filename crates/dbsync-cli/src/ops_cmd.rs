@@ -216,11 +216,7 @@ fn describe_window(window: &UsageWindow) -> String {
 fn new_key(name: &str, scopes: &[String], expires_at: Option<&str>) -> Result<NewApiKey, CliError> {
     let mut new = NewApiKey::new(name);
     for scope in scopes {
-        let well_formed = !scope.is_empty()
-            && scope
-                .bytes()
-                .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\');
-        if !well_formed {
+        if !dbsync_contract::scopes::is_scope_token(scope) {
             return Err(CliError::usage(format!(
                 "--scope {:?} is not a scope (one of {}, or another your server defines)",
                 terminal_text::cut(scope, 80),

@@ -33,11 +33,8 @@ pub(crate) fn missing_scope(challenge: &str) -> Option<String> {
     }
     let scope = bearer_param(challenge, "scope")?;
     let scope = scope.trim();
-    let well_formed = !scope.is_empty()
-        && scope.len() <= MAX_SCOPE_CHARS
-        && scope
-            .split(' ')
-            .all(|token| !token.is_empty() && token.bytes().all(is_scope_byte));
+    let well_formed =
+        scope.len() <= MAX_SCOPE_CHARS && dbsync_contract::scopes::is_scope_list(scope);
     well_formed.then(|| scope.to_owned())
 }
 
@@ -90,11 +87,6 @@ fn strip_scheme<'a>(text: &'a str, scheme: &str) -> Option<&'a str> {
         Some(c) if c.is_ascii_whitespace() => Some(rest),
         Some(_) => None,
     }
-}
-
-/// RFC 6749 appendix A.4: `%x21 / %x23-5B / %x5D-7E`.
-fn is_scope_byte(byte: u8) -> bool {
-    matches!(byte, 0x21 | 0x23..=0x5B | 0x5D..=0x7E)
 }
 
 /// The `key=value` pairs of a challenge, comma separated; stops at the first thing that is not

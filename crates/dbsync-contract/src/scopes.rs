@@ -29,6 +29,20 @@ pub const ALL: [&str; 5] = [
 /// The `error` of a `403`'s `WWW-Authenticate: Bearer error="insufficient_scope", scope="..."`.
 pub const INSUFFICIENT_SCOPE: &str = "insufficient_scope";
 
+/// Whether `token` is one scope token of RFC 6749 section 3.3: non-empty, made of the
+/// characters `%x21 / %x23-5B / %x5D-7E` (printable ASCII without space, `"` or `\`).
+pub fn is_scope_token(token: &str) -> bool {
+    !token.is_empty()
+        && token
+            .bytes()
+            .all(|b| matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E))
+}
+
+/// Whether `value` is a `scope` parameter: space-separated scope tokens (RFC 6749 section 3.3).
+pub fn is_scope_list(value: &str) -> bool {
+    value.split(' ').all(is_scope_token)
+}
+
 /// Whether `scope` is one the contract defines.
 pub fn is_known(scope: &str) -> bool {
     ALL.contains(&scope)
@@ -46,5 +60,15 @@ mod tests {
         }
         assert!(!is_known("records"));
         assert!(!is_known("RECORDS:READ"));
+    }
+
+    #[test]
+    fn scope_tokens_follow_rfc_6749() {
+        assert!(is_scope_token("records:read") && is_scope_token("a!#[]~"));
+        for bad in ["", "a b", "a\"b", "a\\b", "é", "a\u{7f}"] {
+            assert!(!is_scope_token(bad), "{bad:?}");
+        }
+        assert!(is_scope_list("records:read logs:read"));
+        assert!(!is_scope_list("") && !is_scope_list("a  b") && !is_scope_list(" a"));
     }
 }

@@ -17,6 +17,13 @@ const SWEEP_BUDGET: usize = 32;
 /// could go).
 const EVICT_SCAN: usize = 4_096;
 
+/// `duration` in whole seconds, rounded up (for `Retry-After` and `expires_in`).
+pub(crate) fn whole_secs_up(duration: Duration) -> u64 {
+    duration
+        .as_secs()
+        .saturating_add(u64::from(duration.subsec_nanos() > 0))
+}
+
 /// `now + duration`, or a century from now when that cannot be represented.
 pub(crate) fn later(now: Instant, duration: Duration) -> Instant {
     now.checked_add(duration)
@@ -34,10 +41,7 @@ pub(crate) struct Full {
 impl Full {
     /// Whole seconds, for a `Retry-After` header.
     pub(crate) fn retry_after_secs(&self) -> u64 {
-        self.retry_after
-            .as_secs()
-            .saturating_add(u64::from(self.retry_after.subsec_nanos() > 0))
-            .max(1)
+        whole_secs_up(self.retry_after).max(1)
     }
 }
 

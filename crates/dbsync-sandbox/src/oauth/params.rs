@@ -62,13 +62,7 @@ impl Params {
 
 /// Checks a `scope` value: space-separated tokens of RFC 6749 section 3.3 characters.
 fn valid_scope(scope: &str) -> bool {
-    !scope.is_empty()
-        && scope.split(' ').all(|token| {
-            !token.is_empty()
-                && token
-                    .bytes()
-                    .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
-        })
+    dbsync_contract::scopes::is_scope_list(scope)
 }
 
 #[cfg(test)]

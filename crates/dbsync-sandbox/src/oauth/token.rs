@@ -11,7 +11,7 @@ use super::error::OAuthError;
 use super::params::Params;
 use super::server::OAuthServer;
 use super::store::{AccessGrant, RefreshGrant, Store};
-use crate::bounded::later;
+use crate::bounded::{later, whole_secs_up};
 use crate::ops_util::{random_secret, sha256};
 use crate::scopes::Scopes;
 
@@ -78,9 +78,7 @@ impl OAuthServer {
             },
         );
         let ttl = self.settings.token_ttl;
-        let expires_in = ttl
-            .as_secs()
-            .saturating_add(u64::from(ttl.subsec_nanos() > 0));
+        let expires_in = whole_secs_up(ttl);
         let mut body = json!({
             "access_token": access_token,
             "token_type": "Bearer",
