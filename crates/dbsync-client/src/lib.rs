@@ -59,6 +59,8 @@
 //!   runner, durable writes from a stream, the failures journal, resend).
 //! - `call_options`: [`CallOptions`], per-call timeout, headers, idempotency key, retry policy.
 //! - `challenge`: reading a server's `WWW-Authenticate` (a `403`'s missing scope, an expired key).
+//! - `concurrency`: [`Concurrency`]: requests in flight of scans and bulk writes, fixed or
+//!   adaptive (the AIMD controller and the adaptive buffering of a stream of requests).
 //! - `connection`: [`Connection`] (the transport plus base URL and page format) and its builder.
 //! - `error`: the one error type, and how responses and transport failures map to it.
 //! - `id`: record ids (opaque strings; strings or integers on the wire).
@@ -87,6 +89,7 @@ pub mod api_log;
 mod bulk;
 mod call_options;
 mod challenge;
+mod concurrency;
 mod connection;
 mod error;
 mod id;
@@ -120,6 +123,7 @@ pub use bulk::{
     WriteOutcome,
 };
 pub use call_options::{CallOptions, MAX_EXTRA_HEADER_BYTES, MAX_EXTRA_HEADERS};
+pub use concurrency::{Concurrency, DEFAULT_MAX_BULK_CONCURRENCY, DEFAULT_MAX_SCAN_CONCURRENCY};
 pub use connection::{
     Connection, ConnectionBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_VALIDATE_RESOURCE,
@@ -163,8 +167,9 @@ pub use retry_quota::{
     RetryQuota,
 };
 pub use scan::{
-    CHECKPOINT_VERSION, Checkpoint, DEFAULT_OVERLAP, DEFAULT_PIPELINE_DEPTH, DEFAULT_SETTLE,
-    IncrementalOptions, Partition, Scan, ScanMode, ScanOptions,
+    CHECKPOINT_VERSION, Checkpoint, DEFAULT_MAX_IN_FLIGHT_BYTES, DEFAULT_OVERLAP,
+    DEFAULT_PIPELINE_DEPTH, DEFAULT_SETTLE, IncrementalOptions, Partition, Scan, ScanMode,
+    ScanOptions,
 };
 pub use settings::{
     AuthSettings, ConnectionSettings, EnvLookup, PaginationSettings, RateLimitSettings,

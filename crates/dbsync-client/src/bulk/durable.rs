@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use super::options::BatchOptions;
 use super::runner::{Prepared, SentWith, Settled};
+use crate::concurrency::{Order, adaptive_buffered};
 use crate::error::Error;
 use crate::resource::Resource;
 
@@ -114,7 +115,8 @@ where
         S: Stream<Item = Result<Value, (Error, Value)>> + Send + 'static,
     {
         let resource = self.clone();
-        prepared
+        let connection = self.connection.clone();
+        let requests = prepared
             .enumerate()
             .map(|(index, record)| (index as u64, record))
             .chunks(options.get_chunk_size())
@@ -123,9 +125,15 @@ where
                 let method = method.clone();
                 async move { resource.write_chunk(method, chunk).await }
             })
-            .buffered(options.get_concurrency())
-            .flat_map(futures::stream::iter)
-            .boxed()
+            .boxed();
+        adaptive_buffered(
+            requests,
+            options.get_concurrency(),
+            Order::Kept,
+            move || connection.transport().congestion_events(),
+        )
+        .flat_map(futures::stream::iter)
+        .boxed()
     }
 
     /// Sends one chunk (one request, split only when refused as a whole) and tells each of its

@@ -5,7 +5,11 @@ use std::sync::Arc;
 
 use dbsync_contract::MAX_BATCH_SIZE;
 
-/// How many batch requests are in flight at once unless configured.
+use crate::concurrency::{Concurrency, DEFAULT_MAX_BULK_CONCURRENCY};
+
+/// How many batch requests are in flight at the start unless configured: the default
+/// [`Concurrency::Adaptive`] starts here and grows up to [`DEFAULT_MAX_BULK_CONCURRENCY`] (it
+/// was the fixed default before bulk writes adapted).
 pub const DEFAULT_BATCH_CONCURRENCY: usize = 4;
 
 /// How far a batch call has come; handed to [`BatchOptions::on_progress`] after each batch
@@ -48,21 +52,25 @@ pub type ProgressCallback = Arc<dyn Fn(Progress) + Send + Sync>;
 ///     .concurrency(8)
 ///     .chunk_size(50)
 ///     .on_progress(|p| eprintln!("{}/{} records", p.done, p.total));
-/// assert_eq!(options.get_concurrency(), 8);
+/// assert_eq!(options.get_concurrency(), dbsync_client::Concurrency::Fixed(8));
 /// assert_eq!(options.get_chunk_size(), 50);
 /// ```
 #[derive(Clone)]
 pub struct BatchOptions {
-    pub(super) concurrency: usize,
+    pub(super) concurrency: Concurrency,
     pub(super) chunk_size: usize,
     pub(super) on_progress: Option<ProgressCallback>,
 }
 
 impl Default for BatchOptions {
-    /// 4 requests in flight, 100 records per request, no progress callback.
+    /// Adaptive requests in flight (4 at the start, at most 32), 100 records per request, no
+    /// progress callback.
     fn default() -> Self {
         Self {
-            concurrency: DEFAULT_BATCH_CONCURRENCY,
+            concurrency: Concurrency::adaptive(
+                DEFAULT_BATCH_CONCURRENCY,
+                DEFAULT_MAX_BULK_CONCURRENCY,
+            ),
             chunk_size: MAX_BATCH_SIZE,
             on_progress: None,
         }
@@ -80,10 +88,14 @@ impl fmt::Debug for BatchOptions {
 }
 
 impl BatchOptions {
-    /// How many batch requests may be in flight at once (default 4; `0` counts as 1). The
-    /// parts of a split batch count against their batch's slot.
-    pub fn concurrency(mut self, requests: usize) -> Self {
-        self.concurrency = requests.max(1);
+    /// How many batch requests may be in flight at once: a number (fixed; `0` counts as 1) or
+    /// a [`Concurrency`] (default: adaptive from 4 up to 32, see [`Concurrency`]). The parts of
+    /// a split batch count against their batch's slot.
+    pub fn concurrency(mut self, requests: impl Into<Concurrency>) -> Self {
+        self.concurrency = match requests.into() {
+            Concurrency::Fixed(n) => Concurrency::Fixed(n.max(1)),
+            adaptive => adaptive,
+        };
         self
     }
 
@@ -107,11 +119,11 @@ impl BatchOptions {
         note = "use `get_concurrency`, named after its setter `concurrency`"
     )]
     pub fn max_in_flight(&self) -> usize {
-        self.get_concurrency()
+        self.get_concurrency().max()
     }
 
     /// The configured concurrency.
-    pub fn get_concurrency(&self) -> usize {
+    pub fn get_concurrency(&self) -> Concurrency {
         self.concurrency
     }
 

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use super::batch::{BatchOutcome, BatchResponse, item_result};
 use super::options::{BatchOptions, Progress};
+use crate::concurrency::{Order, adaptive_buffered};
 use crate::error::Error;
 use crate::request::{JsonAs, new_idempotency_key};
 use crate::resource::Resource;
@@ -152,9 +153,13 @@ impl<T: Serialize + DeserializeOwned> Resource<T> {
         while records.peek().is_some() {
             chunks.push(records.by_ref().take(options.chunk_size).collect());
         }
-        let mut finished = futures::stream::iter(chunks)
-            .map(|chunk| self.send_chunk(&method, chunk, None))
-            .buffer_unordered(options.concurrency);
+        let transport = self.connection.transport();
+        let mut finished = adaptive_buffered(
+            futures::stream::iter(chunks).map(|chunk| self.send_chunk(&method, chunk, None)),
+            options.concurrency,
+            Order::Any,
+            || transport.congestion_events(),
+        );
         while let Some(settled) = finished.next().await {
             progress.done += settled.len();
             progress.saved += settle(&mut outcomes, settled);

@@ -231,6 +231,7 @@ impl Attempts<'_> {
                 }
             };
             let outcome = attempted.outcome();
+            transport.note_outcome(&outcome);
             self.may_have_acted = acted_before || outcome.may_have_acted();
             record(transport, call, sent_at, latency, sent, attempted.logged());
             trace_attempt(call, sent, attempted.logged(), latency, &outcome);

@@ -2,6 +2,7 @@
 //! policy and quota, throttle, rate-limiter hook, wait observer, API log sinks, timeout and the
 //! origin check), and the ways to send a call on it.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use super::throttle::{Budgets, Throttle};
 use crate::api_log::ApiLogSinks;
 use crate::error::Error;
 use crate::rate_limit::{RateLimitInfo, RateLimiter};
-use crate::retry::RetryPolicy;
+use crate::retry::{Outcome, RetryPolicy};
 use crate::retry_quota::{QuotaBucket, RetryQuota};
 use crate::wait_notice::WaitObservers;
 
@@ -53,6 +54,8 @@ pub(crate) struct Transport {
     pub(super) wait_observers: WaitObservers,
     /// The `X-RateLimit-*` headers of the last response that had any.
     last_rate_limit: Mutex<Option<RateLimitInfo>>,
+    /// Attempts the server or the network pushed back (see [`Transport::congestion_events`]).
+    congestion: AtomicU64,
 }
 
 /// What a [`Transport`] is made of (see [`crate::ConnectionBuilder`] for each setting).
@@ -88,6 +91,7 @@ impl Transport {
             quota: parts.retry_quota.map(QuotaBucket::new),
             wait_observers: parts.wait_observers,
             last_rate_limit: Mutex::new(None),
+            congestion: AtomicU64::new(0),
         }
     }
 
@@ -149,6 +153,25 @@ impl Transport {
     /// The API log sinks.
     pub(crate) fn api_log(&self) -> &ApiLogSinks {
         &self.api_log
+    }
+
+    /// How many attempts so far were pushed back: answered `429` or `5xx`, timed out, cut
+    /// short, or refused a connection. Adaptive concurrency ([`crate::Concurrency`]) backs off
+    /// when this moves while one of its requests is in flight.
+    pub(crate) fn congestion_events(&self) -> u64 {
+        self.congestion.load(Ordering::Relaxed)
+    }
+
+    /// Counts the attempt's outcome if it was a push-back.
+    pub(super) fn note_outcome(&self, outcome: &Outcome) {
+        let pushed_back = match outcome {
+            Outcome::Status { status, .. } => *status == 429 || *status >= 500,
+            Outcome::UnreadableBody | Outcome::TransportFailed | Outcome::ConnectFailed => true,
+            Outcome::Success | Outcome::Fatal => false,
+        };
+        if pushed_back {
+            self.congestion.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// The `X-RateLimit-*` headers of the last response that carried any.

@@ -17,6 +17,9 @@ use std::task::{Context, Poll};
 
 use serde::de::DeserializeOwned;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::concurrency::Ticket;
 
 use crate::error::Error;
 use crate::page::PageBody;
@@ -35,6 +38,12 @@ pub(crate) struct Fetched<T> {
     pub(crate) ids: Vec<Option<String>>,
     /// A digest of the page's records, to tell a page the server repeats (see [`signature`]).
     pub(crate) signature: u64,
+    /// The adaptive controller's ticket for the request (`None`: fixed depth).
+    pub(crate) ticket: Option<Ticket>,
+    /// How long the fetch took, measured in its task (the scan takes pages in order, later).
+    pub(crate) latency: std::time::Duration,
+    /// The connection's congestion count when the page came.
+    pub(crate) congestion: u64,
     /// The records decode as `T`.
     pub(crate) decodes_as: PhantomData<fn() -> T>,
 }
@@ -79,6 +88,7 @@ pub(crate) fn spawn_page<T: DeserializeOwned + Send + 'static>(
     query: &Query,
     ask: Ask,
     want_ids: bool,
+    ticket: Option<Ticket>,
 ) -> Result<PageTask<T>, Error> {
     let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
         Error::config("a scan must be polled inside a tokio runtime (it fetches pages in tasks)")
@@ -86,7 +96,10 @@ pub(crate) fn spawn_page<T: DeserializeOwned + Send + 'static>(
     let resource = resource.clone();
     let query = query.clone().offset(ask.offset).limit(ask.limit);
     Ok(PageTask(runtime.spawn(async move {
+        let started = Instant::now();
         let page = resource.fetch_page(&query).await?;
+        let latency = started.elapsed();
+        let congestion = resource.connection.transport().congestion_events();
         let ids = page
             .layout
             .records
@@ -99,6 +112,9 @@ pub(crate) fn spawn_page<T: DeserializeOwned + Send + 'static>(
             .collect();
         Ok(Fetched {
             ask,
+            ticket,
+            latency,
+            congestion,
             signature: signature(&page),
             page,
             ids,
@@ -185,6 +201,9 @@ mod tests {
             },
             ids: vec![None, None],
             signature: 0,
+            ticket: None,
+            latency: std::time::Duration::ZERO,
+            congestion: 0,
             decodes_as: PhantomData,
         };
         assert_eq!(page.decode(0).unwrap().n, 1);

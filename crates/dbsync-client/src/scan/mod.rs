@@ -1,7 +1,7 @@
 //! Scans: every record of a list, fast and with known guarantees.
 //!
 //! A [`Scan`] reads the pages of a list with `limit`/`offset`, keeping several pages in flight
-//! (pipelining, see [`ScanOptions::pipeline_depth`]), optionally guarding against records
+//! (pipelining: adaptive by default, see [`ScanOptions::concurrency`]), optionally guarding against records
 //! shifting while it runs ([`ScanMode::Consistent`]), and can be stopped and resumed from a
 //! [`Checkpoint`], split into [`Partition`]s, or run incrementally from an `updated_at`
 //! watermark ([`crate::Resource::changes_since`]). See `docs/scans.md` for the guarantees.
@@ -22,13 +22,16 @@ use std::task::{Context, Poll};
 use futures::stream::{FuturesOrdered, Stream, StreamExt as _};
 use serde::de::DeserializeOwned;
 
+use crate::concurrency::Aimd;
 use crate::error::Error;
 use crate::query::{Query, Timestamp};
 use crate::resource::Resource;
 
 pub use checkpoint::{CHECKPOINT_VERSION, Checkpoint};
 pub use incremental::{DEFAULT_SETTLE, IncrementalOptions};
-pub use options::{DEFAULT_OVERLAP, DEFAULT_PIPELINE_DEPTH, ScanMode, ScanOptions};
+pub use options::{
+    DEFAULT_MAX_IN_FLIGHT_BYTES, DEFAULT_OVERLAP, DEFAULT_PIPELINE_DEPTH, ScanMode, ScanOptions,
+};
 pub use partition::Partition;
 pub(crate) use partition::{date_partitions, partitions};
 
@@ -86,6 +89,10 @@ pub struct Scan<T> {
     /// The query as the caller gave it (for checkpoints).
     base: Query,
     options: ScanOptions,
+    /// The adaptive controller of pages in flight (`None`: a fixed depth).
+    controller: Option<Aimd>,
+    /// The average page body so far, in bytes (for [`ScanOptions::max_in_flight_bytes`]).
+    page_bytes: Option<usize>,
     cursor: Cursor,
     slices: Option<Slices>,
     in_flight: FuturesOrdered<PageTask<T>>,
@@ -112,6 +119,7 @@ impl<T> fmt::Debug for Scan<T> {
             .field("options", &self.options)
             .field("position", &self.position)
             .field("in_flight", &self.in_flight.len())
+            .field("depth", &self.depth())
             .field(
                 "buffered",
                 &self.buffer.iter().map(Taken::remaining).sum::<usize>(),
@@ -149,6 +157,8 @@ impl<T> Scan<T> {
             resource,
             query,
             base,
+            controller: options.concurrency.controller(),
+            page_bytes: None,
             options,
             cursor,
             slices,
@@ -205,6 +215,18 @@ impl<T> Scan<T> {
         self.cursor.total_moved
     }
 
+    /// How many pages may be in flight now: the fixed depth, or the adaptive controller's
+    /// limit within the byte cap.
+    fn depth(&self) -> usize {
+        let Some(controller) = &self.controller else {
+            return self.options.concurrency.max();
+        };
+        let by_bytes = self.page_bytes.map_or(usize::MAX, |bytes| {
+            self.options.max_in_flight_bytes / bytes.max(1)
+        });
+        controller.limit().min(by_bytes).max(1)
+    }
+
     /// Whether the scan has yielded everything.
     pub fn is_finished(&self) -> bool {
         self.finished
@@ -225,22 +247,41 @@ impl<T: DeserializeOwned + Send + 'static> Scan<T> {
     fn prefetch(&mut self) -> Result<(), Error> {
         loop {
             let in_flight = self.in_flight.len();
+            let depth = self.depth();
             let needed = self.buffer.is_empty() && in_flight == 0;
-            if !needed && in_flight >= self.options.depth {
+            if !needed && in_flight >= depth {
                 return Ok(());
             }
-            let Some(ask) = self.cursor.plan(in_flight, self.options.depth) else {
+            let Some(ask) = self.cursor.plan(in_flight, depth) else {
                 return Ok(());
             };
             let want_ids = self.options.mode != ScanMode::Plain;
-            let task = spawn_page(&self.resource, &self.query, ask, want_ids)?;
+            let congestion = self.resource.connection.transport().congestion_events();
+            let ticket = self
+                .controller
+                .as_mut()
+                .map(|controller| controller.started(in_flight, congestion));
+            let task = spawn_page(&self.resource, &self.query, ask, want_ids, ticket)?;
             self.in_flight.push_back(task);
+        }
+    }
+
+    /// Tells the controller how a page's request went, and learns its body's size.
+    fn learn(&mut self, page: &Fetched<T>) {
+        let bytes = page.page.body.len();
+        // A running average that follows the last few dozen pages.
+        self.page_bytes = Some(self.page_bytes.map_or(bytes, |avg| {
+            (avg.saturating_mul(7).saturating_add(bytes)) / 8
+        }));
+        if let (Some(controller), Some(ticket)) = (&mut self.controller, page.ticket) {
+            controller.finished(ticket, page.latency, page.congestion);
         }
     }
 
     /// Takes an answered page: the records the cursor keeps are decoded as they are yielded,
     /// on the thread that reads them (see [`fetch`] and [`Taken`]).
     fn take_page(&mut self, mut page: Fetched<T>) -> Result<(), Error> {
+        self.learn(&page);
         self.pages_taken = self.pages_taken.saturating_add(1);
         if let Some(cap) = self.options.max_pages
             && self.pages_taken > cap

@@ -3,7 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
-/// How many pages a scan keeps in flight by default, beyond the page the caller is reading.
+use crate::concurrency::{Concurrency, DEFAULT_MAX_SCAN_CONCURRENCY};
+
+/// How many pages an adaptive scan keeps in flight at its start (the default
+/// [`Concurrency::Adaptive`] starts here and grows up to [`DEFAULT_MAX_SCAN_CONCURRENCY`]); it
+/// was the fixed default before scans adapted.
 ///
 /// Measured on a 2-core machine against the in-process sandbox (see `docs/performance.md`):
 /// at no latency the machine's CPU is the limit and four or six in flight do the same within
@@ -46,19 +50,27 @@ pub enum ScanMode {
     Consistent,
 }
 
-/// How a scan runs. The default is a [`ScanMode::Plain`] scan with
-/// [`DEFAULT_PIPELINE_DEPTH`] pages in flight.
+/// The most bytes of page bodies an adaptive scan lets be in flight unless configured.
+pub const DEFAULT_MAX_IN_FLIGHT_BYTES: usize = 16 * 1024 * 1024;
+
+/// How a scan runs. The default is a [`ScanMode::Plain`] scan whose pages in flight adapt
+/// ([`Concurrency::Adaptive`] from [`DEFAULT_PIPELINE_DEPTH`] up to
+/// [`DEFAULT_MAX_SCAN_CONCURRENCY`], and page bodies in flight within
+/// [`DEFAULT_MAX_IN_FLIGHT_BYTES`]).
 ///
 /// ```
-/// use dbsync_client::{ScanMode, ScanOptions};
+/// use dbsync_client::{Concurrency, ScanMode, ScanOptions};
 /// let options = ScanOptions::default().pipeline_depth(8).mode(ScanMode::Consistent).overlap(64);
-/// assert_eq!(options.get_pipeline_depth(), 8);
+/// assert_eq!(options.get_concurrency(), Concurrency::Fixed(8));
 /// let sequential = ScanOptions::sequential();
 /// assert_eq!(sequential.get_pipeline_depth(), 0);
+/// let adaptive = ScanOptions::default().concurrency(Concurrency::adaptive(4, 128));
+/// assert_eq!(adaptive.get_pipeline_depth(), 128);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScanOptions {
-    pub(crate) depth: usize,
+    pub(crate) concurrency: Concurrency,
+    pub(crate) max_in_flight_bytes: usize,
     pub(crate) mode: ScanMode,
     pub(crate) overlap: u32,
     pub(crate) max_pages: Option<u64>,
@@ -68,7 +80,11 @@ pub struct ScanOptions {
 impl Default for ScanOptions {
     fn default() -> Self {
         Self {
-            depth: DEFAULT_PIPELINE_DEPTH,
+            concurrency: Concurrency::adaptive(
+                DEFAULT_PIPELINE_DEPTH,
+                DEFAULT_MAX_SCAN_CONCURRENCY,
+            ),
+            max_in_flight_bytes: DEFAULT_MAX_IN_FLIGHT_BYTES,
             mode: ScanMode::Plain,
             overlap: DEFAULT_OVERLAP,
             max_pages: None,
@@ -84,13 +100,29 @@ impl ScanOptions {
         Self::default().pipeline_depth(0)
     }
 
-    /// How many pages are in flight while the caller reads the current one (0 turns
-    /// pipelining off). Until the first page tells the total, and when the server sends no
-    /// total, at most one page is read ahead, so no page past the end is ever asked for.
-    /// Memory is bounded by `depth` page bodies in flight plus the body of the page being read
-    /// (records are decoded one at a time, as they are yielded), whatever the total.
-    pub fn pipeline_depth(mut self, depth: usize) -> Self {
-        self.depth = depth;
+    /// A fixed number of pages in flight while the caller reads the current one (0 turns
+    /// pipelining off): `concurrency(Concurrency::Fixed(depth))`. Until the first page tells
+    /// the total, and when the server sends no total, at most one page is read ahead, so no
+    /// page past the end is ever asked for. Memory is bounded by `depth` page bodies in flight
+    /// plus the body of the page being read (records are decoded one at a time, as they are
+    /// yielded), whatever the total.
+    pub fn pipeline_depth(self, depth: usize) -> Self {
+        self.concurrency(Concurrency::Fixed(depth))
+    }
+
+    /// How many pages are in flight while the caller reads the current one: fixed, or adapting
+    /// to the server's answers (the default; see [`Concurrency`]). An adaptive scan also keeps
+    /// the page bodies in flight within [`Self::max_in_flight_bytes`].
+    pub fn concurrency(mut self, concurrency: Concurrency) -> Self {
+        self.concurrency = concurrency;
+        self
+    }
+
+    /// The most bytes of page bodies an adaptive scan keeps in flight (default
+    /// [`DEFAULT_MAX_IN_FLIGHT_BYTES`], 16 MiB): its limit of pages in flight is also at most
+    /// this over the average page body so far (and at least one page).
+    pub fn max_in_flight_bytes(mut self, bytes: usize) -> Self {
+        self.max_in_flight_bytes = bytes;
         self
     }
 
@@ -132,9 +164,19 @@ impl ScanOptions {
         self.get_pipeline_depth()
     }
 
-    /// The configured pipeline depth.
+    /// The most pages in flight: the fixed depth, or the adaptive maximum.
     pub fn get_pipeline_depth(&self) -> usize {
-        self.depth
+        self.concurrency.max()
+    }
+
+    /// The configured concurrency.
+    pub fn get_concurrency(&self) -> Concurrency {
+        self.concurrency
+    }
+
+    /// The configured cap on page bodies in flight of an adaptive scan.
+    pub fn get_max_in_flight_bytes(&self) -> usize {
+        self.max_in_flight_bytes
     }
 
     /// The old name of [`Self::get_mode`].

@@ -34,6 +34,7 @@ use serde_json::{Value, json};
 use super::batch::BatchOutcome;
 use super::journal::{JournalEntry, JournalOutcome};
 use super::options::BatchOptions;
+use crate::concurrency::{Concurrency, Order, adaptive_buffered};
 use crate::error::Error;
 use crate::resource::Resource;
 use entries::{Failure, Item, local_error, sort_entry};
@@ -303,20 +304,22 @@ async fn send(
 }
 
 /// Sends each group again as the one batch create it was first sent as, with its key (up to
-/// `concurrency` requests at once); returns how many records were saved.
+/// `concurrency` requests in flight); returns how many records were saved.
 async fn send_again(
     resource: &Resource<Value>,
     groups: Vec<(String, Vec<Member>)>,
-    concurrency: usize,
+    concurrency: Concurrency,
     failures: &mut Vec<Failure>,
 ) -> Vec<(u64, Value)> {
-    let mut answers = futures::stream::iter(groups)
-        .map(|(key, group)| async move {
-            let records: Vec<Value> = group.iter().map(|m| m.record.clone()).collect();
-            let outcomes = resource.create_batch_with_key(&records, &key).await;
-            (key, group, outcomes)
-        })
-        .buffer_unordered(concurrency.max(1));
+    let requests = futures::stream::iter(groups).map(|(key, group)| async move {
+        let records: Vec<Value> = group.iter().map(|m| m.record.clone()).collect();
+        let outcomes = resource.create_batch_with_key(&records, &key).await;
+        (key, group, outcomes)
+    });
+    let transport = resource.connection.transport();
+    let mut answers = adaptive_buffered(requests, concurrency, Order::Any, || {
+        transport.congestion_events()
+    });
     let mut saved = Vec::new();
     while let Some((key, group, outcomes)) = answers.next().await {
         let sent_at: Vec<String> = group

@@ -1,0 +1,262 @@
+//! The adaptive controller: how many requests to keep in flight, from what the answers say.
+//!
+//! AIMD with a latency guard, as TCP congestion control does it with a window of requests
+//! instead of bytes:
+//!
+//! - **slow start**: while nothing pushes back, a round trip in which the limit was in use
+//!   doubles it (a round trip ends when a request sent in it is answered);
+//! - **additive increase**: after the first push-back or slow answer, such a round trip adds
+//!   one;
+//! - **multiplicative decrease**: a `429`, a `5xx`, a timeout or a dropped connection anywhere
+//!   on the connection while a request was in flight (the transport counts them,
+//!   `Transport::congestion_events`) multiplies
+//!   the limit by [`BACK_OFF`] (at least one less); at most once per round trip (answers to
+//!   requests sent before the last decrease do not decrease it again);
+//! - **latency guard**: an answer slower than twice the fastest recent one plus
+//!   [`LATENCY_SLACK`] means requests queue (at the server, at the rate limiter, on the CPU):
+//!   the limit stops growing; four times plus five slacks decreases it gently ([`EASE_OFF`])
+//!   once per round trip.
+//!
+//! Everything here is plain state and arithmetic on the caller's clock, tested without I/O.
+
+use std::time::Duration;
+
+/// The factor the limit is multiplied by on a `429`, `5xx`, timeout or failed request.
+pub(crate) const BACK_OFF: f64 = 0.75;
+/// The factor the limit is multiplied by when answers are far slower than the fastest.
+pub(crate) const EASE_OFF: f64 = 0.9;
+/// Added to the latency threshold so that a few milliseconds of jitter on a fast server (or
+/// loopback) is not taken for queueing.
+pub(crate) const LATENCY_SLACK: Duration = Duration::from_millis(10);
+/// How many answers the fastest latency is remembered for before it is measured anew (so a
+/// server that became slower for good is not compared forever with its best moment).
+const BASELINE_SAMPLES: u32 = 256;
+
+/// One request sent under the controller: hand it back with [`Aimd::finished`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ticket {
+    /// Sends before this one (orders tickets against rounds and decreases).
+    seq: u64,
+    /// The connection's congestion count when the request left.
+    congestion: u64,
+}
+
+/// What one round trip saw.
+#[derive(Debug, Clone, Copy, Default)]
+struct Round {
+    /// The first send of the round: its answer ends the round.
+    first: u64,
+    /// A request left with the whole limit in use.
+    saturated: bool,
+    /// An answer was slower than twice the baseline (plus slack).
+    slow: bool,
+    /// An answer was slower than four times the baseline (plus five slacks).
+    queued: bool,
+}
+
+/// The controller's state.
+#[derive(Debug, Clone)]
+pub(crate) struct Aimd {
+    limit: usize,
+    max: usize,
+    slow_start: bool,
+    sent: u64,
+    round: Round,
+    /// Tickets with a `seq` below this were sent before the last decrease.
+    decreased_at: u64,
+    baseline: Option<Duration>,
+    period_fastest: Option<Duration>,
+    period_samples: u32,
+}
+
+impl Aimd {
+    /// A controller starting at `initial` requests in flight, never above `max` nor below one.
+    pub(crate) fn new(initial: usize, max: usize) -> Self {
+        let max = max.max(1);
+        Self {
+            limit: initial.clamp(1, max),
+            max,
+            slow_start: true,
+            sent: 0,
+            round: Round::default(),
+            decreased_at: 0,
+            baseline: None,
+            period_fastest: None,
+            period_samples: 0,
+        }
+    }
+
+    /// How many requests may be in flight now.
+    pub(crate) fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// A request leaves with `in_flight` others already out, while the connection's congestion
+    /// count is `congestion`.
+    pub(crate) fn started(&mut self, in_flight: usize, congestion: u64) -> Ticket {
+        if in_flight.saturating_add(1) >= self.limit {
+            self.round.saturated = true;
+        }
+        let ticket = Ticket {
+            seq: self.sent,
+            congestion,
+        };
+        self.sent += 1;
+        ticket
+    }
+
+    /// The answer to `ticket` came `latency` after it was sent (measured where the request
+    /// ran, not where its answer was taken: an ordered scan takes pages later than they came),
+    /// when the connection's congestion count was `congestion`. (A request that failed after
+    /// its retries was pushed back on the way: its `5xx`, `429` or timeout moved the count.)
+    pub(crate) fn finished(&mut self, ticket: Ticket, latency: Duration, congestion: u64) {
+        if congestion > ticket.congestion {
+            self.slow_start = false;
+            if ticket.seq >= self.decreased_at {
+                self.cut(BACK_OFF);
+            }
+            return;
+        }
+        let baseline = self.observe_latency(latency);
+        self.round.slow |= latency > baseline * 2 + LATENCY_SLACK;
+        self.round.queued |= latency > baseline * 4 + LATENCY_SLACK * 5;
+        if ticket.seq < self.round.first {
+            return; // sent in an earlier round
+        }
+        // A request sent in this round came back: the round trip is over.
+        let round = self.round;
+        if round.queued {
+            self.slow_start = false;
+            self.cut(EASE_OFF);
+            return;
+        }
+        if round.slow {
+            self.slow_start = false;
+        } else if round.saturated {
+            let grown = if self.slow_start {
+                self.limit.saturating_mul(2)
+            } else {
+                self.limit.saturating_add(1)
+            };
+            self.limit = grown.min(self.max);
+        }
+        self.new_round();
+    }
+
+    /// Multiplies the limit by `factor` (at least one less, at least one) and starts a round.
+    fn cut(&mut self, factor: f64) {
+        let cut = (self.limit as f64 * factor).floor() as usize;
+        self.limit = cut.min(self.limit.saturating_sub(1)).max(1);
+        self.decreased_at = self.sent;
+        self.new_round();
+    }
+
+    fn new_round(&mut self) {
+        self.round = Round {
+            first: self.sent,
+            ..Round::default()
+        };
+    }
+
+    /// Takes in a latency sample and returns the baseline to judge it by: the fastest answer
+    /// of the current period, or of the last one.
+    fn observe_latency(&mut self, latency: Duration) -> Duration {
+        self.period_fastest = Some(self.period_fastest.map_or(latency, |f| f.min(latency)));
+        self.period_samples += 1;
+        let baseline = self.baseline.map_or(latency, |b| b.min(latency));
+        self.baseline = Some(baseline);
+        if self.period_samples >= BASELINE_SAMPLES {
+            self.baseline = self.period_fastest.take();
+            self.period_samples = 0;
+        }
+        baseline
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    /// Runs `rounds` round trips of `latency` each with the limit in use; `congested(round)`
+    /// says whether that round's answers saw push-back. Returns the limit after each round.
+    fn rounds(
+        aimd: &mut Aimd,
+        rounds: usize,
+        latency: Duration,
+        congested: impl Fn(usize) -> bool,
+    ) -> Vec<usize> {
+        let mut congestion = 0;
+        let mut limits = Vec::new();
+        for round in 0..rounds {
+            let n = aimd.limit();
+            let tickets: Vec<_> = (0..n).map(|i| aimd.started(i, congestion)).collect();
+            if congested(round) {
+                congestion += 1;
+            }
+            for ticket in tickets {
+                aimd.finished(ticket, latency, congestion);
+            }
+            limits.push(aimd.limit());
+        }
+        limits
+    }
+
+    #[test]
+    fn slow_start_doubles_each_round_trip_up_to_the_max() {
+        let mut aimd = Aimd::new(4, 64);
+        let limits = rounds(&mut aimd, 6, 50 * MS, |_| false);
+        assert_eq!(limits, vec![8, 16, 32, 64, 64, 64]);
+    }
+
+    #[test]
+    fn push_back_cuts_the_limit_once_per_round_trip_then_it_grows_by_one() {
+        let mut aimd = Aimd::new(16, 64);
+        let limits = rounds(&mut aimd, 4, 50 * MS, |round| round == 0);
+        // 16 -> 12 once (not 16 times), then +1 per round.
+        assert_eq!(limits, vec![12, 13, 14, 15]);
+    }
+
+    #[test]
+    fn push_back_on_every_answer_backs_off_but_never_below_one() {
+        let mut aimd = Aimd::new(2, 8);
+        for congestion in 0..10 {
+            let ticket = aimd.started(0, congestion);
+            aimd.finished(ticket, MS, congestion + 1);
+        }
+        assert_eq!(aimd.limit(), 1);
+    }
+
+    #[test]
+    fn rising_latency_stops_growth_and_queueing_eases_off() {
+        let mut aimd = Aimd::new(4, 64);
+        // A fast round sets the baseline (20 ms).
+        rounds(&mut aimd, 1, 20 * MS, |_| false);
+        assert_eq!(aimd.limit(), 8);
+        // 60 ms > 2 x 20 + 10: no growth.
+        let limits = rounds(&mut aimd, 3, 60 * MS, |_| false);
+        assert_eq!(limits, vec![8, 8, 8]);
+        // 200 ms > 4 x 20 + 50: eased off once per round trip.
+        let limits = rounds(&mut aimd, 2, 200 * MS, |_| false);
+        assert_eq!(limits, vec![7, 6]);
+    }
+
+    #[test]
+    fn an_idle_caller_does_not_grow_the_limit() {
+        let mut aimd = Aimd::new(8, 64);
+        for _ in 0..100 {
+            // One request at a time while eight are allowed: the limit is not in use.
+            let ticket = aimd.started(0, 0);
+            aimd.finished(ticket, MS, 0);
+        }
+        assert_eq!(aimd.limit(), 8);
+    }
+
+    #[test]
+    fn the_initial_value_is_bounded_by_the_max_and_one() {
+        assert_eq!(Aimd::new(100, 8).limit(), 8);
+        assert_eq!(Aimd::new(0, 8).limit(), 1);
+        assert_eq!(Aimd::new(3, 0).limit(), 1);
+    }
+}
