@@ -18,6 +18,9 @@ pub enum WaitReason {
     /// The client's own request budget, per minute or per hour
     /// ([`crate::ConnectionBuilder::requests_per_minute`], [`crate::ConnectionBuilder::requests_per_hour`]).
     ClientBudget,
+    /// Spreading the server's rate-limit budget until its window resets: the window has less
+    /// than half its requests left (`X-RateLimit-Remaining` until `X-RateLimit-Reset`).
+    Pacing,
     /// Backing off before retrying a `429` that named no wait.
     RateLimitBackoff,
     /// Backing off before retrying a failed attempt (a `5xx`, a timeout, a dropped connection).
@@ -33,6 +36,9 @@ impl fmt::Display for WaitReason {
                  Retry-After"
             }
             Self::ClientBudget => "the client's own request budget (per minute or per hour)",
+            Self::Pacing => {
+                "pacing requests to last the server's rate-limit window until X-RateLimit-Reset"
+            }
             Self::RateLimitBackoff => "the server asked us to slow down: 429",
             Self::FailureBackoff => "backing off before retrying a failed request",
         })

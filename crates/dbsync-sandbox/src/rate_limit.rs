@@ -58,6 +58,8 @@ impl RateWindow {
 struct Window {
     kind: RateWindow,
     limit: u32,
+    /// How long the window lasts (the kind's length unless shortened for tests).
+    length: Duration,
     /// (window start, requests counted in it); `None` before the first request.
     state: Option<(Instant, u32)>,
 }
@@ -66,18 +68,20 @@ impl Window {
     /// (start, used) of the window current at `now`.
     fn current(&self, now: Instant) -> (Instant, u32) {
         match self.state {
-            Some((start, used)) if now < start + self.kind.length() => (start, used),
+            Some((start, used)) if now < start + self.length => (start, used),
             _ => (now, 0),
         }
     }
 
     fn snapshot(&self, start: Instant, used: u32, now: Instant) -> RateLimitSnapshot {
-        let left = (start + self.kind.length()).saturating_duration_since(now);
+        let left = (start + self.length).saturating_duration_since(now);
         RateLimitSnapshot {
             limit: self.limit,
             used,
             remaining: self.limit.saturating_sub(used),
-            reset_at: unix_now() + left.as_secs_f64().ceil() as i64,
+            // Rounded up from the exact time, never told earlier than the window resets: a
+            // client that waits for it must not meet a `429`.
+            reset_at: (unix_now_secs_f64() + left.as_secs_f64()).ceil() as i64,
         }
     }
 }
@@ -90,8 +94,10 @@ pub(crate) struct RateLimiter {
     windows: Mutex<Vec<Window>>,
 }
 
-fn unix_now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
+fn unix_now_secs_f64() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |since| since.as_secs_f64())
 }
 
 /// The window that runs out first: the fewest requests left; on a tie the later reset (the
@@ -107,7 +113,9 @@ fn binding(
 }
 
 impl RateLimiter {
-    pub fn new(per_minute: Option<u32>, per_hour: Option<u32>) -> Self {
+    /// Budgets per minute and per hour; `minute` is the length of the minute window (60 s
+    /// unless shortened for tests and benchmarks).
+    pub fn new(per_minute: Option<u32>, per_hour: Option<u32>, minute: Duration) -> Self {
         let windows = [
             (RateWindow::Minute, per_minute),
             (RateWindow::Hour, per_hour),
@@ -117,6 +125,10 @@ impl RateLimiter {
             limit.map(|limit| Window {
                 kind,
                 limit,
+                length: match kind {
+                    RateWindow::Minute => minute,
+                    RateWindow::Hour => kind.length(),
+                },
                 state: None,
             })
         })
@@ -169,7 +181,7 @@ impl RateLimiter {
         let now = Instant::now();
         for window in self.lock().iter_mut() {
             if let Some((start, used)) = window.state
-                && now < start + window.kind.length()
+                && now < start + window.length
             {
                 window.state = Some((start, used.saturating_sub(1)));
             }
@@ -220,7 +232,7 @@ pub(crate) async fn middleware(
         }
         response
     } else {
-        let retry_after = (snapshot.reset_at - unix_now()).max(1);
+        let retry_after = (snapshot.reset_at - unix_now_secs_f64().floor() as i64).max(1);
         ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             format!(
@@ -240,9 +252,11 @@ pub(crate) async fn middleware(
 mod tests {
     use super::*;
 
+    const MINUTE: Duration = Duration::from_secs(60);
+
     #[test]
     fn budget_runs_out() {
-        let limiter = RateLimiter::new(Some(2), None);
+        let limiter = RateLimiter::new(Some(2), None, MINUTE);
         assert!(
             limiter
                 .take(true)
@@ -254,12 +268,12 @@ mod tests {
                 .is_some_and(|(ok, _, s)| ok && s.remaining == 0)
         );
         assert!(limiter.take(true).is_some_and(|(ok, _, _)| !ok));
-        assert!(RateLimiter::new(None, None).take(true).is_none());
+        assert!(RateLimiter::new(None, None, MINUTE).take(true).is_none());
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_refund_gives_one_request_back_and_never_goes_below_zero() {
-        let limiter = RateLimiter::new(Some(2), Some(10));
+        let limiter = RateLimiter::new(Some(2), Some(10), MINUTE);
         limiter.take(true);
         limiter.take(true);
         limiter.refund();
@@ -273,7 +287,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_window_that_runs_out_first_is_described() {
-        let limiter = RateLimiter::new(Some(5), Some(7));
+        let limiter = RateLimiter::new(Some(5), Some(7), MINUTE);
         for _ in 0..3 {
             limiter.take(true);
         }

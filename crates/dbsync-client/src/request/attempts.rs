@@ -183,16 +183,14 @@ impl Attempts<'_> {
                 if wait.is_zero() {
                     break;
                 }
-                let reason = match transport.throttle.paused_until() {
-                    Some(until) if until > now => WaitReason::RateLimitPause,
-                    _ => WaitReason::ClientBudget,
-                };
+                let reason = transport.throttle.reason(now);
                 self.waits.wait(wait, reason).await?;
             }
             // 4. send
             let sent_at = SystemTime::now();
             let started = Instant::now();
             let sent_headers = headers.clone(); // for the strategy, should the server answer 401
+            let in_flight = transport.throttle.sending(); // until this attempt is classified
             // In flight: from here, a call cut short (the deadline) may have been carried out.
             let acted_before = self.may_have_acted;
             self.may_have_acted = true;
@@ -231,6 +229,7 @@ impl Attempts<'_> {
                 }
             };
             let outcome = attempted.outcome();
+            drop(in_flight);
             transport.note_outcome(&outcome);
             self.may_have_acted = acted_before || outcome.may_have_acted();
             record(transport, call, sent_at, latency, sent, attempted.logged());

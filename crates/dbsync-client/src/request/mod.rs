@@ -7,8 +7,8 @@
 //!    attempt, and only for the connection's own origin;
 //! 3. **rate limit**: wait for the [`crate::RateLimiter`], if one is installed, then for the
 //!    shared throttle (`throttle`: the `requests_per_minute` and `requests_per_hour` budgets,
-//!    a pause another task's `429` set, pacing from `X-RateLimit-*`), within the call's cap
-//!    on rate-limit waits;
+//!    a pause another task's `429` set, pacing from `X-RateLimit-*` (`pacing`)), within the
+//!    call's cap on rate-limit waits;
 //! 4. **send** with reqwest (the body is [`bytes::Bytes`], so every attempt sends the same
 //!    body);
 //! 5. **classify** what came back (`classify`) into a [`crate::retry::Outcome`] and a result: a
@@ -40,6 +40,7 @@ mod call;
 mod classify;
 mod decode;
 mod gcra;
+mod pacing;
 mod throttle;
 mod transport;
 mod waits;

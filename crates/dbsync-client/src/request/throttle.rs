@@ -5,8 +5,9 @@
 //!   when both allow it;
 //! - a pause that every task honours after any task got a `429` with `Retry-After` (a shared
 //!   "paused until" instant, checked before each send);
-//! - pacing from the server's `X-RateLimit-Remaining`/`X-RateLimit-Reset`: once the server says
-//!   nothing remains, every task waits for the reset instead of running into a `429`.
+//! - pacing from the server's `X-RateLimit-*` headers ([`super::pacing`]): the second half of
+//!   each window's budget is spread until its reset, and once nothing remains every task waits
+//!   for the reset instead of running into a `429`.
 //!
 //! The decisions are pure functions ([`pacing_pause`]) or plain state ([`Throttle::wait_before_send`]),
 //! so they are tested without I/O; the request path does the sleeping, the wait cap and the
@@ -19,7 +20,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
 use super::gcra::Gcra;
+use super::pacing::{InFlight, Pacer};
 use crate::rate_limit::RateLimitInfo;
+use crate::wait_notice::WaitReason;
 
 /// The longest shared pause whatever the caller's cap (a day), so that no server time overflows
 /// the clock.
@@ -40,6 +43,7 @@ pub(crate) struct Throttle {
     per_hour: Option<Gcra>,
     budgets: Budgets,
     paused_until: Mutex<Option<Instant>>,
+    pacer: Pacer,
 }
 
 impl std::fmt::Debug for Throttle {
@@ -64,6 +68,7 @@ impl Throttle {
                 .map(|n| Gcra::new(n, Duration::from_secs(3600))),
             budgets,
             paused_until: Mutex::new(None),
+            pacer: Pacer::default(),
         }
     }
 
@@ -80,13 +85,32 @@ impl Throttle {
         {
             return until - now;
         }
+        // Never zero when waiting, so that a caller's loop always moves the clock on.
+        let paced = self.pacer.wait(now);
+        if !paced.is_zero() {
+            return paced.max(Duration::from_millis(1));
+        }
         for budget in [&self.per_minute, &self.per_hour].into_iter().flatten() {
             if let Err(wait) = budget.check(now) {
-                // Never zero, so that a caller's loop always moves the clock on.
                 return wait.max(Duration::from_millis(1));
             }
         }
+        self.pacer.sent(now);
         Duration::ZERO
+    }
+
+    /// Why a request waits at `now` (after [`Throttle::wait_before_send`] said it must).
+    pub(crate) fn reason(&self, now: Instant) -> WaitReason {
+        match self.paused_until() {
+            Some(until) if until > now => WaitReason::RateLimitPause,
+            _ if self.pacer.is_pacing(now) => WaitReason::Pacing,
+            _ => WaitReason::ClientBudget,
+        }
+    }
+
+    /// A request is being sent: the pacer counts it in flight until the guard is dropped.
+    pub(crate) fn sending(&self) -> InFlight<'_> {
+        self.pacer.sending()
     }
 
     /// Makes every task wait until `until` (a later pause already in place is kept).
@@ -110,8 +134,9 @@ impl Throttle {
         }
     }
 
-    /// Reads a response's rate-limit headers and pauses every task if the server says the
-    /// window is used up (at most `cap`, see [`Throttle::pause_for`]).
+    /// Reads a response's rate-limit headers: the pacer learns the window, and every task
+    /// pauses if the server says the window is used up (at most `cap`, see
+    /// [`Throttle::pause_for`]).
     pub(crate) fn observe(
         &self,
         info: &RateLimitInfo,
@@ -119,6 +144,7 @@ impl Throttle {
         wall: SystemTime,
         cap: Duration,
     ) {
+        self.pacer.observe(info, now, wall, cap);
         if let Some(pause) = pacing_pause(info, wall) {
             if pause > cap {
                 tracing::warn!(
