@@ -11,6 +11,8 @@
 //! - [`Schema::validate_batch`] also checks uniqueness across the batch.
 //! - [`Schema::to_json_schema`] writes the schema as a JSON Schema (draft 2020-12);
 //!   `docs/schema-tools.md` has the mapping and what differs.
+//! - `Samples` (feature `samples`) makes seeded valid records of a schema and invalid ones that
+//!   each carry one named violation.
 //! - [`Violations::to_error_body`] / [`Violations::from_error_body`] convert to and from the
 //!   contract's error body ([`ErrorBody`]), the error body type of the whole project.
 //!
@@ -51,6 +53,9 @@ mod json_schema;
 mod lenient;
 /// How values are described in violation messages, and which field names hold secrets.
 mod message;
+/// [`Samples`]: seeded valid and invalid sample records for a schema (feature `samples`).
+#[cfg(feature = "samples")]
+mod sample;
 /// [`Schema`] and its parts: field types, [`Field`], [`SchemaBuilder`], schema JSON,
 /// [`SchemaLimits`].
 mod schema;
@@ -63,6 +68,8 @@ pub use error::SchemaError;
 pub use error_body::{ErrorBody, ErrorDetail, ErrorObject};
 pub use json_schema::{JSON_SCHEMA_DIALECT, SERVER_FIELDS};
 pub use message::is_secret_name;
+#[cfg(feature = "samples")]
+pub use sample::{InvalidSample, MAX_GENERATED_LEN, MAX_TRIES, SampleError, Samples};
 pub use schema::{
     Field, FieldType, Format, Limit, MAX_FIELD_NAME_CHARS, PATTERN_SIZE_LIMIT, Schema,
     SchemaBuilder, SchemaLimits,
