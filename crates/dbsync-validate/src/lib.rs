@@ -11,6 +11,7 @@
 //! - [`Schema::validate_batch`] also checks uniqueness across the batch.
 //! - [`Schema::to_json_schema`] writes the schema as a JSON Schema (draft 2020-12);
 //!   `docs/schema-tools.md` has the mapping and what differs.
+//! - [`Schema::to_rust_struct`] prints a serde struct for the records of a resource.
 //! - `Samples` (feature `samples`) makes seeded valid records of a schema and invalid ones that
 //!   each carry one named violation.
 //! - [`Violations::to_error_body`] / [`Violations::from_error_body`] convert to and from the
@@ -53,6 +54,8 @@ mod json_schema;
 mod lenient;
 /// How values are described in violation messages, and which field names hold secrets.
 mod message;
+/// [`Schema::to_rust_struct`]: Rust source of a serde struct for a resource's records.
+mod rust_model;
 /// [`Samples`]: seeded valid and invalid sample records for a schema (feature `samples`).
 #[cfg(feature = "samples")]
 mod sample;
