@@ -4,7 +4,11 @@
 use std::collections::{HashMap, HashSet};
 
 use dbsync_validate::{Field, Format, SampleError, Samples, Schema, ViolationCode};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
 use serde_json::Value;
+
+mod common;
 
 fn every_kind() -> Schema {
     Schema::builder()
@@ -208,4 +212,64 @@ fn an_open_schema_has_nothing_to_break() {
     // Valid records of an open schema: at most an extra field.
     assert!(samples.valid().unwrap().as_object().unwrap().len() <= 1);
     assert_eq!(samples.invalid().unwrap_err(), SampleError::NothingToBreak);
+}
+
+#[test]
+fn random_schemas_give_valid_and_exactly_invalid_records() {
+    let mut runner = TestRunner::new(Config {
+        cases: 200,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let strategy = (
+        prop::collection::vec(common::spec(), 0..=common::NAMES.len()),
+        any::<bool>(),
+        any::<u64>(),
+    );
+    let outcome = std::cell::Cell::new((0usize, 0usize));
+    runner
+        .run(&strategy, |(specs, additional, seed)| {
+            let schema = common::build(&specs, additional);
+            let mut samples = Samples::new(&schema, seed);
+            let (mut made, mut unsatisfiable) = outcome.get();
+            for _ in 0..20 {
+                match samples.valid() {
+                    Ok(record) => {
+                        prop_assert!(schema.validate(&record).is_ok(), "{}", record);
+                        made += 1;
+                    }
+                    // Some drawn schemas contradict themselves (a pattern of 7 characters with
+                    // max_length 3, a unique boolean): the error names a field of the schema.
+                    Err(SampleError::Unsatisfiable { field, .. }) => {
+                        prop_assert!(schema.field(&field).is_some());
+                        unsatisfiable += 1;
+                        break;
+                    }
+                    Err(other) => prop_assert!(false, "{}", other),
+                }
+                match samples.invalid() {
+                    Ok(bad) => {
+                        let violations = schema.validate(&bad.record).unwrap_err();
+                        let found: Vec<_> = violations
+                            .iter()
+                            .map(|v| (v.field.as_str(), &v.code))
+                            .collect();
+                        prop_assert_eq!(found, [(bad.field.as_str(), &bad.code)]);
+                    }
+                    Err(SampleError::NothingToBreak) => prop_assert!(additional),
+                    Err(SampleError::Unsatisfiable { .. }) => {
+                        unsatisfiable += 1;
+                        break;
+                    }
+                    Err(other) => prop_assert!(false, "{}", other),
+                }
+            }
+            outcome.set((made, unsatisfiable));
+            Ok(())
+        })
+        .unwrap();
+    let (made, unsatisfiable) = outcome.get();
+    // Most drawn schemas can be satisfied (the others contradict themselves or run out of
+    // unique values within 20 records).
+    assert!(made > 2000, "made {made}, unsatisfiable {unsatisfiable}");
 }

@@ -4,7 +4,7 @@
 
 use rand::Rng;
 use rand::rngs::StdRng;
-use regex_syntax::hir::{Class, Hir, HirKind};
+use regex_syntax::hir::{Class, Hir, HirKind, Look};
 
 use super::MAX_GENERATED_LEN;
 
@@ -21,6 +21,15 @@ pub(super) fn matching(hir: &Hir, rng: &mut StdRng, extra: usize) -> Option<Stri
     let mut out = String::new();
     draw(hir, rng, extra, &mut out)?;
     Some(out)
+}
+
+/// Whether text may go before and after a match of `hir` (it is not anchored at that end).
+pub(super) fn open_ends(hir: &Hir) -> (bool, bool) {
+    let properties = hir.properties();
+    (
+        !properties.look_set_prefix().contains(Look::Start),
+        !properties.look_set_suffix().contains(Look::End),
+    )
 }
 
 fn draw(hir: &Hir, rng: &mut StdRng, extra: usize, out: &mut String) -> Option<()> {

@@ -222,7 +222,24 @@ fn string(s: &mut Samples<'_>, field: &Field, index: usize, attempt: usize) -> O
         } else {
             s.rng.random_range(0..8)
         };
-        return pattern::matching(&hir, &mut s.rng, extra);
+        let matched = pattern::matching(&hir, &mut s.rng, extra)?;
+        // A pattern is searched anywhere: where it is not anchored, text around the match
+        // brings the string to a drawn length.
+        let (front, back) = pattern::open_ends(&hir);
+        let target = length(s, field).unwrap_or(0);
+        let missing = target.saturating_sub(matched.chars().count() as u64);
+        if missing == 0 || !(front || back) {
+            return Some(matched);
+        }
+        let before = if front && back {
+            s.rng.random_range(0..=missing)
+        } else if front {
+            missing
+        } else {
+            0
+        };
+        let (head, tail) = (text(s, before), text(s, missing - before));
+        return Some(format!("{head}{matched}{tail}"));
     }
     let len = length(s, field)? as usize;
     let tag = if field.is_unique() {
