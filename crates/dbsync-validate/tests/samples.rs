@@ -273,3 +273,34 @@ fn random_schemas_give_valid_and_exactly_invalid_records() {
     // unique values within 20 records).
     assert!(made > 2000, "made {made}, unsatisfiable {unsatisfiable}");
 }
+
+#[test]
+fn costly_patterns_and_extreme_bounds_end_quickly() {
+    let started = std::time::Instant::now();
+    // Nested repetitions of an assertion, a billion steps if followed naively: regex-syntax
+    // folds them, and the draw also has a step budget (pattern::MAX_STEPS).
+    let schema = Schema::builder()
+        .field(
+            Field::string("p")
+                .required()
+                .pattern("(?:(?:(?:^){1000}){1000}){1000}x"),
+        )
+        .build()
+        .unwrap();
+    let record = Samples::new(&schema, 1).valid().unwrap();
+    assert!(schema.validate(&record).is_ok());
+    let schema = Schema::builder()
+        .field(Field::number("n").required().min(-1e308).max(1e308))
+        .field(Field::integer("i").required().min(i64::MIN).max(i64::MAX))
+        .field(Field::number("tiny").required().min(f64::MAX))
+        .build()
+        .unwrap();
+    let mut samples = Samples::new(&schema, 1);
+    for _ in 0..100 {
+        let record = samples.valid().unwrap();
+        assert!(schema.validate(&record).is_ok(), "{record}");
+        let bad = samples.invalid().unwrap();
+        assert!(schema.validate(&bad.record).is_err());
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}

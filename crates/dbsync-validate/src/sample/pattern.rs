@@ -14,12 +14,17 @@ pub(super) fn parse(pattern: &str) -> Option<Hir> {
     regex_syntax::Parser::new().parse(pattern).ok()
 }
 
+/// Most parts of a pattern visited for one string (nested repetitions of empty parts would
+/// otherwise multiply without bound).
+pub(super) const MAX_STEPS: usize = 100_000;
+
 /// A string matched by `hir`; unbounded repetitions repeat up to `extra` times more than their
-/// minimum. `None` when the draw would pass [`MAX_GENERATED_LEN`] characters or needs bytes
-/// that are not UTF-8.
+/// minimum. `None` when the draw would pass [`MAX_GENERATED_LEN`] characters or
+/// [`MAX_STEPS`], or needs bytes that are not UTF-8.
 pub(super) fn matching(hir: &Hir, rng: &mut StdRng, extra: usize) -> Option<String> {
     let mut out = String::new();
-    draw(hir, rng, extra, &mut out)?;
+    let mut steps = MAX_STEPS;
+    draw(hir, rng, extra, &mut out, &mut steps)?;
     Some(out)
 }
 
@@ -32,7 +37,14 @@ pub(super) fn open_ends(hir: &Hir) -> (bool, bool) {
     )
 }
 
-fn draw(hir: &Hir, rng: &mut StdRng, extra: usize, out: &mut String) -> Option<()> {
+fn draw(
+    hir: &Hir,
+    rng: &mut StdRng,
+    extra: usize,
+    out: &mut String,
+    steps: &mut usize,
+) -> Option<()> {
+    *steps = steps.checked_sub(1)?;
     if out.len() as u64 > MAX_GENERATED_LEN * 4 {
         return None;
     }
@@ -68,18 +80,18 @@ fn draw(hir: &Hir, rng: &mut StdRng, extra: usize, out: &mut String) -> Option<(
                 return None;
             }
             for _ in 0..count {
-                draw(&rep.sub, rng, extra, out)?;
+                draw(&rep.sub, rng, extra, out, steps)?;
             }
         }
-        HirKind::Capture(capture) => draw(&capture.sub, rng, extra, out)?,
+        HirKind::Capture(capture) => draw(&capture.sub, rng, extra, out, steps)?,
         HirKind::Concat(parts) => {
             for part in parts {
-                draw(part, rng, extra, out)?;
+                draw(part, rng, extra, out, steps)?;
             }
         }
         HirKind::Alternation(branches) => {
             let branch = branches.get(rng.random_range(0..branches.len().max(1)))?;
-            draw(branch, rng, extra, out)?;
+            draw(branch, rng, extra, out, steps)?;
         }
     }
     Some(())

@@ -120,7 +120,8 @@ fn number(s: &mut Samples<'_>, field: &Field) -> Value {
     } else {
         x
     };
-    let x = x.clamp(lo, hi);
+    // Within the bounds, also where `hi - lo` overflowed to infinity.
+    let x = if x.is_finite() { x.max(lo).min(hi) } else { lo };
     if x.fract() == 0.0 && x.abs() < 9.0e15 {
         Value::from(x as i64)
     } else {
