@@ -467,6 +467,14 @@ pub(crate) fn scalar_eq(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// Every violation of one present value against its field (the sample generator's filter).
+#[cfg(feature = "samples")]
+pub(crate) fn check_field_value(field: &Field, value: &Value) -> Violations {
+    let mut out = Violations::new();
+    check_value(field, value, &mut out);
+    out
+}
+
 /// Checks one present value against its field, pushing every violation.
 fn check_value(field: &Field, value: &Value, out: &mut Violations) {
     let name = &field.name;

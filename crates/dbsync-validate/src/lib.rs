@@ -9,6 +9,11 @@
 //! - [`Schema::validate`] (create), [`Schema::validate_partial`] (update) and
 //!   [`Schema::validate_with`] (with a [`UniqueLookup`]) return every [`Violation`] of a record.
 //! - [`Schema::validate_batch`] also checks uniqueness across the batch.
+//! - [`Schema::to_json_schema`] writes the schema as a JSON Schema (draft 2020-12);
+//!   `docs/schema-tools.md` has the mapping and what differs.
+//! - [`Schema::to_rust_struct`] prints a serde struct for the records of a resource.
+//! - `Samples` (feature `samples`) makes seeded valid records of a schema and invalid ones that
+//!   each carry one named violation.
 //! - [`Violations::to_error_body`] / [`Violations::from_error_body`] convert to and from the
 //!   contract's error body ([`ErrorBody`]), the error body type of the whole project.
 //!
@@ -43,10 +48,17 @@ mod error;
 mod error_body;
 /// Allocation-free checkers for the string formats and the date types.
 mod formats;
+/// [`Schema::to_json_schema`]: the schema as a JSON Schema (draft 2020-12), [`SERVER_FIELDS`].
+mod json_schema;
 /// Which unknown schema members a lenient schema parse may ignore.
 mod lenient;
 /// How values are described in violation messages, and which field names hold secrets.
 mod message;
+/// [`Schema::to_rust_struct`]: Rust source of a serde struct for a resource's records.
+mod rust_model;
+/// [`Samples`]: seeded valid and invalid sample records for a schema (feature `samples`).
+#[cfg(feature = "samples")]
+mod sample;
 /// [`Schema`] and its parts: field types, [`Field`], [`SchemaBuilder`], schema JSON,
 /// [`SchemaLimits`].
 mod schema;
@@ -57,7 +69,10 @@ pub use batch::{BatchOptions, BatchReport};
 pub use check::{MAX_DEPTH, Mode, UniqueLookup, ValidateOptions};
 pub use error::SchemaError;
 pub use error_body::{ErrorBody, ErrorDetail, ErrorObject};
+pub use json_schema::{JSON_SCHEMA_DIALECT, SERVER_FIELDS};
 pub use message::is_secret_name;
+#[cfg(feature = "samples")]
+pub use sample::{InvalidSample, MAX_GENERATED_LEN, MAX_TRIES, SampleError, Samples};
 pub use schema::{
     Field, FieldType, Format, Limit, MAX_FIELD_NAME_CHARS, PATTERN_SIZE_LIMIT, Schema,
     SchemaBuilder, SchemaLimits,
