@@ -86,6 +86,9 @@ impl CliError {
         if error.kind() == std::io::ErrorKind::BrokenPipe {
             return Self::new(Exit::Ok, String::new());
         }
+        if let Some(shape) = shape_error(&error) {
+            return Self::other(shape.to_string());
+        }
         Self::other(format!("{what}: {error}"))
     }
 }
@@ -97,10 +100,18 @@ impl CliError {
 pub fn report_write<T>(result: std::io::Result<T>) -> Result<(), CliError> {
     match result {
         Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(CliError::other(format!("cannot write to stdout: {error}")))
+            Err(match shape_error(&error) {
+                Some(shape) => CliError::other(shape.to_string()),
+                None => CliError::other(format!("cannot write to stdout: {error}")),
+            })
         }
         _ => Ok(()),
     }
+}
+
+/// The `--jq` failure a write error carries, if it is one.
+fn shape_error(error: &std::io::Error) -> Option<&crate::shape::ShapeError> {
+    error.get_ref()?.downcast_ref::<crate::shape::ShapeError>()
 }
 
 /// The exit class of a client error.
