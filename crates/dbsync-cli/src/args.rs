@@ -326,12 +326,12 @@ pub struct ListArgs {
     /// Stream every page instead of one.
     #[arg(long)]
     pub all: bool,
-    /// At most this many records in all, over as many pages as needed (not with --all: before
-    /// 0.2 `--all --limit N` set the page size, now --page-size does).
+    /// At most this many records in all, over as many pages as needed (not with --all:
+    /// `--all --limit N` used to set the page size; --page-size does now).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub limit: Option<u64>,
-    /// Records per page asked of the server (1..=1000; default: --limit when under 1000, else
-    /// the server's, 100).
+    /// Records per page asked of the server (1..=1000; default: --limit when at most 1000, 1000
+    /// for a larger --limit, else the server's, 100).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub page_size: Option<u32>,
     /// Start offset.
@@ -532,7 +532,7 @@ pub struct LogsArgs {
     /// exported).
     #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub limit: Option<u64>,
-    /// Entries per page asked of the server (1..=1000; default: --limit when under 1000, else
+    /// Entries per page asked of the server (1..=1000; default: --limit when at most 1000, else
     /// the server's); not with `export` (one download).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub page_size: Option<u32>,

@@ -116,10 +116,10 @@ pub async fn list(
 /// The largest page the API serves.
 const MAX_PAGE_SIZE: u32 = 1000;
 
-/// `list --all --limit N`: --limit was the page size there before 0.2; now it is the total
+/// `list --all --limit N`: --limit was the page size there; now it is the total
 /// everywhere, which --all contradicts. An error rather than a silent change of meaning.
 const ALL_WITH_LIMIT: &str = "--limit N is the most records in all and --all asks for every \
-    record: drop one of them (for the page size, which `--all --limit N` set before 0.2, use \
+    record: drop one of them (for the page size, which `--all --limit N` set before, use \
     --page-size N)";
 
 /// A scan cap's error in the CLI's words: it names the flag, and a cap the user set and the
