@@ -97,14 +97,25 @@ impl CliError {
 /// deletes, `validate`). A closed pipe (`dbsync create --file big.jsonl | head -1`) does not stop
 /// such a command: it finishes its work and exits with its real outcome; only the report is cut.
 /// (A read-only command stops at a closed pipe instead: see [`CliError::io`].)
+///
+/// A `--jq` filter failing on a record of such a report does not stop the work either: the
+/// first failure is printed on stderr, that record's line is left out, and the command exits
+/// with its real outcome.
 pub fn report_write<T>(result: std::io::Result<T>) -> Result<(), CliError> {
     match result {
-        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(match shape_error(&error) {
-                Some(shape) => CliError::other(shape.to_string()),
-                None => CliError::other(format!("cannot write to stdout: {error}")),
-            })
-        }
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => match shape_error(&error) {
+            Some(shape) => {
+                static WARNED: std::sync::atomic::AtomicBool =
+                    std::sync::atomic::AtomicBool::new(false);
+                if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    eprintln!(
+                        "dbsync: {shape} (the command goes on; its report misses such records)"
+                    );
+                }
+                Ok(())
+            }
+            None => Err(CliError::other(format!("cannot write to stdout: {error}"))),
+        },
         _ => Ok(()),
     }
 }

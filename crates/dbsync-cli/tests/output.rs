@@ -205,6 +205,37 @@ fn jq_shapes_each_record_and_a_bad_expression_is_a_usage_error() {
 }
 
 #[test]
+fn a_jq_failure_does_not_stop_a_bulk_create() {
+    let env = Env::bearer(0);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("in.jsonl");
+    let lines: Vec<String> = (0..3)
+        .map(|i| {
+            serde_json::json!({"email": format!("jq{i}@example.com"), "first_name": "J",
+                "last_name": "Q", "country": "US", "active": true})
+            .to_string()
+        })
+        .collect();
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let out = run(env
+        .cmd()
+        .args(["create", "--jq", ".email.x", "--file"])
+        .arg(&file));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        env.sandbox.record_count("records"),
+        3,
+        "every record created"
+    );
+    assert_eq!(
+        out.stderr.matches("--jq failed on a record").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
 fn a_table_fits_columns_and_cuts_cells_with_an_ellipsis() {
     let env = Env::bearer(5);
     let out = run(env
