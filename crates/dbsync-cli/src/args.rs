@@ -23,7 +23,8 @@ pub struct Cli {
     pub connection: ConnectionArgs,
 
     /// Output format (default: table on a terminal, JSON Lines otherwise; `logs export` writes
-    /// csv (default) or jsonl).
+    /// csv (default) or jsonl). A table fits the width in COLUMNS or the terminal's; with json,
+    /// an error is one JSON object on stderr.
     #[arg(long, global = true, value_enum)]
     pub format: Option<Format>,
 
@@ -31,6 +32,10 @@ pub struct Cli {
     /// never a secret or a body).
     #[arg(short, long, global = true)]
     pub verbose: bool,
+
+    /// `--fields` and `--jq`: what of each record is printed.
+    #[command(flatten)]
+    pub shaping: crate::shape::ShapeArgs,
 
     /// What to do.
     #[command(subcommand)]
@@ -280,6 +285,8 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Print the man page of dbsync or of a subcommand, or write every page into a directory.
+    Man(crate::man_cmd::ManArgs),
 }
 
 /// `dbsync connection ...`
@@ -319,9 +326,14 @@ pub struct ListArgs {
     /// Stream every page instead of one.
     #[arg(long)]
     pub all: bool,
-    /// Page size (1..=1000).
-    #[arg(long)]
-    pub limit: Option<u32>,
+    /// At most this many records in all, over as many pages as needed (not with --all:
+    /// `--all --limit N` used to set the page size; --page-size does now).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: Option<u64>,
+    /// Records per page asked of the server (1..=1000; default: --limit when at most 1000, 1000
+    /// for a larger --limit, else the server's, 100).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub page_size: Option<u32>,
     /// Start offset.
     #[arg(long)]
     pub offset: Option<u64>,
@@ -516,9 +528,14 @@ pub struct LogsArgs {
     /// Filters.
     #[command(flatten)]
     pub filters: LogFilterArgs,
-    /// At most this many entries (default: all matching).
-    #[arg(long)]
+    /// At most this many entries in all (default: all matching; with `export`, the most
+    /// exported).
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub limit: Option<u64>,
+    /// Entries per page asked of the server (1..=1000; default: --limit when at most 1000, else
+    /// the server's); not with `export` (one download).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub page_size: Option<u32>,
     /// Export instead of listing.
     #[command(subcommand)]
     pub export: Option<LogsCommand>,

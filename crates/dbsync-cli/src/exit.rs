@@ -86,6 +86,9 @@ impl CliError {
         if error.kind() == std::io::ErrorKind::BrokenPipe {
             return Self::new(Exit::Ok, String::new());
         }
+        if let Some(shape) = shape_error(&error) {
+            return Self::other(shape.to_string());
+        }
         Self::other(format!("{what}: {error}"))
     }
 }
@@ -94,13 +97,32 @@ impl CliError {
 /// deletes, `validate`). A closed pipe (`dbsync create --file big.jsonl | head -1`) does not stop
 /// such a command: it finishes its work and exits with its real outcome; only the report is cut.
 /// (A read-only command stops at a closed pipe instead: see [`CliError::io`].)
+///
+/// A `--jq` filter failing on a record of such a report does not stop the work either: the
+/// first failure is printed on stderr, that record's line is left out, and the command exits
+/// with its real outcome.
 pub fn report_write<T>(result: std::io::Result<T>) -> Result<(), CliError> {
     match result {
-        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(CliError::other(format!("cannot write to stdout: {error}")))
-        }
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => match shape_error(&error) {
+            Some(shape) => {
+                static WARNED: std::sync::atomic::AtomicBool =
+                    std::sync::atomic::AtomicBool::new(false);
+                if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    eprintln!(
+                        "dbsync: {shape} (the command goes on; its report misses such records)"
+                    );
+                }
+                Ok(())
+            }
+            None => Err(CliError::other(format!("cannot write to stdout: {error}"))),
+        },
         _ => Ok(()),
     }
+}
+
+/// The `--jq` failure a write error carries, if it is one.
+fn shape_error(error: &std::io::Error) -> Option<&crate::shape::ShapeError> {
+    error.get_ref()?.downcast_ref::<crate::shape::ShapeError>()
 }
 
 /// The exit class of a client error.

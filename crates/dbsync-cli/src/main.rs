@@ -9,10 +9,14 @@ mod args;
 mod bulk;
 /// The connection a command uses: flags over `DBSYNC_*` variables over a settings file or profile.
 mod connect;
+/// A failure as one JSON object on stderr, for `--format json`.
+mod error_json;
 /// Exit codes and the one-line errors the CLI prints.
 mod exit;
 /// Reading records from a JSON Lines or JSON array file, each with its line number.
 mod input;
+/// `dbsync man`: man pages (clap_mangen).
+mod man_cmd;
 /// Workflows, API keys, usage and server logs.
 mod ops_cmd;
 /// Printing records and reports as JSON, JSON Lines, tables or CSV.
@@ -25,6 +29,10 @@ mod progress;
 mod records;
 /// `dbsync sandbox`: the local server.
 mod sandbox_cmd;
+/// `--fields` and `--jq`: what of each record is printed.
+mod shape;
+/// The text table: display widths, cut cells, fitted to the terminal.
+mod table;
 /// Server text made safe to print: control characters as visible escapes, long messages cut.
 mod terminal_text;
 /// `dbsync validate`: every violation of every record, with its line number.
@@ -44,7 +52,13 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => {
             // Help and version go to stdout with 0; usage errors to stderr with 2.
-            let _ = error.print();
+            if error.use_stderr() && error_json::wanted_in_args(std::env::args_os()) {
+                let message = error.kind().as_str().unwrap_or("bad command line");
+                let hint = format!("{message}: see `dbsync --help`");
+                eprintln!("{}", error_json::line(&CliError::usage(hint)));
+            } else {
+                let _ = error.print();
+            }
             return ExitCode::from(if error.use_stderr() {
                 Exit::Usage.code()
             } else {
@@ -52,6 +66,10 @@ fn main() -> ExitCode {
             });
         }
     };
+    match shape::Shape::from_args(&cli.shaping) {
+        Ok(shape) => shape::install(shape),
+        Err(error) => return fail(&cli, &error),
+    }
     if cli.verbose {
         init_verbose_logging();
     }
@@ -68,11 +86,19 @@ fn main() -> ExitCode {
     match runtime.block_on(run(&cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if error.exit == Exit::Ok => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("dbsync: {error}");
-            ExitCode::from(error.exit.code())
-        }
+        Err(error) => fail(&cli, &error),
     }
+}
+
+/// Prints `error` on stderr (one JSON object with `--format json`, else `dbsync: ` and the
+/// text) and returns its exit code.
+fn fail(cli: &Cli, error: &CliError) -> ExitCode {
+    if error_json::wanted(cli.format) {
+        eprintln!("{}", error_json::line(error));
+    } else {
+        eprintln!("dbsync: {error}");
+    }
+    ExitCode::from(error.exit.code())
 }
 
 /// `-v`: the client's request events (method, path template, status, attempt, duration) on
@@ -84,7 +110,9 @@ fn init_verbose_logging() {
     let filter = Targets::new().with_target("dbsync_client", LevelFilter::DEBUG);
     let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
+        .with_ansi(terminal_text::color_allowed(
+            std::io::stderr().is_terminal(),
+        ))
         .with_target(false)
         .compact();
     let _ = tracing_subscriber::registry()
@@ -137,6 +165,7 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
             clap_complete::generate(*shell, &mut command, "dbsync", &mut std::io::stdout());
             Ok(())
         }
+        Command::Man(args) => man_cmd::run(args),
     }
 }
 

@@ -127,6 +127,9 @@ pub async fn logs(
     let logs = connection.logs();
     let query = log_query(args);
     match &args.export {
+        Some(LogsCommand::Export { .. }) if args.page_size.is_some() => Err(CliError::usage(
+            "--page-size is for listing logs; an export is one download (--limit caps it)",
+        )),
         Some(LogsCommand::Export { out }) => {
             let export_format = match format {
                 None | Some(Format::Csv) => ExportFormat::Csv,
@@ -152,6 +155,15 @@ pub async fn logs(
         None => {
             let stdout = std::io::stdout();
             let mut writer = RecordWriter::new(stdout.lock(), format.unwrap_or(default_format));
+            let page_size = args.page_size.or_else(|| {
+                args.limit
+                    .and_then(|limit| u32::try_from(limit).ok())
+                    .filter(|limit| *limit <= 1000)
+            });
+            let query = match page_size {
+                Some(size) => query.limit(size),
+                None => query,
+            };
             let mut stream = logs.stream(query);
             let mut written = 0u64;
             while args.limit.is_none_or(|limit| written < limit) {

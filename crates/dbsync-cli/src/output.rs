@@ -8,8 +8,9 @@ use std::borrow::Cow;
 use std::io::{self, Write};
 
 use serde_json::Value;
+use unicode_width::UnicodeWidthStr as _;
 
-use crate::terminal_text;
+use crate::{shape, table, terminal_text};
 
 /// An output format, chosen with `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -45,6 +46,7 @@ pub struct RecordWriter<W: Write> {
     written: usize,
     csv_columns: Option<Vec<String>>,
     table_rows: Vec<Value>,
+    table_width: Option<usize>,
 }
 
 impl<W: Write> RecordWriter<W> {
@@ -56,11 +58,31 @@ impl<W: Write> RecordWriter<W> {
             written: 0,
             csv_columns: None,
             table_rows: Vec::new(),
+            table_width: if format == Format::Table {
+                table::target_width()
+            } else {
+                None
+            },
         }
     }
 
-    /// Writes one record.
+    /// Writes one record, shaped by `--fields` and `--jq` (see [`shape`]): a jq filter may
+    /// make 0, 1 or many records of it. A jq filter failing on it is an error carrying a
+    /// [`shape::ShapeError`].
     pub fn write(&mut self, record: &Value) -> io::Result<()> {
+        match shape::current() {
+            None => self.write_plain(record),
+            Some(shape) => {
+                for value in shape.apply(record).map_err(io::Error::other)? {
+                    self.write_plain(&value)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes one record as it is.
+    fn write_plain(&mut self, record: &Value) -> io::Result<()> {
         match self.format {
             Format::Jsonl => {
                 let text = serde_json::to_string(record).map_err(io::Error::other)?;
@@ -114,7 +136,7 @@ impl<W: Write> RecordWriter<W> {
         if self.written > self.table_rows.len() {
             self.out.write_all(b"\n")?;
         }
-        write_table(&mut self.out, &self.table_rows)?;
+        write_table(&mut self.out, &self.table_rows, self.table_width)?;
         self.table_rows.clear();
         Ok(())
     }
@@ -134,8 +156,27 @@ impl<W: Write> RecordWriter<W> {
 }
 
 /// Writes one document (a record, a report) in `format`: JSON formats as JSON, CSV as a
-/// one-row table, and a table as one `field  value` line per field.
+/// one-row table, and a table as one `field  value` line per field. Shaped by `--fields` and
+/// `--jq` first: when the jq filter makes other than one value of it, they are written as a
+/// list.
 pub fn write_one<W: Write>(out: W, format: Format, value: &Value) -> io::Result<()> {
+    let Some(shape) = shape::current() else {
+        return write_one_plain(out, format, value);
+    };
+    match shape.apply(value).map_err(io::Error::other)?.as_slice() {
+        [one] => write_one_plain(out, format, one),
+        values => {
+            let mut writer = RecordWriter::new(out, format);
+            for value in values {
+                writer.write_plain(value)?;
+            }
+            writer.finish().map(|_| ())
+        }
+    }
+}
+
+/// [`write_one`] without the shape.
+fn write_one_plain<W: Write>(out: W, format: Format, value: &Value) -> io::Result<()> {
     match format {
         Format::Json => {
             let mut out = out;
@@ -151,19 +192,16 @@ pub fn write_one<W: Write>(out: W, format: Format, value: &Value) -> io::Result<
             let keys: Vec<(String, &Value)> = ordered(map)
                 .map(|(key, field)| (table_text(key), field))
                 .collect();
-            let width = keys
-                .iter()
-                .map(|(k, _)| k.chars().count())
-                .max()
-                .unwrap_or(0);
+            let width = keys.iter().map(|(k, _)| k.width()).max().unwrap_or(0);
             for (key, field) in keys {
-                writeln!(out, "{key:<width$}  {}", table_text(&cell(Some(field))))?;
+                let pad = " ".repeat(width - key.width());
+                writeln!(out, "{key}{pad}  {}", table_text(&cell(Some(field))))?;
             }
             out.flush()
         }
         _ => {
             let mut writer = RecordWriter::new(out, format);
-            writer.write(value)?;
+            writer.write_plain(value)?;
             writer.finish().map(|_| ())
         }
     }
@@ -231,13 +269,11 @@ fn write_csv_row<'a, W: Write>(
     out.write_all(&bytes)
 }
 
-const MAX_CELL: usize = 40;
-
 /// The most rows a table holds before it is printed (columns are sized per block); the next
 /// rows start a new table.
 pub const TABLE_BLOCK_ROWS: usize = 1_000;
 
-fn write_table<W: Write>(out: &mut W, rows: &[Value]) -> io::Result<()> {
+fn write_table<W: Write>(out: &mut W, rows: &[Value], width: Option<usize>) -> io::Result<()> {
     if rows.is_empty() {
         return writeln!(out, "(no records)");
     }
@@ -253,58 +289,13 @@ fn write_table<W: Write>(out: &mut W, rows: &[Value]) -> io::Result<()> {
                     } else {
                         cell(Some(row))
                     };
-                    shorten(&table_text(&text))
+                    table_text(&text)
                 })
                 .collect()
         })
         .collect();
     let headers: Vec<String> = columns.iter().map(|c| table_text(c)).collect();
-    let widths: Vec<usize> = headers
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            grid.iter()
-                .map(|r| r.get(i).map_or(0, |s| s.chars().count()))
-                .chain([c.chars().count()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: &mut dyn Iterator<Item = &str>| -> String {
-        cells
-            .zip(&widths)
-            .map(|(text, width)| format!("{text:<width$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_owned()
-    };
-    writeln!(out, "{}", line(&mut headers.iter().map(|c| c.as_str())))?;
-    writeln!(
-        out,
-        "{}",
-        line(
-            &mut widths
-                .iter()
-                .map(|w| "-".repeat(*w))
-                .collect::<Vec<_>>()
-                .iter()
-                .map(|s| s.as_str())
-        )
-    )?;
-    for row in &grid {
-        writeln!(out, "{}", line(&mut row.iter().map(|s| s.as_str())))?;
-    }
-    Ok(())
-}
-
-fn shorten(text: &str) -> String {
-    if text.chars().count() <= MAX_CELL {
-        return text.to_owned();
-    }
-    let mut short: String = text.chars().take(MAX_CELL - 1).collect();
-    short.push('…');
-    short
+    table::write(out, &headers, &grid, width)
 }
 
 #[cfg(test)]

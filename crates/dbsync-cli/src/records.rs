@@ -30,8 +30,20 @@ pub async fn list(
 ) -> Result<(), CliError> {
     let resource = resource(connection, &args.resource)?;
     let mut query = Query::new();
-    if let Some(limit) = args.limit {
-        query = query.limit(limit);
+    let one_page = match (args.all, args.limit) {
+        (true, Some(_)) => return Err(CliError::usage(ALL_WITH_LIMIT)),
+        (true, None) => false,
+        (false, None) => true,
+        (false, Some(limit)) => limit <= u64::from(args.page_size.unwrap_or(MAX_PAGE_SIZE)),
+    };
+    let page_size = match (one_page, args.limit) {
+        // The whole --limit in one page of that size.
+        (true, Some(limit)) => u32::try_from(limit).ok(),
+        (false, Some(_)) => Some(args.page_size.unwrap_or(MAX_PAGE_SIZE)),
+        (_, None) => args.page_size,
+    };
+    if let Some(size) = page_size {
+        query = query.limit(size);
     }
     if let Some(offset) = args.offset {
         query = query.offset(offset);
@@ -52,7 +64,7 @@ pub async fn list(
     }
     let stdout = std::io::stdout();
     let mut writer = RecordWriter::new(stdout.lock(), format);
-    if !args.all {
+    if one_page {
         let page = resource.list(&query).await?;
         for record in &page.data {
             writer.write(record).map_err(stdout_error)?;
@@ -67,6 +79,7 @@ pub async fn list(
             .ok()
             .and_then(|page| page.meta.and_then(|m| m.total))
             .map(|total| total.saturating_sub(args.offset.unwrap_or(0)))
+            .map(|total| args.limit.map_or(total, |limit| total.min(limit)))
     } else {
         None
     };
@@ -78,7 +91,10 @@ pub async fn list(
     if let Some(records) = args.max_records {
         options = options.max_records(records);
     }
-    let mut stream = resource.scan_with(query, options);
+    let most = args
+        .limit
+        .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
+    let mut stream = resource.scan_with(query, options).take(most);
     let mut outcome = Ok(());
     while let Some(record) = stream.next().await {
         match record {
@@ -96,6 +112,15 @@ pub async fn list(
     writer.finish().map_err(stdout_error)?;
     outcome
 }
+
+/// The largest page the API serves.
+const MAX_PAGE_SIZE: u32 = 1000;
+
+/// `list --all --limit N`: --limit was the page size there; now it is the total
+/// everywhere, which --all contradicts. An error rather than a silent change of meaning.
+const ALL_WITH_LIMIT: &str = "--limit N is the most records in all and --all asks for every \
+    record: drop one of them (for the page size, which `--all --limit N` set before, use \
+    --page-size N)";
 
 /// A scan cap's error in the CLI's words: it names the flag, and a cap the user set and the
 /// scan reached is no usage error.

@@ -75,6 +75,17 @@ pub fn escape_json_controls(json: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Whether color may be used on a stream: only on a terminal, and never when `NO_COLOR` is set
+/// to anything but the empty string (<https://no-color.org>). Only `-v`'s log lines have color.
+pub fn color_allowed(is_terminal: bool) -> bool {
+    color_allowed_with(is_terminal, std::env::var_os("NO_COLOR").as_deref())
+}
+
+/// [`color_allowed`] with the value of `NO_COLOR` given.
+fn color_allowed_with(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    is_terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
 /// A server message as printed: cut to [`MAX_MESSAGE_CHARS`], then its control characters
 /// escaped.
 pub fn server_message(text: &str) -> String {
@@ -105,6 +116,15 @@ mod tests {
             assert!(!escaped.chars().any(is_control), "{code:#x}: {escaped:?}");
             assert_eq!(escaped, format!("\\u{{{code:x}}}"));
         }
+    }
+
+    #[test]
+    fn color_only_on_a_terminal_and_never_with_no_color_set() {
+        use std::ffi::OsStr;
+        assert!(color_allowed_with(true, None));
+        assert!(color_allowed_with(true, Some(OsStr::new(""))));
+        assert!(!color_allowed_with(true, Some(OsStr::new("1"))));
+        assert!(!color_allowed_with(false, None));
     }
 
     #[test]

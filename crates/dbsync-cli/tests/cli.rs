@@ -184,7 +184,7 @@ fn list_pages_filters_and_formats() {
     assert!(lines[1].starts_with("--"));
 
     // --all streams every page.
-    let out = run(env.cmd().args(["list", "--all", "--limit", "100"]));
+    let out = run(env.cmd().args(["list", "--all", "--page-size", "100"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
     let records = jsonl(&out.stdout);
     assert_eq!(records.len(), 250);

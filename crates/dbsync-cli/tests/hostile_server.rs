@@ -136,7 +136,7 @@ async fn endless_pages_end_at_the_list_caps() {
             &[
                 "list",
                 "--all",
-                "--limit",
+                "--page-size",
                 "10",
                 "--max-pages",
                 "5",
@@ -160,7 +160,7 @@ async fn endless_pages_end_at_the_list_caps() {
             &[
                 "list",
                 "--all",
-                "--limit",
+                "--page-size",
                 "10",
                 "--max-records",
                 "25",
@@ -184,7 +184,7 @@ async fn endless_pages_end_at_the_list_caps() {
 async fn endless_pages_without_a_cap_stream_in_bounded_memory() {
     let server = start(Mode::EndlessPages).await;
     for format in ["jsonl", "table"] {
-        let args = ["list", "--all", "--limit", "1000", "--format", format];
+        let args = ["list", "--all", "--page-size", "1000", "--format", format];
         let run = dbsync_within(server.url(), &args, Duration::from_secs(3)).await;
         assert!(run.killed, "{format}: endless pages ran until killed");
         assert!(
@@ -201,7 +201,7 @@ async fn the_same_page_at_every_offset_is_shown_once_then_fails() {
     for format in ["jsonl", "table"] {
         let run = dbsync(
             server.url(),
-            &["list", "--all", "--limit", "10", "--format", format],
+            &["list", "--all", "--page-size", "10", "--format", format],
         )
         .await;
         assert_failed(&run, 1, "same records");
@@ -221,7 +221,7 @@ async fn a_page_longer_than_the_limit_fails() {
     let server = start(Mode::LongPage).await;
     for args in [
         &["list", "--limit", "10"][..],
-        &["list", "--all", "--limit", "10", "--format", "table"],
+        &["list", "--all", "--page-size", "10", "--format", "table"],
     ] {
         let run = dbsync(server.url(), args).await;
         assert_failed(&run, 1, "page of at most 10");
@@ -297,7 +297,14 @@ async fn absurd_rate_limit_resets_wait_only_the_cap() {
         + 86_400;
     for value in [in_a_day.to_string(), u64::MAX.to_string()] {
         let server = start(Mode::RateLimitReset(value.clone())).await;
-        let args = ["--max-retry-after", "1", "list", "--all", "--limit", "10"];
+        let args = [
+            "--max-retry-after",
+            "1",
+            "list",
+            "--all",
+            "--page-size",
+            "10",
+        ];
         let run = dbsync(server.url(), &args).await;
         assert_eq!(run.code, Some(0), "{value}: {}", run.stderr_text());
         assert_eq!(
@@ -414,7 +421,7 @@ async fn a_far_reset_with_the_default_cap_is_announced() {
         .as_secs()
         + 86_400;
     let server = start(Mode::RateLimitReset(in_a_day.to_string())).await;
-    let args = ["list", "--all", "--limit", "10"];
+    let args = ["list", "--all", "--page-size", "10"];
     let run = dbsync_within(server.url(), &args, Duration::from_secs(5)).await;
     let stderr = run.stderr_text();
     assert!(

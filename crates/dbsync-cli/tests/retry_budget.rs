@@ -94,7 +94,7 @@ fn list_all_survives_the_fault_mix_for_20_seeds_of_20() {
                 scope.spawn(move || {
                     dbsync(dir)
                         .args(["--url", &url, "--auth", "bearer", "--token", TOKEN])
-                        .args(["list", "--all", "--limit", "100", "--format", "jsonl"])
+                        .args(["list", "--all", "--page-size", "100", "--format", "jsonl"])
                         .timeout(Duration::from_secs(120))
                         .output()
                         .unwrap()
@@ -154,7 +154,7 @@ fn against_a_server_that_fails_everything_list_all_gives_up_within_its_deadline(
     let output = dbsync(dir.path())
         .arg("--config")
         .arg(&config)
-        .args(["list", "--all", "--limit", "100", "--format", "jsonl"])
+        .args(["list", "--all", "--page-size", "100", "--format", "jsonl"])
         .timeout(Duration::from_secs(60))
         .output()
         .unwrap();
