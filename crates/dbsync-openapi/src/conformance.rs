@@ -2,7 +2,8 @@
 //! request, and its body has a listed media type and matches that media type's schema.
 //!
 //! Outside the document's paths, a `404` in the error shape is accepted (an unknown route), and
-//! on a described path a `405` in the error shape for a method it does not describe.
+//! on a described path a `405` in the error shape for a method it does not describe; both may
+//! also get the answers given before routing ([`BEFORE_ROUTING`]), in the error shape.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -18,6 +19,11 @@ pub const MAX_INFLATED_BYTES: u64 = 64 * 1024 * 1024;
 
 /// How many schema violations a mismatch lists.
 pub const MAX_REPORTED_ERRORS: usize = 5;
+
+/// The statuses any request may get before it is routed, so also one for a route the document
+/// does not have: `401` (authentication), `429` (rate limit), `500` (an internal error or an
+/// injected fault).
+pub const BEFORE_ROUTING: [u16; 3] = [401, 429, 500];
 
 /// One response as it was sent.
 #[derive(Debug, Clone, Copy)]
@@ -136,10 +142,13 @@ impl Conformance {
         let doc = &self.document;
         let method = observed.method.to_ascii_lowercase();
         let Some(template) = doc.template_of(observed.path) else {
-            if observed.status == 404 {
+            if observed.status == 404 || BEFORE_ROUTING.contains(&observed.status) {
                 return self.check_error_body(observed, "an unknown route");
             }
-            return Err("no path of the document matches (only a 404 may answer it)".into());
+            return Err(
+                "no path of the document matches (only a 404, 401, 429 or 500 may answer it)"
+                    .into(),
+            );
         };
         // HEAD is served as GET, without a body.
         let op_method = if method == "head" {
@@ -148,11 +157,11 @@ impl Conformance {
             method.as_str()
         };
         let Some(operation) = doc.operation(op_method, template) else {
-            if observed.status == 405 {
+            if observed.status == 405 || BEFORE_ROUTING.contains(&observed.status) {
                 return self.check_error_body(observed, "a method the path does not have");
             }
             return Err(format!(
-                "{template} has no {} operation (only a 405 may answer it)",
+                "{template} has no {} operation (only a 405, 401, 429 or 500 may answer it)",
                 observed.method
             ));
         };

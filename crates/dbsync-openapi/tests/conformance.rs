@@ -237,3 +237,17 @@ async fn batch_items_that_are_not_objects_get_their_own_errors() {
     assert_eq!(sandbox.record_count("notes"), 1, "the object item was kept");
     assert!(mismatches.lock().unwrap().is_empty());
 }
+
+/// Authentication, the rate limit and faults answer before routing: an unknown route may get them.
+#[test]
+fn answers_before_routing_are_accepted_on_any_path() {
+    let checker = workspace_checker().unwrap();
+    let error = br#"{"error":{"code":401,"message":"Unauthorized"}}"#;
+    let json = Some("application/json");
+    for (method, path) in [("GET", "/no/such/route"), ("PATCH", "/v1/records/1")] {
+        let ok = Observed::new(method, path, 401, error).content_type(json);
+        checker.check(&ok).unwrap();
+        let teapot = Observed::new(method, path, 418, error).content_type(json);
+        assert!(checker.check(&teapot).is_err(), "{method} {path}");
+    }
+}
