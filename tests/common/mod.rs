@@ -72,10 +72,11 @@ impl Mode {
 
 pub const MODES: [Mode; 4] = [Mode::None, Mode::Basic, Mode::Bearer, Mode::OAuth2];
 
-/// Starts `builder` in `mode`.
+/// Starts `builder` in `mode`, every response checked against docs/openapi.yaml (a response the
+/// document does not describe fails the request that got it: `dbsync_openapi::sandbox`).
 pub async fn start(mode: Mode, builder: SandboxBuilder) -> Sandbox {
-    builder
-        .auth(mode.sandbox_auth())
+    dbsync_openapi::sandbox::check_responses(builder.auth(mode.sandbox_auth()))
+        .expect("docs/openapi.yaml loads")
         .start()
         .await
         .expect("the sandbox starts")

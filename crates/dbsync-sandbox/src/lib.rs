@@ -44,6 +44,8 @@ mod idle;
 mod monitoring;
 /// The OAuth 2.0 authorization server: token and authorize endpoints (PKCE).
 mod oauth;
+/// An optional observer of every response (for tests that check the wire against the document).
+mod observe;
 /// `GET /openapi.json`: the OpenAPI description of the contract.
 mod openapi;
 /// Wires OAuth, API keys, workflows, monitoring and OpenAPI into the core server.
@@ -97,6 +99,7 @@ pub use cli_args::{BehaviourArgs, ServeArgs};
 use dbsync_contract::{RESERVED_NAMES, is_valid_resource_name};
 pub use error::{ErrorBody, ErrorDetail, ErrorObject};
 pub use faults::{Fault, Faults};
+pub use observe::{MAX_OBSERVED_BODY_BYTES, ObservedResponse};
 pub use rate_limit::{RateLimitSnapshot, RateWindow};
 pub use request_log::{DEFAULT_LOG_CAPACITY, LogEntry, MAX_LOGGED_PATH_BYTES};
 pub use scopes::{Scope, Scopes};
@@ -182,6 +185,7 @@ pub struct SandboxBuilder {
     serve_limits: serve::ServeLimits,
     tls: bool,
     client_certificates: bool,
+    observer: Option<observe::ResponseObserver>,
 }
 
 impl Default for SandboxBuilder {
@@ -206,6 +210,7 @@ impl Default for SandboxBuilder {
             serve_limits: serve::ServeLimits::default(),
             tls: false,
             client_certificates: false,
+            observer: None,
         }
     }
 }
@@ -379,6 +384,19 @@ impl SandboxBuilder {
         self
     }
 
+    /// Hands every response to `observer` once its body has been sent whole (default: none).
+    /// The body is given as sent (gzip-encoded when the request asked for it); responses cut by
+    /// an injected fault or a client that went away, and bodies over
+    /// [`MAX_OBSERVED_BODY_BYTES`], are not observed. The observer runs on the server's task:
+    /// keep it quick. Without one, no body is copied.
+    pub fn observe_responses(
+        mut self,
+        observer: impl Fn(&ObservedResponse) + Send + Sync + 'static,
+    ) -> Self {
+        self.observer = Some(observe::ResponseObserver::new(observer));
+        self
+    }
+
     fn build_state(&self) -> Result<AppState, SandboxError> {
         if self.seed_records > MAX_SEED_RECORDS {
             return Err(SandboxError::TooManySeedRecords {
@@ -457,7 +475,7 @@ impl SandboxBuilder {
         };
         let scheme = if acceptor.is_some() { "https" } else { "http" };
         let (stop, stopped) = oneshot::channel::<()>();
-        let app = routes::app(state.clone());
+        let app = routes::app(state.clone(), self.observer.clone());
         let http2 = serve::Http2Count::default();
         let task = tokio::spawn(serve::serve(
             listener,

@@ -38,8 +38,10 @@ async fn method_not_allowed(uri: Uri) -> ApiError {
 /// configured `max_body_bytes`, not axum's default of 2 MiB; each handler answers a body over
 /// the limit with a `413` in its own error shape. (`resources::read_json` and the idempotency
 /// middleware read the body themselves, under the same limit.)
-pub(crate) fn app(state: AppState) -> Router {
-    Router::new()
+///
+/// With an observer, an outermost layer hands it every response ([`crate::observe`]).
+pub(crate) fn app(state: AppState, observer: Option<crate::observe::ResponseObserver>) -> Router {
+    let app = Router::new()
         .merge(resources::router())
         .merge(crate::ops::routes(&state))
         .fallback(not_found)
@@ -51,5 +53,9 @@ pub(crate) fn app(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), auth::middleware))
         .layer(from_fn_with_state(state.clone(), rate_limit::middleware))
         .layer(from_fn_with_state(state.clone(), request_log::middleware))
-        .with_state(state)
+        .with_state(state);
+    match observer {
+        Some(observer) => app.layer(from_fn_with_state(observer, crate::observe::middleware)),
+        None => app,
+    }
 }

@@ -5,8 +5,14 @@ use dbsync_sandbox::{Sandbox, SandboxBuilder};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 
+/// Starts `builder`, every response checked against docs/openapi.yaml (a response the document
+/// does not describe fails the request that got it: `dbsync_openapi::sandbox`).
 pub async fn start(builder: SandboxBuilder) -> (Sandbox, Client) {
-    let sandbox = builder.start().await.expect("sandbox starts");
+    let sandbox = dbsync_openapi::sandbox::check_responses(builder)
+        .expect("docs/openapi.yaml loads")
+        .start()
+        .await
+        .expect("sandbox starts");
     (sandbox, Client::new())
 }
 
