@@ -14,6 +14,8 @@
 //! `Record`, what `Connection::records` yields) and into a typed struct (`Contact`, as the
 //! README's `resource::<Contact>` does). Every arm of a pair decodes into the same type.
 //!
+//! `DBSYNC_BENCH_ONLY=get` runs arm (a) alone (any other value, or none: every arm).
+//!
 //! `DBSYNC_BENCH_DEPTH=N` sets the client arms' pipeline depth instead of the default
 //! (`DEFAULT_PIPELINE_DEPTH`), to compare depths.
 
@@ -313,6 +315,9 @@ fn main() {
             .expect("sandbox");
         println!("dbsync-client benchmarks (medians of interleaved rounds)");
         bench_get(fast.base_url()).await;
+        if std::env::var("DBSYNC_BENCH_ONLY").as_deref() == Ok("get") {
+            return;
+        }
         println!("client pipeline depth {}", scan_options().get_pipeline_depth());
         bench_scans::<Value>(fast.base_url(), "(b) scan 200k 0 ms  Value  ", 9).await;
         bench_scans::<Contact>(fast.base_url(), "(b) scan 200k 0 ms  Contact", 9).await;

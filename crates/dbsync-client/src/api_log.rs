@@ -146,10 +146,16 @@ impl ApiLogSinks {
         self.all.is_empty()
     }
 
-    /// Records one entry into every sink.
-    pub(crate) fn record(&self, entry: &ApiLogEntry) {
-        for sink in &self.all {
-            sink.record(entry);
+    /// Records one entry into every sink, in order (the default ring first). With the ring as
+    /// the only sink (the default), the entry moves into it, uncopied.
+    pub(crate) fn record(&self, entry: ApiLogEntry) {
+        match (&self.ring, self.all.as_slice()) {
+            (Some(ring), [_only]) => ring.push(entry),
+            _ => {
+                for sink in &self.all {
+                    sink.record(&entry);
+                }
+            }
         }
     }
 }
@@ -336,14 +342,21 @@ impl Default for MemoryApiLog {
     }
 }
 
-impl ApiLogSink for MemoryApiLog {
-    fn record(&self, entry: &ApiLogEntry) {
+impl MemoryApiLog {
+    /// Keeps `entry`, dropping the oldest when full (the entry is moved in, not copied).
+    fn push(&self, entry: ApiLogEntry) {
         let mut entries = self.lock();
         if entries.len() >= self.capacity {
             entries.pop_front();
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
-        entries.push_back(entry.clone());
+        entries.push_back(entry);
+    }
+}
+
+impl ApiLogSink for MemoryApiLog {
+    fn record(&self, entry: &ApiLogEntry) {
+        self.push(entry.clone());
     }
 }
 

@@ -3,7 +3,12 @@
 use std::fmt::Debug;
 
 use async_trait::async_trait;
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
+
+/// The header names, built once (a `&str` lookup parses the name on every call).
+const LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+const REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+const RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
 
 /// Holds a request back until the client may send it. The request path calls
 /// [`RateLimiter::until_ready`] before every attempt (retries included). No limiter is installed
@@ -29,16 +34,16 @@ pub struct RateLimitInfo {
 impl RateLimitInfo {
     /// Reads the headers; a missing or unparsable header is `None`.
     pub fn from_headers(headers: &HeaderMap) -> Self {
-        let number = |name: &str| {
+        let number = |name: &HeaderName| {
             headers
                 .get(name)
                 .and_then(|value| value.to_str().ok())
                 .and_then(|text| text.trim().parse().ok())
         };
         Self {
-            limit: number("x-ratelimit-limit"),
-            remaining: number("x-ratelimit-remaining"),
-            reset: number("x-ratelimit-reset"),
+            limit: number(&LIMIT),
+            remaining: number(&REMAINING),
+            reset: number(&RESET),
         }
     }
 }

@@ -14,6 +14,7 @@ use http::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use url::Url;
 
 use crate::bulk::{
     BatchOptions, BatchOutcome, JournalLine, ResendOptions, ResendOutcome, WriteOutcome,
@@ -63,6 +64,9 @@ pub struct Resource<T> {
     pub(crate) preflight: Preflight,
     /// The caller's per-call options, for every call of this view.
     options: Option<Arc<CallOptions>>,
+    /// `/v1/{name}` (`None` when the name cannot make one: each call then says why) and the
+    /// template of one record's path, made once: a `get` then only adds the id.
+    record_path: Option<(Url, String)>,
     _records: PhantomData<fn() -> T>,
 }
 
@@ -74,6 +78,7 @@ impl<T> Clone for Resource<T> {
             format: self.format.clone(),
             preflight: self.preflight.clone(),
             options: self.options.clone(),
+            record_path: self.record_path.clone(),
             _records: PhantomData,
         }
     }
@@ -92,12 +97,17 @@ impl<T> fmt::Debug for Resource<T> {
 impl<T> Resource<T> {
     pub(crate) fn new(connection: Connection, name: String) -> Self {
         let format = connection.page_format().clone();
+        let record_path = connection
+            .endpoint(&[&name])
+            .ok()
+            .map(|url| (url, format!("/v1/{name}/{{id}}")));
         Self {
             connection,
             name,
             format,
             preflight: Preflight::default(),
             options: None,
+            record_path,
             _records: PhantomData,
         }
     }
@@ -179,6 +189,19 @@ impl<T> Resource<T> {
 
     fn record_call(&self, method: Method, id: &dyn Display) -> Result<Call, Error> {
         let id = record_id(id)?;
+        if let Some((collection, template)) = &self.record_path {
+            // `/v1/{name}` made once, the id pushed as one more segment: the URL of
+            // `endpoint(&[name, id])`, without building it whole again.
+            let mut url = collection.clone();
+            let pushed = url.path_segments_mut().map(|mut path| {
+                path.push(&id);
+            });
+            if pushed.is_ok() {
+                return Ok(
+                    Call::new(method, url, template.clone()).with_options(self.options.clone())
+                );
+            }
+        }
         let url = self.connection.endpoint(&[&self.name, &id])?;
         Ok(Call::new(method, url, format!("/v1/{}/{{id}}", self.name))
             .with_options(self.options.clone()))

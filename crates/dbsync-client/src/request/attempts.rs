@@ -34,7 +34,7 @@ pub(super) trait Deliver {
         call: &Call,
         response: reqwest::Response,
         started: Instant,
-        waits: &Waits,
+        waits: &Waits<'_>,
         limit: usize,
     ) -> impl Future<Output = Result<(Attempted<Self::Output>, Duration), Error>>;
 }
@@ -50,12 +50,14 @@ impl<D: Decode> Deliver for Buffered<D> {
         call: &Call,
         response: reqwest::Response,
         started: Instant,
-        waits: &Waits,
+        waits: &Waits<'_>,
         limit: usize,
     ) -> Result<(Attempted<D::Output>, Duration), Error> {
         let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = waits.within_deadline(read_body(response, limit)).await?;
+        let mut response = response;
+        // Moved out, not copied: reading the body needs no header.
+        let headers = std::mem::take(response.headers_mut());
+        let body = waits.within_attempt(read_body(response, limit)).await?;
         let latency = started.elapsed();
         let body = match body {
             Ok(body) => Ok(body),
@@ -83,7 +85,7 @@ impl Deliver for Streaming {
         _: &Call,
         response: reqwest::Response,
         started: Instant,
-        _: &Waits,
+        _: &Waits<'_>,
         _: usize,
     ) -> Result<(Attempted<reqwest::Response>, Duration), Error> {
         let status = response.status().as_u16();
@@ -92,7 +94,8 @@ impl Deliver for Streaming {
     }
 }
 
-/// Runs `call` with `policy`, in a `dbsync_call` debug span.
+/// Runs `call` with `policy`, in a `dbsync_call` debug span (made and entered only when a
+/// subscriber wants it: no span, no cost).
 pub(super) async fn run<D: Deliver>(
     transport: &Transport,
     call: &Call,
@@ -115,7 +118,11 @@ pub(super) async fn run<D: Deliver>(
         last_failure: None,
         may_have_acted: false,
     };
-    let result = attempts.run(deliver).instrument(span).await;
+    let result = if span.is_disabled() {
+        attempts.run(deliver).await
+    } else {
+        attempts.run(deliver).instrument(span).await
+    };
     Sent {
         result,
         may_have_acted: attempts.may_have_acted,
@@ -127,7 +134,7 @@ struct Attempts<'a> {
     transport: &'a Transport,
     call: &'a Call,
     policy: &'a RetryPolicy,
-    waits: Waits,
+    waits: Waits<'a>,
     /// Failed attempts and 429s counted apart, and the tokens held from the retry quota.
     budget: Budget<'a>,
     /// The failed attempt being retried (its error and number), while its retry runs.
@@ -158,7 +165,7 @@ impl Attempts<'_> {
             sent += 1;
             // 1. build
             let mut url = call.url.clone();
-            let mut headers = build_headers(call, &transport.user_agent)?;
+            let mut headers = build_headers(call, transport.user_agent())?;
             // 2. authorize (afresh on every attempt; only our own origin)
             if url.origin() != transport.origin {
                 return Err(Error::config(format!(
@@ -189,19 +196,28 @@ impl Attempts<'_> {
             // 4. send
             let sent_at = SystemTime::now();
             let started = Instant::now();
-            let sent_headers = headers.clone(); // for the strategy, should the server answer 401
+            // For the strategy, should the server answer 401. A strategy that sends no
+            // credentials (`NoAuth`) adds no header: the headers it sent are rebuilt then, not
+            // kept on every attempt.
+            let sent_headers = transport.auth.sends_credentials().then(|| headers.clone());
             let in_flight = transport.throttle.sending(); // until this attempt is classified
             // In flight: from here, a call cut short (the deadline) may have been carried out.
             let acted_before = self.may_have_acted;
             self.may_have_acted = true;
-            let response = self
-                .waits
-                .within_deadline(build_request(transport, call, url, headers).send())
-                .await?;
+            let timeout = call.timeout_override().or(transport.timeout);
+            self.waits.start_attempt(timeout);
+            let response = match build_request(transport, call, url, headers, timeout) {
+                Ok(request) => {
+                    self.waits
+                        .within_attempt(transport.http.execute(request))
+                        .await?
+                }
+                Err(error) => Err(error),
+            };
             // 5. classify (a `2xx` is taken as the call takes it: read and decoded, or not)
             let (attempted, latency) = match response {
                 Err(error) => (classify::transport_failure(call, error), started.elapsed()),
-                Ok(response) => {
+                Ok(mut response) => {
                     transport
                         .observe_rate_limit(response.headers(), self.policy.get_max_retry_after());
                     let status = response.status().as_u16();
@@ -209,11 +225,11 @@ impl Attempts<'_> {
                         let limit = transport.max_response_bytes;
                         (deliver.take(call, response, started, &self.waits, limit)).await?
                     } else {
-                        let headers = response.headers().clone();
+                        let headers = std::mem::take(response.headers_mut());
                         let limit = transport.max_response_bytes;
                         let body = self
                             .waits
-                            .within_deadline(read_body(response, limit))
+                            .within_attempt(read_body(response, limit))
                             .await?;
                         let latency = started.elapsed();
                         let attempted = match body {
@@ -252,13 +268,19 @@ impl Attempts<'_> {
             }
             // 6. retry or map error
             if let Outcome::Status { status: 401, .. } = outcome {
+                if refreshed_after_401 {
+                    return Err(error);
+                }
+                let sent_headers = match sent_headers {
+                    Some(headers) => headers,
+                    None => build_headers(call, transport.user_agent())?,
+                };
                 // The renewal (a token request) is part of the call: it stays within its
                 // deadline.
-                if !refreshed_after_401
-                    && self
-                        .waits
-                        .within_deadline(transport.auth.on_unauthorized_for(&sent_headers))
-                        .await??
+                if self
+                    .waits
+                    .within_deadline(transport.auth.on_unauthorized_for(&sent_headers))
+                    .await??
                 {
                     refreshed_after_401 = true; // not one of the policy's retries
                     continue;
@@ -327,23 +349,35 @@ impl Attempts<'_> {
     }
 }
 
+/// The request of one attempt. The headers become the request's own, moved in: a new request
+/// has none, unless reqwest made one from the URL (its user info); those stay unless ours name
+/// them too, as `RequestBuilder::headers` would have it. The client's default headers are added
+/// when it is sent.
 fn build_request(
     transport: &Transport,
     call: &Call,
     url: url::Url,
-    headers: http::HeaderMap,
-) -> reqwest::RequestBuilder {
-    let mut request = transport
-        .http
-        .request(call.method.clone(), url)
-        .headers(headers);
-    if let Some(timeout) = call.timeout_override().or(transport.timeout) {
+    mut headers: http::HeaderMap,
+    timeout: Option<Duration>,
+) -> Result<reqwest::Request, reqwest::Error> {
+    let mut request = transport.http.request(call.method.clone(), url);
+    if let Some(timeout) = timeout {
         request = request.timeout(timeout);
     }
     if let Some(body) = &call.body {
         request = request.body(body.clone());
     }
-    request
+    let mut request = request.build()?;
+    let made = request.headers();
+    for name in made.keys() {
+        if !headers.contains_key(name) {
+            for value in made.get_all(name) {
+                headers.append(name.clone(), value.clone());
+            }
+        }
+    }
+    *request.headers_mut() = headers;
+    Ok(request)
 }
 
 /// Hands the API log entry of one attempt to the transport's sinks (built only when there is
@@ -363,7 +397,7 @@ fn record(
         Ok(status) => (Some(status), None),
         Err(error) => (error.status(), Some(error.kind().to_owned())),
     };
-    transport.api_log.record(&ApiLogEntry {
+    transport.api_log.record(ApiLogEntry {
         time,
         method: call.method.as_str().to_owned(),
         endpoint: call.template.clone(),

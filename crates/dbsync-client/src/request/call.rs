@@ -135,8 +135,12 @@ pub(crate) fn new_idempotency_key() -> String {
     format!("dbsync-{:032x}", rand::random::<u128>())
 }
 
-/// The headers every attempt starts from (credentials come after, from the strategy).
-pub(crate) fn build_headers(call: &Call, user_agent: &str) -> Result<HeaderMap, Error> {
+/// The headers every attempt starts from (credentials come after, from the strategy);
+/// `user_agent` is `None` when the configured one is not a valid header value.
+pub(crate) fn build_headers(
+    call: &Call,
+    user_agent: Option<&HeaderValue>,
+) -> Result<HeaderMap, Error> {
     let mut headers = match &call.options {
         // Checked: none of them is one of the headers set below, nor a credential.
         Some(options) => options.checked_headers()?,
@@ -145,8 +149,9 @@ pub(crate) fn build_headers(call: &Call, user_agent: &str) -> Result<HeaderMap, 
     headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
     headers.insert(
         USER_AGENT,
-        HeaderValue::from_str(user_agent)
-            .map_err(|_| Error::config("user_agent contains characters not allowed in a header"))?,
+        user_agent.cloned().ok_or_else(|| {
+            Error::config("user_agent contains characters not allowed in a header")
+        })?,
     );
     if call.body.is_some() {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));

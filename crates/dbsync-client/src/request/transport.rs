@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dbsync_auth::Auth;
-use http::HeaderMap;
+use http::{HeaderMap, HeaderValue};
 use url::{Origin, Url};
 
 use super::attempts::{Buffered, Streaming, run};
@@ -42,7 +42,9 @@ pub(crate) struct Transport {
     /// The largest response body read whole (streamed downloads are not held, nor limited).
     pub(super) max_response_bytes: usize,
     pub(super) retry: RetryPolicy,
-    pub(super) user_agent: String,
+    /// The `User-Agent` header; `None` when the configured one is not a valid header value
+    /// (every call then fails with that error, as it did when the header was made per attempt).
+    user_agent: Option<HeaderValue>,
     pub(super) rate_limiter: Option<Arc<dyn RateLimiter>>,
     /// The client-side budget, the shared `429` pause and pacing (see `throttle`).
     pub(super) throttle: Throttle,
@@ -84,7 +86,8 @@ impl Transport {
             timeout: parts.timeout,
             max_response_bytes: parts.max_response_bytes,
             retry: parts.retry,
-            user_agent: parts.user_agent,
+            // Made once here, not on every attempt (`from_maybe_shared` keeps the bytes).
+            user_agent: HeaderValue::from_maybe_shared(bytes::Bytes::from(parts.user_agent)).ok(),
             rate_limiter: parts.rate_limiter,
             throttle: Throttle::new(parts.budgets),
             api_log: parts.api_log,
@@ -118,6 +121,11 @@ impl Transport {
     /// memory), only to an error answer's.
     pub(crate) async fn send_streaming(&self, call: &Call) -> Sent<reqwest::Response> {
         run(self, call, &self.retry, &Streaming).await
+    }
+
+    /// The `User-Agent` header every attempt sends (`None`: the configured one is invalid).
+    pub(super) fn user_agent(&self) -> Option<&HeaderValue> {
+        self.user_agent.as_ref()
     }
 
     /// The auth strategy.
