@@ -86,11 +86,8 @@ async fn two_scans() {
     let sandbox = sandbox(2 * half).await;
     let connection = connect(&sandbox);
     let started = Instant::now();
-    let (a, b) = futures::future::join(
-        scan(&connection, 0, half),
-        scan(&connection, half, half),
-    )
-    .await;
+    let (a, b) =
+        futures::future::join(scan(&connection, 0, half), scan(&connection, half, half)).await;
     assert_eq!((a, b), (half, half));
     report("two scans, one connection", &sandbox, started.elapsed());
 }
