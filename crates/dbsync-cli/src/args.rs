@@ -94,7 +94,8 @@ pub struct ConnectionArgs {
     /// A connection settings JSON file (env: DBSYNC_CONFIG).
     #[arg(long, global = true)]
     pub config: Option<PathBuf>,
-    /// A saved connection profile (see `dbsync connection`).
+    /// A saved connection profile (env: DBSYNC_PROFILE; default: the one chosen with
+    /// `dbsync connection use`; see `dbsync connection`).
     #[arg(long, global = true)]
     pub profile: Option<String>,
     /// Let `${NAME}` references in the settings file or profile read the environment variable
@@ -287,6 +288,10 @@ pub enum Command {
     },
     /// Print the man page of dbsync or of a subcommand, or write every page into a directory.
     Man(crate::man_cmd::ManArgs),
+    /// Log in: ask for (or read from standard input) the credentials, check them, save a profile.
+    Login(crate::login_cmd::LoginArgs),
+    /// Call any endpoint of the API: `dbsync api GET records?limit=5`.
+    Api(crate::api_cmd::ApiArgs),
 }
 
 /// `dbsync connection ...`
@@ -305,8 +310,14 @@ pub enum ConnectionCommand {
     },
     /// List saved profiles.
     List,
-    /// Show a profile (secrets are never printed).
+    /// Show a profile; without a name, every setting in use with where it came from (flag,
+    /// environment, profile). Secrets are never printed.
     Show {
+        /// The profile name.
+        name: Option<String>,
+    },
+    /// Make a saved profile the default (DBSYNC_PROFILE and --profile still win).
+    Use {
         /// The profile name.
         name: String,
     },

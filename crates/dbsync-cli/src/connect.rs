@@ -5,7 +5,7 @@
 
 mod secret_input;
 
-pub use secret_input::check_stdin_use;
+pub use secret_input::{check_stdin_use, read_capped};
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -17,16 +17,52 @@ use crate::args::ConnectionArgs;
 use crate::exit::CliError;
 use crate::profiles;
 
-/// The variables a flag stands in for, with the flags' values.
+/// The variables a flag stands in for, with the flags' values, and the profile used.
 pub struct Layers {
     overrides: HashMap<&'static str, String>,
+    /// The profile used as the file layer, and what chose it.
+    profile: Option<(String, ProfileSource)>,
+}
+
+/// What chose the profile a command uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfileSource {
+    /// `--profile NAME`.
+    Flag,
+    /// `DBSYNC_PROFILE`.
+    Env,
+    /// The default profile (`dbsync connection use NAME`).
+    Default,
+}
+
+impl ProfileSource {
+    /// Where the name came from, in messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Flag => "--profile",
+            Self::Env => "DBSYNC_PROFILE",
+            Self::Default => "the default profile, set by `dbsync connection use`",
+        }
+    }
+}
+
+/// A variable of the process, when set and not blank.
+fn non_empty_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 impl Layers {
     /// The flags as variable overrides (`--url` is `DBSYNC_API_URL`, ...), the secrets read
     /// from standard input or `*_FILE` files as their variables, and the file layer
-    /// (`--profile` or `--config`) as `DBSYNC_CONFIG`.
+    /// (`--profile`, `--config`, else `DBSYNC_PROFILE` or the default profile unless
+    /// `DBSYNC_CONFIG` is set) as `DBSYNC_CONFIG`.
     pub fn new(args: &ConnectionArgs) -> Result<Self, CliError> {
+        Self::with_default(args, true)
+    }
+
+    /// Like [`Layers::new`]; without `DBSYNC_PROFILE` nor the default profile when
+    /// `with_default` is false (saving a new profile starts from the flags and environment).
+    pub fn with_default(args: &ConnectionArgs, with_default: bool) -> Result<Self, CliError> {
         let mut overrides = HashMap::new();
         let mut put = |name: &'static str, value: &Option<String>| {
             if let Some(value) = value {
@@ -52,26 +88,44 @@ impl Layers {
             &mut std::io::stdin().lock(),
         )?;
         overrides.extend(secrets);
-        let file: Option<PathBuf> = match (&args.profile, &args.config) {
+        let profile = match (&args.profile, &args.config) {
             (Some(_), Some(_)) => {
                 return Err(CliError::usage("give --profile or --config, not both"));
             }
-            (Some(name), None) => {
+            (Some(name), None) => Some((name.clone(), ProfileSource::Flag)),
+            (None, None) if with_default && non_empty_env("DBSYNC_CONFIG").is_none() => {
+                match non_empty_env("DBSYNC_PROFILE") {
+                    Some(name) => Some((name, ProfileSource::Env)),
+                    None => profiles::default_name()?.map(|name| (name, ProfileSource::Default)),
+                }
+            }
+            (None, _) => None,
+        };
+        let file: Option<PathBuf> = match &profile {
+            Some((name, source)) => {
                 let path = profiles::path_of(name)?;
                 if !path.exists() {
                     return Err(CliError::new(
                         crate::exit::Exit::NotFound,
-                        format!("no saved connection `{name}` (see `dbsync connection list`)"),
+                        format!(
+                            "no saved connection `{name}` ({}; see `dbsync connection list`)",
+                            source.describe()
+                        ),
                     ));
                 }
                 Some(path)
             }
-            (None, config) => config.clone(),
+            None => args.config.clone(),
         };
         if let Some(path) = file {
             overrides.insert("DBSYNC_CONFIG", path.to_string_lossy().into_owned());
         }
-        Ok(Self { overrides })
+        Ok(Self { overrides, profile })
+    }
+
+    /// The profile used as the file layer, and what chose it.
+    pub fn profile(&self) -> Option<&(String, ProfileSource)> {
+        self.profile.as_ref()
     }
 
     /// A variable: the flag standing in for it, else the process environment.

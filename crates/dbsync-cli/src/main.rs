@@ -3,6 +3,8 @@
 //! See `dbsync --help` and the crate's README. Exit codes tell failure classes apart (see
 //! [`exit::Exit`]).
 
+/// `dbsync api METHOD PATH`: any endpoint of the connection's API.
+mod api_cmd;
 /// The command line: every command, flag and environment variable (clap).
 mod args;
 /// Bulk create/update from a file and `dbsync resend`, on dbsync-client's durable bulk writes.
@@ -15,12 +17,16 @@ mod error_json;
 mod exit;
 /// Reading records from a JSON Lines or JSON array file, each with its line number.
 mod input;
+/// `dbsync login`: credentials asked for or read from standard input, checked, saved.
+mod login_cmd;
 /// `dbsync man`: man pages (clap_mangen).
 mod man_cmd;
 /// Workflows, API keys, usage and server logs.
 mod ops_cmd;
 /// Printing records and reports as JSON, JSON Lines, tables or CSV.
 mod output;
+/// `dbsync connection show`: each setting in use and where it came from.
+mod precedence;
 /// Saved connection profiles.
 mod profiles;
 /// Progress bars on stderr, only on a terminal.
@@ -166,6 +172,8 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Man(args) => man_cmd::run(args),
+        Command::Login(args) => login_cmd::run(args, &cli.connection).await,
+        Command::Api(args) => api_cmd::run(&connect()?, args, format).await,
     }
 }
 

@@ -72,7 +72,9 @@ pub async fn run(
             no_check,
         } => save(name, *store_secret, *no_check, args).await,
         ConnectionCommand::List => list(format),
-        ConnectionCommand::Show { name } => show(name, format),
+        ConnectionCommand::Show { name: Some(name) } => show(name, format),
+        ConnectionCommand::Show { name: None } => crate::precedence::show(args, format),
+        ConnectionCommand::Use { name } => set_default(name),
         ConnectionCommand::Remove { name } => {
             let path = path_of(name)?;
             match std::fs::remove_file(&path) {
@@ -87,7 +89,7 @@ pub async fn run(
     }
 }
 
-fn not_found(name: &str) -> CliError {
+pub fn not_found(name: &str) -> CliError {
     CliError::new(
         Exit::NotFound,
         format!("no saved connection `{name}` (see `dbsync connection list`)"),
@@ -100,8 +102,8 @@ async fn save(
     no_check: bool,
     args: &ConnectionArgs,
 ) -> Result<(), CliError> {
-    let path = path_of(name)?;
-    let layers = Layers::new(args)?;
+    path_of(name)?;
+    let layers = Layers::with_default(args, false)?;
     let mut settings = layers.settings(args)?;
     settings.name = Some(name.to_owned());
     if !no_check {
@@ -115,6 +117,18 @@ async fn save(
             error
         })?;
     }
+    write(name, &layers, settings, store_secret)
+}
+
+/// Writes profile `name` (owner-only file in an owner-only directory), its secrets inlined
+/// when `store_secret`, else kept as `${NAME}` references; says where on stderr.
+pub fn write(
+    name: &str,
+    layers: &Layers,
+    mut settings: ConnectionSettings,
+    store_secret: bool,
+) -> Result<(), CliError> {
+    let path = path_of(name)?;
     if store_secret {
         layers.inline_secrets(&mut settings)?;
     }
@@ -130,6 +144,45 @@ async fn save(
             );
         }
     }
+    Ok(())
+}
+
+/// The file naming the default profile.
+fn default_file() -> Result<PathBuf, CliError> {
+    Ok(config_dir()?.join("default-profile"))
+}
+
+/// The default profile's name (`dbsync connection use NAME`), if one is set.
+pub fn default_name() -> Result<Option<String>, CliError> {
+    let path = default_file()?;
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let name = text.trim().to_owned();
+            path_of(&name)?;
+            Ok(Some(name))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(CliError::io(path.display(), e)),
+    }
+}
+
+/// `dbsync connection use NAME`: makes the saved profile `name` the default, written to a
+/// temporary file then renamed, so a failure leaves the old default whole.
+pub fn set_default(name: &str) -> Result<(), CliError> {
+    if !path_of(name)?.exists() {
+        return Err(not_found(name));
+    }
+    let path = default_file()?;
+    let dir = config_dir()?;
+    create_private_dir(&dir)?;
+    let temporary = dir.join(".default-profile.tmp");
+    std::fs::write(&temporary, format!("{name}\n"))
+        .and_then(|()| std::fs::rename(&temporary, &path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&temporary);
+            CliError::io(path.display(), e)
+        })?;
+    eprintln!("`{name}` is now the default connection");
     Ok(())
 }
 

@@ -14,7 +14,7 @@ use crate::exit::CliError;
 pub async fn run(args: &SandboxArgs, connection: &ConnectionArgs) -> Result<(), CliError> {
     // The credentials come like every command's: flags, standard input (`--token-stdin` ...),
     // `DBSYNC_*` variables or their `*_FILE` files; the demo values when none is given.
-    let layers = Layers::new(connection)?;
+    let layers = Layers::with_default(connection, false)?;
     let pick = |name: &str, default: &str| layers.var(name).unwrap_or_else(|| default.to_owned());
     let shown = |secret: &str| match args.show_secrets {
         true => secret.to_owned(),

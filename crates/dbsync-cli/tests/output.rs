@@ -484,6 +484,7 @@ fn help_names_every_environment_variable_and_no_secret_value() {
         "DBSYNC_TOKEN_URL",
         "DBSYNC_SCOPES",
         "DBSYNC_CONFIG",
+        "DBSYNC_PROFILE",
         "COLUMNS",
     ] {
         assert!(out.stdout.contains(var), "{var} not in --help");

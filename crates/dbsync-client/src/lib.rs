@@ -69,6 +69,8 @@
 //! - `proxy`: the HTTP(S) proxy (builder, settings, the `HTTPS_PROXY`/`NO_PROXY` variables).
 //! - `preflight`: optional local validation of records against a schema before sending.
 //! - `query`: the query of a list call (paging, date range, filters).
+//! - `raw_call`: [`Connection::call`]: any method and path of the connection's API, checked to
+//!   stay on its origin, through the same request path.
 //! - `rate_limit`: the rate-limit headers and the client-side rate-limiter hook.
 //! - `request`: the request path, owned by its `Transport`.
 //! - `resource`: [`Resource`]: typed CRUD, the list recipe, every public resource method but
@@ -99,6 +101,7 @@ mod preflight;
 mod proxy;
 mod query;
 mod rate_limit;
+mod raw_call;
 mod request;
 mod resource;
 mod retry;
@@ -154,6 +157,7 @@ pub use monitoring::{
 pub use page::{Meta, Page, PageFormat};
 pub use query::{Query, Timestamp};
 pub use rate_limit::{RateLimitInfo, RateLimiter};
+pub use raw_call::{MAX_RAW_PATH_BYTES, RawRequest, RawResponse};
 /// The `reqwest` crate, for [`ConnectionBuilder::http_client`] (a client of your own); no other
 /// part of this crate's API uses a reqwest type.
 pub use reqwest;

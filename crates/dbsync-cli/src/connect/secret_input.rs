@@ -93,6 +93,8 @@ pub fn check_stdin_use(cli: &Cli) -> Result<(), CliError> {
         Command::Update(update) => update.write.file.as_deref().is_some_and(is_stdin),
         Command::Resend(resend) => is_stdin(&resend.input),
         Command::Validate(validate) => is_stdin(&validate.input),
+        Command::Api(api) => crate::api_cmd::reads_stdin(api),
+        Command::Login(login) => login.with_token,
         _ => false,
     };
     if reads_records {
@@ -162,7 +164,7 @@ pub fn read_secrets(
 
 /// Reads one secret from `reader`: at most [`MAX_SECRET_BYTES`], UTF-8, one trailing newline
 /// (`\n` or `\r\n`) removed, not empty. `what` names the source in errors.
-fn read_capped(reader: &mut dyn Read, what: &str, label: &str) -> Result<String, CliError> {
+pub fn read_capped(reader: &mut dyn Read, what: &str, label: &str) -> Result<String, CliError> {
     let mut bytes = Vec::new();
     let limit = u64::try_from(MAX_SECRET_BYTES).unwrap_or(u64::MAX);
     reader

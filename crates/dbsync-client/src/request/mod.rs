@@ -46,7 +46,7 @@ mod transport;
 mod waits;
 
 pub(crate) use call::{Call, Reply, new_idempotency_key};
-pub(crate) use decode::{Decode, Expect, JsonAs, first_byte, not_an_object};
+pub(crate) use decode::{Decode, Decoded, Expect, JsonAs, first_byte, not_an_object};
 pub(crate) use throttle::Budgets;
 pub(crate) use transport::{Transport, TransportParts};
 
