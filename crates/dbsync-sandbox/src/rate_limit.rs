@@ -193,6 +193,20 @@ impl RateLimiter {
         self.take(false).map(|(_, _, snapshot)| snapshot)
     }
 
+    /// Whole seconds (rounded up) until the `kind` window resets: the `Retry-After` of a `429`
+    /// it refused.
+    fn seconds_left(&self, kind: RateWindow) -> i64 {
+        let now = Instant::now();
+        self.lock()
+            .iter()
+            .find(|w| w.kind == kind)
+            .map_or(0, |w| {
+                let (start, _) = w.current(now);
+                let left = (start + w.length).saturating_duration_since(now);
+                left.as_secs_f64().ceil() as i64
+            })
+    }
+
     /// Every window's state, minute first, without counting a request (empty when unlimited).
     pub fn windows(&self) -> Vec<(RateWindow, RateLimitSnapshot)> {
         self.take_all(false)
@@ -232,7 +246,7 @@ pub(crate) async fn middleware(
         }
         response
     } else {
-        let retry_after = (snapshot.reset_at - unix_now_secs_f64().floor() as i64).max(1);
+        let retry_after = state.rate_limiter.seconds_left(window).max(1);
         ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             format!(
