@@ -25,6 +25,8 @@ mod progress;
 mod records;
 /// `dbsync sandbox`: the local server.
 mod sandbox_cmd;
+/// `dbsync schema`: a resource's schema as DBSync JSON, JSON Schema or a Rust struct.
+mod schema_cmd;
 /// Server text made safe to print: control characters as visible escapes, long messages cut.
 mod terminal_text;
 /// `dbsync validate`: every violation of every record, with its line number.
@@ -127,6 +129,7 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
             };
             validate_cmd::run(&schema, args, format)
         }
+        Command::Schema(args) => schema_cmd::run(&connect()?, args).await,
         Command::Workflow(command) => ops_cmd::workflow(&connect()?, command, format).await,
         Command::Logs(args) => ops_cmd::logs(&connect()?, args, cli.format, format).await,
         Command::Usage => ops_cmd::usage(&connect()?, format).await,
