@@ -123,7 +123,7 @@ fn a_bad_fixture_line_is_a_clear_startup_error() {
         .args(sandbox_args(dir.path()))
         .output()
         .unwrap();
-    assert!(!output.status.success());
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
     assert!(output.stdout.is_empty(), "nothing served: {output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(

@@ -106,7 +106,7 @@ async fn resources_fixtures_and_generated_rows_are_served() {
 fn a_bad_fixture_line_stops_the_start_naming_file_and_line() {
     let (schema, fixtures) = files("bad_line", "{\"title\": \"Dune\"}\n{\"pages\": 3}\n");
     let output = sandbox(&schema, &fixtures).output().unwrap();
-    assert!(!output.status.success());
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
     assert!(output.stdout.is_empty(), "nothing served: {output:?}");
     let error = String::from_utf8_lossy(&output.stderr);
     assert!(
