@@ -13,7 +13,10 @@
 //! `DBSYNC_PASSWORD`, or `DBSYNC_CLIENT_ID` and `DBSYNC_CLIENT_SECRET`...) it runs against that
 //! server. That may be someone's production data, so it only reads (validate the connection,
 //! the first page of `DBSYNC_RESOURCE`, default `records`) unless run with `-- --write`; then it
-//! writes too, and deletes what it created.
+//! writes too, and deletes what it created. Such a server's resource has its own fields, so the
+//! records it writes there are made from the resource's schema (`GET /v1/{resource}/schema`) by
+//! dbsync-validate's sample generator (`Samples`, feature `samples`), not the sandbox's
+//! `records` fields.
 //!
 //! `main` is a thin wrapper over [`run`], which the end-to-end tests (`tests/examples_e2e.rs`)
 //! call against the sandbox in every auth mode.
@@ -23,6 +26,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use dbsync::client::{Connection, EnvLookup, Error, Id, Query, Record, Resource, process_env};
 use dbsync::sandbox::{Sandbox, SandboxAuth};
+use dbsync_validate::{SampleError, Samples};
 use futures::{StreamExt as _, TryStreamExt as _};
 use serde::Deserialize as _;
 use serde_json::{Value, json};
@@ -38,6 +42,9 @@ pub struct Options {
     pub page_size: u32,
     /// The most pages the streaming step reads (a real server may hold millions of records).
     pub max_pages: u32,
+    /// Whether the records written are made from the resource's schema (a server that is not
+    /// the embedded sandbox) instead of the sandbox's `records` fields.
+    pub records_from_schema: bool,
 }
 
 impl Options {
@@ -48,6 +55,7 @@ impl Options {
             write: true,
             page_size: 50,
             max_pages: 3,
+            records_from_schema: false,
         }
     }
 
@@ -58,6 +66,7 @@ impl Options {
     ) -> Result<Self, String> {
         let mut options = Self {
             write: false,
+            records_from_schema: true,
             ..Self::full_walk()
         };
         if let Some(resource) = env("DBSYNC_RESOURCE").filter(|r| !r.trim().is_empty()) {
@@ -151,6 +160,72 @@ pub async fn run(connection: &Connection, options: &Options) -> Result<Summary, 
     Ok(summary)
 }
 
+/// Makes the records the walk writes: the sandbox's `records` fields, or samples of the
+/// resource's schema.
+enum Maker<'s> {
+    /// People for the sandbox's `records` schema; the stamp keeps `email` unique across runs.
+    Person(String),
+    /// Valid (and invalid) records drawn from the server's schema.
+    Samples(Box<Samples<'s>>),
+}
+
+impl Maker<'_> {
+    fn valid(&mut self, n: u32, first: &str, last: &str) -> Result<Value, Error> {
+        match self {
+            Maker::Person(stamp) => Ok(person(stamp, n, first, last)),
+            Maker::Samples(samples) => samples.valid().map_err(sample_error),
+        }
+    }
+
+    /// A record the server must refuse.
+    fn invalid(&mut self) -> Result<Value, Error> {
+        match self {
+            Maker::Person(stamp) => {
+                let mut invalid = person(stamp, 2, "Bad", "Record");
+                invalid["email"] = json!("not-an-email");
+                invalid["country"] = json!("Atlantis");
+                if let Some(fields) = invalid.as_object_mut() {
+                    fields.remove("last_name");
+                }
+                Ok(invalid)
+            }
+            Maker::Samples(samples) => match samples.invalid() {
+                Ok(sample) => Ok(sample.record),
+                // A schema that takes any object: only a non-object is refused.
+                Err(SampleError::NothingToBreak) => Ok(json!("not a record")),
+                Err(error) => Err(sample_error(error)),
+            },
+        }
+    }
+
+    /// A partial update: new values for a few fields.
+    fn change(&mut self) -> Result<Value, Error> {
+        match self {
+            Maker::Person(_) => Ok(json!({"status": "customer", "score": 99.5})),
+            Maker::Samples(samples) => {
+                let fresh = samples.valid().map_err(sample_error)?;
+                let fields = fresh.as_object().cloned().unwrap_or_default();
+                Ok(Value::Object(fields.into_iter().take(2).collect()))
+            }
+        }
+    }
+}
+
+fn sample_error(error: SampleError) -> Error {
+    Error::Config(format!(
+        "cannot make a valid record of the resource's schema: {error}"
+    ))
+}
+
+/// At most 200 characters of a record, for the walk's output.
+fn short(record: &Value) -> String {
+    let text = record.to_string();
+    match text.char_indices().nth(200) {
+        Some((end, _)) => format!("{}...", &text[..end]),
+        None => text,
+    }
+}
+
 async fn write_walk(
     records: &Resource<Record>,
     options: &Options,
@@ -158,11 +233,26 @@ async fn write_walk(
     created: &mut Vec<Id>,
 ) -> Result<(), Error> {
     let stamp = unique_stamp();
+    let schema = match options.records_from_schema {
+        true => {
+            step(&format!(
+                "Read the schema of `{}` (the records written are made from it)",
+                options.resource
+            ));
+            let schema = records.schema().await?;
+            println!("   {} fields", schema.fields().len());
+            Some(schema)
+        }
+        false => None,
+    };
+    let mut maker = match &schema {
+        // Seeded from the clock, so unique values differ from one run to the next.
+        Some(schema) => Maker::Samples(Box::new(Samples::new(schema, stamp_seed(&stamp)))),
+        None => Maker::Person(stamp.clone()),
+    };
 
     step("Create a record (POST, with an Idempotency-Key so a retry never creates twice)");
-    let record = records
-        .create(&person(&stamp, 0, "Ada", "Lovelace"))
-        .await?;
+    let record = records.create(&maker.valid(0, "Ada", "Lovelace")?).await?;
     let id = id_of(&record);
     created.push(id.clone());
     summary.created_id = Some(id.clone());
@@ -173,27 +263,31 @@ async fn write_walk(
 
     step(&format!("Get record {id}"));
     let fetched = records.get(&id).await?;
-    println!(
-        "   {} {} <{}>, status {}",
-        text(&fetched, "first_name"),
-        text(&fetched, "last_name"),
-        text(&fetched, "email"),
-        text(&fetched, "status")
-    );
+    match &maker {
+        Maker::Person(_) => println!(
+            "   {} {} <{}>, status {}",
+            text(&fetched, "first_name"),
+            text(&fetched, "last_name"),
+            text(&fetched, "email"),
+            text(&fetched, "status")
+        ),
+        Maker::Samples(_) => println!("   {}", short(&fetched)),
+    }
 
     step(&format!(
         "Update record {id} (a partial PUT: only the fields sent change)"
     ));
-    let updated = records
-        .update(&id, &json!({"status": "customer", "score": 99.5}))
-        .await?;
-    println!(
-        "   status {} and score {}; email unchanged: {}",
-        text(&updated, "status"),
-        updated["score"],
-        text(&updated, "email")
-    );
-
+    let change = maker.change()?;
+    let updated = records.update(&id, &change).await?;
+    match &maker {
+        Maker::Person(_) => println!(
+            "   status {} and score {}; email unchanged: {}",
+            text(&updated, "status"),
+            updated["score"],
+            text(&updated, "email")
+        ),
+        Maker::Samples(_) => println!("   sent {}; now {}", short(&change), short(&updated)),
+    }
     let limit = options.page_size;
     let most = limit as usize * options.max_pages as usize;
     step(&format!(
@@ -216,16 +310,10 @@ async fn write_walk(
     );
 
     step("Create a batch of 3 records, the middle one invalid");
-    let mut invalid = person(&stamp, 2, "Bad", "Record");
-    invalid["email"] = json!("not-an-email");
-    invalid["country"] = json!("Atlantis");
-    if let Some(fields) = invalid.as_object_mut() {
-        fields.remove("last_name");
-    }
     let batch = [
-        person(&stamp, 1, "Grace", "Hopper"),
-        invalid,
-        person(&stamp, 3, "Alan", "Turing"),
+        maker.valid(1, "Grace", "Hopper")?,
+        maker.invalid()?,
+        maker.valid(3, "Alan", "Turing")?,
     ];
     for outcome in records.create_many(&batch).await {
         match outcome.result {
@@ -317,6 +405,15 @@ fn unique_stamp() -> String {
     format!("{nanos:x}")
 }
 
+/// A seed from the stamp (the clock), for the sample generator.
+fn stamp_seed(stamp: &str) -> u64 {
+    u64::from_str_radix(
+        stamp.get(stamp.len().saturating_sub(16)..).unwrap_or("0"),
+        16,
+    )
+    .unwrap_or(0)
+}
+
 /// A record's [`Id`] (ids are strings or integers on the wire; `Id` reads both).
 fn id_of(record: &Value) -> Id {
     Id::deserialize(&record["id"]).unwrap_or_else(|_| Id::new("?"))
@@ -376,6 +473,7 @@ async fn main_inner() -> Result<(), String> {
         );
         let options = Options {
             write: true,
+            records_from_schema: false,
             ..options
         };
         let outcome = run(&connection, &options).await;

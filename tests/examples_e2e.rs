@@ -206,6 +206,80 @@ async fn quickstart_cleans_up_when_a_step_fails() {
     );
 }
 
+/// A schema of fields the sandbox's `records` do not have.
+fn gadget_schema() -> Schema {
+    Schema::from_json(&json!({"fields": [
+        {"name": "serial", "type": "string", "required": true, "unique": true, "pattern": "^G[0-9]{6}$"},
+        {"name": "weight_g", "type": "integer", "required": true, "min": 1, "max": 5000},
+        {"name": "color", "type": "string", "enum": ["red", "blue"]},
+        {"name": "made_on", "type": "date", "nullable": true}
+    ], "additional_fields": false}))
+    .unwrap()
+}
+
+/// `--write` against a server that is not the embedded sandbox: the records come from the
+/// resource's schema, on a resource the sandbox's `records` fields do not fit.
+#[tokio::test]
+async fn quickstart_writes_records_made_from_the_servers_schema() {
+    let sandbox = start(
+        Mode::None,
+        Sandbox::builder()
+            .schema("gadgets", gadget_schema())
+            .generate("gadgets", 10),
+    )
+    .await;
+    let connection = common::connect(&sandbox, Mode::None);
+    let options = quickstart::Options {
+        resource: "gadgets".into(),
+        records_from_schema: true,
+        ..quickstart::Options::full_walk()
+    };
+    let summary = quickstart::run(&connection, &options).await.unwrap();
+    assert!(summary.created_id.is_some());
+    assert_eq!(summary.streamed_ids.len(), 11);
+    assert!(matches!(summary.batch[0], (0, Ok(_))));
+    assert!(
+        matches!(&summary.batch[1], (1, Err(fields)) if fields.len() == 1),
+        "{:?}",
+        summary.batch
+    );
+    assert!(matches!(summary.batch[2], (2, Ok(_))));
+    assert_eq!(summary.deleted.len(), 3);
+    assert_eq!(
+        sandbox.record_count("gadgets"),
+        10,
+        "what it created is gone"
+    );
+    assert_eq!(served(&sandbox, "GET", "/v1/gadgets/schema").len(), 1);
+
+    // The sandbox's own `records` fields do not fit there: the walk without the schema fails.
+    let error = quickstart::run(
+        &connection,
+        &quickstart::Options {
+            records_from_schema: false,
+            ..options
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(error, Error::Validation { .. }), "{error}");
+
+    // A `records` whose schema differs from the sandbox's: the schema is used there too.
+    let sandbox = start(
+        Mode::None,
+        Sandbox::builder().schema("records", gadget_schema()),
+    )
+    .await;
+    let options = quickstart::Options {
+        records_from_schema: true,
+        ..quickstart::Options::full_walk()
+    };
+    let summary = quickstart::run(&common::connect(&sandbox, Mode::None), &options)
+        .await
+        .unwrap();
+    assert_eq!(summary.deleted.len(), 3);
+}
+
 #[tokio::test]
 async fn quickstart_fails_with_unauthorized_on_wrong_credentials() {
     let sandbox = start(Mode::Bearer, Sandbox::builder()).await;

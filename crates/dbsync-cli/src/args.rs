@@ -269,6 +269,8 @@ pub enum Command {
     },
     /// Check records against a schema and print every violation with its line number.
     Validate(ValidateArgs),
+    /// Print a resource's schema: DBSync JSON, a JSON Schema (--json-schema) or a Rust struct (--rust).
+    Schema(crate::schema_cmd::SchemaArgs),
     /// Workflows: list, run, status, cancel.
     #[command(subcommand)]
     Workflow(WorkflowCommand),
@@ -613,6 +615,9 @@ pub struct SandboxArgs {
     /// Connection timeouts and cap.
     #[command(flatten)]
     pub serve: dbsync_sandbox::ServeArgs,
+    /// Resources of your own: schemas, fixtures, generated rows.
+    #[command(flatten)]
+    pub resources: dbsync_sandbox::ResourceArgs,
 }
 
 #[cfg(test)]

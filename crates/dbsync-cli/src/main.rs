@@ -39,6 +39,8 @@ mod sandbox_cmd;
 mod shape;
 /// The text table: display widths, cut cells, fitted to the terminal.
 mod table;
+/// `dbsync schema`: a resource's schema as DBSync JSON, JSON Schema or a Rust struct.
+mod schema_cmd;
 /// Server text made safe to print: control characters as visible escapes, long messages cut.
 mod terminal_text;
 /// `dbsync validate`: every violation of every record, with its line number.
@@ -161,6 +163,7 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
             };
             validate_cmd::run(&schema, args, format)
         }
+        Command::Schema(args) => schema_cmd::run(&connect()?, args).await,
         Command::Workflow(command) => ops_cmd::workflow(&connect()?, command, format).await,
         Command::Logs(args) => ops_cmd::logs(&connect()?, args, cli.format, format).await,
         Command::Usage => ops_cmd::usage(&connect()?, format).await,

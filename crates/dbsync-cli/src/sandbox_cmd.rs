@@ -58,8 +58,8 @@ pub async fn run(args: &SandboxArgs, connection: &ConnectionArgs) -> Result<(), 
         .auth(sandbox_auth)
         .seed_records(args.records);
     let sandbox = args
-        .serve
-        .apply(args.behaviour.apply(builder))
+        .resources
+        .apply(args.serve.apply(args.behaviour.apply(builder)))
         .start()
         .await
         .map_err(|e| CliError::other(e.to_string()))?;
@@ -68,6 +68,13 @@ pub async fn run(args: &SandboxArgs, connection: &ConnectionArgs) -> Result<(), 
     println!("dbsync --url {} {usage} check", sandbox.base_url());
     if auth == AuthKind::Oauth2 {
         println!("token_url: {}", sandbox.token_url());
+    }
+    for name in args.resources.names() {
+        println!(
+            "resource: {name} ({} rows) at {}/v1/{name}",
+            sandbox.record_count(&name),
+            sandbox.base_url()
+        );
     }
     println!("records: {} seeded; stop with Ctrl-C", args.records);
     let _ = tokio::signal::ctrl_c().await;

@@ -1,6 +1,8 @@
-//! The command-line flags that shape a sandbox's behaviour (rate limit, faults, timings) and
-//! its connection limits, shared by the `dbsync-sandbox` binary and the `dbsync sandbox` command.
+//! The command-line flags that shape a sandbox's behaviour (rate limit, faults, timings), its
+//! connection limits and its resources (schemas, fixtures, generated rows), shared by the
+//! `dbsync-sandbox` binary and the `dbsync sandbox` command.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
@@ -117,5 +119,76 @@ impl ServeArgs {
             .body_read_timeout(Duration::from_millis(self.body_read_timeout_ms))
             .idle_timeout(Duration::from_millis(self.idle_timeout_ms))
             .max_connections(self.max_connections)
+    }
+}
+
+/// Resources of your own: schemas, fixture rows and generated rows (clap `Args`, to
+/// `#[command(flatten)]`). Each flag may be repeated.
+#[derive(Debug, Clone, Args)]
+pub struct ResourceArgs {
+    /// Add a resource with the schema in SCHEMA_FILE (JSON, the contract's schema shape);
+    /// `records=FILE` replaces the built-in `records` schema.
+    #[arg(long = "resource", value_name = "NAME=SCHEMA_FILE", value_parser = name_and_path)]
+    pub resources: Vec<(String, PathBuf)>,
+    /// Load the resource's rows from a JSON Lines file (one object per line, checked like a
+    /// create; a refused line stops the start, naming file and line).
+    #[arg(long = "fixtures", value_name = "NAME=FILE.jsonl", value_parser = name_and_path)]
+    pub fixtures: Vec<(String, PathBuf)>,
+    /// Add COUNT rows generated from the resource's schema (after its fixtures), seeded by --seed.
+    #[arg(long = "generate", value_name = "NAME=COUNT", value_parser = name_and_count)]
+    pub generate: Vec<(String, u64)>,
+    /// Seed of the seeded `records` and of the generated rows (same seed, same rows).
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+fn split_pair(text: &str) -> Result<(String, &str), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() && !value.is_empty() => {
+            Ok((name.to_owned(), value))
+        }
+        _ => Err(format!("expected NAME=VALUE, got {text:?}")),
+    }
+}
+
+fn name_and_path(text: &str) -> Result<(String, PathBuf), String> {
+    split_pair(text).map(|(name, path)| (name, PathBuf::from(path)))
+}
+
+fn name_and_count(text: &str) -> Result<(String, u64), String> {
+    let (name, count) = split_pair(text)?;
+    let count = count
+        .parse()
+        .map_err(|_| format!("expected NAME=COUNT with a whole number, got {text:?}"))?;
+    Ok((name, count))
+}
+
+impl ResourceArgs {
+    /// Applies the flags to a builder: schemas, then every fixtures file, then generated rows
+    /// (files are read and rows checked by [`SandboxBuilder::start`]).
+    pub fn apply(&self, mut builder: SandboxBuilder) -> SandboxBuilder {
+        if let Some(seed) = self.seed {
+            builder = builder.seed(seed);
+        }
+        for (name, path) in &self.resources {
+            builder = builder.schema_file(name.clone(), path.clone());
+        }
+        for (name, path) in &self.fixtures {
+            builder = builder.fixtures_file(name.clone(), path.clone());
+        }
+        for (name, count) in &self.generate {
+            builder = builder.generate(name.clone(), *count);
+        }
+        builder
+    }
+
+    /// The resources these flags name, sorted, each once (for the startup output).
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.resources.iter().map(|(n, _)| n.clone()).collect();
+        names.extend(self.fixtures.iter().map(|(n, _)| n.clone()));
+        names.extend(self.generate.iter().map(|(n, _)| n.clone()));
+        names.sort();
+        names.dedup();
+        names
     }
 }

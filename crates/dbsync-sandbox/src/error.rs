@@ -52,6 +52,16 @@ impl ApiError {
         self
     }
 
+    /// Every detail's message on one line (or the message when there are none), for errors
+    /// met outside a request (fixture rows at startup).
+    pub fn describe(&self) -> String {
+        let details: Vec<&str> = self.details.iter().map(|d| d.message.as_str()).collect();
+        match details.is_empty() {
+            true => self.message.clone(),
+            false => details.join("; "),
+        }
+    }
+
     pub fn object(&self) -> ErrorObject {
         let mut object = ErrorObject::new(self.status.as_u16(), self.message.clone());
         object.details = self.details.clone();

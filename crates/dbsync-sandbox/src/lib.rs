@@ -36,6 +36,8 @@ pub mod demo;
 mod error;
 /// Fault injection, deterministic given a seed.
 mod faults;
+/// Starting rows: fixtures (given or from JSON Lines files), generated rows, schema files.
+mod fixtures;
 /// `Idempotency-Key` on `POST`: a repeat replays the first response.
 mod idempotency;
 /// Requests in progress on a connection, and its idle watchdog.
@@ -95,11 +97,12 @@ use tokio::task::JoinHandle;
 pub use api_keys::DEFAULT_MAX_API_KEYS;
 pub use auth::{SandboxAuth, TokenRejection, TokenVerifier, secrets_equal};
 #[cfg(feature = "cli")]
-pub use cli_args::{BehaviourArgs, ServeArgs};
+pub use cli_args::{BehaviourArgs, ResourceArgs, ServeArgs};
 use dbsync_contract::{RESERVED_NAMES, is_valid_resource_name};
 pub use error::{ErrorBody, ErrorDetail, ErrorObject};
 pub use faults::{Fault, Faults};
 pub use observe::{MAX_OBSERVED_BODY_BYTES, ObservedResponse};
+pub use fixtures::MAX_SCHEMA_FILE_BYTES;
 pub use rate_limit::{RateLimitSnapshot, RateWindow};
 pub use request_log::{DEFAULT_LOG_CAPACITY, LogEntry, MAX_LOGGED_PATH_BYTES};
 pub use scopes::{Scope, Scopes};
@@ -152,6 +155,36 @@ pub enum SandboxError {
     /// A resource name does not match `[a-z][a-z0-9_-]{{0,63}}` or is reserved.
     #[error("{0:?} is not a valid resource name: use [a-z][a-z0-9_-]{{0,63}}, not a reserved name")]
     InvalidResourceName(String),
+    /// A schema file could not be read or is not a schema in the contract's shape.
+    #[error("the schema file {path:?} for resource {resource:?} is unusable: {message}")]
+    SchemaFile {
+        /// The resource.
+        resource: String,
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A starting row (fixture or generated) was refused, as a create of it would be.
+    #[error("resource {resource:?}, {origin}: {message}")]
+    Fixture {
+        /// The resource.
+        resource: String,
+        /// Which row: `FILE line N`, `row N` or `generated row N`.
+        origin: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A fixtures file could not be read, or a line of it is not JSON or is past a limit.
+    #[error("fixtures file {path:?}, line {line}: {message}")]
+    FixtureFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The line (1-based; 0 when the file could not be opened).
+        line: u64,
+        /// What is wrong.
+        message: String,
+    },
     /// The certificates or the TLS config for HTTPS could not be made.
     #[error("could not set up the sandbox's TLS: {0}")]
     Tls(String),
@@ -161,6 +194,13 @@ pub enum SandboxError {
         /// The builder option.
         name: &'static str,
     },
+}
+
+fn check_resource_name(resource: &str) -> Result<(), SandboxError> {
+    if !is_valid_resource_name(resource) || RESERVED_NAMES.contains(&resource) {
+        return Err(SandboxError::InvalidResourceName(resource.to_owned()));
+    }
+    Ok(())
 }
 
 /// Configures and starts a [`Sandbox`].
@@ -175,6 +215,8 @@ pub struct SandboxBuilder {
     max_api_keys: usize,
     faults: Faults,
     schemas: Vec<(String, Schema)>,
+    schema_files: Vec<(String, std::path::PathBuf)>,
+    initial: Vec<fixtures::Initial>,
     max_body_bytes: usize,
     bind: SocketAddr,
     token_ttl: Duration,
@@ -200,6 +242,8 @@ impl Default for SandboxBuilder {
             max_api_keys: DEFAULT_MAX_API_KEYS,
             faults: Faults::default(),
             schemas: Vec::new(),
+            schema_files: Vec::new(),
+            initial: Vec::new(),
             max_body_bytes: dbsync_contract::DEFAULT_MAX_BODY_BYTES,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             token_ttl: Duration::from_secs(3600),
@@ -279,6 +323,66 @@ impl SandboxBuilder {
     /// replaces). Without a schema a resource accepts any JSON object.
     pub fn schema(mut self, resource: impl Into<String>, schema: Schema) -> Self {
         self.schemas.push((resource.into(), schema));
+        self
+    }
+
+    /// The schema of a resource, read from a JSON file at [`SandboxBuilder::start`] (at most
+    /// [`MAX_SCHEMA_FILE_BYTES`]); an unreadable file or one that is not a schema is
+    /// [`SandboxError::SchemaFile`]. It replaces a schema given to [`SandboxBuilder::schema`]
+    /// for the same resource (and the built-in one of `records`).
+    pub fn schema_file(
+        mut self,
+        resource: impl Into<String>,
+        path: impl Into<std::path::PathBuf>,
+    ) -> Self {
+        self.schema_files.push((resource.into(), path.into()));
+        self
+    }
+
+    /// Rows the resource starts with (after the seeded `records`), each checked like a
+    /// `POST /v1/{resource}`: valid for the resource's schema, unique values unique, no `id`,
+    /// `created_at` or `updated_at`; ids are given in order. A refused row makes
+    /// [`SandboxBuilder::start`] fail with [`SandboxError::Fixture`] naming it (`row N`).
+    /// Rows for one resource count against [`StoreLimits::max_fixture_rows`].
+    pub fn fixtures(
+        mut self,
+        resource: impl Into<String>,
+        rows: impl IntoIterator<Item = serde_json::Value>,
+    ) -> Self {
+        self.initial.push(fixtures::Initial {
+            resource: resource.into(),
+            source: fixtures::Source::Rows(rows.into_iter().collect()),
+        });
+        self
+    }
+
+    /// Rows the resource starts with, read from a JSON Lines file at [`SandboxBuilder::start`]
+    /// (one JSON object per line, blank lines skipped), checked like
+    /// [`SandboxBuilder::fixtures`]. The file is bounded by [`StoreLimits::max_fixture_bytes`]
+    /// and each line by [`StoreLimits::max_fixture_line_bytes`]; a line past a limit or not
+    /// JSON is [`SandboxError::FixtureFile`], a refused row [`SandboxError::Fixture`], both
+    /// naming the file and line.
+    pub fn fixtures_file(
+        mut self,
+        resource: impl Into<String>,
+        path: impl Into<std::path::PathBuf>,
+    ) -> Self {
+        self.initial.push(fixtures::Initial {
+            resource: resource.into(),
+            source: fixtures::Source::File(path.into()),
+        });
+        self
+    }
+
+    /// `count` rows drawn from the resource's schema by `dbsync_validate::Samples` (every
+    /// required field, every constraint, unique values unique), seeded by
+    /// [`SandboxBuilder::seed`] and the resource's name: the same seed gives the same rows.
+    /// The resource needs a schema; the rows count against [`StoreLimits::max_fixture_rows`].
+    pub fn generate(mut self, resource: impl Into<String>, count: u64) -> Self {
+        self.initial.push(fixtures::Initial {
+            resource: resource.into(),
+            source: fixtures::Source::Generate(count),
+        });
         self
     }
 
@@ -411,16 +515,23 @@ impl SandboxBuilder {
         })?;
         schemas.insert("records".to_string(), Arc::new(records));
         for (resource, schema) in &self.schemas {
-            if !is_valid_resource_name(resource) || RESERVED_NAMES.contains(&resource.as_str()) {
-                return Err(SandboxError::InvalidResourceName(resource.clone()));
-            }
+            check_resource_name(resource)?;
             schemas.insert(resource.clone(), Arc::new(schema.clone()));
+        }
+        for (resource, path) in &self.schema_files {
+            check_resource_name(resource)?;
+            let schema = fixtures::read_schema_file(resource, path)?;
+            schemas.insert(resource.clone(), Arc::new(schema));
+        }
+        for initial in &self.initial {
+            check_resource_name(&initial.resource)?;
         }
         let store = Store::new(schemas);
         if self.seed_records > 0 {
             let records = store.resource("records");
             write(&records).seed(seed::SeedGenerator::new(self.seed), self.seed_records);
         }
+        fixtures::load(&store, &self.initial, &self.store_limits, self.seed)?;
         let state = AppState(Arc::new(SandboxState {
             store,
             auth: auth::Authenticator::new(self.auth.clone()),

@@ -11,7 +11,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
-use dbsync_sandbox::{BehaviourArgs, Sandbox, SandboxAuth, ServeArgs};
+use dbsync_sandbox::{BehaviourArgs, ResourceArgs, Sandbox, SandboxAuth, ServeArgs};
 
 use dbsync_sandbox::demo::{
     CLIENT_ID as DEMO_CLIENT_ID, CLIENT_SECRET as DEMO_CLIENT_SECRET, PASSWORD as DEMO_PASSWORD,
@@ -77,6 +77,9 @@ struct Args {
     /// Connection timeouts and cap.
     #[command(flatten)]
     serve: ServeArgs,
+    /// Resources of your own: schemas, fixtures, generated rows.
+    #[command(flatten)]
+    resources: ResourceArgs,
 }
 
 // Hand-written so a derived Debug can never print a secret.
@@ -242,7 +245,9 @@ async fn main() -> ExitCode {
         .auth(credentials.auth)
         .seed_records(args.records)
         .tls(args.tls);
-    let builder = args.serve.apply(args.behaviour.apply(builder));
+    let builder = args
+        .resources
+        .apply(args.serve.apply(args.behaviour.apply(builder)));
     let sandbox = match builder.start().await {
         Ok(sandbox) => sandbox,
         Err(error) => {
@@ -273,6 +278,13 @@ async fn main() -> ExitCode {
             }
             None => println!("ca_certificate (trust it with the settings' tls.ca_file):\n{ca}"),
         }
+    }
+    for name in args.resources.names() {
+        println!(
+            "resource: {name} ({} rows) at {}/v1/{name}",
+            sandbox.record_count(&name),
+            sandbox.base_url()
+        );
     }
     println!("records: {} seeded; stop with Ctrl-C", args.records);
     stop.await;
@@ -350,5 +362,45 @@ mod tests {
             args(&["--auth", "oauth2", "--client-secret", "s3c"])
         );
         assert!(!debug.contains("s3c"), "{debug}");
+    }
+
+    #[test]
+    fn resource_flags_repeat_and_take_name_value_pairs() {
+        let parsed = args(&[
+            "--resource",
+            "books=books.json",
+            "--resource",
+            "authors=a=b.json",
+            "--fixtures",
+            "books=books.jsonl",
+            "--generate",
+            "books=10",
+            "--generate",
+            "authors=0",
+            "--seed",
+            "9",
+        ]);
+        let resources = &parsed.resources;
+        assert_eq!(resources.resources.len(), 2);
+        assert_eq!(
+            resources.resources[1].1,
+            std::path::PathBuf::from("a=b.json")
+        );
+        assert_eq!(
+            resources.generate,
+            [("books".into(), 10), ("authors".into(), 0)]
+        );
+        assert_eq!(resources.seed, Some(9));
+        assert_eq!(resources.names(), ["authors", "books"]);
+        for bad in [
+            ["--resource", "books"],
+            ["--fixtures", "=x.jsonl"],
+            ["--generate", "books=-1"],
+            ["--generate", "books=ten"],
+        ] {
+            let mut all = vec!["dbsync-sandbox"];
+            all.extend_from_slice(&bad);
+            assert!(Args::try_parse_from(all).is_err(), "{bad:?}");
+        }
     }
 }

@@ -196,7 +196,7 @@ fn strip_read_only_update(
 }
 
 /// A create: read-only violations and schema violations together, or the stored record.
-fn create_one(
+pub(crate) fn create_one(
     res: &mut Resource,
     mut fields: Map<String, Value>,
     now: i64,

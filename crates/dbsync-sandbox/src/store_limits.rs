@@ -50,6 +50,13 @@ pub struct StoreLimits {
     /// The largest body of a list page: past it, the page stops early (see
     /// `docs/security.md`); a page always holds at least one record.
     pub max_page_bytes: usize,
+    /// Starting rows of one resource: fixtures and generated rows together
+    /// ([`crate::SandboxBuilder::fixtures`], [`crate::SandboxBuilder::generate`]).
+    pub max_fixture_rows: u64,
+    /// The largest fixtures file ([`crate::SandboxBuilder::fixtures_file`]).
+    pub max_fixture_bytes: usize,
+    /// The longest line of a fixtures file, without its line ending.
+    pub max_fixture_line_bytes: usize,
 }
 
 impl Default for StoreLimits {
@@ -69,6 +76,9 @@ impl Default for StoreLimits {
             max_idempotency_keys: 100_000,
             max_idempotency_bytes: 64 * MIB,
             max_page_bytes: 16 * MIB,
+            max_fixture_rows: 1_000_000,
+            max_fixture_bytes: 512 * MIB,
+            max_fixture_line_bytes: MIB,
         }
     }
 }
