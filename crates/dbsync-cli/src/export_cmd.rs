@@ -137,11 +137,18 @@ pub async fn run(connection: &Connection, args: &ExportArgs) -> Result<(), CliEr
             (scan, export_files::create_output(&args.out)?)
         }
     };
+    // The bar shows a count and rate, and a length with an ETA once the server's total is known
+    // (a full export only: a partition or an incremental slice is a part of that total).
+    let sized = partition.is_none() && args.since.is_none() && args.state.is_none();
     let bar = progress::bar(None, "exporting");
+    if sized {
+        bar.set_position(scan.checkpoint().offset());
+    }
     let mut export = Export {
         scan,
         out,
         bar,
+        sized,
         kind,
         args,
         written: 0,
@@ -188,6 +195,8 @@ struct Export<'a> {
     scan: Scan<Value>,
     out: export_files::Output,
     bar: indicatif::ProgressBar,
+    /// Whether the scan's total is the bar's length.
+    sized: bool,
     kind: String,
     args: &'a ExportArgs,
     written: u64,
@@ -251,7 +260,8 @@ impl Export<'_> {
         self.written += 1;
         self.since_checkpoint += 1;
         self.bar.inc(1);
-        if self.bar.length().is_none()
+        if self.sized
+            && self.bar.length().is_none()
             && let Some(total) = self.scan.total()
         {
             progress::set_total(&self.bar, total);
