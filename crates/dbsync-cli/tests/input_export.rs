@@ -227,6 +227,55 @@ fn export_killed_mid_way_then_resumed_writes_every_record_exactly_once() {
     assert_eq!(exported(&out), once_each(&env.ids()));
 }
 
+#[test]
+fn export_interrupted_by_ctrl_c_saves_its_checkpoint_and_resumes_exactly_once() {
+    let env = Env::start(
+        Sandbox::builder()
+            .seed_records(300)
+            .latency(Duration::from_millis(100)),
+    );
+    let (out, checkpoint) = (env.path("out.jsonl"), env.path("out.checkpoint"));
+    let args = |cmd: &mut std::process::Command| {
+        cmd.args(["export", "--page-size", "10", "--out"])
+            .arg(&out)
+            .arg("--checkpoint")
+            .arg(&checkpoint);
+    };
+    let mut first = env.std_cmd();
+    args(&mut first);
+    let child = first
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while exported_len(&out) < 15 {
+        assert!(std::time::Instant::now() < deadline, "nothing exported");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("interrupted after"), "{stderr}");
+    assert!(checkpoint.exists(), "Ctrl-C saves the checkpoint");
+    let saved = exported(&out);
+    assert!(
+        saved.len() < 300 && saved.values().all(|n| *n == 1),
+        "{}",
+        saved.len()
+    );
+    let mut second = env.std_cmd();
+    args(&mut second);
+    let r = run(&mut Command::from_std(second));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(exported(&out), once_each(&env.ids()));
+}
+
 fn exported_len(path: &Path) -> usize {
     std::fs::read(path)
         .map(|b| b.iter().filter(|c| **c == b'\n').count())
