@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::exit::{CliError, Exit};
 use crate::export_files::{self, Saved, State};
+use crate::output::Format;
 use crate::progress;
 
 /// The most partitions `--partition I/N` splits a scan into.
@@ -99,7 +100,17 @@ pub fn parse_partition(spec: &str, job_index: Option<&str>) -> Result<(usize, us
 }
 
 /// `dbsync export`
-pub async fn run(connection: &Connection, args: &ExportArgs) -> Result<(), CliError> {
+pub async fn run(
+    connection: &Connection,
+    args: &ExportArgs,
+    format: Option<Format>,
+) -> Result<(), CliError> {
+    if format.is_some_and(|format| format != Format::Jsonl) {
+        return Err(CliError::usage(
+            "dbsync export writes JSON Lines only (--format jsonl): convert the file afterwards \
+             (e.g. with jq), or use `dbsync list --all --format csv`",
+        ));
+    }
     let resource = connection.resource::<Value>(&args.resource)?;
     let partition = match &args.partition {
         Some(spec) => Some(parse_partition(

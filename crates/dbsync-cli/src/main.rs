@@ -163,7 +163,7 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
             };
             validate_cmd::run(&schema, args, format)
         }
-        Command::Export(args) => export_cmd::run(&connect()?, args).await,
+        Command::Export(args) => export_cmd::run(&connect()?, args, cli.format).await,
         Command::Workflow(command) => ops_cmd::workflow(&connect()?, command, format).await,
         Command::Logs(args) => ops_cmd::logs(&connect()?, args, cli.format, format).await,
         Command::Usage => ops_cmd::usage(&connect()?, format).await,

@@ -147,6 +147,14 @@ fn export_writes_every_record_once() {
         .arg(&out));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(exported(&out), once_each(&env.ids()));
+    let csv = env.path("all.csv");
+    let r = run(env
+        .cmd()
+        .args(["export", "--format", "csv", "--out"])
+        .arg(&csv));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("JSON Lines only"), "{}", r.stderr);
+    assert!(!csv.exists(), "nothing written");
 }
 
 #[test]
