@@ -258,19 +258,14 @@ pub enum Command {
     Resend(ResendArgs),
     /// Update one record (ID --data) or many (--file; each record carries its "id").
     Update(UpdateArgs),
-    /// Delete one or more records by id.
-    Delete {
-        /// The record ids.
-        #[arg(required = true)]
-        ids: Vec<String>,
-        /// The resource.
-        #[arg(short, long, default_value = "records")]
-        resource: String,
-    },
+    /// Delete records by id: from the command line, --file or stdin (`-`), one per line.
+    Delete(crate::delete_cmd::DeleteArgs),
     /// Check records against a schema and print every violation with its line number.
     Validate(ValidateArgs),
     /// Print a resource's schema: DBSync JSON, a JSON Schema (--json-schema) or a Rust struct (--rust).
     Schema(crate::schema_cmd::SchemaArgs),
+    /// Export a resource's records to a JSON Lines file: resumable, incremental, partitioned.
+    Export(crate::export_cmd::ExportArgs),
     /// Workflows: list, run, status, cancel.
     #[command(subcommand)]
     Workflow(WorkflowCommand),
@@ -377,9 +372,17 @@ pub struct WriteArgs {
     /// One record as a JSON object.
     #[arg(long, conflicts_with = "file")]
     pub data: Option<String>,
-    /// Many records: a JSON Lines file or a JSON array (`-` for stdin).
+    /// Many records: a JSON Lines file, a JSON array or CSV with a header row (a `.csv` name or
+    /// --input-format csv; `-` for stdin).
     #[arg(long)]
     pub file: Option<PathBuf>,
+    /// How to read --file (default: csv for a name ending in .csv, else JSON).
+    #[arg(long, value_enum, requires = "file")]
+    pub input_format: Option<crate::csv_input::InputFormat>,
+    /// Check the records against the resource's schema and print what would be sent; send
+    /// nothing.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Check records locally against the resource's schema first.
     #[arg(long)]
     pub validate: bool,

@@ -32,6 +32,8 @@ pub enum Input {
     },
     /// A JSON array, already parsed into its elements.
     Array(std::vec::IntoIter<InputRecord>),
+    /// Records made elsewhere (CSV rows, see [`crate::csv_input`]).
+    Records(Box<dyn Iterator<Item = Result<InputRecord, CliError>> + Send>),
 }
 
 /// Opens `path` (`-` is stdin) and tells JSON Lines from a JSON array by its first character.
@@ -84,6 +86,7 @@ impl Iterator for Input {
     fn next(&mut self) -> Option<Self::Item> {
         match self {
             Input::Array(records) => records.next().map(Ok),
+            Input::Records(records) => records.next(),
             Input::Lines { reader, line, name } => {
                 let mut buf = Vec::new();
                 loop {

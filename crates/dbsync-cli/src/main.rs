@@ -11,10 +11,20 @@ mod args;
 mod bulk;
 /// The connection a command uses: flags over `DBSYNC_*` variables over a settings file or profile.
 mod connect;
+/// CSV input: a header row, cells converted by the resource's schema.
+mod csv_input;
+/// `dbsync delete`: ids from arguments, a file or stdin; dry run; confirmation.
+mod delete_cmd;
+/// `--dry-run` of create and update: the records checked and printed, nothing sent.
+mod dry_run;
 /// A failure as one JSON object on stderr, for `--format json`.
 mod error_json;
 /// Exit codes and the one-line errors the CLI prints.
 mod exit;
+/// `dbsync export`: records to a file, resumable, incremental, partitioned.
+mod export_cmd;
+/// The output, checkpoint and state files of `dbsync export`, written crash-safe.
+mod export_files;
 /// Reading records from a JSON Lines or JSON array file, each with its line number.
 mod input;
 /// `dbsync login`: credentials asked for or read from standard input, checked, saved.
@@ -143,9 +153,7 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Create(args) => records::create(&connect()?, args, format).await,
         Command::Resend(args) => records::resend(&connect()?, args, format).await,
         Command::Update(args) => records::update(&connect()?, args, format).await,
-        Command::Delete { ids, resource } => {
-            records::delete(&connect()?, resource, ids, format).await
-        }
+        Command::Delete(args) => delete_cmd::run(&connect()?, args, format).await,
         Command::Validate(args) => {
             let schema = match (&args.schema, &args.resource) {
                 (Some(path), None) => {
@@ -164,6 +172,7 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
             validate_cmd::run(&schema, args, format)
         }
         Command::Schema(args) => schema_cmd::run(&connect()?, args).await,
+        Command::Export(args) => export_cmd::run(&connect()?, args, cli.format).await,
         Command::Workflow(command) => ops_cmd::workflow(&connect()?, command, format).await,
         Command::Logs(args) => ops_cmd::logs(&connect()?, args, cli.format, format).await,
         Command::Usage => ops_cmd::usage(&connect()?, format).await,

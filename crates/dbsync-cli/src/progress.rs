@@ -47,3 +47,16 @@ pub fn bar(total: Option<u64>, what: &str) -> ProgressBar {
     bar.set_message(what.to_owned());
     bar
 }
+
+/// Turns a spinner into a bar of `total` items once the total is known.
+pub fn set_total(bar: &ProgressBar, total: u64) {
+    if bar.is_hidden() {
+        return;
+    }
+    bar.set_length(total);
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({per_sec}, ETA {eta})")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+}

@@ -199,8 +199,12 @@ pub async fn create(
     match (&args.data, &args.file) {
         (Some(data), None) => {
             let record = parse_data(data)?;
-            let schema = schema_if(&resource, args.validate).await?;
+            let schema = schema_if(&resource, args.validate || args.dry_run).await?;
             check_locally(schema.as_ref(), &record, false)?;
+            if args.dry_run {
+                crate::dry_run::note_one(BulkMode::Create);
+                return write_one(std::io::stdout().lock(), format, &record).map_err(stdout_error);
+            }
             let created = resource.create(&record).await?;
             write_one(std::io::stdout().lock(), format, &created).map_err(stdout_error)
         }
@@ -220,8 +224,16 @@ pub async fn update(
     match (&args.id, &write.data, &write.file) {
         (Some(id), Some(data), None) => {
             let patch = parse_data(data)?;
-            let schema = schema_if(&resource, write.validate).await?;
+            let schema = schema_if(&resource, write.validate || write.dry_run).await?;
             check_locally(schema.as_ref(), &bulk::without_id(&patch), true)?;
+            if write.dry_run {
+                let mut sent = patch.clone();
+                if let Some(object) = sent.as_object_mut() {
+                    object.insert("id".into(), Value::String(id.clone()));
+                }
+                crate::dry_run::note_one(BulkMode::Update);
+                return write_one(std::io::stdout().lock(), format, &sent).map_err(stdout_error);
+            }
             let updated = resource.update(id, &patch).await?;
             write_one(std::io::stdout().lock(), format, &updated).map_err(stdout_error)
         }
@@ -255,10 +267,22 @@ async fn bulk_from_file(
              it is read): give a new file",
         ));
     }
-    let schema = schema_if(resource, args.validate).await?;
-    let input = crate::input::open(file)?;
+    let csv = crate::csv_input::is_csv(file, args.input_format);
+    // CSV needs the schema to convert its cells; a dry run checks by it.
+    let fetched = schema_if(resource, args.validate || args.dry_run || csv).await?;
+    let (input, counted) = match &fetched {
+        Some(schema) if csv => {
+            let (input, count) = crate::csv_input::open(file, schema)?;
+            (input, Some(count))
+        }
+        _ => (crate::input::open(file)?, None),
+    };
+    let schema = fetched.filter(|_| args.validate || args.dry_run);
+    if args.dry_run {
+        return crate::dry_run::run(input, mode, schema.as_ref(), format);
+    }
     let total = if std::io::stderr().is_terminal() {
-        bulk::count_records(file)
+        counted.or_else(|| bulk::count_records(file))
     } else {
         None
     };

@@ -449,7 +449,7 @@ async fn resend<W: std::io::Write>(
 }
 
 /// The local checks: an object, an `id` for an update, and the schema when `--validate`.
-fn check(record: &Value, mode: BulkMode, schema: Option<&Schema>) -> Result<(), Value> {
+pub(crate) fn check(record: &Value, mode: BulkMode, schema: Option<&Schema>) -> Result<(), Value> {
     let Some(object) = record.as_object() else {
         return Err(local_error(
             "the record is not a JSON object".into(),
