@@ -699,3 +699,54 @@ fn the_protocol_schemas_catch_broken_messages() {
         );
     }
 }
+
+#[test]
+fn a_read_that_fails_leaves_a_state_that_resumes_it_without_missing_or_repeating() {
+    // Without retries, a third of the requests fail: each run ends with a STATE and a TRACE,
+    // and the next run continues from that STATE.
+    let server = Server::start(Sandbox::builder().seed_records(300).faults(Faults {
+        seed: 11,
+        error_rate: 0.3,
+        ..Faults::default()
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    let config = server.config(
+        dir.path(),
+        "config.json",
+        json!({"retry": {"max_retries": 0}}),
+    );
+    let catalog = catalog_with(dir.path(), "incremental");
+    let mut ids = Vec::new();
+    let mut state: Option<PathBuf> = None;
+    let mut failures = 0;
+    for attempt in 0..60 {
+        let extra: Vec<&str> = match &state {
+            Some(path) => vec!["--state-every", "40", "--state", path.to_str().unwrap()],
+            None => vec!["--state-every", "40"],
+        };
+        let run = read(&config, &catalog, &extra);
+        // Only the records before the last STATE count: the rest would be read again.
+        let last = run.messages.iter().rposition(|m| m["type"] == "STATE");
+        let kept = &run.messages[..last.map_or(0, |at| at + 1)];
+        ids.extend(
+            kept.iter()
+                .filter(|m| m["type"] == "RECORD")
+                .map(|m| m["record"]["data"]["id"].as_i64().unwrap()),
+        );
+        if let Some(at) = last {
+            state = Some(state_file(
+                dir.path(),
+                &format!("state{attempt}.json"),
+                &run.messages[at],
+            ));
+        }
+        if run.code == 0 {
+            break;
+        }
+        failures += 1;
+        assert_eq!(run.trace_error().0, "system_error");
+    }
+    assert!(failures > 0, "the faults never hit");
+    ids.sort_unstable();
+    assert_eq!(ids, (1..=300).collect::<Vec<i64>>());
+}

@@ -1,14 +1,14 @@
 //! The Airbyte protocol: DBSync as a source (`spec`, `check`, `discover`, `read`) and a
 //! destination (`write`). Messages are JSON lines on standard output; see docs/connectors.md.
 //!
-//! - [`message`]: the messages (`RECORD`, `STATE`, `LOG`, `TRACE`, ...) and their writer;
-//! - [`error`]: errors as `TRACE` messages, a config error told from a system error;
-//! - [`spec`]: the connection specification (`SPEC`);
-//! - [`catalog`]: `discover` (`CATALOG`) and the configured catalog `read`/`write` take;
-//! - [`state`]: per-stream state (watermark and scan checkpoint) and the `--state` file;
-//! - [`source`]: `check` and `read`;
-//! - [`lines`]: reading standard input line by line with a length limit;
-//! - [`destination`]: `write`.
+//! - `message`: the messages (`RECORD`, `STATE`, `LOG`, `TRACE`, ...) and their writer;
+//! - `error`: errors as `TRACE` messages, a config error told from a system error;
+//! - `spec`: the connection specification (`SPEC`);
+//! - `catalog`: `discover` (`CATALOG`) and the configured catalog `read`/`write` take;
+//! - `state`: per-stream state (watermark and scan checkpoint) and the `--state` file;
+//! - `source`: `check` and `read`;
+//! - `lines`: reading standard input line by line with a length limit;
+//! - `destination`: `write`.
 
 pub mod catalog;
 pub mod destination;
