@@ -278,6 +278,9 @@ pub enum Command {
     Keys(KeysCommand),
     /// Start the local sandbox server (Ctrl-C stops it).
     Sandbox(SandboxArgs),
+    /// DBSync as an Airbyte source (spec, check, discover, read) and destination (write).
+    #[command(subcommand)]
+    Airbyte(crate::airbyte_cmd::AirbyteCommand),
     /// Print a shell completion script.
     Completions {
         /// The shell.

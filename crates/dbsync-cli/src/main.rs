@@ -5,6 +5,8 @@
 
 /// `dbsync api METHOD PATH`: any endpoint of the connection's API.
 mod api_cmd;
+/// `dbsync airbyte ...`: the Airbyte source and destination (dbsync-connectors).
+mod airbyte_cmd;
 /// The command line: every command, flag and environment variable (clap).
 mod args;
 /// Bulk create/update from a file and `dbsync resend`, on dbsync-client's durable bulk writes.
@@ -178,6 +180,7 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Usage => ops_cmd::usage(&connect()?, format).await,
         Command::Keys(command) => ops_cmd::keys(&connect()?, command, format).await,
         Command::Sandbox(args) => sandbox_cmd::run(args, &cli.connection).await,
+        Command::Airbyte(command) => airbyte_cmd::run(command, &cli.connection).await,
         Command::Completions { shell } => {
             let mut command = Cli::command();
             clap_complete::generate(*shell, &mut command, "dbsync", &mut std::io::stdout());

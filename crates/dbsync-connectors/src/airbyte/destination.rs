@@ -1,0 +1,310 @@
+//! The destination: `write` reads `RECORD` and `STATE` messages from standard input, writes
+//! each stream's records to the resource of the same name with durable bulk writes (batches
+//! with an `Idempotency-Key`, failures to a journal), and echoes a `STATE` only once every
+//! record before it is stored.
+//!
+//! Records are buffered (at most [`WriteOptions::max_buffered_records`] records and
+//! [`WriteOptions::max_buffered_bytes`] bytes) and written when the buffer is full, at each
+//! `STATE` and at the end of the input. A write with a failed record (refused by the server,
+//! or whose outcome stays unknown after the retries) stops the run after journaling it: no
+//! later `STATE` is echoed. Bad input (a line that is not JSON, too long, cut off by the end
+//! of the input, a `RECORD` of a stream the catalog does not name) stops the run before the
+//! records buffered since the last `STATE` are written, so that a rerun from that state sends
+//! them again and nothing is stored twice.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+use dbsync_client::{BatchOptions, Connection, Journal, JournalEntry, WriteOutcome};
+use futures::StreamExt as _;
+use serde_json::Value;
+use tokio::io::AsyncBufRead;
+
+use super::catalog::ConfiguredCatalog;
+use super::error::{AirbyteError, output_error};
+use super::lines::{DEFAULT_MAX_LINE_BYTES, Line, read_line};
+use super::message::{self, Emitter};
+
+/// The most records buffered before they are written, by default.
+pub const DEFAULT_MAX_BUFFERED_RECORDS: usize = 5000;
+/// The most bytes of records buffered before they are written, by default (64 MiB).
+pub const DEFAULT_MAX_BUFFERED_BYTES: usize = 64 * 1024 * 1024;
+
+/// How `write` runs.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct WriteOptions {
+    /// The longest input line, in bytes.
+    pub max_line_bytes: usize,
+    /// Records buffered before they are written.
+    pub max_buffered_records: usize,
+    /// Bytes of records buffered before they are written.
+    pub max_buffered_bytes: usize,
+    /// Where the failures journals go: `<dir>/dbsync-airbyte-<stream>-failed.jsonl`, created
+    /// on the first failure of that stream.
+    pub failed_dir: PathBuf,
+    /// How the batches are sent.
+    pub batch: BatchOptions,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        Self {
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+            max_buffered_records: DEFAULT_MAX_BUFFERED_RECORDS,
+            max_buffered_bytes: DEFAULT_MAX_BUFFERED_BYTES,
+            failed_dir: PathBuf::from("."),
+            batch: BatchOptions::default(),
+        }
+    }
+}
+
+impl WriteOptions {
+    /// The failures journals go to `dir`.
+    pub fn failed_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.failed_dir = dir.into();
+        self
+    }
+
+    /// Write once `records` records (at least 1) are buffered.
+    pub fn max_buffered_records(mut self, records: usize) -> Self {
+        self.max_buffered_records = records.max(1);
+        self
+    }
+
+    /// The longest input line (at least 1 byte).
+    pub fn max_line_bytes(mut self, bytes: usize) -> Self {
+        self.max_line_bytes = bytes.max(1);
+        self
+    }
+}
+
+/// What a write did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WriteReport {
+    /// `RECORD` messages read.
+    pub records: u64,
+    /// Records the server stored.
+    pub stored: u64,
+    /// Records journaled (refused, or outcome unknown).
+    pub failed: u64,
+    /// `STATE` messages echoed.
+    pub states: u64,
+}
+
+/// The path of the failures journal of `stream`.
+pub fn journal_path(options: &WriteOptions, stream: &str) -> PathBuf {
+    options
+        .failed_dir
+        .join(format!("dbsync-airbyte-{stream}-failed.jsonl"))
+}
+
+/// Records waiting to be written: per stream, `(input line, record)` in input order.
+#[derive(Default)]
+struct Buffer {
+    streams: BTreeMap<String, Vec<(u64, Value)>>,
+    records: usize,
+    bytes: usize,
+}
+
+/// `write`: see the module documentation.
+pub async fn write<R: AsyncBufRead + Unpin, W: Write>(
+    connection: &Connection,
+    catalog: &ConfiguredCatalog,
+    mut input: R,
+    options: &WriteOptions,
+    out: &mut Emitter<W>,
+) -> Result<WriteReport, AirbyteError> {
+    for stream in &catalog.streams {
+        if stream.destination_sync_mode != "append" {
+            return Err(AirbyteError::config(format!(
+                "stream `{}`: destination sync mode `{}` is not supported (only append)",
+                stream.name, stream.destination_sync_mode
+            ))
+            .in_stream(&stream.name));
+        }
+        connection
+            .resource::<Value>(&stream.name)
+            .map_err(|e| AirbyteError::from_client("stream", &e).in_stream(&stream.name))?;
+    }
+    let mut report = WriteReport::default();
+    let mut buffer = Buffer::default();
+    let mut bytes = Vec::new();
+    let mut number = 0u64;
+    loop {
+        let line = read_line(&mut input, &mut bytes, options.max_line_bytes)
+            .await
+            .map_err(|e| AirbyteError::system(format!("cannot read standard input: {e}")))?;
+        number += 1;
+        match line {
+            Line::Complete => {}
+            Line::End => break,
+            Line::Cut => {
+                return Err(AirbyteError::system(format!(
+                    "standard input ended in the middle of line {number}: the records since \
+                     the last STATE were not written"
+                )));
+            }
+            Line::TooLong => {
+                return Err(AirbyteError::system(format!(
+                    "line {number} is longer than {} bytes: the records since the last STATE \
+                     were not written",
+                    options.max_line_bytes
+                )));
+            }
+        }
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let mut message: Value = serde_json::from_slice(&bytes).map_err(|e| {
+            AirbyteError::system(format!(
+                "line {number} is not a JSON message ({e}): the records since the last STATE \
+                 were not written"
+            ))
+        })?;
+        match message.get("type").and_then(Value::as_str) {
+            Some("RECORD") => {
+                let (stream, data) = take_record(&mut message, number, catalog)?;
+                report.records += 1;
+                buffer.bytes += bytes.len();
+                buffer.records += 1;
+                buffer
+                    .streams
+                    .entry(stream)
+                    .or_default()
+                    .push((number, data));
+                if buffer.records >= options.max_buffered_records
+                    || buffer.bytes >= options.max_buffered_bytes
+                {
+                    flush(connection, &mut buffer, options, &mut report).await?;
+                }
+            }
+            Some("STATE") => {
+                flush(connection, &mut buffer, options, &mut report).await?;
+                out.emit_now(&message).map_err(output_error)?;
+                report.states += 1;
+            }
+            Some(_) => {}
+            None => {
+                return Err(AirbyteError::system(format!(
+                    "line {number} is not an Airbyte message (no `type`)"
+                )));
+            }
+        }
+    }
+    flush(connection, &mut buffer, options, &mut report).await?;
+    out.emit_now(&message::log(
+        "INFO",
+        &format!(
+            "{} records read, {} stored, {} STATE echoed",
+            report.records, report.stored, report.states
+        ),
+    ))
+    .map_err(output_error)?;
+    Ok(report)
+}
+
+/// The stream and data of a `RECORD` message, without the fields the server sets.
+fn take_record(
+    message: &mut Value,
+    number: u64,
+    catalog: &ConfiguredCatalog,
+) -> Result<(String, Value), AirbyteError> {
+    let record = message.get_mut("record");
+    let stream = record
+        .as_ref()
+        .and_then(|r| r.get("stream"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let Some(stream) = stream else {
+        return Err(AirbyteError::system(format!(
+            "line {number}: a RECORD without record.stream"
+        )));
+    };
+    if !catalog.streams.iter().any(|s| s.name == stream) {
+        return Err(AirbyteError::config(format!(
+            "line {number}: a RECORD of stream `{stream}`, which the catalog does not name"
+        ))
+        .in_stream(&stream));
+    }
+    let data = record.and_then(|r| r.get_mut("data")).map(Value::take);
+    let Some(Value::Object(mut data)) = data else {
+        return Err(
+            AirbyteError::system(format!("line {number}: record.data is not an object"))
+                .in_stream(&stream),
+        );
+    };
+    for field in dbsync_validate::SERVER_FIELDS {
+        data.remove(field);
+    }
+    Ok((stream, Value::Object(data)))
+}
+
+/// Writes every buffered record; journals the failures and then fails.
+async fn flush(
+    connection: &Connection,
+    buffer: &mut Buffer,
+    options: &WriteOptions,
+    report: &mut WriteReport,
+) -> Result<(), AirbyteError> {
+    let streams = std::mem::take(&mut buffer.streams);
+    buffer.records = 0;
+    buffer.bytes = 0;
+    let mut failed = Vec::new();
+    for (stream, records) in streams {
+        let resource = connection
+            .resource::<Value>(&stream)
+            .map_err(|e| AirbyteError::from_client("stream", &e).in_stream(&stream))?;
+        let (lines, values): (Vec<u64>, Vec<Value>) = records.into_iter().unzip();
+        let mut outcomes = resource.create_stream(futures::stream::iter(values), &options.batch);
+        let mut journal = None;
+        let mut stream_failed = 0u64;
+        while let Some(outcome) = outcomes.next().await {
+            if let WriteOutcome::Saved { .. } = outcome {
+                report.stored += 1;
+                continue;
+            }
+            let index = usize::try_from(outcome.index()).unwrap_or(usize::MAX);
+            let line = lines.get(index).copied().unwrap_or(0);
+            let Some(entry) = JournalEntry::from_outcome(line, &outcome) else {
+                continue;
+            };
+            let path = journal_path(options, &stream);
+            if journal.is_none() {
+                journal = Some(Journal::create(&path).map_err(|e| {
+                    AirbyteError::system(format!(
+                        "cannot create the journal {}: {e}",
+                        path.display()
+                    ))
+                })?);
+            }
+            if let Some(journal) = journal.as_mut() {
+                journal.write(&entry).map_err(|e| {
+                    AirbyteError::system(format!(
+                        "cannot write the journal {}: {e}",
+                        path.display()
+                    ))
+                })?;
+            }
+            stream_failed += 1;
+        }
+        if stream_failed > 0 {
+            report.failed += stream_failed;
+            failed.push(format!(
+                "{stream_failed} records of stream `{stream}` were not stored (journal {})",
+                journal_path(options, &stream).display()
+            ));
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(AirbyteError::system(format!(
+            "{}; no STATE is echoed past them: fix them and send the journal with `dbsync \
+             resend FILE -r STREAM`",
+            failed.join("; ")
+        )))
+    }
+}
