@@ -3,10 +3,10 @@
 //! See `dbsync --help` and the crate's README. Exit codes tell failure classes apart (see
 //! [`exit::Exit`]).
 
-/// `dbsync api METHOD PATH`: any endpoint of the connection's API.
-mod api_cmd;
 /// `dbsync airbyte ...`: the Airbyte source and destination (dbsync-connectors).
 mod airbyte_cmd;
+/// `dbsync api METHOD PATH`: any endpoint of the connection's API.
+mod api_cmd;
 /// The command line: every command, flag and environment variable (clap).
 mod args;
 /// Bulk create/update from a file and `dbsync resend`, on dbsync-client's durable bulk writes.
@@ -47,12 +47,12 @@ mod progress;
 mod records;
 /// `dbsync sandbox`: the local server.
 mod sandbox_cmd;
+/// `dbsync schema`: a resource's schema as DBSync JSON, JSON Schema or a Rust struct.
+mod schema_cmd;
 /// `--fields` and `--jq`: what of each record is printed.
 mod shape;
 /// The text table: display widths, cut cells, fitted to the terminal.
 mod table;
-/// `dbsync schema`: a resource's schema as DBSync JSON, JSON Schema or a Rust struct.
-mod schema_cmd;
 /// Server text made safe to print: control characters as visible escapes, long messages cut.
 mod terminal_text;
 /// `dbsync validate`: every violation of every record, with its line number.

@@ -16,7 +16,7 @@ mod bench_util;
 
 use std::time::Duration;
 
-use bench_util::{bulk_records, load_average, median, raw_bulk, raw_scan, timed};
+use bench_util::{bulk_records, compressed, load_average, median, raw_bulk, raw_scan, timed};
 use dbsync_client::{BatchOptions, Connection, Query, Record, ScanOptions};
 use dbsync_sandbox::Sandbox;
 use futures::StreamExt as _;
@@ -49,6 +49,7 @@ async fn client_scan(connection: &Connection) -> u64 {
 
 async fn bench_scan(latency_ms: u64, rounds: usize) {
     let sandbox = Sandbox::builder()
+        .compression(compressed())
         .seed_records(SCAN_RECORDS)
         .latency(Duration::from_millis(latency_ms))
         .start()
@@ -84,6 +85,7 @@ async fn bench_scan(latency_ms: u64, rounds: usize) {
 
 async fn bench_bulk(latency_ms: u64, rounds: usize) {
     let sandbox = Sandbox::builder()
+        .compression(compressed())
         .latency(Duration::from_millis(latency_ms))
         .start()
         .await

@@ -16,10 +16,18 @@
 //!
 //! `DBSYNC_BENCH_ONLY=get` runs arm (a) alone (any other value, or none: every arm).
 //!
+//! The sandbox does not compress its answers unless `DBSYNC_BENCH_GZIP=1` (see
+//! `bench_util::compressed`).
+//!
 //! `DBSYNC_BENCH_DEPTH=N` sets the client arms' pipeline depth instead of the default
 //! (`DEFAULT_PIPELINE_DEPTH`), to compare depths.
 
+#[path = "bench_util/mod.rs"]
+mod bench_util;
+
 use std::time::{Duration, Instant};
+
+use bench_util::compressed;
 
 use dbsync_client::{Connection, Query, Record, ScanOptions};
 use dbsync_sandbox::Sandbox;
@@ -303,11 +311,13 @@ fn main() {
         .expect("runtime");
     runtime.block_on(async {
         let fast = Sandbox::builder()
+            .compression(compressed())
             .seed_records(SCAN_RECORDS)
             .start()
             .await
             .expect("sandbox");
         let slow = Sandbox::builder()
+            .compression(compressed())
             .seed_records(SCAN_RECORDS)
             .latency(Duration::from_millis(5))
             .start()
@@ -326,6 +336,7 @@ fn main() {
         drop((fast, slow));
 
         let big = Sandbox::builder()
+            .compression(compressed())
             .seed_records(1_000_000)
             .start()
             .await

@@ -101,8 +101,8 @@ pub use cli_args::{BehaviourArgs, ResourceArgs, ServeArgs};
 use dbsync_contract::{RESERVED_NAMES, is_valid_resource_name};
 pub use error::{ErrorBody, ErrorDetail, ErrorObject};
 pub use faults::{Fault, Faults};
-pub use observe::{MAX_OBSERVED_BODY_BYTES, ObservedResponse};
 pub use fixtures::MAX_SCHEMA_FILE_BYTES;
+pub use observe::{MAX_OBSERVED_BODY_BYTES, ObservedResponse};
 pub use rate_limit::{RateLimitSnapshot, RateWindow};
 pub use request_log::{DEFAULT_LOG_CAPACITY, LogEntry, MAX_LOGGED_PATH_BYTES};
 pub use scopes::{Scope, Scopes};
@@ -226,6 +226,7 @@ pub struct SandboxBuilder {
     redirect_uris: Vec<String>,
     serve_limits: serve::ServeLimits,
     tls: bool,
+    compression: bool,
     client_certificates: bool,
     observer: Option<observe::ResponseObserver>,
 }
@@ -253,6 +254,7 @@ impl Default for SandboxBuilder {
             redirect_uris: Vec::new(),
             serve_limits: serve::ServeLimits::default(),
             tls: false,
+            compression: true,
             client_certificates: false,
             observer: None,
         }
@@ -297,6 +299,14 @@ impl SandboxBuilder {
     /// hour window keeps its hour.
     pub fn rate_limit_window(mut self, length: Duration) -> Self {
         self.rate_limit_window = length.max(Duration::from_secs(1));
+        self
+    }
+
+    /// Whether responses are gzip-compressed when the request asks (default true). Benchmarks
+    /// of the client turn it off: in one process, the server's compression would share the
+    /// client's CPU, which a real server's does not.
+    pub fn compression(mut self, compress: bool) -> Self {
+        self.compression = compress;
         self
     }
 
@@ -586,7 +596,7 @@ impl SandboxBuilder {
         };
         let scheme = if acceptor.is_some() { "https" } else { "http" };
         let (stop, stopped) = oneshot::channel::<()>();
-        let app = routes::app(state.clone(), self.observer.clone());
+        let app = routes::app(state.clone(), self.observer.clone(), self.compression);
         let http2 = serve::Http2Count::default();
         let task = tokio::spawn(serve::serve(
             listener,

@@ -39,8 +39,14 @@ async fn method_not_allowed(uri: Uri) -> ApiError {
 /// the limit with a `413` in its own error shape. (`resources::read_json` and the idempotency
 /// middleware read the body themselves, under the same limit.)
 ///
+/// Compression can be turned off (`SandboxBuilder::compression`): no encoding is offered then.
+///
 /// With an observer, an outermost layer hands it every response ([`crate::observe`]).
-pub(crate) fn app(state: AppState, observer: Option<crate::observe::ResponseObserver>) -> Router {
+pub(crate) fn app(
+    state: AppState,
+    observer: Option<crate::observe::ResponseObserver>,
+    compression: bool,
+) -> Router {
     let app = Router::new()
         .merge(resources::router())
         .merge(crate::ops::routes(&state))
@@ -48,7 +54,7 @@ pub(crate) fn app(state: AppState, observer: Option<crate::observe::ResponseObse
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.max_body_bytes))
         .layer(from_fn_with_state(state.clone(), idempotency::middleware))
-        .layer(CompressionLayer::new().gzip(true))
+        .layer(CompressionLayer::new().gzip(compression))
         .layer(from_fn_with_state(state.clone(), faults::middleware))
         .layer(from_fn_with_state(state.clone(), auth::middleware))
         .layer(from_fn_with_state(state.clone(), rate_limit::middleware))

@@ -147,3 +147,10 @@ pub fn load_average() -> String {
 }
 
 pub const SECOND: Duration = Duration::from_secs(1);
+
+/// Whether the benchmark's sandbox compresses its answers: off unless `DBSYNC_BENCH_GZIP=1`.
+/// In one process the server's gzip would run on the client's two cores and be counted as the
+/// client's time; a real server compresses on its own CPU.
+pub fn compressed() -> bool {
+    std::env::var("DBSYNC_BENCH_GZIP").is_ok_and(|v| v == "1")
+}

@@ -92,9 +92,12 @@ impl Aimd {
     }
 
     /// A request leaves with `in_flight` others already out, while the connection's congestion
-    /// count is `congestion`.
-    pub(crate) fn started(&mut self, in_flight: usize, congestion: u64) -> Ticket {
-        if in_flight.saturating_add(1) >= self.limit {
+    /// count is `congestion`; `wanted` says whether the caller is waiting for answers (a scan's
+    /// reader that had to wait for a page). Only a round in which the limit was in use and
+    /// answers were wanted may grow the limit: a caller slower than the server would otherwise
+    /// pile up answers it has not taken.
+    pub(crate) fn started(&mut self, in_flight: usize, congestion: u64, wanted: bool) -> Ticket {
+        if wanted && in_flight.saturating_add(1) >= self.limit {
             self.round.saturated = true;
         }
         let ticket = Ticket {
@@ -191,7 +194,7 @@ mod tests {
         let mut limits = Vec::new();
         for round in 0..rounds {
             let n = aimd.limit();
-            let tickets: Vec<_> = (0..n).map(|i| aimd.started(i, congestion)).collect();
+            let tickets: Vec<_> = (0..n).map(|i| aimd.started(i, congestion, true)).collect();
             if congested(round) {
                 congestion += 1;
             }
@@ -222,7 +225,7 @@ mod tests {
     fn push_back_on_every_answer_backs_off_but_never_below_one() {
         let mut aimd = Aimd::new(2, 8);
         for congestion in 0..10 {
-            let ticket = aimd.started(0, congestion);
+            let ticket = aimd.started(0, congestion, true);
             aimd.finished(ticket, MS, congestion + 1);
         }
         assert_eq!(aimd.limit(), 1);
@@ -247,10 +250,22 @@ mod tests {
         let mut aimd = Aimd::new(8, 64);
         for _ in 0..100 {
             // One request at a time while eight are allowed: the limit is not in use.
-            let ticket = aimd.started(0, 0);
+            let ticket = aimd.started(0, 0, true);
             aimd.finished(ticket, MS, 0);
         }
         assert_eq!(aimd.limit(), 8);
+    }
+
+    #[test]
+    fn answers_nobody_waits_for_do_not_grow_the_limit() {
+        let mut aimd = Aimd::new(4, 64);
+        for _ in 0..10 {
+            let tickets: Vec<_> = (0..4).map(|i| aimd.started(i, 0, false)).collect();
+            for ticket in tickets {
+                aimd.finished(ticket, MS, 0);
+            }
+        }
+        assert_eq!(aimd.limit(), 4);
     }
 
     #[test]

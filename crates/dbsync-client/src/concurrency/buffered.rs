@@ -133,7 +133,7 @@ where
                     let ticket = this
                         .controller
                         .as_mut()
-                        .map(|c| c.started(in_flight, (this.congestion)()));
+                        .map(|c| c.started(in_flight, (this.congestion)(), true));
                     this.queue.push(Timed {
                         request: Box::pin(request),
                         ticket,

@@ -93,6 +93,9 @@ pub struct Scan<T> {
     controller: Option<Aimd>,
     /// The average page body so far, in bytes (for [`ScanOptions::max_in_flight_bytes`]).
     page_bytes: Option<usize>,
+    /// Whether the reader had to wait for a page since the last one was taken: only then does
+    /// more depth help (a reader slower than the server would only pile up pages).
+    reader_waited: bool,
     cursor: Cursor,
     slices: Option<Slices>,
     in_flight: FuturesOrdered<PageTask<T>>,
@@ -159,6 +162,7 @@ impl<T> Scan<T> {
             base,
             controller: options.concurrency.controller(),
             page_bytes: None,
+            reader_waited: false,
             options,
             cursor,
             slices,
@@ -243,8 +247,15 @@ fn strip_paging(query: Query) -> Query {
 
 impl<T: DeserializeOwned + Send + 'static> Scan<T> {
     /// Starts fetches: the next page when nothing is buffered or in flight, and more pages up
-    /// to the pipeline depth.
+    /// to the pipeline depth. Pages started right after the reader waited are the ones more
+    /// depth would have hidden (see [`Aimd::started`]).
     fn prefetch(&mut self) -> Result<(), Error> {
+        let started = self.start_pages();
+        self.reader_waited = false;
+        started
+    }
+
+    fn start_pages(&mut self) -> Result<(), Error> {
         loop {
             let in_flight = self.in_flight.len();
             let depth = self.depth();
@@ -260,7 +271,7 @@ impl<T: DeserializeOwned + Send + 'static> Scan<T> {
             let ticket = self
                 .controller
                 .as_mut()
-                .map(|controller| controller.started(in_flight, congestion));
+                .map(|controller| controller.started(in_flight, congestion, self.reader_waited));
             let task = spawn_page(&self.resource, &self.query, ask, want_ids, ticket)?;
             self.in_flight.push_back(task);
         }
@@ -409,7 +420,10 @@ impl<T: DeserializeOwned + Send + 'static> Stream for Scan<T> {
                 }
             }
             match this.in_flight.poll_next_unpin(cx) {
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    this.reader_waited = true;
+                    return Poll::Pending;
+                }
                 Poll::Ready(None) => {
                     // Nothing in flight and nothing planned: the cursor is done.
                     this.cursor.done = true;
