@@ -275,6 +275,10 @@ pub enum Command {
     Keys(KeysCommand),
     /// Start the local sandbox server (Ctrl-C stops it).
     Sandbox(SandboxArgs),
+    /// Singer tap: --discover prints the catalog; else SCHEMA, RECORD and STATE on stdout.
+    Tap(crate::connectors_cmd::TapArgs),
+    /// Singer target: SCHEMA/RECORD/STATE on stdin into DBSync; states stored on stdout.
+    Target(crate::connectors_cmd::TargetArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.

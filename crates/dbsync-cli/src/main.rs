@@ -9,6 +9,8 @@ mod args;
 mod bulk;
 /// The connection a command uses: flags over `DBSYNC_*` variables over a settings file or profile.
 mod connect;
+/// `dbsync tap` and `dbsync target`: the Singer connectors.
+mod connectors_cmd;
 /// Exit codes and the one-line errors the CLI prints.
 mod exit;
 /// Reading records from a JSON Lines or JSON array file, each with its line number.
@@ -132,6 +134,8 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Usage => ops_cmd::usage(&connect()?, format).await,
         Command::Keys(command) => ops_cmd::keys(&connect()?, command, format).await,
         Command::Sandbox(args) => sandbox_cmd::run(args, &cli.connection).await,
+        Command::Tap(args) => connectors_cmd::tap(args, &cli.connection).await,
+        Command::Target(args) => connectors_cmd::target(args, &cli.connection).await,
         Command::Completions { shell } => {
             let mut command = Cli::command();
             clap_complete::generate(*shell, &mut command, "dbsync", &mut std::io::stdout());

@@ -100,5 +100,9 @@ async fn a_bulk_write_over_several_windows_meets_no_429_and_saves_every_record()
         panic!("record {} failed: {:?}", failed.index, failed.result);
     }
     assert_eq!(sandbox.record_count("notes"), 1_000);
-    assert_eq!(refused(&sandbox), 0, "the bulk write ran into the rate limit");
+    assert_eq!(
+        refused(&sandbox),
+        0,
+        "the bulk write ran into the rate limit"
+    );
 }
