@@ -58,8 +58,14 @@ impl ConnectorConfig {
                 own.insert((*key).to_owned(), value);
             }
         }
-        let settings = ConnectionSettings::from_json_value(&Value::Object(map))
-            .map_err(|e| ConnectorError::Config(settings_message(&e)))?;
+        let settings = ConnectionSettings::from_json_value(&Value::Object(map)).map_err(|e| {
+            let mut message = settings_message(&e);
+            if message.contains("not a known setting") {
+                let keys: Vec<&str> = SHARED_KEYS.iter().chain(own_keys).copied().collect();
+                message.push_str(&format!("; connector keys: {}", keys.join(", ")));
+            }
+            ConnectorError::Config(message)
+        })?;
         Ok(Self {
             settings,
             resources,
@@ -210,7 +216,7 @@ mod tests {
         let error = ConnectorError::to_string(
             &ConnectorConfig::from_json(r#"{"api_url":"http://x","bogus":1}"#, &[]).unwrap_err(),
         );
-        assert!(error.contains("bogus"), "{error}");
+        assert!(error.contains("bogus") && error.contains("connector keys: resources, start_date"), "{error}");
         let error =
             ConnectorConfig::from_json(r#"{"resources":["a b"],"api_url":"http://x"}"#, &[])
                 .unwrap_err()
