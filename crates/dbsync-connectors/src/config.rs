@@ -216,7 +216,10 @@ mod tests {
         let error = ConnectorError::to_string(
             &ConnectorConfig::from_json(r#"{"api_url":"http://x","bogus":1}"#, &[]).unwrap_err(),
         );
-        assert!(error.contains("bogus") && error.contains("connector keys: resources, start_date"), "{error}");
+        assert!(
+            error.contains("bogus") && error.contains("connector keys: resources, start_date"),
+            "{error}"
+        );
         let error =
             ConnectorConfig::from_json(r#"{"resources":["a b"],"api_url":"http://x"}"#, &[])
                 .unwrap_err()
