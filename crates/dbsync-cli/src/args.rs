@@ -345,6 +345,9 @@ pub struct ListArgs {
     /// With --all: fail after this many records (default: no cap).
     #[arg(long, value_name = "N", requires = "all")]
     pub max_records: Option<u64>,
+    /// With --all: list partition I of N (`I/N`, or `N` with I from JOB_COMPLETION_INDEX).
+    #[arg(long, value_name = "I/N", requires = "all")]
+    pub partition: Option<String>,
 }
 
 /// `dbsync create`

@@ -114,3 +114,25 @@ pub async fn target(args: &TargetArgs, connection: &ConnectionArgs) -> Result<()
     );
     Ok(())
 }
+
+/// `dbsync list --all --partition I/N`: the scan of partition I of N of `query` (consistent
+/// partitions, as `dbsync tap --partition`).
+pub async fn partition_scan<T>(
+    resource: &dbsync_client::Resource<T>,
+    query: dbsync_client::Query,
+    spec: &str,
+    options: dbsync_client::ScanOptions,
+) -> Result<dbsync_client::Scan<T>, CliError>
+where
+    T: serde::de::DeserializeOwned + Send + 'static,
+{
+    let spec = PartitionSpec::parse_with_env(spec).map_err(cli_error)?;
+    let parts = resource
+        .partitions_with(query, spec.count, dbsync_client::ScanMode::Consistent)
+        .await?;
+    let part = parts
+        .get(spec.index)
+        .ok_or_else(|| CliError::usage(format!("partition {spec} does not exist")))?;
+    let options = options.mode(dbsync_client::ScanMode::Consistent);
+    Ok(resource.scan_partition_with(part, options)?)
+}

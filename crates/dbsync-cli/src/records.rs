@@ -78,7 +78,12 @@ pub async fn list(
     if let Some(records) = args.max_records {
         options = options.max_records(records);
     }
-    let mut stream = resource.scan_with(query, options);
+    let mut stream = match &args.partition {
+        Some(spec) => {
+            crate::connectors_cmd::partition_scan(&resource, query, spec, options).await?
+        }
+        None => resource.scan_with(query, options),
+    };
     let mut outcome = Ok(());
     while let Some(record) = stream.next().await {
         match record {

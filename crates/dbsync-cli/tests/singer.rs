@@ -366,6 +366,32 @@ fn partitioned_taps_read_every_id_exactly_once() {
     }
     assert_eq!(ids.len(), 500);
     assert!(ids.values().all(|n| *n == 1));
+    // `dbsync list --all --partition I/N` splits the same way.
+    let mut listed = BTreeMap::new();
+    for index in 0..3 {
+        let out = run(dbsync()
+            .args([
+                "--url",
+                source.sandbox.base_url(),
+                "--auth",
+                "bearer",
+                "--format",
+                "jsonl",
+            ])
+            .args([
+                "list",
+                "--all",
+                "--limit",
+                "40",
+                "--partition",
+                &format!("{index}/3"),
+            ]));
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        for record in messages(&out.stdout) {
+            *listed.entry(record["id"].to_string()).or_insert(0) += 1;
+        }
+    }
+    assert_eq!(listed, ids);
     let bad = tap(&config, &["--partition", "4/4"]);
     assert_eq!(bad.code, 2);
     assert!(bad.stderr.contains("below N"), "{}", bad.stderr);
