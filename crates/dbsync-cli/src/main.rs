@@ -3,16 +3,18 @@
 //! See `dbsync --help` and the crate's README. Exit codes tell failure classes apart (see
 //! [`exit::Exit`]).
 
-/// `dbsync api METHOD PATH`: any endpoint of the connection's API.
-mod api_cmd;
 /// `dbsync airbyte ...`: the Airbyte source and destination (dbsync-connectors).
 mod airbyte_cmd;
+/// `dbsync api METHOD PATH`: any endpoint of the connection's API.
+mod api_cmd;
 /// The command line: every command, flag and environment variable (clap).
 mod args;
 /// Bulk create/update from a file and `dbsync resend`, on dbsync-client's durable bulk writes.
 mod bulk;
 /// The connection a command uses: flags over `DBSYNC_*` variables over a settings file or profile.
 mod connect;
+/// `dbsync tap` and `dbsync target`: the Singer connectors.
+mod connectors_cmd;
 /// CSV input: a header row, cells converted by the resource's schema.
 mod csv_input;
 /// `dbsync delete`: ids from arguments, a file or stdin; dry run; confirmation.
@@ -47,12 +49,12 @@ mod progress;
 mod records;
 /// `dbsync sandbox`: the local server.
 mod sandbox_cmd;
+/// `dbsync schema`: a resource's schema as DBSync JSON, JSON Schema or a Rust struct.
+mod schema_cmd;
 /// `--fields` and `--jq`: what of each record is printed.
 mod shape;
 /// The text table: display widths, cut cells, fitted to the terminal.
 mod table;
-/// `dbsync schema`: a resource's schema as DBSync JSON, JSON Schema or a Rust struct.
-mod schema_cmd;
 /// Server text made safe to print: control characters as visible escapes, long messages cut.
 mod terminal_text;
 /// `dbsync validate`: every violation of every record, with its line number.
@@ -181,6 +183,8 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Keys(command) => ops_cmd::keys(&connect()?, command, format).await,
         Command::Sandbox(args) => sandbox_cmd::run(args, &cli.connection).await,
         Command::Airbyte(command) => airbyte_cmd::run(command, &cli.connection).await,
+        Command::Tap(args) => connectors_cmd::tap(args, &cli.connection).await,
+        Command::Target(args) => connectors_cmd::target(args, &cli.connection).await,
         Command::Completions { shell } => {
             let mut command = Cli::command();
             clap_complete::generate(*shell, &mut command, "dbsync", &mut std::io::stdout());

@@ -128,11 +128,11 @@ impl ConfiguredCatalog {
     /// Refuses streams the config does not offer (the source reads only those).
     pub fn check_offered(&self, config: &ConnectorConfig) -> Result<(), AirbyteError> {
         for stream in &self.streams {
-            if !config.resources.contains(&stream.name) {
+            if !config.resources().contains(&stream.name) {
                 return Err(AirbyteError::config(format!(
                     "the catalog names stream `{}`, which the config does not offer (resources: {})",
                     stream.name,
-                    config.resources.join(", ")
+                    config.resources().join(", ")
                 ))
                 .in_stream(&stream.name));
             }
@@ -160,8 +160,8 @@ pub async fn discover(
     config: &ConnectorConfig,
     connection: &Connection,
 ) -> Result<Value, AirbyteError> {
-    let mut streams = Vec::with_capacity(config.resources.len());
-    for name in &config.resources {
+    let mut streams = Vec::with_capacity(config.resources().len());
+    for name in config.resources() {
         let resource = connection
             .resource::<Value>(name)
             .map_err(|e| AirbyteError::from_client("resource", &e).in_stream(name))?;
