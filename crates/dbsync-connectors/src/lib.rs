@@ -19,5 +19,7 @@ pub mod lines;
 pub mod partition;
 /// The Singer tap and target.
 pub mod singer;
+/// What a stream is in both protocols: key, cursor and JSON Schema of a resource.
+pub mod stream;
 
 pub use error::ConnectorError;

@@ -13,9 +13,9 @@ use crate::error::ConnectorError;
 /// The largest catalog file read (16 MiB).
 pub const MAX_CATALOG_BYTES: u64 = 16 * 1024 * 1024;
 /// The replication key of every stream.
-pub const REPLICATION_KEY: &str = "updated_at";
+pub const REPLICATION_KEY: &str = crate::stream::CURSOR_FIELD;
 /// The key property of every stream.
-pub const KEY_PROPERTY: &str = "id";
+pub const KEY_PROPERTY: &str = crate::stream::KEY_FIELD;
 
 /// How a stream is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,11 +85,7 @@ pub fn stream_entry(resource: &str, schema: Value) -> Value {
     })
 }
 
-/// The JSON Schema of a resource, from the server's schema.
-pub async fn json_schema(connection: &Connection, resource: &str) -> Result<Value, ConnectorError> {
-    let schema = connection.resource::<Value>(resource)?.schema().await?;
-    Ok(schema.to_json_schema())
-}
+pub use crate::stream::json_schema;
 
 /// Discovery: the catalog of every configured resource.
 pub async fn discover(
