@@ -48,14 +48,9 @@ impl<R: AsyncBufRead + Unpin> LineReader<R> {
                     Some(at) => (at + 1, true),
                     None => (available.len(), false),
                 };
-                if self.buf.len() + take > self.max + 1 {
-                    return Err(ConnectorError::Input {
-                        line,
-                        message: format!(
-                            "longer than {} bytes (the line limit; see docs/connectors.md)",
-                            self.max
-                        ),
-                    });
+                // The line, its `\r\n` and nothing more is held.
+                if self.buf.len() + take > self.max + 2 {
+                    return Err(self.too_long(line));
                 }
                 self.buf.extend_from_slice(&available[..take]);
                 self.reader.consume(take);
@@ -78,11 +73,27 @@ impl<R: AsyncBufRead + Unpin> LineReader<R> {
             if self.buf.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
+            let content = self.buf.strip_suffix(b"\n").unwrap_or(&self.buf);
+            if content.strip_suffix(b"\r").unwrap_or(content).len() > self.max {
+                return Err(self.too_long(line));
+            }
             let text = std::str::from_utf8(&self.buf).map_err(|_| ConnectorError::Input {
                 line,
                 message: "not UTF-8".into(),
             })?;
             return Ok(Some((line, text.trim_end())));
+        }
+    }
+}
+
+impl<R> LineReader<R> {
+    fn too_long(&self, line: u64) -> ConnectorError {
+        ConnectorError::Input {
+            line,
+            message: format!(
+                "longer than {} bytes (the line limit; see docs/connectors.md)",
+                self.max
+            ),
         }
     }
 }
@@ -115,5 +126,31 @@ mod tests {
             "{error}"
         );
         assert_eq!(all(b"0123456789\n", 10).await.unwrap().len(), 1);
+        assert_eq!(all(b"0123456789\r\n", 10).await.unwrap().len(), 1);
+        let error = all(b"0123456789a\n", 10).await.unwrap_err().to_string();
+        assert!(error.contains("longer than 10"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn lines_across_small_reads() {
+        let text = b"ab\r\ncdefgh\n\nij\n";
+        let mut reader = LineReader::new(tokio::io::BufReader::with_capacity(3, &text[..]), 6);
+        let mut out = Vec::new();
+        while let Some((n, line)) = reader.next_line().await.unwrap() {
+            out.push((n, line.to_owned()));
+        }
+        assert_eq!(
+            out,
+            [(1, "ab".into()), (2, "cdefgh".into()), (4, "ij".into())]
+        );
+        let mut reader = LineReader::new(
+            tokio::io::BufReader::with_capacity(3, &b"abcdefgh\n"[..]),
+            6,
+        );
+        let error = reader.next_line().await.unwrap_err().to_string();
+        assert!(
+            error.contains("line 1") && error.contains("longer than 6"),
+            "{error}"
+        );
     }
 }
