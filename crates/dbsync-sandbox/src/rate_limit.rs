@@ -197,14 +197,11 @@ impl RateLimiter {
     /// it refused.
     fn seconds_left(&self, kind: RateWindow) -> i64 {
         let now = Instant::now();
-        self.lock()
-            .iter()
-            .find(|w| w.kind == kind)
-            .map_or(0, |w| {
-                let (start, _) = w.current(now);
-                let left = (start + w.length).saturating_duration_since(now);
-                left.as_secs_f64().ceil() as i64
-            })
+        self.lock().iter().find(|w| w.kind == kind).map_or(0, |w| {
+            let (start, _) = w.current(now);
+            let left = (start + w.length).saturating_duration_since(now);
+            left.as_secs_f64().ceil() as i64
+        })
     }
 
     /// Every window's state, minute first, without counting a request (empty when unlimited).
