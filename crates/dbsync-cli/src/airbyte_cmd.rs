@@ -11,7 +11,7 @@ use dbsync_connectors::airbyte::{
     self, AirbyteError, ConfiguredCatalog, Emitter, InputState, ReadOptions, WriteOptions,
 };
 use dbsync_connectors::config::ConnectorConfig;
-use dbsync_connectors::partition::{JOB_INDEX_VAR, PartitionSpec};
+use dbsync_connectors::partition::PartitionSpec;
 
 use crate::args::ConnectionArgs;
 use crate::exit::{CliError, Exit};
@@ -65,7 +65,7 @@ pub struct AirbyteWriteArgs {
     pub buffer_records: usize,
     /// The longest input line, in bytes.
     #[arg(long, value_name = "BYTES",
-          default_value_t = airbyte::lines::DEFAULT_MAX_LINE_BYTES)]
+          default_value_t = dbsync_connectors::lines::MAX_LINE_BYTES)]
     pub max_line_bytes: usize,
 }
 
@@ -98,11 +98,8 @@ async fn run_with_config<W: Write>(
             "give the connector config with --config FILE",
         ));
     };
-    let mut config = ConnectorConfig::from_file(path)?;
-    config.settings = config.settings.clone().allow_env(&args.allow_env);
-    let connection = config
-        .connect()
-        .map_err(|e| AirbyteError::from_client("the config", &e))?;
+    let config = ConnectorConfig::from_file(path, &[])?.allow_env(&args.allow_env);
+    let connection = config.connect()?;
     match command {
         AirbyteCommand::Spec => Ok(()),
         AirbyteCommand::Check => out.emit(&airbyte::check(&connection).await).map_err(output),
@@ -126,13 +123,11 @@ async fn run_read<W: Write>(
         Some(path) => InputState::from_file(path)?,
         None => InputState::default(),
     };
-    let job_index = std::env::var(JOB_INDEX_VAR).ok();
     let partition = args
         .partition
         .as_deref()
-        .map(|text| PartitionSpec::parse(text, job_index.as_deref()))
-        .transpose()
-        .map_err(AirbyteError::config)?;
+        .map(PartitionSpec::parse_with_env)
+        .transpose()?;
     let options = ReadOptions::default()
         .state_every(args.state_every)
         .partition(partition);

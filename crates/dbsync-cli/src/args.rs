@@ -281,6 +281,10 @@ pub enum Command {
     /// DBSync as an Airbyte source (spec, check, discover, read) and destination (write).
     #[command(subcommand)]
     Airbyte(crate::airbyte_cmd::AirbyteCommand),
+    /// Singer tap: --discover prints the catalog; else SCHEMA, RECORD and STATE on stdout.
+    Tap(crate::connectors_cmd::TapArgs),
+    /// Singer target: SCHEMA/RECORD/STATE on stdin into DBSync; states stored on stdout.
+    Target(crate::connectors_cmd::TargetArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -364,6 +368,9 @@ pub struct ListArgs {
     /// With --all: fail after this many records (default: no cap).
     #[arg(long, value_name = "N", requires = "all")]
     pub max_records: Option<u64>,
+    /// With --all: list partition I of N (`I/N`, or `N` with I from JOB_COMPLETION_INDEX).
+    #[arg(long, value_name = "I/N", requires = "all")]
+    pub partition: Option<String>,
 }
 
 /// `dbsync create`

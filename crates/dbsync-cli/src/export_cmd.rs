@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use dbsync_client::{Connection, IncrementalOptions, Query, Resource, Scan, ScanMode, ScanOptions};
+use dbsync_connectors::ConnectorError;
+use dbsync_connectors::partition::PartitionSpec;
 use futures::StreamExt as _;
 use serde_json::Value;
 
@@ -14,8 +16,6 @@ use crate::export_files::{self, Saved, State};
 use crate::output::Format;
 use crate::progress;
 
-/// The most partitions `--partition I/N` splits a scan into.
-pub const MAX_PARTITIONS: usize = 10_000;
 /// The checkpoint is saved after this many records at the latest, by default
 /// (`--checkpoint-every`).
 pub const CHECKPOINT_EVERY_RECORDS: u64 = 1_000;
@@ -73,30 +73,15 @@ fn scan_kind(args: &ExportArgs, partition: Option<(usize, usize)>) -> String {
     }
 }
 
-/// Parses `I/N`, or `N` with I from `JOB_COMPLETION_INDEX` (`job_index`).
+/// Parses `I/N`, or `N` with I from `JOB_COMPLETION_INDEX` (`job_index`), with the
+/// connectors' parser (an explicit I must agree with `job_index`).
 pub fn parse_partition(spec: &str, job_index: Option<&str>) -> Result<(usize, usize), CliError> {
-    let bad = |why: &str| {
-        CliError::usage(format!(
-            "--partition `{spec}`: {why} (give I/N with 0 <= I < N <= {MAX_PARTITIONS}, or N \
-             with JOB_COMPLETION_INDEX set)"
-        ))
-    };
-    let (index, count) = match spec.split_once('/') {
-        Some((i, n)) => (i.trim().to_owned(), n.trim()),
-        None => match job_index {
-            Some(i) => (i.trim().to_owned(), spec.trim()),
-            None => return Err(bad("no I given and JOB_COMPLETION_INDEX is not set")),
-        },
-    };
-    let index: usize = index.parse().map_err(|_| bad("I is not a number"))?;
-    let count: usize = count.parse().map_err(|_| bad("N is not a number"))?;
-    if count == 0 || count > MAX_PARTITIONS {
-        return Err(bad("N is out of range"));
-    }
-    if index >= count {
-        return Err(bad("I must be less than N"));
-    }
-    Ok((index, count))
+    let spec =
+        PartitionSpec::parse(spec, job_index.filter(|i| !i.is_empty())).map_err(|e| match e {
+            ConnectorError::Config(message) => CliError::usage(message),
+            other => CliError::usage(other.to_string()),
+        })?;
+    Ok((spec.index(), spec.count()))
 }
 
 /// `dbsync export`

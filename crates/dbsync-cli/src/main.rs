@@ -13,6 +13,8 @@ mod args;
 mod bulk;
 /// The connection a command uses: flags over `DBSYNC_*` variables over a settings file or profile.
 mod connect;
+/// `dbsync tap` and `dbsync target`: the Singer connectors.
+mod connectors_cmd;
 /// CSV input: a header row, cells converted by the resource's schema.
 mod csv_input;
 /// `dbsync delete`: ids from arguments, a file or stdin; dry run; confirmation.
@@ -181,6 +183,8 @@ async fn run(cli: &Cli) -> Result<(), CliError> {
         Command::Keys(command) => ops_cmd::keys(&connect()?, command, format).await,
         Command::Sandbox(args) => sandbox_cmd::run(args, &cli.connection).await,
         Command::Airbyte(command) => airbyte_cmd::run(command, &cli.connection).await,
+        Command::Tap(args) => connectors_cmd::tap(args, &cli.connection).await,
+        Command::Target(args) => connectors_cmd::target(args, &cli.connection).await,
         Command::Completions { shell } => {
             let mut command = Cli::command();
             clap_complete::generate(*shell, &mut command, "dbsync", &mut std::io::stdout());

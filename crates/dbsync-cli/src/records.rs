@@ -72,7 +72,8 @@ pub async fn list(
         writer.finish().map_err(stdout_error)?;
         return Ok(());
     }
-    let total = if std::io::stderr().is_terminal() {
+    // A partition is a part of the list's total: no total for its bar.
+    let total = if args.partition.is_none() && std::io::stderr().is_terminal() {
         resource
             .list(&query.clone().limit(1))
             .await
@@ -94,7 +95,13 @@ pub async fn list(
     let most = args
         .limit
         .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
-    let mut stream = resource.scan_with(query, options).take(most);
+    let stream = match &args.partition {
+        Some(spec) => {
+            crate::connectors_cmd::partition_scan(&resource, query, spec, options).await?
+        }
+        None => resource.scan_with(query, options),
+    };
+    let mut stream = stream.take(most);
     let mut outcome = Ok(());
     while let Some(record) = stream.next().await {
         match record {

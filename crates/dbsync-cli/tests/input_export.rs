@@ -399,7 +399,7 @@ fn partitions_cover_every_record_exactly_once() {
         .args(["export", "--partition", "4/4", "--out"])
         .arg(env.path("bad.jsonl")));
     assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("I must be less than N"), "{}", r.stderr);
+    assert!(r.stderr.contains("I must be below N"), "{}", r.stderr);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ use dbsync_client::Connection;
 use serde_json::{Value, json};
 
 use super::error::AirbyteError;
+use crate::ConnectorError;
 use crate::config::{ConnectorConfig, read_bounded};
 
 /// The largest catalog file read, in bytes.
@@ -14,9 +15,9 @@ pub const MAX_CATALOG_BYTES: u64 = 16 * 1024 * 1024;
 /// The most streams a configured catalog may hold.
 pub const MAX_STREAMS: usize = 256;
 /// The cursor field of every stream.
-pub const CURSOR_FIELD: &str = "updated_at";
+pub const CURSOR_FIELD: &str = crate::stream::CURSOR_FIELD;
 /// The primary key of every stream.
-pub const PRIMARY_KEY: &str = "id";
+pub const PRIMARY_KEY: &str = crate::stream::KEY_FIELD;
 
 /// How a stream is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,11 +129,11 @@ impl ConfiguredCatalog {
     /// Refuses streams the config does not offer (the source reads only those).
     pub fn check_offered(&self, config: &ConnectorConfig) -> Result<(), AirbyteError> {
         for stream in &self.streams {
-            if !config.resources.contains(&stream.name) {
+            if !config.resources().contains(&stream.name) {
                 return Err(AirbyteError::config(format!(
                     "the catalog names stream `{}`, which the config does not offer (resources: {})",
                     stream.name,
-                    config.resources.join(", ")
+                    config.resources().join(", ")
                 ))
                 .in_stream(&stream.name));
             }
@@ -160,16 +161,18 @@ pub async fn discover(
     config: &ConnectorConfig,
     connection: &Connection,
 ) -> Result<Value, AirbyteError> {
-    let mut streams = Vec::with_capacity(config.resources.len());
-    for name in &config.resources {
-        let resource = connection
-            .resource::<Value>(name)
-            .map_err(|e| AirbyteError::from_client("resource", &e).in_stream(name))?;
-        let schema = resource.schema().await.map_err(|e| {
-            AirbyteError::from_client(&format!("reading the schema of `{name}`"), &e)
-                .in_stream(name)
-        })?;
-        streams.push(stream(name, schema.to_json_schema()));
+    let mut streams = Vec::with_capacity(config.resources().len());
+    for name in config.resources() {
+        let schema = crate::stream::json_schema(connection, name)
+            .await
+            .map_err(|e| match e {
+                ConnectorError::Client(e) => {
+                    AirbyteError::from_client(&format!("reading the schema of `{name}`"), &e)
+                }
+                other => other.into(),
+            })
+            .map_err(|e| e.in_stream(name))?;
+        streams.push(stream(name, schema));
     }
     Ok(json!({"type": "CATALOG", "catalog": {"streams": streams}}))
 }

@@ -23,8 +23,9 @@ use tokio::io::AsyncBufRead;
 
 use super::catalog::ConfiguredCatalog;
 use super::error::{AirbyteError, output_error};
-use super::lines::{DEFAULT_MAX_LINE_BYTES, Line, read_line};
 use super::message::{self, Emitter};
+use crate::error::ConnectorError;
+use crate::lines::{LineReader, MAX_LINE_BYTES};
 
 /// The most records buffered before they are written, by default.
 pub const DEFAULT_MAX_BUFFERED_RECORDS: usize = 5000;
@@ -51,7 +52,7 @@ pub struct WriteOptions {
 impl Default for WriteOptions {
     fn default() -> Self {
         Self {
-            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+            max_line_bytes: MAX_LINE_BYTES,
             max_buffered_records: DEFAULT_MAX_BUFFERED_RECORDS,
             max_buffered_bytes: DEFAULT_MAX_BUFFERED_BYTES,
             failed_dir: PathBuf::from("."),
@@ -113,7 +114,7 @@ struct Buffer {
 pub async fn write<R: AsyncBufRead + Unpin, W: Write>(
     connection: &Connection,
     catalog: &ConfiguredCatalog,
-    mut input: R,
+    input: R,
     options: &WriteOptions,
     out: &mut Emitter<W>,
 ) -> Result<WriteReport, AirbyteError> {
@@ -131,44 +132,29 @@ pub async fn write<R: AsyncBufRead + Unpin, W: Write>(
     }
     let mut report = WriteReport::default();
     let mut buffer = Buffer::default();
-    let mut bytes = Vec::new();
-    let mut number = 0u64;
+    let mut lines = LineReader::new(input, options.max_line_bytes);
     loop {
-        let line = read_line(&mut input, &mut bytes, options.max_line_bytes)
-            .await
-            .map_err(|e| AirbyteError::system(format!("cannot read standard input: {e}")))?;
-        number += 1;
-        match line {
-            Line::Complete => {}
-            Line::End => break,
-            Line::Cut => {
-                return Err(AirbyteError::system(format!(
-                    "standard input ended in the middle of line {number}: the records since \
-                     the last STATE were not written"
-                )));
-            }
-            Line::TooLong => {
-                return Err(AirbyteError::system(format!(
-                    "line {number} is longer than {} bytes: the records since the last STATE \
-                     were not written",
-                    options.max_line_bytes
-                )));
-            }
-        }
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let mut message: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        let Some((number, line)) = lines.next_line().await.map_err(|e| match e {
+            ConnectorError::Input { .. } => AirbyteError::system(format!(
+                "{e}: the records since the last STATE were not written"
+            )),
+            other => AirbyteError::system(format!("cannot read standard input: {other}")),
+        })?
+        else {
+            break;
+        };
+        let mut message: Value = serde_json::from_str(line).map_err(|e| {
             AirbyteError::system(format!(
                 "line {number} is not a JSON message ({e}): the records since the last STATE \
                  were not written"
             ))
         })?;
+        let size = line.len();
         match message.get("type").and_then(Value::as_str) {
             Some("RECORD") => {
                 let (stream, data) = take_record(&mut message, number, catalog)?;
                 report.records += 1;
-                buffer.bytes += bytes.len();
+                buffer.bytes += size;
                 buffer.records += 1;
                 buffer
                     .streams

@@ -93,9 +93,16 @@ impl fmt::Display for AirbyteError {
 
 impl std::error::Error for AirbyteError {}
 
-impl From<crate::config::ConfigError> for AirbyteError {
-    fn from(error: crate::config::ConfigError) -> Self {
-        Self::config(error.0)
+/// The shared errors as Airbyte sees them: a bad config, catalog or state (and refused
+/// credentials) is a config error, the rest a system error.
+impl From<crate::ConnectorError> for AirbyteError {
+    fn from(error: crate::ConnectorError) -> Self {
+        use crate::ConnectorError as E;
+        match &error {
+            E::Client(client) => Self::from_client("DBSync", client),
+            E::Config(_) | E::Catalog(_) | E::State(_) => Self::config(error.to_string()),
+            _ => Self::system(error.to_string()),
+        }
     }
 }
 

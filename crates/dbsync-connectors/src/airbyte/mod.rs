@@ -7,13 +7,11 @@
 //! - `catalog`: `discover` (`CATALOG`) and the configured catalog `read`/`write` take;
 //! - `state`: per-stream state (watermark and scan checkpoint) and the `--state` file;
 //! - `source`: `check` and `read`;
-//! - `lines`: reading standard input line by line with a length limit;
 //! - `destination`: `write`.
 
 pub mod catalog;
 pub mod destination;
 pub mod error;
-pub mod lines;
 pub mod message;
 pub mod source;
 pub mod spec;

@@ -147,7 +147,9 @@ async fn read_stream<W: Write>(
             format!("resuming at offset {}", checkpoint.offset()),
         ),
         (None, SyncMode::Incremental) => {
-            let since = watermark.clone().or_else(|| config.start_date.clone());
+            let since = watermark
+                .clone()
+                .or_else(|| config.start_date().map(str::to_owned));
             let how = since
                 .as_deref()
                 .map_or_else(|| "from the beginning".to_owned(), |s| format!("since {s}"));

@@ -1,0 +1,538 @@
+//! `dbsync tap` and `dbsync target` against sandboxes on 127.0.0.1:0: a copy under faults, the
+//! message formats of the Singer specification, resuming from a mid-stream state, partitions,
+//! and bad input.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use dbsync_sandbox::{Faults, Sandbox, SandboxAuth, SandboxBuilder};
+use serde_json::{Value, json};
+
+const TOKEN: &str = "tok-singer-never-print-me";
+
+struct Server {
+    sandbox: Sandbox,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Server {
+    fn start(builder: SandboxBuilder) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let sandbox = runtime
+            .block_on(
+                builder
+                    .auth(SandboxAuth::Bearer {
+                        token: TOKEN.into(),
+                    })
+                    .start(),
+            )
+            .unwrap();
+        Self { sandbox, runtime }
+    }
+
+    /// Every record of `records`, read with the client.
+    fn records(&self) -> Vec<Value> {
+        let connection = dbsync_client::Connection::builder()
+            .base_url(self.sandbox.base_url())
+            .auth(dbsync_client::BearerAuth::new(TOKEN))
+            .build()
+            .unwrap();
+        self.runtime.block_on(async {
+            use futures::TryStreamExt as _;
+            connection
+                .records()
+                .scan_with(dbsync_client::Query::new().limit(1000), Default::default())
+                .try_collect::<Vec<_>>()
+                .await
+                .unwrap()
+        })
+    }
+
+    /// A connector config file for this server, with `extra` keys.
+    fn config(&self, dir: &Path, name: &str, extra: Value) -> PathBuf {
+        let mut config = json!({
+            "api_url": self.sandbox.base_url(),
+            "auth": {"type": "bearer", "token": "${DBSYNC_TOKEN}"},
+            "retry": {"initial_backoff_ms": 5, "max_backoff_ms": 50},
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            config[k] = v.clone();
+        }
+        let path = dir.join(name);
+        std::fs::write(&path, config.to_string()).unwrap();
+        path
+    }
+}
+
+fn dbsync() -> Command {
+    let mut cmd = Command::cargo_bin("dbsync").unwrap();
+    for var in [
+        "DBSYNC_API_URL",
+        "DBSYNC_AUTH_TYPE",
+        "DBSYNC_TOKEN",
+        "DBSYNC_CONFIG",
+        "JOB_COMPLETION_INDEX",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("DBSYNC_TOKEN", TOKEN);
+    cmd
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(cmd: &mut Command) -> Out {
+    let out = cmd
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let run = Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    };
+    assert!(!run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN));
+    run
+}
+
+fn tap(config: &Path, args: &[&str]) -> Out {
+    run(dbsync().arg("tap").arg("--config").arg(config).args(args))
+}
+
+fn target(config: &Path, input: &str) -> Out {
+    run(dbsync()
+        .arg("target")
+        .arg("--config")
+        .arg(config)
+        .write_stdin(input.to_owned()))
+}
+
+fn messages(out: &str) -> Vec<Value> {
+    out.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The message formats of the Singer specification (docs/SPEC.md of singer-io/getting-started).
+fn singer_schemas() -> HashMap<&'static str, jsonschema::Validator> {
+    let time = json!({"type": "string", "pattern": "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z|[+-]\\d{2}:\\d{2})$"});
+    let schemas = [
+        (
+            "SCHEMA",
+            json!({"type": "object", "required": ["type", "stream", "schema", "key_properties"],
+            "properties": {"type": {"const": "SCHEMA"}, "stream": {"type": "string"},
+              "schema": {"type": "object"}, "key_properties": {"type": "array", "items": {"type": "string"}},
+              "bookmark_properties": {"type": "array", "items": {"type": "string"}}},
+            "additionalProperties": false}),
+        ),
+        (
+            "RECORD",
+            json!({"type": "object", "required": ["type", "stream", "record"],
+            "properties": {"type": {"const": "RECORD"}, "stream": {"type": "string"},
+              "record": {"type": "object"}, "version": {"type": "integer"}, "time_extracted": time},
+            "additionalProperties": false}),
+        ),
+        (
+            "STATE",
+            json!({"type": "object", "required": ["type", "value"],
+            "properties": {"type": {"const": "STATE"}, "value": {"type": "object"}},
+            "additionalProperties": false}),
+        ),
+        (
+            "CATALOG",
+            json!({"type": "object", "required": ["streams"], "properties": {"streams": {
+            "type": "array", "items": {"type": "object",
+              "required": ["tap_stream_id", "stream", "schema", "metadata"],
+              "properties": {"tap_stream_id": {"type": "string"}, "stream": {"type": "string"},
+                "schema": {"type": "object"}, "key_properties": {"type": "array", "items": {"type": "string"}},
+                "replication_key": {"type": "string"}, "replication_method": {"enum": ["FULL_TABLE", "INCREMENTAL", "LOG_BASED"]},
+                "metadata": {"type": "array", "items": {"type": "object", "required": ["breadcrumb", "metadata"],
+                  "properties": {"breadcrumb": {"type": "array", "items": {"type": "string"}},
+                    "metadata": {"type": "object", "properties": {
+                      "inclusion": {"enum": ["available", "automatic", "unsupported"]},
+                      "selected": {"type": "boolean"}, "selected-by-default": {"type": "boolean"},
+                      "valid-replication-keys": {"type": "array", "items": {"type": "string"}},
+                      "forced-replication-method": {"enum": ["FULL_TABLE", "INCREMENTAL", "LOG_BASED"]},
+                      "table-key-properties": {"type": "array", "items": {"type": "string"}}}}}}}}}}}}),
+        ),
+    ];
+    schemas
+        .into_iter()
+        .map(|(k, s)| (k, jsonschema::validator_for(&s).unwrap()))
+        .collect()
+}
+
+fn check_messages(out: &str) -> Vec<Value> {
+    let schemas = singer_schemas();
+    let messages = messages(out);
+    for message in &messages {
+        let kind = message["type"].as_str().unwrap();
+        let errors: Vec<String> = schemas[kind]
+            .iter_errors(message)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{message}: {errors:?}");
+    }
+    messages
+}
+
+fn records_of(messages: &[Value]) -> Vec<&Value> {
+    messages
+        .iter()
+        .filter(|m| m["type"] == "RECORD")
+        .map(|m| &m["record"])
+        .collect()
+}
+
+fn emails(
+    records: impl IntoIterator<Item = impl std::borrow::Borrow<Value>>,
+) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for record in records {
+        *counts
+            .entry(record.borrow()["email"].as_str().unwrap().to_owned())
+            .or_insert(0) += 1;
+    }
+    counts
+}
+
+fn faults(seed: u64) -> Faults {
+    Faults {
+        seed,
+        error_rate: 0.05,
+        drop_rate: 0.03,
+        lost_response_rate: 0.08,
+        ..Faults::default()
+    }
+}
+
+#[test]
+fn tap_into_target_copies_every_record_once_under_faults_then_nothing_new() {
+    let source = Server::start(Sandbox::builder().seed_records(600).faults(faults(11)));
+    let dest = Server::start(Sandbox::builder().seed_records(0).faults(faults(12)));
+    let dir = tempfile::tempdir().unwrap();
+    let tap_config = source.config(
+        dir.path(),
+        "tap.json",
+        json!({"state_every": 100, "page_size": 50}),
+    );
+    let journal = dir.path().join("failed.jsonl");
+    let target_config = dest.config(
+        dir.path(),
+        "target.json",
+        json!({"failures_journal": journal, "batch_size": 150}),
+    );
+
+    let tapped = tap(&tap_config, &[]);
+    assert_eq!(tapped.code, 0, "{}", tapped.stderr);
+    let sent = check_messages(&tapped.stdout);
+    assert_eq!(records_of(&sent).len(), 600);
+    assert_eq!(sent[0]["type"], "SCHEMA");
+    assert!(sent.iter().filter(|m| m["type"] == "STATE").count() >= 7);
+
+    let stored = target(&target_config, &tapped.stdout);
+    assert_eq!(stored.code, 0, "{}", stored.stderr);
+    assert!(!journal.exists());
+    let copied = dest.records();
+    assert_eq!(emails(&copied), emails(records_of(&sent)));
+    assert_eq!(emails(&copied), emails(source.records()));
+    // The target's last line is the tap's final state, with the watermark.
+    let final_state = stored.stdout.lines().last().unwrap();
+    let last_sent = &sent.last().unwrap()["value"];
+    assert_eq!(
+        serde_json::from_str::<Value>(final_state).unwrap(),
+        *last_sent
+    );
+    assert!(last_sent["bookmarks"]["records"]["replication_key_value"].is_string());
+    assert!(
+        last_sent["bookmarks"]["records"]
+            .get("checkpoint")
+            .is_none()
+    );
+
+    // Again from the final state: nothing new.
+    let state = dir.path().join("state.json");
+    std::fs::write(&state, final_state).unwrap();
+    let again = tap(&tap_config, &["--state", state.to_str().unwrap()]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let again_messages = check_messages(&again.stdout);
+    assert!(records_of(&again_messages).is_empty(), "{}", again.stdout);
+    let stored = target(&target_config, &again.stdout);
+    assert_eq!(stored.code, 0, "{}", stored.stderr);
+    assert_eq!(dest.records().len(), 600);
+}
+
+#[test]
+fn a_mid_stream_state_resumes_without_missing_or_repeating() {
+    let source = Server::start(Sandbox::builder().seed_records(450).faults(faults(5)));
+    let dir = tempfile::tempdir().unwrap();
+    let config = source.config(
+        dir.path(),
+        "tap.json",
+        json!({"state_every": 70, "page_size": 40}),
+    );
+    for method in ["INCREMENTAL", "FULL_TABLE"] {
+        let catalog = discover_selected(&config, dir.path(), method);
+        let full = tap(&config, &["--catalog", catalog.to_str().unwrap()]);
+        assert_eq!(full.code, 0, "{}", full.stderr);
+        let all = check_messages(&full.stdout);
+        // The third state: after 210 records.
+        let (at, state) = all
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m["type"] == "STATE")
+            .nth(2)
+            .unwrap();
+        assert!(state["value"]["bookmarks"]["records"]["checkpoint"].is_object());
+        let before: Vec<Value> = records_of(&all[..at]).into_iter().cloned().collect();
+        assert_eq!(before.len(), 210);
+        let path = dir.path().join("mid.json");
+        std::fs::write(&path, state["value"].to_string()).unwrap();
+        let rest = tap(
+            &config,
+            &[
+                "--catalog",
+                catalog.to_str().unwrap(),
+                "--state",
+                path.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(rest.code, 0, "{}", rest.stderr);
+        let rest = check_messages(&rest.stdout);
+        let mut ids: Vec<&Value> = before.iter().map(|r| &r["id"]).collect();
+        ids.extend(records_of(&rest).into_iter().map(|r| &r["id"]));
+        let expected: Vec<&Value> = records_of(&all).into_iter().map(|r| &r["id"]).collect();
+        assert_eq!(ids, expected, "{method}");
+    }
+}
+
+fn discover_selected(config: &Path, dir: &Path, method: &str) -> PathBuf {
+    let discovered = tap(config, &["--discover"]);
+    assert_eq!(discovered.code, 0, "{}", discovered.stderr);
+    let mut catalog: Value = serde_json::from_str(&discovered.stdout).unwrap();
+    let validator = &singer_schemas()["CATALOG"];
+    assert!(validator.is_valid(&catalog), "{catalog}");
+    let stream = &mut catalog["streams"][0];
+    assert_eq!(stream["key_properties"], json!(["id"]));
+    assert_eq!(stream["replication_key"], "updated_at");
+    assert!(stream["schema"]["properties"]["email"].is_object());
+    let top = &mut stream["metadata"][0];
+    assert_eq!(top["breadcrumb"], json!([]));
+    assert_eq!(
+        top["metadata"]["valid-replication-keys"],
+        json!(["updated_at"])
+    );
+    top["metadata"]["selected"] = json!(true);
+    top["metadata"]["replication-method"] = json!(method);
+    let path = dir.join(format!("catalog-{method}.json"));
+    std::fs::write(&path, catalog.to_string()).unwrap();
+    path
+}
+
+#[test]
+fn partitioned_taps_read_every_id_exactly_once() {
+    let source = Server::start(Sandbox::builder().seed_records(500));
+    let dir = tempfile::tempdir().unwrap();
+    let config = source.config(dir.path(), "tap.json", json!({"page_size": 30}));
+    let mut ids = BTreeMap::new();
+    for index in 0..4 {
+        let out = if index == 3 {
+            // A Kubernetes Indexed Job: I from JOB_COMPLETION_INDEX.
+            run(dbsync()
+                .env("JOB_COMPLETION_INDEX", "3")
+                .args(["tap", "--partition", "4", "--config"])
+                .arg(&config))
+        } else {
+            tap(&config, &["--partition", &format!("{index}/4")])
+        };
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let messages = check_messages(&out.stdout);
+        let last = &messages.last().unwrap()["value"]["bookmarks"]["records"];
+        assert_eq!(last["partition"], format!("{index}/4"));
+        let records = records_of(&messages);
+        assert!(records.len() >= 100, "partition {index}: {}", records.len());
+        for record in records {
+            *ids.entry(record["id"].to_string()).or_insert(0) += 1;
+        }
+    }
+    assert_eq!(ids.len(), 500);
+    assert!(ids.values().all(|n| *n == 1));
+    // `dbsync list --all --partition I/N` splits the same way.
+    let mut listed = BTreeMap::new();
+    for index in 0..3 {
+        let out = run(dbsync()
+            .args([
+                "--url",
+                source.sandbox.base_url(),
+                "--auth",
+                "bearer",
+                "--format",
+                "jsonl",
+            ])
+            .args([
+                "list",
+                "--all",
+                "--page-size",
+                "40",
+                "--partition",
+                &format!("{index}/3"),
+            ]));
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        for record in messages(&out.stdout) {
+            *listed.entry(record["id"].to_string()).or_insert(0) += 1;
+        }
+    }
+    assert_eq!(listed, ids);
+    let bad = tap(&config, &["--partition", "4/4"]);
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("below N"), "{}", bad.stderr);
+}
+
+#[test]
+fn bad_tap_input_is_a_clear_error() {
+    let source = Server::start(Sandbox::builder().seed_records(5));
+    let dir = tempfile::tempdir().unwrap();
+    let config = source.config(dir.path(), "tap.json", json!({}));
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let not_settings = write(
+        "bad.json",
+        r#"{"url": "http://127.0.0.1:1", "resources": ["records"]}"#,
+    );
+    let unknown = write(
+        "catalog.json",
+        r#"{"streams": [{"tap_stream_id": "contacts", "stream": "contacts", "schema": {}, "metadata": [{"breadcrumb": [], "metadata": {"selected": true}}]}]}"#,
+    );
+    let checkpoint = json!({"version":1,"resource":"contacts","query":{"limit":100,"offset":null,"from":null,"to":null,"filters":[]},"mode":"plain","overlap":32,"offset":2,"last_id":null,"end_offset":null,"upper_id":null,"slices":null,"finished":false});
+    let other_resource = write("other.json", &json!({"version": 1, "bookmarks": {"records": {"replication_key": "updated_at", "replication_method": "FULL_TABLE", "checkpoint": checkpoint}}}).to_string());
+    let other_version = write("v2.json", r#"{"version": 2, "bookmarks": {}}"#);
+    for (args, needle) in [
+        (
+            vec!["--catalog", unknown.to_str().unwrap()],
+            "stream `contacts` is not one of the config's resources",
+        ),
+        (
+            vec!["--state", other_resource.to_str().unwrap()],
+            "another resource",
+        ),
+        (
+            vec!["--state", other_version.to_str().unwrap()],
+            "version 2",
+        ),
+    ] {
+        let out = tap(&config, &args);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains(needle), "{args:?}: {}", out.stderr);
+        assert!(out.stdout.is_empty(), "{args:?}: {}", out.stdout);
+    }
+    let out = tap(&not_settings, &[]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("url"), "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn bad_target_input_stops_without_a_state_past_what_was_stored() {
+    let dest = Server::start(Sandbox::builder().seed_records(0));
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("failed.jsonl");
+    let config = dest.config(
+        dir.path(),
+        "target.json",
+        json!({"failures_journal": journal}),
+    );
+    let schema = r#"{"type":"SCHEMA","stream":"records","schema":{"type":"object"},"key_properties":["id"]}"#;
+    let good = |n: u32| {
+        json!({"type": "RECORD", "stream": "records", "record": {
+            "email": format!("p{n}@example.com"), "first_name": "A", "last_name": "B",
+            "country": "SE", "active": true}})
+        .to_string()
+    };
+    let state = |n: u32| json!({"type": "STATE", "value": {"n": n}}).to_string();
+    let cases: Vec<(String, &str, i32)> = vec![
+        (
+            format!(
+                "{schema}\n{}\n{}\nnot json\n{}\n",
+                good(1),
+                state(1),
+                good(2)
+            ),
+            "line 4: not a JSON message",
+            2,
+        ),
+        (
+            format!("{}\n{}\n", good(3), state(2)),
+            "before its SCHEMA",
+            2,
+        ),
+        (
+            format!(
+                "{schema}\n{}\n{}\n{{\"type\":\"RECORD\",\"str",
+                good(4),
+                state(3)
+            ),
+            "ended in the middle",
+            2,
+        ),
+        (
+            format!(
+                "{schema}\n{}\n{}\n{}\n{}\n{}\n",
+                good(5),
+                state(4),
+                json!({"type": "RECORD", "stream": "records", "record": {"email": "not-an-email", "first_name": "A"}}),
+                good(6),
+                state(5)
+            ),
+            "not stored",
+            5,
+        ),
+    ];
+    for (input, needle, code) in cases {
+        let out = target(&config, &input);
+        assert_eq!(out.code, code, "{input}: {}", out.stderr);
+        assert!(out.stderr.contains(needle), "{input}: {}", out.stderr);
+        // Only states whose records were all stored came out.
+        let emitted: Vec<Value> = messages(&out.stdout);
+        let stored = dest.records();
+        for state in &emitted {
+            let n = state["n"].as_u64().unwrap();
+            let email = format!("p{}@example.com", [0, 1, 3, 4, 5][n as usize]);
+            assert!(
+                stored.iter().any(|r| r["email"] == email),
+                "state {n} past {email}"
+            );
+        }
+        assert!(
+            emitted.iter().all(|s| s["n"] != 2 && s["n"] != 5),
+            "{input}: {}",
+            out.stdout
+        );
+    }
+    let entries = std::fs::read_to_string(&journal).unwrap();
+    assert_eq!(entries.lines().count(), 1, "{entries}");
+    assert!(entries.contains("not-an-email"));
+    // A line over the limit.
+    let long = format!("{schema}\n{}\n", "x".repeat(2000));
+    let out = run(dbsync()
+        .args(["target", "--max-line-bytes", "1000", "--config"])
+        .arg(&config)
+        .write_stdin(long));
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("longer than 1000 bytes"),
+        "{}",
+        out.stderr
+    );
+}
