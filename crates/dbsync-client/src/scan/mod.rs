@@ -250,12 +250,7 @@ impl<T: DeserializeOwned + Send + 'static> Scan<T> {
     /// to the pipeline depth. Pages started right after the reader waited are the ones more
     /// depth would have hidden (see [`Aimd::started`]).
     fn prefetch(&mut self) -> Result<(), Error> {
-        let started = self.start_pages();
-        self.reader_waited = false;
-        started
-    }
-
-    fn start_pages(&mut self) -> Result<(), Error> {
+        let wanted = self.reader_waited;
         loop {
             let in_flight = self.in_flight.len();
             let depth = self.depth();
@@ -271,9 +266,11 @@ impl<T: DeserializeOwned + Send + 'static> Scan<T> {
             let ticket = self
                 .controller
                 .as_mut()
-                .map(|controller| controller.started(in_flight, congestion, self.reader_waited));
+                .map(|controller| controller.started(in_flight, congestion, wanted));
             let task = spawn_page(&self.resource, &self.query, ask, want_ids, ticket)?;
             self.in_flight.push_back(task);
+            // Credited to the pages that refill the pipeline after the wait, not to later ones.
+            self.reader_waited = false;
         }
     }
 
