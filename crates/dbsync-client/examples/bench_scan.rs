@@ -14,7 +14,8 @@
 //! `Record`, what `Connection::records` yields) and into a typed struct (`Contact`, as the
 //! README's `resource::<Contact>` does). Every arm of a pair decodes into the same type.
 //!
-//! `DBSYNC_BENCH_ONLY=get` runs arm (a) alone (any other value, or none: every arm).
+//! `DBSYNC_BENCH_ONLY=get|scan|memory` runs arm (a), arms (b) and (c), or arm (d) alone (none:
+//! every arm). `DBSYNC_BENCH_DEBUG=1` prints the memory arm's scan state (its depth).
 //!
 //! The sandbox does not compress its answers unless `DBSYNC_BENCH_GZIP=1` (see
 //! `bench_util::compressed`).
@@ -31,7 +32,7 @@ use bench_util::compressed;
 
 use dbsync_client::{Connection, Query, Record, ScanOptions};
 use dbsync_sandbox::Sandbox;
-use futures::{StreamExt as _, TryStreamExt as _};
+use futures::StreamExt as _;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -271,15 +272,23 @@ fn memory_child(base: &str, offset: u64) {
     let before = vm_hwm_kib();
     let count = runtime.block_on(async {
         let connection = connect(base);
-        connection
-            .records()
-            .scan_with(
-                Query::new().limit(PAGE as u32).offset(offset),
-                scan_options(),
-            )
-            .try_fold(0u64, |n, _| async move { Ok(n + 1) })
-            .await
-            .expect("scan")
+        let mut scan = connection.records().scan_with(
+            Query::new().limit(PAGE as u32).offset(offset),
+            scan_options(),
+        );
+        let mut count = 0u64;
+        let mut deepest = String::new();
+        while let Some(record) = scan.next().await {
+            record.expect("record");
+            count += 1;
+            if count.is_multiple_of(50_000) {
+                deepest = format!("{scan:?}");
+            }
+        }
+        if std::env::var_os("DBSYNC_BENCH_DEBUG").is_some() {
+            eprintln!("{deepest}");
+        }
+        count
     });
     println!("{count} {before} {}", vm_hwm_kib());
 }
@@ -288,6 +297,7 @@ fn run_child(base: &str, offset: u64) -> (u64, u64, u64) {
     let exe = std::env::current_exe().expect("exe");
     let out = std::process::Command::new(exe)
         .args(["--memory-child", base, &offset.to_string()])
+        .stderr(std::process::Stdio::inherit())
         .output()
         .expect("child");
     let text = String::from_utf8_lossy(&out.stdout);
@@ -324,16 +334,21 @@ fn main() {
             .await
             .expect("sandbox");
         println!("dbsync-client benchmarks (medians of interleaved rounds)");
-        bench_get(fast.base_url()).await;
-        if std::env::var("DBSYNC_BENCH_ONLY").as_deref() == Ok("get") {
+        let only = std::env::var("DBSYNC_BENCH_ONLY").ok();
+        if only.as_deref().is_none_or(|o| o == "get") {
+            bench_get(fast.base_url()).await;
+        }
+        if only.as_deref().is_none_or(|o| o == "scan") {
+            println!("client pipeline depth {}", scan_options().get_pipeline_depth());
+            bench_scans::<Value>(fast.base_url(), "(b) scan 200k 0 ms  Value  ", 9).await;
+            bench_scans::<Contact>(fast.base_url(), "(b) scan 200k 0 ms  Contact", 9).await;
+            bench_scans::<Value>(slow.base_url(), "(c) scan 200k 5 ms  Value  ", 9).await;
+            bench_scans::<Contact>(slow.base_url(), "(c) scan 200k 5 ms  Contact", 9).await;
+        }
+        drop((fast, slow));
+        if only.as_deref().is_some_and(|o| o != "memory") {
             return;
         }
-        println!("client pipeline depth {}", scan_options().get_pipeline_depth());
-        bench_scans::<Value>(fast.base_url(), "(b) scan 200k 0 ms  Value  ", 9).await;
-        bench_scans::<Contact>(fast.base_url(), "(b) scan 200k 0 ms  Contact", 9).await;
-        bench_scans::<Value>(slow.base_url(), "(c) scan 200k 5 ms  Value  ", 9).await;
-        bench_scans::<Contact>(slow.base_url(), "(c) scan 200k 5 ms  Contact", 9).await;
-        drop((fast, slow));
 
         let big = Sandbox::builder()
             .compression(compressed())

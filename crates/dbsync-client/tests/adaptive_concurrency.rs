@@ -55,7 +55,7 @@ async fn scan(connection: &Connection, options: ScanOptions, pause_every_page: O
         record.unwrap();
         count += 1;
         if let Some(pause) = pause_every_page
-            && count % 50 == 0
+            && count.is_multiple_of(50)
         {
             tokio::time::sleep(pause).await;
         }

@@ -15,11 +15,17 @@
 //! - **latency guard**: an answer slower than twice the fastest recent one plus
 //!   [`LATENCY_SLACK`] means requests queue (at the server, at the rate limiter, on the CPU):
 //!   the limit stops growing; four times plus five slacks decreases it gently ([`EASE_OFF`])
-//!   once per round trip.
+//!   once per round trip;
+//! - **throughput guard**: in slow start, a round trip whose answers per second did not rise by
+//!   a tenth over the last one's ends slow start without growing the limit; after it, a round
+//!   trip that lost answers per second does not grow it: more in flight that brings no more
+//!   answers only holds more memory (a fast server whose caller is the bottleneck).
 //!
 //! Everything here is plain state and arithmetic on the caller's clock, tested without I/O.
 
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 /// The factor the limit is multiplied by on a `429`, `5xx`, timeout or failed request.
 pub(crate) const BACK_OFF: f64 = 0.75;
@@ -28,9 +34,16 @@ pub(crate) const EASE_OFF: f64 = 0.9;
 /// Added to the latency threshold so that a few milliseconds of jitter on a fast server (or
 /// loopback) is not taken for queueing.
 pub(crate) const LATENCY_SLACK: Duration = Duration::from_millis(10);
+/// In slow start, a round's answers per second must reach this share of the last round's for
+/// the limit to double again (after it, a round must not lose answers per second to grow by
+/// one): a larger limit that brings no more answers is not kept growing.
+const MIN_GAIN: f64 = 1.1;
 /// How many answers the fastest latency is remembered for before it is measured anew (so a
-/// server that became slower for good is not compared forever with its best moment).
-const BASELINE_SAMPLES: u32 = 256;
+/// server that became slower for good is not compared forever with its best moment). Long:
+/// every answer of a period in which requests queue is slow, so a short period would take the
+/// queueing itself for the new normal and let the limit grow on (TCP Vegas keeps its base for
+/// the whole connection for the same reason).
+const BASELINE_SAMPLES: u32 = 4096;
 
 /// One request sent under the controller: hand it back with [`Aimd::finished`].
 #[derive(Debug, Clone, Copy)]
@@ -52,6 +65,9 @@ struct Round {
     slow: bool,
     /// An answer was slower than four times the baseline (plus five slacks).
     queued: bool,
+    /// When the round began, and how many answers came in it.
+    began: Option<Instant>,
+    answers: u32,
 }
 
 /// The controller's state.
@@ -67,6 +83,8 @@ pub(crate) struct Aimd {
     baseline: Option<Duration>,
     period_fastest: Option<Duration>,
     period_samples: u32,
+    /// Answers per second of the last round that ended.
+    last_rate: Option<f64>,
 }
 
 impl Aimd {
@@ -83,6 +101,7 @@ impl Aimd {
             baseline: None,
             period_fastest: None,
             period_samples: 0,
+            last_rate: None,
         }
     }
 
@@ -121,6 +140,7 @@ impl Aimd {
             return;
         }
         let baseline = self.observe_latency(latency);
+        self.round.answers = self.round.answers.saturating_add(1);
         self.round.slow |= latency > baseline * 2 + LATENCY_SLACK;
         self.round.queued |= latency > baseline * 4 + LATENCY_SLACK * 5;
         if ticket.seq < self.round.first {
@@ -133,7 +153,23 @@ impl Aimd {
             self.cut(EASE_OFF);
             return;
         }
-        if round.slow {
+        // Answers per second in this round against the last: more in flight that brings no
+        // more answers only holds more memory (a fast server whose caller is the bottleneck).
+        let rate = round
+            .began
+            .map(|began| began.elapsed().as_secs_f64())
+            .filter(|secs| *secs > 0.0)
+            .map(|secs| f64::from(round.answers) / secs);
+        let gained = match (rate, self.last_rate) {
+            // Doubling must bring a tenth more; one more in flight must lose nothing.
+            (Some(rate), Some(last)) if self.slow_start => rate >= last * MIN_GAIN,
+            (Some(rate), Some(last)) => rate >= last,
+            _ => true,
+        };
+        if rate.is_some() {
+            self.last_rate = rate;
+        }
+        if round.slow || !gained {
             self.slow_start = false;
         } else if round.saturated {
             let grown = if self.slow_start {
@@ -157,6 +193,7 @@ impl Aimd {
     fn new_round(&mut self) {
         self.round = Round {
             first: self.sent,
+            began: Some(Instant::now()),
             ..Round::default()
         };
     }
@@ -184,7 +221,7 @@ mod tests {
 
     /// Runs `rounds` round trips of `latency` each with the limit in use; `congested(round)`
     /// says whether that round's answers saw push-back. Returns the limit after each round.
-    fn rounds(
+    async fn rounds(
         aimd: &mut Aimd,
         rounds: usize,
         latency: Duration,
@@ -198,6 +235,7 @@ mod tests {
             if congested(round) {
                 congestion += 1;
             }
+            tokio::time::advance(latency).await;
             for ticket in tickets {
                 aimd.finished(ticket, latency, congestion);
             }
@@ -206,23 +244,23 @@ mod tests {
         limits
     }
 
-    #[test]
-    fn slow_start_doubles_each_round_trip_up_to_the_max() {
+    #[tokio::test(start_paused = true)]
+    async fn slow_start_doubles_each_round_trip_up_to_the_max() {
         let mut aimd = Aimd::new(4, 64);
-        let limits = rounds(&mut aimd, 6, 50 * MS, |_| false);
+        let limits = rounds(&mut aimd, 6, 50 * MS, |_| false).await;
         assert_eq!(limits, vec![8, 16, 32, 64, 64, 64]);
     }
 
-    #[test]
-    fn push_back_cuts_the_limit_once_per_round_trip_then_it_grows_by_one() {
+    #[tokio::test(start_paused = true)]
+    async fn push_back_cuts_the_limit_once_per_round_trip_then_it_grows_by_one() {
         let mut aimd = Aimd::new(16, 64);
-        let limits = rounds(&mut aimd, 4, 50 * MS, |round| round == 0);
+        let limits = rounds(&mut aimd, 4, 50 * MS, |round| round == 0).await;
         // 16 -> 12 once (not 16 times), then +1 per round.
         assert_eq!(limits, vec![12, 13, 14, 15]);
     }
 
-    #[test]
-    fn push_back_on_every_answer_backs_off_but_never_below_one() {
+    #[tokio::test(start_paused = true)]
+    async fn push_back_on_every_answer_backs_off_but_never_below_one() {
         let mut aimd = Aimd::new(2, 8);
         for congestion in 0..10 {
             let ticket = aimd.started(0, congestion, true);
@@ -231,22 +269,22 @@ mod tests {
         assert_eq!(aimd.limit(), 1);
     }
 
-    #[test]
-    fn rising_latency_stops_growth_and_queueing_eases_off() {
+    #[tokio::test(start_paused = true)]
+    async fn rising_latency_stops_growth_and_queueing_eases_off() {
         let mut aimd = Aimd::new(4, 64);
         // A fast round sets the baseline (20 ms).
-        rounds(&mut aimd, 1, 20 * MS, |_| false);
+        rounds(&mut aimd, 1, 20 * MS, |_| false).await;
         assert_eq!(aimd.limit(), 8);
         // 60 ms > 2 x 20 + 10: no growth.
-        let limits = rounds(&mut aimd, 3, 60 * MS, |_| false);
+        let limits = rounds(&mut aimd, 3, 60 * MS, |_| false).await;
         assert_eq!(limits, vec![8, 8, 8]);
         // 200 ms > 4 x 20 + 50: eased off once per round trip.
-        let limits = rounds(&mut aimd, 2, 200 * MS, |_| false);
+        let limits = rounds(&mut aimd, 2, 200 * MS, |_| false).await;
         assert_eq!(limits, vec![7, 6]);
     }
 
-    #[test]
-    fn an_idle_caller_does_not_grow_the_limit() {
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_caller_does_not_grow_the_limit() {
         let mut aimd = Aimd::new(8, 64);
         for _ in 0..100 {
             // One request at a time while eight are allowed: the limit is not in use.
@@ -256,8 +294,8 @@ mod tests {
         assert_eq!(aimd.limit(), 8);
     }
 
-    #[test]
-    fn answers_nobody_waits_for_do_not_grow_the_limit() {
+    #[tokio::test(start_paused = true)]
+    async fn answers_nobody_waits_for_do_not_grow_the_limit() {
         let mut aimd = Aimd::new(4, 64);
         for _ in 0..10 {
             let tickets: Vec<_> = (0..4).map(|i| aimd.started(i, 0, false)).collect();
@@ -268,8 +306,30 @@ mod tests {
         assert_eq!(aimd.limit(), 4);
     }
 
-    #[test]
-    fn the_initial_value_is_bounded_by_the_max_and_one() {
+    #[tokio::test(start_paused = true)]
+    async fn a_larger_limit_that_brings_no_more_answers_stops_growing() {
+        // A server that answers one request per 5 ms whatever is in flight: a round of n
+        // takes n x 5 ms, so answers per second stay the same (and latency stays under the
+        // latency guard's slack at first).
+        let mut aimd = Aimd::new(2, 64);
+        let mut limits = Vec::new();
+        for _ in 0..6 {
+            let n = aimd.limit();
+            let tickets: Vec<_> = (0..n).map(|i| aimd.started(i, 0, true)).collect();
+            for ticket in tickets {
+                tokio::time::advance(MS * 5).await;
+                aimd.finished(ticket, MS * 5, 0);
+            }
+            limits.push(aimd.limit());
+        }
+        // Doubling to 8 brought nothing: slow start ends there, then one more per round at most
+        // (until the latency guard stops it).
+        assert_eq!(&limits[..3], &[4, 8, 8], "{limits:?}");
+        assert!(*limits.last().unwrap() <= 11, "{limits:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_initial_value_is_bounded_by_the_max_and_one() {
         assert_eq!(Aimd::new(100, 8).limit(), 8);
         assert_eq!(Aimd::new(0, 8).limit(), 1);
         assert_eq!(Aimd::new(3, 0).limit(), 1);

@@ -13,6 +13,8 @@
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 use serde::de::DeserializeOwned;
@@ -89,17 +91,21 @@ pub(crate) fn spawn_page<T: DeserializeOwned + Send + 'static>(
     ask: Ask,
     want_ids: bool,
     ticket: Option<Ticket>,
+    ready_bytes: &Arc<AtomicUsize>,
 ) -> Result<PageTask<T>, Error> {
     let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
         Error::config("a scan must be polled inside a tokio runtime (it fetches pages in tasks)")
     })?;
     let resource = resource.clone();
     let query = query.clone().offset(ask.offset).limit(ask.limit);
+    let ready_bytes = Arc::clone(ready_bytes);
     Ok(PageTask(runtime.spawn(async move {
         let started = Instant::now();
         let page = resource.fetch_page(&query).await?;
         let latency = started.elapsed();
         let congestion = resource.connection.transport().congestion_events();
+        // Counted until the scan takes the page (`Scan::take_page`).
+        ready_bytes.fetch_add(page.body.len(), Ordering::Relaxed);
         let ids = page
             .layout
             .records

@@ -17,6 +17,8 @@ mod partition;
 use std::collections::VecDeque;
 use std::fmt;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 use futures::stream::{FuturesOrdered, Stream, StreamExt as _};
@@ -96,6 +98,8 @@ pub struct Scan<T> {
     /// Whether the reader had to wait for a page since the last one was taken: only then does
     /// more depth help (a reader slower than the server would only pile up pages).
     reader_waited: bool,
+    /// Bytes of the pages fetched and not taken yet (the fetch tasks count them in).
+    ready_bytes: Arc<AtomicUsize>,
     cursor: Cursor,
     slices: Option<Slices>,
     in_flight: FuturesOrdered<PageTask<T>>,
@@ -163,6 +167,7 @@ impl<T> Scan<T> {
             controller: options.concurrency.controller(),
             page_bytes: None,
             reader_waited: false,
+            ready_bytes: Arc::default(),
             options,
             cursor,
             slices,
@@ -219,6 +224,15 @@ impl<T> Scan<T> {
         self.cursor.total_moved
     }
 
+    /// Whether the pages already answered and waiting for the reader hold a quarter of
+    /// [`ScanOptions::max_in_flight_bytes`] (adaptive scans only): the reader is then the
+    /// bottleneck, and more pages would only wait in memory. Over a network, pages in flight
+    /// hold nothing until they come, so this does not hold a deep pipeline back.
+    fn waiting_pages_are_enough(&self) -> bool {
+        self.controller.is_some()
+            && self.ready_bytes.load(Ordering::Relaxed) >= self.options.max_in_flight_bytes / 4
+    }
+
     /// How many pages may be in flight now: the fixed depth, or the adaptive controller's
     /// limit within the byte cap.
     fn depth(&self) -> usize {
@@ -255,7 +269,7 @@ impl<T: DeserializeOwned + Send + 'static> Scan<T> {
             let in_flight = self.in_flight.len();
             let depth = self.depth();
             let needed = self.buffer.is_empty() && in_flight == 0;
-            if !needed && in_flight >= depth {
+            if !needed && (in_flight >= depth || self.waiting_pages_are_enough()) {
                 return Ok(());
             }
             let Some(ask) = self.cursor.plan(in_flight, depth) else {
@@ -267,7 +281,14 @@ impl<T: DeserializeOwned + Send + 'static> Scan<T> {
                 .controller
                 .as_mut()
                 .map(|controller| controller.started(in_flight, congestion, wanted));
-            let task = spawn_page(&self.resource, &self.query, ask, want_ids, ticket)?;
+            let task = spawn_page(
+                &self.resource,
+                &self.query,
+                ask,
+                want_ids,
+                ticket,
+                &self.ready_bytes,
+            )?;
             self.in_flight.push_back(task);
             // Credited to the pages that refill the pipeline after the wait, not to later ones.
             self.reader_waited = false;
@@ -289,6 +310,12 @@ impl<T: DeserializeOwned + Send + 'static> Scan<T> {
     /// Takes an answered page: the records the cursor keeps are decoded as they are yielded,
     /// on the thread that reads them (see [`fetch`] and [`Taken`]).
     fn take_page(&mut self, mut page: Fetched<T>) -> Result<(), Error> {
+        let bytes = page.page.body.len();
+        let _ = self
+            .ready_bytes
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                Some(n.saturating_sub(bytes))
+            });
         self.learn(&page);
         self.pages_taken = self.pages_taken.saturating_add(1);
         if let Some(cap) = self.options.max_pages
