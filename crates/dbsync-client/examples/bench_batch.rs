@@ -8,31 +8,22 @@
 //! cargo run --release -p dbsync-client --example bench_batch [ROUNDS]
 //! ```
 
+#[path = "bench_util/mod.rs"]
+mod bench_util;
+
 use std::time::{Duration, Instant};
 
+use bench_util::{bulk_records, raw_bulk};
 use dbsync_client::{BatchOptions, Connection};
 use dbsync_sandbox::Sandbox;
-use futures::StreamExt as _;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 const RECORDS: usize = 20_000;
 const PER_REQUEST: usize = 100;
 const IN_FLIGHT: usize = 4;
 
 fn records() -> Vec<Value> {
-    (0..RECORDS)
-        .map(|n| {
-            json!({
-                "n": n,
-                "email": format!("person-{n}@example.com"),
-                "first_name": "Ada",
-                "last_name": format!("Number {n}"),
-                "country": "GB",
-                "active": n % 2 == 0,
-                "score": (n % 100) as f64 / 2.0,
-            })
-        })
-        .collect()
+    bulk_records(RECORDS)
 }
 
 async fn client_arm(connection: &Connection, resource: &str, input: &[Value]) -> Duration {
@@ -52,45 +43,11 @@ async fn client_arm(connection: &Connection, resource: &str, input: &[Value]) ->
 }
 
 async fn raw_arm(http: &reqwest::Client, base: &str, resource: &str, input: &[Value]) -> Duration {
-    let url = format!("{base}/v1/{resource}/batch");
     let started = Instant::now();
-    let saved: usize = futures::stream::iter(input.chunks(PER_REQUEST))
-        .map(|chunk| {
-            let url = url.clone();
-            async move {
-                let body = serde_json::to_vec(&json!({ "records": chunk })).expect("json");
-                let key = format!("raw-{:032x}", rand_key());
-                let response = http
-                    .post(&url)
-                    .header("content-type", "application/json")
-                    .header("accept", "application/json")
-                    .header("idempotency-key", key)
-                    .body(body)
-                    .send()
-                    .await
-                    .expect("raw send");
-                assert_eq!(response.status().as_u16(), 200);
-                let bytes = response.bytes().await.expect("raw body");
-                let parsed: Value = serde_json::from_slice(&bytes).expect("raw json");
-                parsed["results"]
-                    .as_array()
-                    .map_or(0, |r| r.iter().filter(|i| i["status"] == 201).count())
-            }
-        })
-        .buffer_unordered(IN_FLIGHT)
-        .fold(0, |sum, n| async move { sum + n })
-        .await;
+    let saved = raw_bulk(http, base, resource, input, PER_REQUEST, IN_FLIGHT).await;
     let elapsed = started.elapsed();
     assert_eq!(saved, RECORDS, "a raw create failed");
     elapsed
-}
-
-/// A unique-enough key without pulling in another dependency.
-fn rand_key() -> u128 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    (u128::from(std::process::id()) << 64) | u128::from(n)
 }
 
 fn median(mut values: Vec<Duration>) -> Duration {
