@@ -1,5 +1,5 @@
 //! JSON Lines from standard input (or any async reader), bounded: a line longer than the
-//! limit (default [`MAX_LINE_BYTES`], 16 MiB) is an error naming the line, and input that ends
+//! limit (default [`MAX_LINE_BYTES`](crate::lines::MAX_LINE_BYTES), 16 MiB) is an error naming the line, and input that ends
 //! in the middle of a line (no final newline: the writer died mid-message) is an error too,
 //! never a message taken as complete.
 

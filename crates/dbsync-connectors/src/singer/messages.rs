@@ -1,5 +1,5 @@
 //! The Singer messages: `SCHEMA`, `RECORD` (with `time_extracted`) and `STATE`, written one a
-//! line ([`MessageWriter`]), and a target's input line parsed into a [`Message`].
+//! line ([`MessageWriter`](crate::singer::messages::MessageWriter)), and a target's input line parsed into a [`Message`](crate::singer::messages::Message).
 
 use std::io::Write;
 

@@ -9,7 +9,7 @@
 //! JSON line, the Singer target convention) only once every record before it is stored. The
 //! first record that is not stored (refused, or its outcome unknown) goes to the failures
 //! journal with the rest of its batch's failures; then the target stops reading, emits no
-//! further state, and fails with [`ConnectorError::RecordsFailed`].
+//! further state, and fails with [`ConnectorError::RecordsFailed`](crate::error::ConnectorError::RecordsFailed).
 
 use std::collections::HashMap;
 use std::fs::File;
