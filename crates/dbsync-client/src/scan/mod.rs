@@ -295,6 +295,12 @@ impl<T: DeserializeOwned + Send + 'static> Scan<T> {
         }
     }
 
+    /// Cancels every page in flight; the answered ones among them are no longer waiting.
+    fn drop_in_flight(&mut self) {
+        self.in_flight = FuturesOrdered::new();
+        self.ready_bytes.store(0, Ordering::Relaxed);
+    }
+
     /// Tells the controller how a page's request went, and learns its body's size.
     fn learn(&mut self, page: &Fetched<T>) {
         let bytes = page.page.body.len();
@@ -332,14 +338,14 @@ impl<T: DeserializeOwned + Send + 'static> Scan<T> {
             .cursor
             .accept(page.ask, &ids, page.page.layout.meta, page.signature)?
         {
-            Verdict::Refetch => self.in_flight = FuturesOrdered::new(),
+            Verdict::Refetch => self.drop_in_flight(),
             Verdict::Take {
                 skip,
                 take,
                 restart,
             } => {
                 if restart {
-                    self.in_flight = FuturesOrdered::new();
+                    self.drop_in_flight();
                 }
                 let taken = Taken {
                     end: skip.saturating_add(take).min(ids.len()),
@@ -381,7 +387,7 @@ impl<T: DeserializeOwned + Send + 'static> Scan<T> {
 
     fn fail(&mut self, error: Error) -> Poll<Option<Result<T, Error>>> {
         self.failed = true;
-        self.in_flight = FuturesOrdered::new();
+        self.drop_in_flight();
         self.buffer.clear();
         Poll::Ready(Some(Err(error)))
     }
