@@ -69,7 +69,9 @@ async fn a_scan_at_latency_goes_deeper_than_it_starts() {
     let sandbox = sandbox(6_000, 40).await;
     scan(&connection(&sandbox), ScanOptions::default(), None).await;
     let most = most_in_flight(&sandbox.request_log());
-    assert!(most >= 16, "at most {most} pages in flight (starts at 6)");
+    // Without growth the most is 6 (7 with the page being started); a quiet machine reaches
+    // 20-30, a loaded one (tests run in parallel on two cores) less.
+    assert!(most >= 10, "at most {most} pages in flight (starts at 6)");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
