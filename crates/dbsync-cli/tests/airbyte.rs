@@ -28,11 +28,11 @@ impl Server {
             .unwrap();
         let sandbox = runtime
             .block_on(
-                builder
-                    .auth(SandboxAuth::Bearer {
-                        token: TOKEN.into(),
-                    })
-                    .start(),
+                dbsync_openapi::sandbox::check_responses(builder.auth(SandboxAuth::Bearer {
+                    token: TOKEN.into(),
+                }))
+                .expect("docs/openapi.yaml loads")
+                .start(),
             )
             .unwrap();
         Self {

@@ -26,11 +26,11 @@ impl Env {
             .unwrap();
         let sandbox = runtime
             .block_on(
-                builder
-                    .auth(SandboxAuth::Bearer {
-                        token: TOKEN.into(),
-                    })
-                    .start(),
+                dbsync_openapi::sandbox::check_responses(builder.auth(SandboxAuth::Bearer {
+                    token: TOKEN.into(),
+                }))
+                .expect("docs/openapi.yaml loads")
+                .start(),
             )
             .unwrap();
         Self {

@@ -28,7 +28,13 @@ impl Env {
                 token: TOKEN.into(),
             })
             .seed_records(records);
-        let sandbox = runtime.block_on(builder.start()).unwrap();
+        let sandbox = runtime
+            .block_on(
+                dbsync_openapi::sandbox::check_responses(builder)
+                    .expect("docs/openapi.yaml loads")
+                    .start(),
+            )
+            .unwrap();
         Self {
             sandbox,
             config_dir: tempfile::tempdir().unwrap(),

@@ -15,12 +15,15 @@ fn an_answer_over_the_limit_exits_8_and_names_the_flag() {
         .unwrap();
     let sandbox = runtime
         .block_on(
-            Sandbox::builder()
-                .auth(SandboxAuth::Bearer {
-                    token: TOKEN.into(),
-                })
-                .seed_records(20)
-                .start(),
+            dbsync_openapi::sandbox::check_responses(
+                Sandbox::builder()
+                    .auth(SandboxAuth::Bearer {
+                        token: TOKEN.into(),
+                    })
+                    .seed_records(20),
+            )
+            .expect("docs/openapi.yaml loads")
+            .start(),
         )
         .unwrap();
     let config_dir = tempfile::tempdir().unwrap();

@@ -33,7 +33,13 @@ fn start(builders: Vec<SandboxBuilder>) -> Sandboxes {
     let sandboxes = runtime.block_on(async {
         let mut started = Vec::new();
         for builder in builders {
-            started.push(builder.start().await.unwrap());
+            started.push(
+                dbsync_openapi::sandbox::check_responses(builder)
+                    .expect("docs/openapi.yaml loads")
+                    .start()
+                    .await
+                    .unwrap(),
+            );
         }
         started
     });

@@ -17,7 +17,13 @@ impl Env {
             .enable_all()
             .build()
             .unwrap();
-        let sandbox = runtime.block_on(builder.start()).unwrap();
+        let sandbox = runtime
+            .block_on(
+                dbsync_openapi::sandbox::check_responses(builder)
+                    .expect("docs/openapi.yaml loads")
+                    .start(),
+            )
+            .unwrap();
         Self {
             sandbox,
             _runtime: runtime,

@@ -3,6 +3,8 @@
 //! server does not pile up pages; a fixed depth stays fixed. Requests in flight are read from
 //! the sandbox's request log (arrival time and time to answer of each request).
 
+mod common;
+
 use std::time::Duration;
 
 use dbsync_client::{BatchOptions, Concurrency, Connection, Query, ScanOptions};
@@ -11,14 +13,16 @@ use futures::StreamExt as _;
 use serde_json::{Value, json};
 
 async fn sandbox(records: u64, latency_ms: u64) -> Sandbox {
-    Sandbox::builder()
-        .auth(SandboxAuth::None)
-        .seed_records(records)
-        .latency(Duration::from_millis(latency_ms))
-        .log_capacity(100_000)
-        .start()
-        .await
-        .unwrap()
+    common::checked(
+        Sandbox::builder()
+            .auth(SandboxAuth::None)
+            .seed_records(records)
+            .latency(Duration::from_millis(latency_ms))
+            .log_capacity(100_000),
+    )
+    .start()
+    .await
+    .unwrap()
 }
 
 fn connection(sandbox: &Sandbox) -> Connection {

@@ -3,6 +3,8 @@
 //! size limit (a "gzip bomb") ends the call at the limit, counted on the inflated bytes.
 #![cfg(feature = "gzip")]
 
+mod common;
+
 use std::io::Write as _;
 use std::time::{Duration, Instant};
 
@@ -33,7 +35,10 @@ fn client(url: &str, limit: usize) -> Connection {
 
 #[tokio::test]
 async fn a_page_from_the_sandbox_arrives_compressed_and_decodes() {
-    let sandbox = Sandbox::builder().seed_records(1000).start().await.unwrap();
+    let sandbox = common::checked(Sandbox::builder().seed_records(1000))
+        .start()
+        .await
+        .unwrap();
     let page = client(sandbox.base_url(), MIB)
         .records()
         .list(&Query::new().limit(1000))

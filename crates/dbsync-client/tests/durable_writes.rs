@@ -1,6 +1,8 @@
 //! Durable bulk writes against the sandbox's faults: records from a stream, a failures journal
 //! written as the run goes, and resends of it that store the rest, each record exactly once.
 
+mod common;
+
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -89,7 +91,10 @@ async fn a_stream_under_faults_then_resends_store_each_record_exactly_once() {
         lost_response_rate: 0.15,
         ..Faults::default()
     };
-    let sandbox = Sandbox::builder().faults(faults).start().await.unwrap();
+    let sandbox = common::checked(Sandbox::builder().faults(faults))
+        .start()
+        .await
+        .unwrap();
     // No retries: every fault leaves its records rejected or unknown.
     let records = connection(&sandbox, RetryPolicy::none())
         .resource::<Value>("notes")
@@ -211,7 +216,7 @@ async fn a_stream_under_faults_then_resends_store_each_record_exactly_once() {
 
 #[tokio::test]
 async fn a_stream_is_read_only_as_fast_as_requests_can_carry_it() {
-    let sandbox = Sandbox::builder().start().await.unwrap();
+    let sandbox = common::checked(Sandbox::builder()).start().await.unwrap();
     let records = connection(&sandbox, RetryPolicy::default())
         .resource::<Value>("notes")
         .unwrap();
@@ -242,7 +247,7 @@ async fn a_stream_is_read_only_as_fast_as_requests_can_carry_it() {
 
 #[tokio::test]
 async fn records_failing_the_pre_flight_check_are_rejected_without_a_request() {
-    let sandbox = Sandbox::builder().start().await.unwrap();
+    let sandbox = common::checked(Sandbox::builder()).start().await.unwrap();
     let records = connection(&sandbox, RetryPolicy::default()).records();
     let schema = records.schema().await.unwrap();
     let records = records.with_schema(schema);

@@ -2,6 +2,8 @@
 //! fault injection: 20% `500`s, every 10th request `429`, dropped connections, truncated
 //! bodies and 10% of responses lost after the server acted (fixed seed).
 
+mod common;
+
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -59,7 +61,10 @@ async fn create_many_of_5000_under_faults_stores_each_record_exactly_once() {
         );
     }
 
-    let sandbox = Sandbox::builder().faults(faults).start().await.unwrap();
+    let sandbox = common::checked(Sandbox::builder().faults(faults))
+        .start()
+        .await
+        .unwrap();
     let connection = Connection::builder()
         .base_url(sandbox.base_url())
         .retry(
@@ -126,8 +131,7 @@ async fn create_many_of_5000_under_faults_stores_each_record_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_whose_answer_was_lost_is_sent_again_with_its_key_and_creates_nothing_twice() {
-    let sandbox = Sandbox::builder()
-        .faults(Faults::first_answer_lost())
+    let sandbox = common::checked(Sandbox::builder().faults(Faults::first_answer_lost()))
         .start()
         .await
         .unwrap();

@@ -1,6 +1,8 @@
 //! End-to-end over HTTPS against the sandbox's `tls` mode: a private CA (trusted or not),
 //! HTTP/2 by ALPN, a client certificate, a CONNECT proxy; and the bad TLS and proxy settings.
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,9 +17,7 @@ use tokio::net::{TcpListener, TcpStream};
 const LIMIT: Duration = Duration::from_secs(20);
 
 async fn https_sandbox() -> Sandbox {
-    Sandbox::builder()
-        .tls(true)
-        .seed_records(3)
+    common::checked(Sandbox::builder().tls(true).seed_records(3))
         .start()
         .await
         .unwrap()
@@ -102,12 +102,14 @@ async fn without_the_ca_the_error_is_tls_and_says_to_add_it() {
 
 #[tokio::test]
 async fn a_client_certificate_is_presented_when_the_server_requires_one() {
-    let sandbox = Sandbox::builder()
-        .tls(true)
-        .require_client_certificates(true)
-        .start()
-        .await
-        .unwrap();
+    let sandbox = common::checked(
+        Sandbox::builder()
+            .tls(true)
+            .require_client_certificates(true),
+    )
+    .start()
+    .await
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let ca = write(&dir, "ca.pem", sandbox.ca_certificate_pem().unwrap());
     let identity = sandbox.client_identity_pem().unwrap();

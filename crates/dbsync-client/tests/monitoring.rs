@@ -20,14 +20,16 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const ADMIN: &str = "admin-token-xyz";
 
 async fn bearer_sandbox() -> (Sandbox, Connection) {
-    let sandbox = Sandbox::builder()
-        .auth(SandboxAuth::Bearer {
-            token: ADMIN.into(),
-        })
-        .rate_limit(10_000)
-        .start()
-        .await
-        .unwrap();
+    let sandbox = common::checked(
+        Sandbox::builder()
+            .auth(SandboxAuth::Bearer {
+                token: ADMIN.into(),
+            })
+            .rate_limit(10_000),
+    )
+    .start()
+    .await
+    .unwrap();
     let connection = Connection::builder()
         .base_url(sandbox.base_url())
         .auth(BearerAuth::new(ADMIN))
@@ -51,7 +53,7 @@ async fn usage_and_the_last_rate_limit_headers() {
     assert!(connection.last_rate_limit().unwrap().remaining.unwrap() < remaining);
 
     // A plan without a limit answers nulls.
-    let unlimited = Sandbox::builder().start().await.unwrap();
+    let unlimited = common::checked(Sandbox::builder()).start().await.unwrap();
     let open = Connection::builder()
         .base_url(unlimited.base_url())
         .build()

@@ -3,6 +3,8 @@
 //! seconds spans several windows. Every run must see no `429` and lose nothing; the timing
 //! figures (share of the budget used) are measured by the benchmarks, not asserted here.
 
+mod common;
+
 use std::time::Duration;
 
 use dbsync_client::{BatchOptions, Connection, Query, Record};
@@ -13,15 +15,17 @@ use serde_json::{Value, json};
 const WINDOW: Duration = Duration::from_secs(2);
 
 async fn sandbox(records: u64, per_window: u32) -> Sandbox {
-    Sandbox::builder()
-        .auth(SandboxAuth::None)
-        .seed_records(records)
-        .rate_limit(per_window)
-        .rate_limit_window(WINDOW)
-        .log_capacity(100_000)
-        .start()
-        .await
-        .unwrap()
+    common::checked(
+        Sandbox::builder()
+            .auth(SandboxAuth::None)
+            .seed_records(records)
+            .rate_limit(per_window)
+            .rate_limit_window(WINDOW)
+            .log_capacity(100_000),
+    )
+    .start()
+    .await
+    .unwrap()
 }
 
 fn connection(sandbox: &Sandbox) -> Connection {

@@ -1,6 +1,8 @@
 //! Rotating the API key of a running client while 8 tasks send requests continuously: no
 //! request fails, the old secrets die, and no secret reaches the API log or the traces.
 
+mod common;
+
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -38,13 +40,12 @@ async fn rotating_under_load_fails_no_request() {
     // Global, so the worker tasks on other threads are traced too (this binary has one test).
     tracing::subscriber::set_global_default(subscriber).unwrap();
 
-    let sandbox = Sandbox::builder()
-        .auth(SandboxAuth::Bearer {
-            token: ADMIN.into(),
-        })
-        .start()
-        .await
-        .unwrap();
+    let sandbox = common::checked(Sandbox::builder().auth(SandboxAuth::Bearer {
+        token: ADMIN.into(),
+    }))
+    .start()
+    .await
+    .unwrap();
     let admin = Connection::builder()
         .base_url(sandbox.base_url())
         .auth(BearerAuth::new(ADMIN))

@@ -2,6 +2,8 @@
 //! against the in-process sandbox with injected faults (20% `500`s, every 10th request a `429`,
 //! dropped connections, truncated bodies, 10% responses lost after the server acted).
 
+mod common;
+
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
@@ -32,12 +34,14 @@ fn faults(seed: u64) -> Faults {
 }
 
 async fn sandbox(seed: u64) -> Sandbox {
-    Sandbox::builder()
-        .seed_records(RECORDS)
-        .faults(faults(seed))
-        .start()
-        .await
-        .unwrap()
+    common::checked(
+        Sandbox::builder()
+            .seed_records(RECORDS)
+            .faults(faults(seed)),
+    )
+    .start()
+    .await
+    .unwrap()
 }
 
 /// A connection whose retry budget survives 40% of failed requests.
@@ -308,8 +312,7 @@ async fn consistent_partitions_during_deletes_yield_every_lasting_record_once() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_incremental_scan_in_windows_yields_exactly_the_changed_records_and_a_watermark() {
-    let sandbox = Sandbox::builder()
-        .seed_records(2_000)
+    let sandbox = common::checked(Sandbox::builder().seed_records(2_000))
         .start()
         .await
         .unwrap();
@@ -370,7 +373,10 @@ async fn an_incremental_scan_in_windows_yields_exactly_the_changed_records_and_a
 
 #[tokio::test]
 async fn a_checkpoint_is_refused_by_another_resource_and_a_bad_query_fails_the_scan() {
-    let sandbox = Sandbox::builder().seed_records(10).start().await.unwrap();
+    let sandbox = common::checked(Sandbox::builder().seed_records(10))
+        .start()
+        .await
+        .unwrap();
     let connection = connect(&sandbox);
     let scan = connection.records().scan(Query::new().limit(3));
     let checkpoint = scan.checkpoint();
@@ -389,7 +395,10 @@ async fn a_checkpoint_is_refused_by_another_resource_and_a_bad_query_fails_the_s
 
 #[tokio::test]
 async fn a_finished_scan_checkpoint_resumes_to_nothing_and_sequential_scans_work() {
-    let sandbox = Sandbox::builder().seed_records(25).start().await.unwrap();
+    let sandbox = common::checked(Sandbox::builder().seed_records(25))
+        .start()
+        .await
+        .unwrap();
     let records = connect(&sandbox).records();
     let mut scan = records.scan_with(Query::new().limit(10), ScanOptions::sequential());
     let mut n = 0;
@@ -448,16 +457,14 @@ async fn date_partitions_under_faults_yield_each_record_of_the_range_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scan_that_fails_resumes_from_its_checkpoint_until_done_with_each_id_once() {
     // No retries: every injected fault ends the scan, and the scan resumes from its checkpoint.
-    let sandbox = Sandbox::builder()
-        .seed_records(3_000)
-        .faults(Faults {
-            seed: 21,
-            error_rate: 0.15,
-            ..Faults::default()
-        })
-        .start()
-        .await
-        .unwrap();
+    let sandbox = common::checked(Sandbox::builder().seed_records(3_000).faults(Faults {
+        seed: 21,
+        error_rate: 0.15,
+        ..Faults::default()
+    }))
+    .start()
+    .await
+    .unwrap();
     let connection = Connection::builder()
         .base_url(sandbox.base_url())
         .retry(RetryPolicy::none())

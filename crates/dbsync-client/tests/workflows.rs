@@ -172,8 +172,7 @@ async fn waiting_returns_the_finished_run() {
 }
 
 async fn sandbox(duration: Duration) -> (Sandbox, Connection) {
-    let sandbox = Sandbox::builder()
-        .workflow_duration(duration)
+    let sandbox = common::checked(Sandbox::builder().workflow_duration(duration))
         .start()
         .await
         .unwrap();

@@ -1,6 +1,8 @@
 //! The sandbox compresses a response with gzip when the request asks (`Accept-Encoding: gzip`)
 //! and only then.
 
+mod common;
+
 use std::io::Read as _;
 
 use dbsync_sandbox::Sandbox;
@@ -13,7 +15,10 @@ fn raw_client() -> reqwest::Client {
 
 #[tokio::test]
 async fn a_page_is_gzipped_when_asked_and_plain_otherwise() {
-    let sandbox = Sandbox::builder().seed_records(1000).start().await.unwrap();
+    let sandbox = common::checked(Sandbox::builder().seed_records(1000))
+        .start()
+        .await
+        .unwrap();
     let url = format!("{}/v1/records?limit=1000", sandbox.base_url());
     let http = raw_client();
 
@@ -51,7 +56,10 @@ async fn a_page_is_gzipped_when_asked_and_plain_otherwise() {
 
 #[tokio::test]
 async fn an_encoding_it_does_not_speak_gets_plain_json() {
-    let sandbox = Sandbox::builder().seed_records(10).start().await.unwrap();
+    let sandbox = common::checked(Sandbox::builder().seed_records(10))
+        .start()
+        .await
+        .unwrap();
     let response = raw_client()
         .get(format!("{}/v1/records", sandbox.base_url()))
         .header("accept-encoding", "br, zstd")

@@ -18,16 +18,18 @@ const REDIRECT: &str = "http://127.0.0.1:9/callback";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
 async fn oauth_sandbox(ttl: Duration) -> Sandbox {
-    Sandbox::builder()
-        .auth(SandboxAuth::OAuth2 {
-            client_id: CLIENT_ID.into(),
-            client_secret: CLIENT_SECRET.into(),
-        })
-        .token_ttl(ttl)
-        .seed_records(3)
-        .start()
-        .await
-        .expect("sandbox starts")
+    common::checked(
+        Sandbox::builder()
+            .auth(SandboxAuth::OAuth2 {
+                client_id: CLIENT_ID.into(),
+                client_secret: CLIENT_SECRET.into(),
+            })
+            .token_ttl(ttl)
+            .seed_records(3),
+    )
+    .start()
+    .await
+    .expect("sandbox starts")
 }
 
 /// No connection pool: no idle timers for the paused clock to jump to.
@@ -536,13 +538,12 @@ async fn every_api_endpoint_rejects_missing_or_invalid_tokens() {
 
 #[tokio::test]
 async fn token_endpoint_exists_only_in_oauth2_mode() {
-    let sandbox = Sandbox::builder()
-        .auth(SandboxAuth::Bearer {
-            token: "demo".into(),
-        })
-        .start()
-        .await
-        .unwrap();
+    let sandbox = common::checked(Sandbox::builder().auth(SandboxAuth::Bearer {
+        token: "demo".into(),
+    }))
+    .start()
+    .await
+    .unwrap();
     let (status, _, body) = token_request(
         &sandbox,
         Some((CLIENT_ID, CLIENT_SECRET)),
@@ -648,15 +649,17 @@ async fn a_parameter_given_twice_is_an_invalid_request_and_many_distinct_ones_ar
 
 #[tokio::test]
 async fn token_endpoint_honours_the_configured_body_limit() {
-    let sandbox = Sandbox::builder()
-        .auth(SandboxAuth::OAuth2 {
-            client_id: CLIENT_ID.into(),
-            client_secret: CLIENT_SECRET.into(),
-        })
-        .max_body_bytes(1024)
-        .start()
-        .await
-        .expect("sandbox starts");
+    let sandbox = common::checked(
+        Sandbox::builder()
+            .auth(SandboxAuth::OAuth2 {
+                client_id: CLIENT_ID.into(),
+                client_secret: CLIENT_SECRET.into(),
+            })
+            .max_body_bytes(1024),
+    )
+    .start()
+    .await
+    .expect("sandbox starts");
     // Under the limit: a token, as always.
     client_credentials(&sandbox).await;
     // Over the limit (an ignored extra parameter makes it 4 KiB): a 413 in RFC 6749's error
@@ -755,15 +758,17 @@ async fn an_unregistered_or_overlong_redirect_uri_is_a_400_page_and_no_code_is_i
 
 #[tokio::test]
 async fn registered_redirect_uris_replace_the_loopback_default() {
-    let sandbox = Sandbox::builder()
-        .auth(SandboxAuth::OAuth2 {
-            client_id: CLIENT_ID.into(),
-            client_secret: CLIENT_SECRET.into(),
-        })
-        .redirect_uris(["https://app.example/cb"])
-        .start()
-        .await
-        .unwrap();
+    let sandbox = common::checked(
+        Sandbox::builder()
+            .auth(SandboxAuth::OAuth2 {
+                client_id: CLIENT_ID.into(),
+                client_secret: CLIENT_SECRET.into(),
+            })
+            .redirect_uris(["https://app.example/cb"]),
+    )
+    .start()
+    .await
+    .unwrap();
     let (status, query) = authorize_to(&sandbox, "https://app.example/cb").await;
     assert_eq!(status, StatusCode::FOUND);
     assert!(param(&query, "code").is_some());

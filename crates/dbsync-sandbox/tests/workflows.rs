@@ -12,8 +12,7 @@ use serde_json::{Value, json};
 const WF: &str = "wf_sync_contacts";
 
 async fn sandbox(duration: Duration) -> (Sandbox, Client) {
-    let sandbox = Sandbox::builder()
-        .workflow_duration(duration)
+    let sandbox = common::checked(Sandbox::builder().workflow_duration(duration))
         .start()
         .await
         .expect("sandbox starts");
@@ -225,8 +224,7 @@ async fn bad_trigger_bodies_are_rejected() {
 
 #[tokio::test]
 async fn a_trigger_body_over_the_configured_limit_is_413() {
-    let sandbox = Sandbox::builder()
-        .max_body_bytes(1024)
+    let sandbox = common::checked(Sandbox::builder().max_body_bytes(1024))
         .start()
         .await
         .expect("sandbox starts");

@@ -10,6 +10,13 @@ use dbsync_auth::{Auth, AuthError, AuthRequest};
 use dbsync_client::{Connection, ConnectionBuilder, RetryPolicy};
 use wiremock::MockServer;
 
+/// `builder` with every response checked against docs/openapi.yaml: a response the document
+/// does not describe panics the server task and fails the request that got it
+/// (`dbsync_openapi::sandbox`).
+pub fn checked(builder: dbsync_sandbox::SandboxBuilder) -> dbsync_sandbox::SandboxBuilder {
+    dbsync_openapi::sandbox::check_responses(builder).expect("docs/openapi.yaml loads")
+}
+
 /// Retries with tiny backoffs, so real-clock tests stay fast.
 pub fn quick_retries() -> RetryPolicy {
     // 3 retries and no deadline: what these tests were written for (the defaults are a safety
