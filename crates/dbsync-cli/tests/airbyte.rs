@@ -3,6 +3,8 @@
 //! protocol's YAML), read piped into write copying every record once under faults, resumable
 //! states, partitions, and bad input.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -21,20 +23,12 @@ struct Server {
 
 impl Server {
     fn start(builder: SandboxBuilder) -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let sandbox = runtime
-            .block_on(
-                dbsync_openapi::sandbox::check_responses(builder.auth(SandboxAuth::Bearer {
-                    token: TOKEN.into(),
-                }))
-                .expect("docs/openapi.yaml loads")
-                .start(),
-            )
-            .unwrap();
+        let (runtime, sandbox) = common::start_checked(
+            builder.auth(SandboxAuth::Bearer {
+                token: TOKEN.into(),
+            }),
+            2,
+        );
         Self {
             sandbox,
             _runtime: runtime,

@@ -1,6 +1,8 @@
 //! `dbsync export` (resumable, incremental, partitioned), CSV input, `delete --file` and stdin,
 //! `--dry-run` and the delete confirmation: the real binary against the sandbox (127.0.0.1:0).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
@@ -19,20 +21,12 @@ struct Env {
 
 impl Env {
     fn start(builder: SandboxBuilder) -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let sandbox = runtime
-            .block_on(
-                dbsync_openapi::sandbox::check_responses(builder.auth(SandboxAuth::Bearer {
-                    token: TOKEN.into(),
-                }))
-                .expect("docs/openapi.yaml loads")
-                .start(),
-            )
-            .unwrap();
+        let (runtime, sandbox) = common::start_checked(
+            builder.auth(SandboxAuth::Bearer {
+                token: TOKEN.into(),
+            }),
+            2,
+        );
         Self {
             sandbox,
             dir: tempfile::tempdir().unwrap(),
@@ -54,12 +48,7 @@ impl Env {
 
     /// `dbsync --url <sandbox> --auth bearer --token TOKEN` with a clean environment.
     fn std_cmd(&self) -> std::process::Command {
-        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("dbsync"));
-        for (var, _) in std::env::vars() {
-            if var.starts_with("DBSYNC_") || var == "JOB_COMPLETION_INDEX" {
-                cmd.env_remove(var);
-            }
-        }
+        let mut cmd = common::clean_std_command();
         cmd.env("DBSYNC_CONFIG_DIR", self.dir.path());
         cmd.args([
             "--url",

@@ -2,6 +2,8 @@
 //! real binary against the sandbox started in-process (127.0.0.1:0), profiles in a temporary
 //! DBSYNC_CONFIG_DIR.
 
+mod common;
+
 use std::path::Path;
 
 use assert_cmd::Command;
@@ -18,23 +20,12 @@ struct Env {
 
 impl Env {
     fn new(records: u64) -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
         let builder = Sandbox::builder()
             .auth(SandboxAuth::Bearer {
                 token: TOKEN.into(),
             })
             .seed_records(records);
-        let sandbox = runtime
-            .block_on(
-                dbsync_openapi::sandbox::check_responses(builder)
-                    .expect("docs/openapi.yaml loads")
-                    .start(),
-            )
-            .unwrap();
+        let (runtime, sandbox) = common::start_checked(builder, 2);
         Self {
             sandbox,
             config_dir: tempfile::tempdir().unwrap(),
@@ -48,12 +39,7 @@ impl Env {
 
     /// `dbsync` with no DBSYNC_* from outside, profiles in the temporary directory, JSON Lines out.
     fn bare(&self) -> Command {
-        let mut cmd = Command::cargo_bin("dbsync").unwrap();
-        for (name, _) in std::env::vars() {
-            if name.starts_with("DBSYNC_") {
-                cmd.env_remove(name);
-            }
-        }
+        let mut cmd = common::clean_command();
         cmd.env("DBSYNC_CONFIG_DIR", self.config_dir.path());
         cmd.args(["--format", "jsonl"]);
         cmd

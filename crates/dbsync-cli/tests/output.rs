@@ -2,6 +2,8 @@
 //! `COLUMNS`, errors as JSON with `--format json`, `--limit`/`--page-size`, `dbsync man`,
 //! completions, and the environment variables in `--help`.
 
+mod common;
+
 use assert_cmd::Command;
 use dbsync_sandbox::{Sandbox, SandboxAuth};
 use serde_json::Value;
@@ -17,23 +19,12 @@ struct Env {
 
 impl Env {
     fn bearer(records: u64) -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
         let builder = Sandbox::builder()
             .auth(SandboxAuth::Bearer {
                 token: TOKEN.into(),
             })
             .seed_records(records);
-        let sandbox = runtime
-            .block_on(
-                dbsync_openapi::sandbox::check_responses(builder)
-                    .expect("docs/openapi.yaml loads")
-                    .start(),
-            )
-            .unwrap();
+        let (runtime, sandbox) = common::start_checked(builder, 2);
         Self {
             sandbox,
             config_dir: tempfile::tempdir().unwrap(),
@@ -55,13 +46,7 @@ impl Env {
 }
 
 fn bare(config_dir: &std::path::Path) -> Command {
-    let mut cmd = Command::cargo_bin("dbsync").unwrap();
-    for (var, _) in std::env::vars_os() {
-        let name = var.to_string_lossy();
-        if name.starts_with("DBSYNC_") || name == "COLUMNS" || name == "NO_COLOR" {
-            cmd.env_remove(&var);
-        }
-    }
+    let mut cmd = common::clean_command();
     cmd.env("DBSYNC_CONFIG_DIR", config_dir);
     cmd
 }

@@ -1,6 +1,7 @@
 //! `dbsync schema` against the sandbox: the DBSync schema JSON, `--json-schema` and `--rust`.
 
-use assert_cmd::Command;
+mod common;
+
 use dbsync_sandbox::{Sandbox, SandboxBuilder, Schema};
 use serde_json::{Value, json};
 
@@ -12,18 +13,7 @@ struct Env {
 
 impl Env {
     fn start(builder: SandboxBuilder) -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let sandbox = runtime
-            .block_on(
-                dbsync_openapi::sandbox::check_responses(builder)
-                    .expect("docs/openapi.yaml loads")
-                    .start(),
-            )
-            .unwrap();
+        let (runtime, sandbox) = common::start_checked(builder, 1);
         Self {
             sandbox,
             _runtime: runtime,
@@ -32,15 +22,7 @@ impl Env {
 
     /// `dbsync --url <sandbox> schema ARGS`: (exit code, stdout, stderr).
     fn schema(&self, args: &[&str]) -> (i32, String, String) {
-        let mut cmd = Command::cargo_bin("dbsync").unwrap();
-        for var in [
-            "DBSYNC_API_URL",
-            "DBSYNC_AUTH_TYPE",
-            "DBSYNC_TOKEN",
-            "DBSYNC_CONFIG",
-        ] {
-            cmd.env_remove(var);
-        }
+        let mut cmd = common::clean_command();
         let dir = tempfile::tempdir().unwrap();
         cmd.env("DBSYNC_CONFIG_DIR", dir.path());
         cmd.args(["--url", self.sandbox.base_url(), "--auth", "none", "schema"]);

@@ -2,6 +2,8 @@
 //! message formats of the Singer specification, resuming from a mid-stream state, partitions,
 //! and bad input.
 
+mod common;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -18,20 +20,12 @@ struct Server {
 
 impl Server {
     fn start(builder: SandboxBuilder) -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let sandbox = runtime
-            .block_on(
-                dbsync_openapi::sandbox::check_responses(builder.auth(SandboxAuth::Bearer {
-                    token: TOKEN.into(),
-                }))
-                .expect("docs/openapi.yaml loads")
-                .start(),
-            )
-            .unwrap();
+        let (runtime, sandbox) = common::start_checked(
+            builder.auth(SandboxAuth::Bearer {
+                token: TOKEN.into(),
+            }),
+            2,
+        );
         Self { sandbox, runtime }
     }
 
@@ -70,16 +64,7 @@ impl Server {
 }
 
 fn dbsync() -> Command {
-    let mut cmd = Command::cargo_bin("dbsync").unwrap();
-    for var in [
-        "DBSYNC_API_URL",
-        "DBSYNC_AUTH_TYPE",
-        "DBSYNC_TOKEN",
-        "DBSYNC_CONFIG",
-        "JOB_COMPLETION_INDEX",
-    ] {
-        cmd.env_remove(var);
-    }
+    let mut cmd = common::clean_command();
     cmd.env("DBSYNC_TOKEN", TOKEN);
     cmd
 }
