@@ -20,8 +20,7 @@ const CLIENT_SECRET: &str = "stores-secret-0123456789";
 const REDIRECT: &str = "http://127.0.0.1:9/callback";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
-/// Not checked against docs/openapi.yaml: the caller wraps it in `common::checked` unless the
-/// test provokes a `503`, which the document (and the contract) does not list.
+/// Not checked against docs/openapi.yaml by itself: the caller wraps it in `common::checked`.
 fn oauth(limits: StoreLimits) -> SandboxBuilder {
     Sandbox::builder()
         .auth(SandboxAuth::OAuth2 {
@@ -147,8 +146,7 @@ async fn client_credentials_refresh_tokens_and_used_codes_are_swept() {
 async fn a_full_token_store_refuses_with_503_and_keeps_every_live_token() {
     let mut limits = StoreLimits::default();
     limits.max_access_tokens = 5;
-    // Unchecked: the full store answers `503`, which docs/openapi.yaml does not list.
-    let sandbox = oauth(limits).start().await.unwrap();
+    let sandbox = common::checked(oauth(limits)).start().await.unwrap();
     let mut tokens = Vec::new();
     for _ in 0..5 {
         let (status, _, body) = client_credentials(&sandbox).await;
@@ -252,8 +250,7 @@ async fn workflow_runs_are_capped_in_count_and_bytes_and_swept_after_retention()
     limits.max_runs = 3;
     limits.max_run_input_bytes = 1000;
     limits.run_retention = Duration::from_secs(10);
-    // Unchecked: the full run store answers `503`, which docs/openapi.yaml does not list.
-    let sandbox = Sandbox::builder()
+    let sandbox = common::checked(Sandbox::builder())
         .workflow_duration(Duration::from_secs(2))
         .store_limits(limits)
         .start()
