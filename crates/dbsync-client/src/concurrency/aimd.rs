@@ -14,8 +14,9 @@
 //!   requests sent before the last decrease do not decrease it again);
 //! - **latency guard**: an answer slower than twice the fastest recent one plus
 //!   [`LATENCY_SLACK`] means requests queue (at the server, at the rate limiter, on the CPU):
-//!   the limit stops growing; four times plus five slacks decreases it gently ([`EASE_OFF`])
-//!   once per round trip;
+//!   the limit stops growing; a round trip in which most answers were that slow gives one
+//!   back (the queue then holds requests, and their memory, that bring no more answers); four
+//!   times plus five slacks decreases it gently ([`EASE_OFF`]) once per round trip;
 //! - **throughput guard**: in slow start, a round trip whose answers per second did not rise by
 //!   a tenth over the last one's ends slow start without growing the limit; after it, a round
 //!   trip that lost answers per second does not grow it: more in flight that brings no more
@@ -33,7 +34,7 @@ pub(crate) const BACK_OFF: f64 = 0.75;
 pub(crate) const EASE_OFF: f64 = 0.9;
 /// Added to the latency threshold so that a few milliseconds of jitter on a fast server (or
 /// loopback) is not taken for queueing.
-pub(crate) const LATENCY_SLACK: Duration = Duration::from_millis(10);
+pub(crate) const LATENCY_SLACK: Duration = Duration::from_millis(5);
 /// In slow start, a round's answers per second must reach this share of the last round's for
 /// the limit to double again (after it, a round must not lose answers per second to grow by
 /// one): a larger limit that brings no more answers is not kept growing.
@@ -63,6 +64,8 @@ struct Round {
     saturated: bool,
     /// An answer was slower than twice the baseline (plus slack).
     slow: bool,
+    /// How many of its answers were slow (see `slow`).
+    slow_answers: u32,
     /// An answer was slower than four times the baseline (plus five slacks).
     queued: bool,
     /// When the round began, and how many answers came in it.
@@ -141,7 +144,9 @@ impl Aimd {
         }
         let baseline = self.observe_latency(latency);
         self.round.answers = self.round.answers.saturating_add(1);
-        self.round.slow |= latency > baseline * 2 + LATENCY_SLACK;
+        let slow = latency > baseline * 2 + LATENCY_SLACK;
+        self.round.slow |= slow;
+        self.round.slow_answers = self.round.slow_answers.saturating_add(u32::from(slow));
         self.round.queued |= latency > baseline * 4 + LATENCY_SLACK * 5;
         if ticket.seq < self.round.first {
             return; // sent in an earlier round
@@ -169,7 +174,11 @@ impl Aimd {
         if rate.is_some() {
             self.last_rate = rate;
         }
-        if round.slow || !gained {
+        if round.slow_answers.saturating_mul(2) > round.answers {
+            // Mostly slow: requests queue without bringing more answers.
+            self.slow_start = false;
+            self.limit = self.limit.saturating_sub(1).max(1);
+        } else if round.slow || !gained {
             self.slow_start = false;
         } else if round.saturated {
             let grown = if self.slow_start {
@@ -275,12 +284,25 @@ mod tests {
         // A fast round sets the baseline (20 ms).
         rounds(&mut aimd, 1, 20 * MS, |_| false).await;
         assert_eq!(aimd.limit(), 8);
-        // 60 ms > 2 x 20 + 10: no growth.
-        let limits = rounds(&mut aimd, 3, 60 * MS, |_| false).await;
+        // 55 ms > 2 x 20 + 5 in half the answers: no growth.
+        let mut limits = Vec::new();
+        for _ in 0..3 {
+            let tickets: Vec<_> = (0..8).map(|i| aimd.started(i, 0, true)).collect();
+            tokio::time::advance(55 * MS).await;
+            for (i, ticket) in tickets.into_iter().enumerate() {
+                let latency = if i % 2 == 0 { 55 * MS } else { 30 * MS };
+                aimd.finished(ticket, latency, 0);
+            }
+            limits.push(aimd.limit());
+        }
         assert_eq!(limits, vec![8, 8, 8]);
-        // 200 ms > 4 x 20 + 50: eased off once per round trip.
+        // 60 ms in every answer: one given back per round trip (the first round still counts
+        // the last fast answers).
+        let limits = rounds(&mut aimd, 3, 60 * MS, |_| false).await;
+        assert_eq!(limits, vec![8, 7, 6]);
+        // 200 ms > 4 x 20 + 25: eased off once per round trip.
         let limits = rounds(&mut aimd, 2, 200 * MS, |_| false).await;
-        assert_eq!(limits, vec![7, 6]);
+        assert_eq!(limits, vec![5, 4]);
     }
 
     #[tokio::test(start_paused = true)]
@@ -326,6 +348,31 @@ mod tests {
         // (until the latency guard stops it).
         assert_eq!(&limits[..3], &[4, 8, 8], "{limits:?}");
         assert!(*limits.last().unwrap() <= 11, "{limits:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_limit_whose_requests_mostly_queue_gives_one_back_per_round() {
+        // A server that works on 4 requests at once, 2 ms each: n in flight take n / 2 ms, so
+        // answers per second stay the same whatever n. Slow start doubles to 32 (16 ms: a
+        // round at 16 answered as fast as the last), where most answers are slower than
+        // 2 x 4 + 5 ms; each such round gives one back, down to where they are not (26).
+        // Without that, the limit would stay at 32 (16 ms is under 4 x 4 + 25 ms: no ease-off),
+        // holding requests in a queue for nothing.
+        let mut aimd = Aimd::new(8, 64);
+        let mut limits = Vec::new();
+        for _ in 0..60 {
+            let n = aimd.limit();
+            let latency = MS * u32::try_from(n.max(4) / 2).unwrap();
+            let tickets: Vec<_> = (0..n).map(|i| aimd.started(i, 0, true)).collect();
+            tokio::time::advance(latency).await;
+            for ticket in tickets {
+                aimd.finished(ticket, latency, 0);
+            }
+            limits.push(aimd.limit());
+        }
+        assert_eq!(&limits[..3], &[16, 32, 32], "{limits:?}");
+        let settled = &limits[20..];
+        assert!(settled.iter().all(|l| (26..=28).contains(l)), "{limits:?}");
     }
 
     #[tokio::test(start_paused = true)]
