@@ -29,7 +29,10 @@ pub const MAX_RAW_PATH_BYTES: usize = 8 * 1024;
 ///
 /// A `POST` is retried only when it carries an idempotency key
 /// ([`RawRequest::idempotency_key`]), like every other `POST` of the client.
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` shows the method, the path, the query's names and the body's size, never a
+/// query value, the body or a header value: any of them may carry a secret.
+#[derive(Clone)]
 pub struct RawRequest {
     method: Method,
     path: String,
@@ -37,6 +40,20 @@ pub struct RawRequest {
     body: Option<Bytes>,
     options: CallOptions,
     idempotency_key: Option<String>,
+}
+
+impl std::fmt::Debug for RawRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let query: Vec<&str> = self.query.iter().map(|(name, _)| name.as_str()).collect();
+        f.debug_struct("RawRequest")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &query)
+            .field("body_bytes", &self.body.as_ref().map(Bytes::len))
+            .field("options", &self.options)
+            .field("idempotency_key", &self.idempotency_key.is_some())
+            .finish()
+    }
 }
 
 impl RawRequest {
@@ -250,6 +267,31 @@ mod tests {
         raw_url(&base, &RawRequest::new(Method::GET, path))
             .map(|url| url.to_string())
             .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn debug_shows_no_query_value_body_header_value_or_key() {
+        let request = RawRequest::new(Method::POST, "records?api_key=q-secret-1&limit=5")
+            .json_body(r#"{"password":"b-secret-2"}"#)
+            .header("X-Api-Key", "h-secret-3")
+            .idempotency_key("k-secret-4");
+        let shown = format!("{request:?}");
+        for secret in ["q-secret-1", "b-secret-2", "h-secret-3", "k-secret-4"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        for visible in [
+            "POST",
+            "records",
+            "api_key",
+            "limit",
+            "x-api-key",
+            "body_bytes: Some(25)",
+        ] {
+            assert!(
+                shown.to_lowercase().contains(&visible.to_lowercase()),
+                "{shown}"
+            );
+        }
     }
 
     #[test]
