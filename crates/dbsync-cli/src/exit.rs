@@ -43,11 +43,13 @@ Exit codes:
   2  usage (bad command line)
   3  auth (bad or missing credentials)
   4  not found
-  5  validation (local or server); also a bulk create/update where records were invalid
+  5  validation (local or server); also a bulk create/update or `dbsync target` where the
+     server rejected records (they are in the failures journal)
   6  rate limited after retries
   7  server error (5xx)
   8  network (unreachable, timeout, TLS)
-  9  forbidden (the credentials lack a scope the command needs)";
+  9  forbidden (the credentials lack a scope the command needs)
+`dbsync airbyte` exits 1 on any failure; its TRACE message says which kind.";
 
 /// A failure the CLI reports: one line (plus validation details) and an exit class.
 #[derive(Debug)]

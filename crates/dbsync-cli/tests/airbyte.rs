@@ -442,7 +442,7 @@ fn partitioned_reads_take_every_record_once() {
     assert_eq!(all, (1..=250).collect::<Vec<i64>>());
     let incremental = catalog_with(dir.path(), "incremental");
     let refused = read(&config, &incremental, &["--partition", "0/3"]);
-    assert_ne!(refused.code, 0);
+    assert_eq!(refused.code, 1, "documented: any failure exits 1");
     assert_eq!(refused.trace_error().0, "config_error");
 }
 
@@ -494,7 +494,7 @@ fn bad_catalogs_and_states_are_config_errors() {
     let config = server.config(dir.path(), "config.json", json!({}));
     let unknown = make_catalog(dir.path(), &[("contacts", "full_refresh")], "append");
     let run = read(&config, &unknown, &[]);
-    assert_ne!(run.code, 0);
+    assert_eq!(run.code, 1);
     let (kind, message) = run.trace_error();
     assert_eq!(kind, "config_error");
     assert!(message.contains("contacts"), "{message}");
