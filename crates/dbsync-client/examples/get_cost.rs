@@ -10,6 +10,12 @@
 //! done; done
 //! ```
 //!
+//! For wall clock and scheduling instead (`perf stat -e task-clock,context-switches,cpu-migrations`),
+//! `--workers K` runs on a multi-threaded runtime of K workers as `bench_scan` does, and
+//! `--no-gzip` has the sandbox answer uncompressed, as `bench_scan`'s sandbox does; the arm
+//! then prints its microseconds per call. A third arm, `raw-timeout`, is `raw` with the
+//! client's default 30 s per-attempt timeout (reqwest arms a timer per request for it).
+//!
 //! Instructions per `get` of an arm: (count at 2000 - count at 0) / 2000. Both arms warm up
 //! with 20 calls of their own first (connection pool, first allocations), in both runs. `client`
 //! is `Resource::get` (`connection.records().get(id)`), `raw` is reqwest's GET and
@@ -43,15 +49,34 @@ async fn raw(http: &reqwest::Client, base: &str, calls: u64) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let arm = args.get(1).map(String::as_str).unwrap_or("client");
-    let calls: u64 = args.get(2).map_or(2000, |n| n.parse().expect("a count"));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let mut positional = Vec::new();
+    let (mut workers, mut gzip) = (None::<usize>, true);
+    let mut rest = args[1..].iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--workers" => workers = rest.next().map(|k| k.parse().expect("a worker count")),
+            "--no-gzip" => gzip = false,
+            other => positional.push(other),
+        }
+    }
+    let arm = positional.first().copied().unwrap_or("client");
+    let calls: u64 = positional
+        .get(1)
+        .map_or(2000, |n| n.parse().expect("a count"));
+    let runtime = match workers {
+        Some(k) => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(k)
+            .enable_all()
+            .build(),
+        None => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+    }
+    .expect("runtime");
     runtime.block_on(async {
         let sandbox = Sandbox::builder()
             .seed_records(1000)
+            .compression(gzip)
             .start()
             .await
             .expect("sandbox");
@@ -60,17 +85,28 @@ fn main() {
             .base_url(base)
             .build()
             .expect("connection");
-        let http = reqwest::Client::new();
+        let http = match arm {
+            "raw-timeout" => reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .build()
+                .expect("client"),
+            _ => reqwest::Client::new(),
+        };
+        let started = std::time::Instant::now();
         match arm {
             "client" => {
                 client(&connection, 20).await;
                 client(&connection, calls).await;
             }
-            "raw" => {
+            "raw" | "raw-timeout" => {
                 raw(&http, base, 20).await;
                 raw(&http, base, calls).await;
             }
-            other => panic!("unknown arm {other}: client or raw"),
+            other => panic!("unknown arm {other}: client, raw or raw-timeout"),
+        }
+        if workers.is_some() {
+            let per_call = started.elapsed().as_secs_f64() * 1e6 / (calls + 20) as f64;
+            println!("{arm}: {per_call:.1} us per call");
         }
     });
 }
