@@ -400,6 +400,10 @@ fn bad_tap_input_is_a_clear_error() {
         "catalog.json",
         r#"{"streams": [{"tap_stream_id": "contacts", "stream": "contacts", "schema": {}, "metadata": [{"breadcrumb": [], "metadata": {"selected": true}}]}]}"#,
     );
+    let bad_property = write(
+        "bad-property.json",
+        r#"{"streams": [{"tap_stream_id": "records", "stream": "records", "schema": {}, "metadata": [{"breadcrumb": [], "metadata": {"selected": true}}, {"breadcrumb": ["properties", "email"], "metadata": {"selected": "no"}}]}]}"#,
+    );
     let checkpoint = json!({"version":1,"resource":"contacts","query":{"limit":100,"offset":null,"from":null,"to":null,"filters":[]},"mode":"plain","overlap":32,"offset":2,"last_id":null,"end_offset":null,"upper_id":null,"slices":null,"finished":false});
     let other_resource = write("other.json", &json!({"version": 1, "bookmarks": {"records": {"replication_key": "updated_at", "replication_method": "FULL_TABLE", "checkpoint": checkpoint}}}).to_string());
     let other_version = write("v2.json", r#"{"version": 2, "bookmarks": {}}"#);
@@ -407,6 +411,10 @@ fn bad_tap_input_is_a_clear_error() {
         (
             vec!["--catalog", unknown.to_str().unwrap()],
             "stream `contacts` is not one of the config's resources",
+        ),
+        (
+            vec!["--catalog", bad_property.to_str().unwrap()],
+            "property `email`: `selected` must be true or false",
         ),
         (
             vec!["--state", other_resource.to_str().unwrap()],
@@ -520,4 +528,52 @@ fn bad_target_input_stops_without_a_state_past_what_was_stored() {
         "{}",
         out.stderr
     );
+}
+
+#[test]
+fn deselected_properties_are_left_out_of_the_schema_and_the_records() {
+    let source = Server::start(Sandbox::builder().seed_records(30));
+    let dir = tempfile::tempdir().unwrap();
+    let config = source.config(dir.path(), "tap.json", json!({"page_size": 10}));
+    let path = discover_selected(&config, dir.path(), "FULL_TABLE");
+    let mut catalog: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut deselected = 0;
+    for entry in catalog["streams"][0]["metadata"].as_array_mut().unwrap() {
+        // `email` (available) is left out; `id` (automatic, the key) stays whatever it says.
+        if entry["breadcrumb"] == json!(["properties", "email"])
+            || entry["breadcrumb"] == json!(["properties", "id"])
+        {
+            entry["metadata"]["selected"] = json!(false);
+            deselected += 1;
+        }
+    }
+    assert_eq!(deselected, 2, "{catalog}");
+    std::fs::write(&path, catalog.to_string()).unwrap();
+
+    let out = tap(&config, &["--catalog", path.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let messages = check_messages(&out.stdout);
+    let schema = &messages[0];
+    assert_eq!(schema["type"], "SCHEMA");
+    let properties = schema["schema"]["properties"].as_object().unwrap();
+    assert!(!properties.contains_key("email"), "{schema}");
+    for kept in ["id", "updated_at", "first_name"] {
+        assert!(properties.contains_key(kept), "{kept}: {schema}");
+    }
+    if let Some(required) = schema["schema"]["required"].as_array() {
+        assert!(!required.contains(&json!("email")), "{schema}");
+    }
+    assert_eq!(schema["key_properties"], json!(["id"]));
+    let records = records_of(&messages);
+    assert_eq!(records.len(), 30);
+    for record in &records {
+        assert!(record.get("email").is_none(), "{record}");
+        assert!(
+            record["id"].is_string() || record["id"].is_number(),
+            "{record}"
+        );
+        assert!(record["updated_at"].is_string(), "{record}");
+    }
+    assert!(records.iter().any(|r| r.get("first_name").is_some()));
 }

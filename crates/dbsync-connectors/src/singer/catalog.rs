@@ -1,12 +1,13 @@
 //! The Singer catalog. Discovery writes one stream per configured resource: its JSON Schema
 //! (from `GET /v1/{resource}/schema` through [`dbsync_validate::Schema::to_json_schema`]),
 //! `key_properties` `["id"]`, replication key `updated_at`, and metadata that marks the stream
-//! selectable. A sync reads back the streams selected in a catalog and their replication
-//! method.
+//! selectable. A sync reads back the streams selected in a catalog, their replication
+//! method and their property selection (`super::properties`).
 
 use dbsync_client::Connection;
 use serde_json::{Value, json};
 
+use super::properties::PropertySelection;
 use crate::config::ConnectorConfig;
 use crate::error::ConnectorError;
 
@@ -46,6 +47,8 @@ pub struct SelectedStream {
     pub method: ReplicationMethod,
     /// Its JSON Schema (from the catalog; `None`: fetched from the server).
     pub schema: Option<Value>,
+    /// The properties it emits (from the catalog's property metadata; default: all).
+    pub properties: PropertySelection,
 }
 
 /// The catalog entry of one stream.
@@ -104,8 +107,9 @@ pub async fn discover(
 
 /// The streams a sync reads: without a catalog, every configured resource, incrementally; with
 /// one, the streams whose top-level metadata (breadcrumb `[]`) says `"selected": true` (or the
-/// legacy stream-level `"selected": true`), in catalog order. A stream the config does not
-/// offer is an error.
+/// legacy stream-level `"selected": true`), in catalog order, each with the properties it emits
+/// ([`PropertySelection::from_entry`]). A stream the config does not offer, or bad property
+/// metadata of a selected stream, is an error.
 pub fn selected_streams(
     catalog: Option<&Value>,
     config: &ConnectorConfig,
@@ -118,6 +122,7 @@ pub fn selected_streams(
                 stream: resource.clone(),
                 method: ReplicationMethod::Incremental,
                 schema: None,
+                properties: PropertySelection::default(),
             })
             .collect());
     };
@@ -178,6 +183,7 @@ pub fn selected_streams(
             stream: name.to_owned(),
             method,
             schema: entry.get("schema").filter(|s| s.is_object()).cloned(),
+            properties: PropertySelection::from_entry(name, entry)?,
         });
     }
     Ok(selected)

@@ -6,6 +6,8 @@
 pub mod catalog;
 /// The Singer messages: writing them one a line, and parsing a target's input line.
 pub mod messages;
+/// Property-level selection: which properties of a stream a sync emits.
+pub mod properties;
 /// The tap's state: bookmarks with the incremental watermark and the scan checkpoint.
 pub mod state;
 /// `dbsync tap`: discovery and sync.

@@ -126,6 +126,8 @@ impl<W: Write> Run<W> {
             Some(schema) => schema.clone(),
             None => catalog::json_schema(&self.connection, name).await?,
         };
+        // Property selection: computed once per stream (in the catalog), applied to each record.
+        let schema = selected.properties.schema(schema);
         self.out
             .schema(name, &schema, &[KEY_PROPERTY], &[REPLICATION_KEY])?;
         let partition = self.partition.map(|p| p.to_string());
@@ -142,7 +144,7 @@ impl<W: Write> Run<W> {
         }
         let mut since_state = 0u64;
         while let Some(record) = scan.next().await {
-            let record = match record {
+            let mut record = match record {
                 Ok(record) => record,
                 Err(error) => {
                     self.state.bookmark(name).checkpoint = Some(scan.checkpoint());
@@ -150,6 +152,7 @@ impl<W: Write> Run<W> {
                     return Err(error.into());
                 }
             };
+            selected.properties.record(&mut record);
             self.out.record(name, record, &now_rfc3339())?;
             since_state += 1;
             if since_state >= self.state_every {
