@@ -40,6 +40,7 @@ impl ReplicationMethod {
 
 /// A stream to sync.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SelectedStream {
     /// The stream (and resource) name.
     pub stream: String,

@@ -22,8 +22,9 @@ pub struct PropertySelection {
 
 impl PropertySelection {
     /// Reads the property metadata of one catalog entry (`stream` names it in errors). A
-    /// metadata entry that is not an object, a breadcrumb other than `[]` or
-    /// `["properties", NAME]`, a property listed twice, an unknown `inclusion` or a `selected`
+    /// metadata entry that is not an object, a breadcrumb other than `[]`,
+    /// `["properties", NAME]` or a nested property's (ignored: selection applies to top-level
+    /// properties), a property listed twice, an unknown `inclusion` or a `selected`
     /// / `selected-by-default` that is not a boolean is a catalog error.
     pub fn from_entry(stream: &str, entry: &Value) -> Result<Self, ConnectorError> {
         let bad =
@@ -49,6 +50,9 @@ impl PropertySelection {
                 [Value::String(properties), Value::String(name)] if properties == "properties" => {
                     name
                 }
+                // A nested property (`["properties", "address", "properties", "street"]`):
+                // selection applies to top-level properties only; Singer allows these entries.
+                nested if is_nested_property(nested) => continue,
                 _ => {
                     return Err(bad(format!(
                         "metadata[{i}]: breadcrumb {} is not [] or [\"properties\", NAME]",
@@ -152,6 +156,16 @@ fn kind(value: &Value) -> &'static str {
 /// At most 64 characters of a name from the catalog, for an error message.
 fn short(text: &str) -> String {
     text.chars().take(64).collect()
+}
+
+/// Whether `breadcrumb` is a nested property's: `["properties", A, "properties", B, ...]`, all
+/// strings, at least two levels deep.
+fn is_nested_property(breadcrumb: &[Value]) -> bool {
+    breadcrumb.len() >= 4
+        && breadcrumb.len() % 2 == 0
+        && breadcrumb.chunks(2).all(|pair| {
+            matches!(pair, [Value::String(properties), Value::String(_)] if properties == "properties")
+        })
 }
 
 #[cfg(test)]
@@ -309,12 +323,23 @@ mod tests {
     }
 
     #[test]
+    fn nested_property_metadata_is_ignored() {
+        let nested = json!({"metadata": [
+            {"breadcrumb": ["properties", "address", "properties", "street"],
+             "metadata": {"selected": false}},
+        ]});
+        let selection = PropertySelection::from_entry("records", &nested).unwrap();
+        assert_eq!(selection, PropertySelection::default());
+    }
+
+    #[test]
     fn a_breadcrumb_other_than_properties_name_is_an_error() {
         for breadcrumb in [
             json!(["properties"]),
             json!(["properties", 3]),
             json!(["fields", "email"]),
-            json!(["properties", "address", "properties", "street"]),
+            json!(["properties", "address", "properties"]),
+            json!(["properties", "address", "fields", "street"]),
             json!("properties/email"),
         ] {
             let bad = json!({"metadata": [{"breadcrumb": breadcrumb, "metadata": {}}]});
