@@ -162,7 +162,7 @@ fn short(text: &str) -> String {
 /// strings, at least two levels deep.
 fn is_nested_property(breadcrumb: &[Value]) -> bool {
     breadcrumb.len() >= 4
-        && breadcrumb.len() % 2 == 0
+        && breadcrumb.len().is_multiple_of(2)
         && breadcrumb.chunks(2).all(|pair| {
             matches!(pair, [Value::String(properties), Value::String(_)] if properties == "properties")
         })
