@@ -8,78 +8,31 @@ use std::path::Path;
 use std::time::Duration;
 
 use assert_cmd::Command;
-use dbsync_sandbox::{Sandbox, SandboxAuth, SandboxBuilder};
+use dbsync_sandbox::Sandbox;
 use serde_json::{Value, json};
 
 const TOKEN: &str = "tok-input-export-never-print";
 
-struct Env {
-    sandbox: Sandbox,
-    dir: tempfile::TempDir,
-    _runtime: tokio::runtime::Runtime,
+type Env = common::BearerEnv;
+
+fn count(env: &Env) -> usize {
+    env.sandbox.record_count("records")
 }
 
-impl Env {
-    fn start(builder: SandboxBuilder) -> Self {
-        let (runtime, sandbox) = common::start_checked(
-            builder.auth(SandboxAuth::Bearer {
-                token: TOKEN.into(),
-            }),
-            2,
-        );
-        Self {
-            sandbox,
-            dir: tempfile::tempdir().unwrap(),
-            _runtime: runtime,
-        }
-    }
+/// Requests other than GET the sandbox has answered.
+fn writes_seen(env: &Env) -> usize {
+    env.sandbox
+        .request_log()
+        .iter()
+        .filter(|e| e.method != "GET")
+        .count()
+}
 
-    fn seeded(records: u64) -> Self {
-        Self::start(Sandbox::builder().seed_records(records))
-    }
-
-    fn path(&self, name: &str) -> std::path::PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn cmd(&self) -> Command {
-        Command::from_std(self.std_cmd())
-    }
-
-    /// `dbsync --url <sandbox> --auth bearer --token TOKEN` with a clean environment.
-    fn std_cmd(&self) -> std::process::Command {
-        let mut cmd = common::clean_std_command();
-        cmd.env("DBSYNC_CONFIG_DIR", self.dir.path());
-        cmd.args([
-            "--url",
-            self.sandbox.base_url(),
-            "--auth",
-            "bearer",
-            "--token",
-            TOKEN,
-        ]);
-        cmd
-    }
-
-    fn count(&self) -> usize {
-        self.sandbox.record_count("records")
-    }
-
-    /// Requests other than GET the sandbox has answered.
-    fn writes(&self) -> usize {
-        self.sandbox
-            .request_log()
-            .iter()
-            .filter(|e| e.method != "GET")
-            .count()
-    }
-
-    /// Every record's id, by a plain list.
-    fn ids(&self) -> Vec<String> {
-        let out = run(self.cmd().args(["list", "--all", "--format", "jsonl"]));
-        assert_eq!(out.code, 0, "{}", out.stderr);
-        jsonl(&out.stdout).iter().map(id_of).collect()
-    }
+/// Every record's id, by a plain list.
+fn all_ids(env: &Env) -> Vec<String> {
+    let out = run(env.cmd().args(["list", "--all", "--format", "jsonl"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    jsonl(&out.stdout).iter().map(id_of).collect()
 }
 
 struct Run {
@@ -128,14 +81,14 @@ fn once_each(ids: &[String]) -> BTreeMap<String, usize> {
 
 #[test]
 fn export_writes_every_record_once() {
-    let env = Env::seeded(250);
+    let env = Env::seeded(250, TOKEN);
     let out = env.path("all.jsonl");
     let r = run(env
         .cmd()
         .args(["export", "--page-size", "40", "--out"])
         .arg(&out));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(exported(&out), once_each(&env.ids()));
+    assert_eq!(exported(&out), once_each(&all_ids(&env)));
     let csv = env.path("all.csv");
     let r = run(env
         .cmd()
@@ -148,7 +101,7 @@ fn export_writes_every_record_once() {
 
 #[test]
 fn export_stopped_then_resumed_writes_every_record_exactly_once() {
-    let env = Env::seeded(230);
+    let env = Env::seeded(230, TOKEN);
     let (out, checkpoint) = (env.path("out.jsonl"), env.path("out.checkpoint"));
     let export = |stop: &str| {
         run(env
@@ -177,7 +130,7 @@ fn export_stopped_then_resumed_writes_every_record_exactly_once() {
         !checkpoint.exists(),
         "a completed export removes its checkpoint"
     );
-    assert_eq!(exported(&out), once_each(&env.ids()));
+    assert_eq!(exported(&out), once_each(&all_ids(&env)));
 }
 
 #[test]
@@ -186,6 +139,7 @@ fn export_killed_mid_way_then_resumed_writes_every_record_exactly_once() {
         Sandbox::builder()
             .seed_records(400)
             .latency(Duration::from_millis(100)),
+        TOKEN,
     );
     let (out, checkpoint) = (env.path("out.jsonl"), env.path("out.checkpoint"));
     let args = |cmd: &mut std::process::Command| {
@@ -195,7 +149,7 @@ fn export_killed_mid_way_then_resumed_writes_every_record_exactly_once() {
             .arg("--checkpoint")
             .arg(&checkpoint);
     };
-    let mut first = env.std_cmd();
+    let mut first = env.cmd_std();
     args(&mut first);
     let mut child = first
         .stdout(std::process::Stdio::null())
@@ -217,11 +171,11 @@ fn export_killed_mid_way_then_resumed_writes_every_record_exactly_once() {
     child.wait().unwrap();
     let partial = exported_len(&out);
     assert!(partial < 400, "the export finished before the kill");
-    let mut second = env.std_cmd();
+    let mut second = env.cmd_std();
     args(&mut second);
     let r = run(&mut Command::from_std(second));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(exported(&out), once_each(&env.ids()));
+    assert_eq!(exported(&out), once_each(&all_ids(&env)));
 }
 
 #[test]
@@ -230,6 +184,7 @@ fn export_interrupted_by_ctrl_c_saves_its_checkpoint_and_resumes_exactly_once() 
         Sandbox::builder()
             .seed_records(300)
             .latency(Duration::from_millis(100)),
+        TOKEN,
     );
     let (out, checkpoint) = (env.path("out.jsonl"), env.path("out.checkpoint"));
     let args = |cmd: &mut std::process::Command| {
@@ -238,7 +193,7 @@ fn export_interrupted_by_ctrl_c_saves_its_checkpoint_and_resumes_exactly_once() 
             .arg("--checkpoint")
             .arg(&checkpoint);
     };
-    let mut first = env.std_cmd();
+    let mut first = env.cmd_std();
     args(&mut first);
     let child = first
         .stdout(std::process::Stdio::null())
@@ -266,11 +221,11 @@ fn export_interrupted_by_ctrl_c_saves_its_checkpoint_and_resumes_exactly_once() 
         "{}",
         saved.len()
     );
-    let mut second = env.std_cmd();
+    let mut second = env.cmd_std();
     args(&mut second);
     let r = run(&mut Command::from_std(second));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(exported(&out), once_each(&env.ids()));
+    assert_eq!(exported(&out), once_each(&all_ids(&env)));
 }
 
 fn exported_len(path: &Path) -> usize {
@@ -281,7 +236,7 @@ fn exported_len(path: &Path) -> usize {
 
 #[test]
 fn export_with_a_checkpoint_of_another_export_is_refused() {
-    let env = Env::seeded(30);
+    let env = Env::seeded(30, TOKEN);
     let (out, checkpoint) = (env.path("out.jsonl"), env.path("cp.json"));
     let r = run(env
         .cmd()
@@ -303,7 +258,7 @@ fn export_with_a_checkpoint_of_another_export_is_refused() {
 
 #[test]
 fn incremental_export_picks_up_only_the_records_changed_since_the_last_run() {
-    let env = Env::seeded(60);
+    let env = Env::seeded(60, TOKEN);
     let state = env.path("state.json");
     let export = |out: &Path| {
         run(env
@@ -316,11 +271,11 @@ fn incremental_export_picks_up_only_the_records_changed_since_the_last_run() {
     let first = env.path("first.jsonl");
     let r = export(&first);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(exported(&first), once_each(&env.ids()));
+    assert_eq!(exported(&first), once_each(&all_ids(&env)));
     let watermark: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
     assert!(watermark["watermark"].is_string(), "{watermark}");
 
-    let ids = env.ids();
+    let ids = all_ids(&env);
     let changed = [ids[3].clone(), ids[40].clone()];
     for id in &changed {
         let r = run(env
@@ -343,7 +298,7 @@ fn incremental_export_picks_up_only_the_records_changed_since_the_last_run() {
 
 #[test]
 fn export_since_a_time_and_a_bad_time() {
-    let env = Env::seeded(20);
+    let env = Env::seeded(20, TOKEN);
     let out = env.path("since.jsonl");
     let r = run(env
         .cmd()
@@ -361,7 +316,7 @@ fn export_since_a_time_and_a_bad_time() {
 
 #[test]
 fn partitions_cover_every_record_exactly_once() {
-    let env = Env::seeded(103);
+    let env = Env::seeded(103, TOKEN);
     let mut all = BTreeMap::new();
     for i in 0..4 {
         let out = env.path(&format!("part{i}.jsonl"));
@@ -382,7 +337,7 @@ fn partitions_cover_every_record_exactly_once() {
             *all.entry(id).or_insert(0) += n;
         }
     }
-    assert_eq!(all, once_each(&env.ids()));
+    assert_eq!(all, once_each(&all_ids(&env)));
     let r = run(env
         .cmd()
         .args(["export", "--partition", "4/4", "--out"])
@@ -414,7 +369,7 @@ const CSV_HEADER: &str =
 
 #[test]
 fn csv_create_converts_each_cell_to_its_field_type() {
-    let env = Env::seeded(5);
+    let env = Env::seeded(5, TOKEN);
     let file = env.path("people.csv");
     std::fs::write(
         &file,
@@ -427,7 +382,7 @@ fn csv_create_converts_each_cell_to_its_field_type() {
     .unwrap();
     let r = run(env.cmd().args(["create", "--file"]).arg(&file));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(env.count(), 7);
+    assert_eq!(count(&env), 7);
     let ada = by_email(&env, "ada@example.com");
     assert_eq!(ada["last_name"], "Lovelace, Countess");
     assert_eq!(ada["active"], true);
@@ -454,8 +409,8 @@ fn csv_create_converts_each_cell_to_its_field_type() {
 
 #[test]
 fn bad_csv_rows_stop_the_command_with_line_and_column_and_send_nothing() {
-    let env = Env::seeded(5);
-    let writes = env.writes();
+    let env = Env::seeded(5, TOKEN);
+    let writes = writes_seen(&env);
     let good = "ok@example.com,Ok,Row,US,true,30,1,,,\n";
     for (name, text, expected) in [
         (
@@ -500,8 +455,8 @@ fn bad_csv_rows_stop_the_command_with_line_and_column_and_send_nothing() {
         );
         assert_eq!(r.stderr.lines().count(), 1, "{name}: {}", r.stderr);
         assert_eq!(r.stdout, "", "{name}");
-        assert_eq!(env.count(), 5, "{name}: nothing created");
-        assert_eq!(env.writes(), writes, "{name}: nothing sent");
+        assert_eq!(count(&env), 5, "{name}: nothing created");
+        assert_eq!(writes_seen(&env), writes, "{name}: nothing sent");
         assert!(!failed.exists(), "{name}: no failures file half-written");
     }
 }
@@ -511,8 +466,8 @@ fn bad_csv_rows_stop_the_command_with_line_and_column_and_send_nothing() {
 
 #[test]
 fn dry_runs_print_what_would_be_sent_and_send_nothing() {
-    let env = Env::seeded(20);
-    let writes = env.writes();
+    let env = Env::seeded(20, TOKEN);
+    let writes = writes_seen(&env);
     let file = env.path("new.csv");
     std::fs::write(
         &file,
@@ -543,7 +498,7 @@ fn dry_runs_print_what_would_be_sent_and_send_nothing() {
     assert_eq!(jsonl(&r.stdout).len(), 1);
     assert!(r.stderr.contains("line 2:"), "{}", r.stderr);
 
-    let id = env.ids()[0].clone();
+    let id = all_ids(&env)[0].clone();
     let r = run(env.cmd().args([
         "update",
         &id,
@@ -564,7 +519,7 @@ fn dry_runs_print_what_would_be_sent_and_send_nothing() {
     ]));
     assert_eq!(r.code, 5, "{}", r.stderr);
 
-    let ids = env.ids();
+    let ids = all_ids(&env);
     let r = run(env
         .cmd()
         .args(["delete", "--dry-run", "--file", "-"])
@@ -576,8 +531,8 @@ fn dry_runs_print_what_would_be_sent_and_send_nothing() {
         json!({"id": ids[0], "would_delete": true})
     );
 
-    assert_eq!(env.count(), 20);
-    assert_eq!(env.writes(), writes, "a dry run sends no write");
+    assert_eq!(count(&env), 20);
+    assert_eq!(writes_seen(&env), writes, "a dry run sends no write");
     assert_ne!(by_email_or_none(&env, &id), Some("Never".into()));
 }
 
@@ -593,29 +548,29 @@ fn by_email_or_none(env: &Env, id: &str) -> Option<String> {
 
 #[test]
 fn delete_takes_ids_from_a_file_and_from_stdin() {
-    let env = Env::seeded(20);
-    let ids = env.ids();
+    let env = Env::seeded(20, TOKEN);
+    let ids = all_ids(&env);
     let file = env.path("ids.txt");
     std::fs::write(&file, format!("{}\n\n  {}  \n{}\n", ids[0], ids[1], ids[2])).unwrap();
     let r = run(env.cmd().args(["delete", "--file"]).arg(&file));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(jsonl(&r.stdout).len(), 3);
-    assert_eq!(env.count(), 17);
+    assert_eq!(count(&env), 17);
     let r = run(env
         .cmd()
         .args(["delete", "-"])
         .write_stdin(format!("{}\n{}\n", ids[3], ids[4])));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(env.count(), 15);
-    let left = env.ids();
+    assert_eq!(count(&env), 15);
+    let left = all_ids(&env);
     assert!(ids[..5].iter().all(|id| !left.contains(id)));
 }
 
 #[test]
 fn deleting_more_than_ten_without_a_terminal_needs_yes() {
-    let env = Env::seeded(20);
-    let writes = env.writes();
-    let ids = env.ids();
+    let env = Env::seeded(20, TOKEN);
+    let writes = writes_seen(&env);
+    let ids = all_ids(&env);
     let file = env.path("many.txt");
     std::fs::write(&file, ids[..12].join("\n")).unwrap();
     let r = run(env.cmd().args(["delete", "--file"]).arg(&file));
@@ -628,20 +583,20 @@ fn deleting_more_than_ten_without_a_terminal_needs_yes() {
     assert!(r.stderr.contains("--yes"), "{}", r.stderr);
     let r = run(env.cmd().arg("delete").args(&ids[..11]));
     assert_eq!(r.code, 2, "{}", r.stderr);
-    assert_eq!(env.count(), 20);
-    assert_eq!(env.writes(), writes, "nothing sent");
+    assert_eq!(count(&env), 20);
+    assert_eq!(writes_seen(&env), writes, "nothing sent");
     // Ten go without asking; more with --yes.
     let r = run(env.cmd().arg("delete").args(&ids[12..]));
     assert_eq!(r.code, 0, "{}", r.stderr);
     let r = run(env.cmd().args(["delete", "--yes", "--file"]).arg(&file));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(env.count(), 0);
+    assert_eq!(count(&env), 0);
 }
 
 #[test]
 fn a_bad_id_line_deletes_nothing() {
-    let env = Env::seeded(5);
-    let ids = env.ids();
+    let env = Env::seeded(5, TOKEN);
+    let ids = all_ids(&env);
     let file = env.path("bad.txt");
     std::fs::write(&file, format!("{}\nbad\u{1b}id\n", ids[0])).unwrap();
     let r = run(env.cmd().args(["delete", "--file"]).arg(&file));
@@ -651,7 +606,7 @@ fn a_bad_id_line_deletes_nothing() {
         "{}",
         r.stderr
     );
-    assert_eq!(env.count(), 5);
+    assert_eq!(count(&env), 5);
     let r = run(env
         .cmd()
         .args(["delete", "--file"])
@@ -662,5 +617,5 @@ fn a_bad_id_line_deletes_nothing() {
         .args(["delete", "--file", "-"])
         .write_stdin("\n\n"));
     assert_eq!(r.code, 2, "{}", r.stderr);
-    assert_eq!(env.count(), 5);
+    assert_eq!(count(&env), 5);
 }

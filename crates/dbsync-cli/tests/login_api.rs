@@ -7,65 +7,32 @@ mod common;
 use std::path::Path;
 
 use assert_cmd::Command;
-use dbsync_sandbox::{Sandbox, SandboxAuth};
 use serde_json::Value;
 
 const TOKEN: &str = "tok-51c0-login-never-print";
 
-struct Env {
-    sandbox: Sandbox,
-    config_dir: tempfile::TempDir,
-    _runtime: tokio::runtime::Runtime,
+type Env = common::BearerEnv;
+
+/// `dbsync` with no DBSYNC_* from outside, profiles in the temporary directory, JSON Lines out.
+fn bare(env: &Env) -> Command {
+    let mut cmd = env.bare();
+    cmd.args(["--format", "jsonl"]);
+    cmd
 }
 
-impl Env {
-    fn new(records: u64) -> Self {
-        let builder = Sandbox::builder()
-            .auth(SandboxAuth::Bearer {
-                token: TOKEN.into(),
-            })
-            .seed_records(records);
-        let (runtime, sandbox) = common::start_checked(builder, 2);
-        Self {
-            sandbox,
-            config_dir: tempfile::tempdir().unwrap(),
-            _runtime: runtime,
-        }
-    }
+/// [`bare`] with `--url <sandbox> --auth bearer --token TOKEN`.
+fn cmd(env: &Env) -> Command {
+    let mut cmd = env.cmd();
+    cmd.args(["--format", "jsonl"]);
+    cmd
+}
 
-    fn url(&self) -> String {
-        self.sandbox.base_url().to_owned()
-    }
-
-    /// `dbsync` with no DBSYNC_* from outside, profiles in the temporary directory, JSON Lines out.
-    fn bare(&self) -> Command {
-        let mut cmd = common::clean_command();
-        cmd.env("DBSYNC_CONFIG_DIR", self.config_dir.path());
-        cmd.args(["--format", "jsonl"]);
-        cmd
-    }
-
-    /// `dbsync --url <sandbox> --auth bearer --token TOKEN ...`
-    fn cmd(&self) -> Command {
-        let mut cmd = self.bare();
-        cmd.args(["--url", &self.url(), "--auth", "bearer", "--token", TOKEN]);
-        cmd
-    }
-
-    fn profile(&self, name: &str) -> std::path::PathBuf {
-        self.config_dir
-            .path()
-            .join("profiles")
-            .join(format!("{name}.json"))
-    }
-
-    fn login(&self, name: &str, token: &str, extra: &[&str]) -> Out {
-        run(self
-            .bare()
-            .args(["--url", &self.url(), "login", name, "--with-token"])
-            .args(extra)
-            .write_stdin(format!("{token}\n")))
-    }
+/// `dbsync --url <sandbox> login NAME --with-token`, the token piped in.
+fn login(env: &Env, name: &str, token: &str, extra: &[&str]) -> Out {
+    run(bare(env)
+        .args(["--url", env.url(), "login", name, "--with-token"])
+        .args(extra)
+        .write_stdin(format!("{token}\n")))
 }
 
 struct Out {
@@ -112,8 +79,8 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn login_with_token_saves_a_checked_profile_that_becomes_the_default() {
-    let env = Env::new(5);
-    let out = env.login("work", TOKEN, &[]);
+    let env = Env::seeded(5, TOKEN);
+    let out = login(&env, "work", TOKEN, &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let saved = std::fs::read_to_string(env.profile("work")).unwrap();
     assert!(!saved.contains(TOKEN), "{saved}");
@@ -130,7 +97,7 @@ fn login_with_token_saves_a_checked_profile_that_becomes_the_default() {
     assert_eq!(lines(&out.stdout)[0]["data"].as_array().unwrap().len(), 2);
 
     // Stored on request, in an owner-only file; a second login does not move the default.
-    let out = env.login("kept", TOKEN, &["--store-secret"]);
+    let out = login(&env, "kept", TOKEN, &["--store-secret"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         std::fs::read_to_string(env.profile("kept"))
@@ -155,8 +122,8 @@ fn login_with_token_saves_a_checked_profile_that_becomes_the_default() {
 
 #[test]
 fn refused_logins_and_bad_names_save_nothing() {
-    let env = Env::new(1);
-    let out = env.login("work", "wrong-token", &["--store-secret"]);
+    let env = Env::seeded(1, TOKEN);
+    let out = login(&env, "work", "wrong-token", &["--store-secret"]);
     assert_eq!(out.code, 3, "{}", out.stderr);
     assert!(
         out.stderr.starts_with("dbsync: not saved"),
@@ -164,10 +131,10 @@ fn refused_logins_and_bad_names_save_nothing() {
         out.stderr
     );
     assert_eq!(out.stderr.trim().lines().count(), 1, "{}", out.stderr);
-    assert_eq!(files_in(env.config_dir.path()), 0);
+    assert_eq!(files_in(env.dir.path()), 0);
 
     for name in ["../evil", "a/b", "a\\b", ".hidden"] {
-        let out = env.login(name, TOKEN, &[]);
+        let out = login(&env, name, TOKEN, &[]);
         assert_eq!(out.code, 2, "{name}: {}", out.stderr);
         assert!(
             out.stderr.contains("not a usable profile name"),
@@ -176,31 +143,24 @@ fn refused_logins_and_bad_names_save_nothing() {
         );
         assert_eq!(out.stderr.trim().lines().count(), 1);
     }
-    assert_eq!(files_in(env.config_dir.path()), 0);
-    assert!(
-        !env.config_dir
-            .path()
-            .parent()
-            .unwrap()
-            .join("evil.json")
-            .exists()
-    );
+    assert_eq!(files_in(env.dir.path()), 0);
+    assert!(!env.dir.path().parent().unwrap().join("evil.json").exists());
 
     // An empty standard input is no token.
-    let out = env.login("work", "", &[]);
+    let out = login(&env, "work", "", &[]);
     assert_eq!(out.code, 2, "{}", out.stderr);
-    assert_eq!(files_in(env.config_dir.path()), 0);
+    assert_eq!(files_in(env.dir.path()), 0);
 }
 
 #[test]
 fn use_dbsync_profile_and_show_follow_flags_over_environment_over_profile() {
-    let env = Env::new(1);
+    let env = Env::seeded(1, TOKEN);
     for name in ["a", "b"] {
-        assert_eq!(env.login(name, TOKEN, &["--store-secret"]).code, 0);
+        assert_eq!(login(&env, name, TOKEN, &["--store-secret"]).code, 0);
     }
-    let out = run(env.bare().args(["connection", "use", "nope"]));
+    let out = run(bare(&env).args(["connection", "use", "nope"]));
     assert_eq!(out.code, 4, "{}", out.stderr);
-    let out = run(env.bare().args(["connection", "use", "b"]));
+    let out = run(bare(&env).args(["connection", "use", "b"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
 
     let show = |cmd: &mut Command| -> Vec<Value> {
@@ -216,7 +176,7 @@ fn use_dbsync_profile_and_show_follow_flags_over_environment_over_profile() {
             row["source"].as_str().unwrap().into(),
         )
     };
-    let rows = show(&mut env.bare());
+    let rows = show(&mut bare(&env));
     let (url, from) = source(&rows, "url");
     assert_eq!(url, env.url());
     assert!(
@@ -229,14 +189,14 @@ fn use_dbsync_profile_and_show_follow_flags_over_environment_over_profile() {
         "{token} {from}"
     );
 
-    let rows = show(env.bare().env("DBSYNC_PROFILE", "a"));
+    let rows = show(bare(&env).env("DBSYNC_PROFILE", "a"));
     assert!(
         source(&rows, "url")
             .1
             .contains("profile `a` (chosen by DBSYNC_PROFILE)")
     );
     let rows = show(
-        env.bare()
+        bare(&env)
             .env("DBSYNC_PROFILE", "a")
             .env("DBSYNC_API_URL", "http://127.0.0.1:9")
             .env("DBSYNC_TOKEN", TOKEN),
@@ -253,7 +213,7 @@ fn use_dbsync_profile_and_show_follow_flags_over_environment_over_profile() {
         ("***".into(), "environment DBSYNC_TOKEN".into())
     );
     let rows = show(
-        env.bare()
+        bare(&env)
             .env("DBSYNC_API_URL", "http://127.0.0.1:9")
             .args(["--url", "http://127.0.0.1:8", "--profile", "a"]),
     );
@@ -274,7 +234,7 @@ fn use_dbsync_profile_and_show_follow_flags_over_environment_over_profile() {
 
 #[test]
 fn api_gets_posts_paginates_and_sends_headers() {
-    let env = Env::new(25);
+    let env = Env::seeded(25, TOKEN);
     let out = run(env
         .cmd()
         .args(["api", "GET", "records?limit=10", "--paginate"]));
@@ -310,7 +270,7 @@ fn api_gets_posts_paginates_and_sends_headers() {
         ])
         .write_stdin(record.replace("ada@", "bob@")));
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let out = run(env.cmd().args([
+    let out = run(cmd(&env).args([
         "api",
         "GET",
         "records?email=bob@example.com",
@@ -324,13 +284,13 @@ fn api_gets_posts_paginates_and_sends_headers() {
         "{}",
         out.stderr
     );
-    let out = run(env.cmd().args(["api", "GET", "records/9999"]));
+    let out = run(cmd(&env).args(["api", "GET", "records/9999"]));
     assert_eq!(out.code, 4, "{}", out.stderr);
 }
 
 #[test]
 fn api_refuses_paths_off_the_origin_headers_and_bad_bodies() {
-    let env = Env::new(1);
+    let env = Env::seeded(1, TOKEN);
     for path in [
         "/v1/../admin",
         "records/../../x",
@@ -339,14 +299,14 @@ fn api_refuses_paths_off_the_origin_headers_and_bad_bodies() {
         "http://evil.example/v1/records",
         "//evil.example/v1/records",
     ] {
-        let out = run(env.cmd().args(["api", "GET", path]));
+        let out = run(cmd(&env).args(["api", "GET", path]));
         assert_eq!(out.code, 2, "{path}: {}", out.stderr);
         assert!(out.stderr.contains("refused path"), "{}", out.stderr);
         assert_eq!(out.stderr.trim().lines().count(), 1, "{}", out.stderr);
         assert!(out.stdout.is_empty());
     }
     for header in ["Authorization: Bearer x", "Host: evil.example"] {
-        let out = run(env.cmd().args(["api", "GET", "records", "-H", header]));
+        let out = run(cmd(&env).args(["api", "GET", "records", "-H", header]));
         assert_eq!(out.code, 2, "{}", out.stderr);
         assert!(out.stderr.contains("refused"), "{}", out.stderr);
     }
@@ -355,9 +315,9 @@ fn api_refuses_paths_off_the_origin_headers_and_bad_bodies() {
         .args(["api", "POST", "records", "--data", "{nope"]));
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("--data is not JSON"), "{}", out.stderr);
-    let out = run(env.cmd().args(["api", "POST", "records", "--paginate"]));
+    let out = run(cmd(&env).args(["api", "POST", "records", "--paginate"]));
     assert_eq!(out.code, 2, "{}", out.stderr);
     // Nothing was sent by any of them: the sandbox still has its one record.
-    let out = run(env.cmd().args(["api", "GET", "records"]));
+    let out = run(cmd(&env).args(["api", "GET", "records"]));
     assert_eq!(lines(&out.stdout)[0]["meta"]["total"], 1, "{}", out.stderr);
 }

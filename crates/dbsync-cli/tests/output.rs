@@ -5,46 +5,14 @@
 mod common;
 
 use assert_cmd::Command;
-use dbsync_sandbox::{Sandbox, SandboxAuth};
 use serde_json::Value;
 use unicode_width::UnicodeWidthStr as _;
 
 const TOKEN: &str = "tok-output-3c1d-never-print";
 
-struct Env {
-    sandbox: Sandbox,
-    config_dir: tempfile::TempDir,
-    _runtime: tokio::runtime::Runtime,
-}
+type Env = common::BearerEnv;
 
-impl Env {
-    fn bearer(records: u64) -> Self {
-        let builder = Sandbox::builder()
-            .auth(SandboxAuth::Bearer {
-                token: TOKEN.into(),
-            })
-            .seed_records(records);
-        let (runtime, sandbox) = common::start_checked(builder, 2);
-        Self {
-            sandbox,
-            config_dir: tempfile::tempdir().unwrap(),
-            _runtime: runtime,
-        }
-    }
-
-    /// `dbsync` with no DBSYNC_*, COLUMNS or NO_COLOR from the outside.
-    fn bare(&self) -> Command {
-        bare(self.config_dir.path())
-    }
-
-    fn cmd(&self) -> Command {
-        let mut cmd = self.bare();
-        let url = self.sandbox.base_url().to_owned();
-        cmd.args(["--url", &url, "--auth", "bearer", "--token", TOKEN]);
-        cmd
-    }
-}
-
+/// `dbsync` with no DBSYNC_*, COLUMNS or NO_COLOR from the outside, profiles in `config_dir`.
 fn bare(config_dir: &std::path::Path) -> Command {
     let mut cmd = common::clean_command();
     cmd.env("DBSYNC_CONFIG_DIR", config_dir);
@@ -86,7 +54,7 @@ fn keys(record: &Value) -> Vec<&str> {
 
 #[test]
 fn fields_keep_the_named_fields_in_every_format() {
-    let env = Env::bearer(20);
+    let env = Env::seeded(20, TOKEN);
     let out = run(env
         .cmd()
         .args(["list", "--limit", "3", "--fields", "email, id,nope"]));
@@ -143,7 +111,7 @@ fn fields_naming_nothing_is_a_usage_error_before_any_request() {
 
 #[test]
 fn jq_shapes_each_record_and_a_bad_expression_is_a_usage_error() {
-    let env = Env::bearer(10);
+    let env = Env::seeded(10, TOKEN);
     let out = run(env.cmd().args([
         "list",
         "--limit",
@@ -197,7 +165,7 @@ fn jq_shapes_each_record_and_a_bad_expression_is_a_usage_error() {
 
 #[test]
 fn a_jq_failure_does_not_stop_a_bulk_create() {
-    let env = Env::bearer(0);
+    let env = Env::seeded(0, TOKEN);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("in.jsonl");
     let lines: Vec<String> = (0..3)
@@ -228,7 +196,7 @@ fn a_jq_failure_does_not_stop_a_bulk_create() {
 
 #[test]
 fn a_table_fits_columns_and_cuts_cells_with_an_ellipsis() {
-    let env = Env::bearer(5);
+    let env = Env::seeded(5, TOKEN);
     let out = run(env
         .cmd()
         .env("COLUMNS", "50")
@@ -264,7 +232,7 @@ fn a_table_fits_columns_and_cuts_cells_with_an_ellipsis() {
 
 #[test]
 fn a_long_table_streams_in_fitted_blocks() {
-    let env = Env::bearer(2_100);
+    let env = Env::seeded(2_100, TOKEN);
     let out = run(env
         .cmd()
         .env("COLUMNS", "40")
@@ -288,7 +256,7 @@ fn a_long_table_streams_in_fitted_blocks() {
 
 #[test]
 fn an_error_is_one_json_object_on_stderr_with_format_json() {
-    let env = Env::bearer(1);
+    let env = Env::seeded(1, TOKEN);
     let out = run(env.cmd().args(["get", "999999", "--format", "json"]));
     assert_eq!(out.code, 4);
     assert!(out.stdout.is_empty(), "{}", out.stdout);
@@ -336,7 +304,7 @@ fn an_error_is_one_json_object_on_stderr_with_format_json() {
 
 #[test]
 fn limit_is_the_total_and_page_size_the_page_everywhere() {
-    let env = Env::bearer(1_100);
+    let env = Env::seeded(1_100, TOKEN);
     let out = run(env
         .cmd()
         .args(["list", "--limit", "25", "--page-size", "10"]));

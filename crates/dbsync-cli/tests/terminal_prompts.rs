@@ -13,7 +13,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use dbsync_sandbox::{Sandbox, SandboxAuth};
 use serde_json::Value;
 
 const TOKEN: &str = "tok-7e1d-typed-never-echoed";
@@ -148,65 +147,24 @@ fn finish(mut child: Child, pty: &Pty) -> (i32, String) {
     }
 }
 
-struct Env {
-    sandbox: Sandbox,
-    config_dir: tempfile::TempDir,
-    _runtime: tokio::runtime::Runtime,
+type Env = common::BearerEnv;
+
+/// `dbsync` with a clean environment, profiles in the temporary directory, JSON Lines out.
+fn bare(env: &Env) -> Command {
+    let mut cmd = env.bare_std();
+    cmd.args(["--format", "jsonl"]);
+    cmd
 }
 
-impl Env {
-    fn new(records: u64) -> Self {
-        let builder = Sandbox::builder()
-            .auth(SandboxAuth::Bearer {
-                token: TOKEN.into(),
-            })
-            .seed_records(records);
-        let (runtime, sandbox) = common::start_checked(builder, 2);
-        Self {
-            sandbox,
-            config_dir: tempfile::tempdir().unwrap(),
-            _runtime: runtime,
-        }
-    }
+/// [`bare`] with `--url <sandbox> --auth bearer --token TOKEN`.
+fn cmd(env: &Env) -> Command {
+    let mut cmd = env.cmd_std();
+    cmd.args(["--format", "jsonl"]);
+    cmd
+}
 
-    /// `dbsync` with a clean environment, profiles in the temporary directory, JSON Lines out.
-    fn bare(&self) -> Command {
-        let mut cmd = common::clean_std_command();
-        cmd.env("DBSYNC_CONFIG_DIR", self.config_dir.path())
-            .args(["--format", "jsonl"]);
-        cmd
-    }
-
-    /// `dbsync --url <sandbox> --auth bearer --token TOKEN ...`
-    fn cmd(&self) -> Command {
-        let mut cmd = self.bare();
-        cmd.args([
-            "--url",
-            self.sandbox.base_url(),
-            "--auth",
-            "bearer",
-            "--token",
-            TOKEN,
-        ]);
-        cmd
-    }
-
-    fn profile(&self, name: &str) -> std::path::PathBuf {
-        self.config_dir
-            .path()
-            .join("profiles")
-            .join(format!("{name}.json"))
-    }
-
-    fn record_count(&self) -> usize {
-        let out = self.cmd().args(["list", "--all"]).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).lines().count()
-    }
+fn record_count(env: &Env) -> usize {
+    env.sandbox.record_count("records")
 }
 
 /// Answers `dbsync login NAME`'s questions on `pty`; the secret once echo is off.
@@ -222,9 +180,9 @@ fn answer_login(pty: &mut Pty, url: &str, secret: &str) {
 
 #[test]
 fn login_asks_on_the_terminal_with_the_secret_hidden_and_echo_restored() {
-    let env = Env::new(2);
+    let env = Env::seeded(2, TOKEN);
     let mut pty = Pty::open();
-    let mut login = env.bare();
+    let mut login = bare(&env);
     login.args(["login", "work", "--store-secret"]);
     let child = pty.spawn(login);
     answer_login(&mut pty, env.sandbox.base_url(), TOKEN);
@@ -242,7 +200,7 @@ fn login_asks_on_the_terminal_with_the_secret_hidden_and_echo_restored() {
         "{saved}"
     );
     // The saved profile (the secret as typed: --store-secret) works and is the default.
-    let out = env.bare().args(["get", "1"]).output().unwrap();
+    let out = bare(&env).args(["get", "1"]).output().unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -254,9 +212,9 @@ fn login_asks_on_the_terminal_with_the_secret_hidden_and_echo_restored() {
 
 #[test]
 fn a_refused_login_on_the_terminal_saves_nothing_and_restores_echo() {
-    let env = Env::new(1);
+    let env = Env::seeded(1, TOKEN);
     let mut pty = Pty::open();
-    let mut login = env.bare();
+    let mut login = bare(&env);
     login.args(["login", "work", "--store-secret"]);
     let child = pty.spawn(login);
     answer_login(&mut pty, env.sandbox.base_url(), "not-the-token");
@@ -269,8 +227,8 @@ fn a_refused_login_on_the_terminal_saves_nothing_and_restores_echo() {
     assert!(pty.echoes(), "echo left off after a refused login");
     assert!(!env.profile("work").exists());
     assert!(
-        !env.config_dir.path().join("profiles").exists() || {
-            std::fs::read_dir(env.config_dir.path().join("profiles"))
+        !env.dir.path().join("profiles").exists() || {
+            std::fs::read_dir(env.dir.path().join("profiles"))
                 .unwrap()
                 .next()
                 .is_none()
@@ -280,9 +238,9 @@ fn a_refused_login_on_the_terminal_saves_nothing_and_restores_echo() {
 
 #[test]
 fn a_token_or_ids_expected_on_standard_input_refuse_a_terminal() {
-    let env = Env::new(3);
+    let env = Env::seeded(3, TOKEN);
     let pty = Pty::open();
-    let mut login = env.bare();
+    let mut login = bare(&env);
     login.args([
         "--url",
         env.sandbox.base_url(),
@@ -296,17 +254,17 @@ fn a_token_or_ids_expected_on_standard_input_refuse_a_terminal() {
     assert!(!env.profile("work").exists());
 
     let pty = Pty::open();
-    let mut delete = env.cmd();
+    let mut delete = cmd(&env);
     delete.args(["delete", "-"]);
     let (code, _) = finish(pty.spawn(delete), &pty);
     assert_eq!(code, 2, "{}", pty.transcript());
     pty.wait_for("stdin is a terminal");
-    assert_eq!(env.record_count(), 3);
+    assert_eq!(record_count(&env), 3);
 }
 
 /// `dbsync delete 1 2 ... n` on the terminal.
 fn delete_on_terminal(env: &Env, pty: &Pty, n: usize) -> Child {
-    let mut delete = env.cmd();
+    let mut delete = cmd(env);
     delete.arg("delete");
     delete.args((1..=n).map(|id| id.to_string()));
     pty.spawn(delete)
@@ -314,7 +272,7 @@ fn delete_on_terminal(env: &Env, pty: &Pty, n: usize) -> Child {
 
 #[test]
 fn deleting_more_than_ten_records_on_a_terminal_asks_first() {
-    let env = Env::new(30);
+    let env = Env::seeded(30, TOKEN);
 
     // Answered no: nothing is deleted.
     let mut pty = Pty::open();
@@ -324,7 +282,7 @@ fn deleting_more_than_ten_records_on_a_terminal_asks_first() {
     let (code, _) = finish(child, &pty);
     assert_eq!(code, 1, "{}", pty.transcript());
     pty.wait_for("nothing was deleted");
-    assert_eq!(env.record_count(), 30);
+    assert_eq!(record_count(&env), 30);
 
     // Answered yes: all eleven go.
     let mut pty = Pty::open();
@@ -333,15 +291,15 @@ fn deleting_more_than_ten_records_on_a_terminal_asks_first() {
     pty.type_line("y");
     let (code, _) = finish(child, &pty);
     assert_eq!(code, 0, "{}", pty.transcript());
-    assert_eq!(env.record_count(), 19);
+    assert_eq!(record_count(&env), 19);
 
     // Ten or fewer: no question (nothing is typed; it must finish by itself).
     let pty = Pty::open();
-    let mut delete = env.cmd();
+    let mut delete = cmd(&env);
     delete.arg("delete");
     delete.args((12..=21).map(|id| id.to_string()));
     let (code, _) = finish(pty.spawn(delete), &pty);
     assert_eq!(code, 0, "{}", pty.transcript());
     assert!(!pty.transcript().contains("[y/N]"));
-    assert_eq!(env.record_count(), 9);
+    assert_eq!(record_count(&env), 9);
 }

@@ -29,7 +29,7 @@ mod bench_util;
 
 use std::time::{Duration, Instant};
 
-use bench_util::compressed;
+use bench_util::{compressed, raw_gets};
 
 use dbsync_client::{Connection, Query, Record, ScanOptions};
 use dbsync_sandbox::Sandbox;
@@ -171,22 +171,6 @@ fn connect(base: &str) -> Connection {
         .base_url(base)
         .build()
         .expect("connection")
-}
-
-/// `calls` gets of raw reqwest through `http`, each body parsed as arm (a)'s client does.
-async fn raw_gets(http: &reqwest::Client, base: &str, calls: u64) -> u64 {
-    for i in 0..calls {
-        let body = http
-            .get(format!("{base}/v1/records/{}", 1 + i % 1000))
-            .send()
-            .await
-            .expect("send")
-            .bytes()
-            .await
-            .expect("body");
-        let _: Value = serde_json::from_slice(&body).expect("json");
-    }
-    calls
 }
 
 async fn bench_get(base: &str) {

@@ -22,28 +22,17 @@
 //! `serde_json::from_slice::<Value>`, as in `bench_scan` arm (a). The sandbox serves both in
 //! the same process, so each figure includes the server's share (the same for both arms).
 
+#[path = "bench_util/mod.rs"]
+mod bench_util;
+
+use bench_util::raw_gets;
 use dbsync_client::{Connection, Record};
 use dbsync_sandbox::Sandbox;
-use serde_json::Value;
 
 async fn client(connection: &Connection, calls: u64) {
     let records = connection.records();
     for i in 0..calls {
         let _: Record = records.get(1 + i % 1000).await.expect("get");
-    }
-}
-
-async fn raw(http: &reqwest::Client, base: &str, calls: u64) {
-    for i in 0..calls {
-        let body = http
-            .get(format!("{base}/v1/records/{}", 1 + i % 1000))
-            .send()
-            .await
-            .expect("send")
-            .bytes()
-            .await
-            .expect("body");
-        let _: Value = serde_json::from_slice(&body).expect("json");
     }
 }
 
@@ -99,8 +88,8 @@ fn main() {
                 client(&connection, calls).await;
             }
             "raw" | "raw-timeout" => {
-                raw(&http, base, 20).await;
-                raw(&http, base, calls).await;
+                raw_gets(&http, base, 20).await;
+                raw_gets(&http, base, calls).await;
             }
             other => panic!("unknown arm {other}: client, raw or raw-timeout"),
         }

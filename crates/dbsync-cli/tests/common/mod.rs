@@ -46,3 +46,85 @@ pub fn clean_std_command() -> std::process::Command {
 pub fn clean_command() -> assert_cmd::Command {
     assert_cmd::Command::from_std(clean_std_command())
 }
+
+/// A checked sandbox that takes one bearer token (on a runtime of its own, 2 workers) and a
+/// temporary directory for profiles (`DBSYNC_CONFIG_DIR`) and files: where most end-to-end
+/// files start. Each file passes its own token, so a leak names the file.
+pub struct BearerEnv {
+    /// The sandbox.
+    pub sandbox: Sandbox,
+    /// The temporary directory (profiles under `profiles/`).
+    pub dir: tempfile::TempDir,
+    token: &'static str,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl BearerEnv {
+    /// `builder`'s sandbox, taking `token`.
+    pub fn start(builder: SandboxBuilder, token: &'static str) -> Self {
+        let builder = builder.auth(dbsync_sandbox::SandboxAuth::Bearer {
+            token: token.into(),
+        });
+        let (runtime, sandbox) = start_checked(builder, 2);
+        Self {
+            sandbox,
+            dir: tempfile::tempdir().unwrap(),
+            token,
+            _runtime: runtime,
+        }
+    }
+
+    /// A sandbox with `records` seeded records, taking `token`.
+    pub fn seeded(records: u64, token: &'static str) -> Self {
+        Self::start(Sandbox::builder().seed_records(records), token)
+    }
+
+    /// The sandbox's base URL.
+    pub fn url(&self) -> &str {
+        self.sandbox.base_url()
+    }
+
+    /// `name` in the temporary directory.
+    pub fn path(&self, name: &str) -> std::path::PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Where profile `name` is saved.
+    pub fn profile(&self, name: &str) -> std::path::PathBuf {
+        self.dir
+            .path()
+            .join("profiles")
+            .join(format!("{name}.json"))
+    }
+
+    /// `dbsync` with a clean environment and the temporary directory as `DBSYNC_CONFIG_DIR`.
+    pub fn bare_std(&self) -> std::process::Command {
+        let mut cmd = clean_std_command();
+        cmd.env("DBSYNC_CONFIG_DIR", self.dir.path());
+        cmd
+    }
+
+    /// [`Self::bare_std`] with `--url <sandbox> --auth bearer --token TOKEN`.
+    pub fn cmd_std(&self) -> std::process::Command {
+        let mut cmd = self.bare_std();
+        cmd.args([
+            "--url",
+            self.url(),
+            "--auth",
+            "bearer",
+            "--token",
+            self.token,
+        ]);
+        cmd
+    }
+
+    /// [`Self::bare_std`] as an `assert_cmd` command.
+    pub fn bare(&self) -> assert_cmd::Command {
+        assert_cmd::Command::from_std(self.bare_std())
+    }
+
+    /// [`Self::cmd_std`] as an `assert_cmd` command.
+    pub fn cmd(&self) -> assert_cmd::Command {
+        assert_cmd::Command::from_std(self.cmd_std())
+    }
+}

@@ -154,3 +154,20 @@ pub const SECOND: Duration = Duration::from_secs(1);
 pub fn compressed() -> bool {
     std::env::var("DBSYNC_BENCH_GZIP").is_ok_and(|v| v == "1")
 }
+
+/// `calls` gets of records 1..=1000 with raw reqwest through `http`, each body parsed into a
+/// `Value` (what `Resource::get` of `Connection::records` decodes into).
+pub async fn raw_gets(http: &reqwest::Client, base: &str, calls: u64) -> u64 {
+    for i in 0..calls {
+        let body = http
+            .get(format!("{base}/v1/records/{}", 1 + i % 1000))
+            .send()
+            .await
+            .expect("send")
+            .bytes()
+            .await
+            .expect("body");
+        let _: Value = serde_json::from_slice(&body).expect("json");
+    }
+    calls
+}
