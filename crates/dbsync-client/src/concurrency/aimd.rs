@@ -15,7 +15,8 @@
 //! - **latency guard**: an answer slower than twice the fastest recent one plus
 //!   [`LATENCY_SLACK`] means requests queue (at the server, at the rate limiter, on the CPU):
 //!   the limit stops growing; a round trip in which most answers were that slow gives one
-//!   back (the queue then holds requests, and their memory, that bring no more answers); four
+//!   back, down to the initial limit (the queue then holds requests, and their memory, that
+//!   bring no more answers; below the initial limit only push-back and queueing cut); four
 //!   times plus five slacks decreases it gently ([`EASE_OFF`]) once per round trip;
 //! - **throughput guard**: in slow start, a round trip whose answers per second did not rise by
 //!   a tenth over the last one's ends slow start without growing the limit; after it, a round
@@ -78,6 +79,9 @@ struct Round {
 pub(crate) struct Aimd {
     limit: usize,
     max: usize,
+    /// The initial limit: latency alone gives back only what was grown above it (a server
+    /// whose answers vary widely would otherwise be driven down to one).
+    initial: usize,
     slow_start: bool,
     sent: u64,
     round: Round,
@@ -94,9 +98,11 @@ impl Aimd {
     /// A controller starting at `initial` requests in flight, never above `max` nor below one.
     pub(crate) fn new(initial: usize, max: usize) -> Self {
         let max = max.max(1);
+        let initial = initial.clamp(1, max);
         Self {
-            limit: initial.clamp(1, max),
+            limit: initial,
             max,
+            initial,
             slow_start: true,
             sent: 0,
             round: Round::default(),
@@ -177,7 +183,9 @@ impl Aimd {
         if round.slow_answers.saturating_mul(2) > round.answers {
             // Mostly slow: requests queue without bringing more answers.
             self.slow_start = false;
-            self.limit = self.limit.saturating_sub(1).max(1);
+            if self.limit > self.initial {
+                self.limit -= 1;
+            }
         } else if round.slow || !gained {
             self.slow_start = false;
         } else if round.saturated {
@@ -373,6 +381,18 @@ mod tests {
         assert_eq!(&limits[..3], &[16, 32, 32], "{limits:?}");
         let settled = &limits[20..];
         assert!(settled.iter().all(|l| (26..=28).contains(l)), "{limits:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn answers_that_vary_widely_do_not_give_back_below_the_initial_limit() {
+        // One fast answer (2 ms) sets the baseline; every later one takes 12 ms (> 2 x 2 + 5)
+        // but under 4 x 2 + 25: slow, not queued. Only what slow start grew is given back.
+        let mut aimd = Aimd::new(6, 64);
+        let limits = rounds(&mut aimd, 1, 2 * MS, |_| false).await;
+        assert_eq!(limits, vec![12]);
+        let limits = rounds(&mut aimd, 20, 12 * MS, |_| false).await;
+        assert_eq!(limits.last(), Some(&6), "{limits:?}");
+        assert!(limits.iter().all(|l| *l >= 6), "{limits:?}");
     }
 
     #[tokio::test(start_paused = true)]
