@@ -4,95 +4,22 @@ use std::io::Write as _;
 use std::path::Path;
 
 use assert_cmd::Command;
-use dbsync_sandbox::{Faults, Sandbox, SandboxAuth, SandboxBuilder};
+use dbsync_sandbox::{Faults, Sandbox, SandboxAuth};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "tok-7f3a9c-never-print-me";
 
-/// A sandbox on a runtime that outlives the commands, and a private config directory.
-struct Env {
-    sandbox: Sandbox,
-    config_dir: tempfile::TempDir,
-    _runtime: tokio::runtime::Runtime,
+mod common;
+
+type Env = common::TestEnv;
+
+/// `dbsync resend FAILED --failed NEW`.
+fn resend(env: &Env, failed: &std::path::Path, new: impl AsRef<std::ffi::OsStr>) -> Run {
+    run(env.cmd().arg("resend").arg(failed).arg("--failed").arg(new))
 }
 
-impl Env {
-    fn start(builder: SandboxBuilder) -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let sandbox = runtime
-            .block_on(
-                dbsync_openapi::sandbox::check_responses(builder)
-                    .expect("docs/openapi.yaml loads")
-                    .start(),
-            )
-            .unwrap();
-        Self {
-            sandbox,
-            config_dir: tempfile::tempdir().unwrap(),
-            _runtime: runtime,
-        }
-    }
-
-    /// A bearer sandbox with `records` seeded records.
-    fn bearer(records: u64) -> Self {
-        Self::start(
-            Sandbox::builder()
-                .auth(SandboxAuth::Bearer {
-                    token: TOKEN.into(),
-                })
-                .seed_records(records),
-        )
-    }
-
-    fn url(&self) -> String {
-        self.sandbox.base_url().to_owned()
-    }
-
-    /// `dbsync` with a clean environment (no DBSYNC_* from the outside) and no flags.
-    fn bare(&self) -> Command {
-        let mut cmd = Command::cargo_bin("dbsync").unwrap();
-        for var in [
-            "DBSYNC_API_URL",
-            "DBSYNC_AUTH_TYPE",
-            "DBSYNC_USERNAME",
-            "DBSYNC_PASSWORD",
-            "DBSYNC_TOKEN",
-            "DBSYNC_CLIENT_ID",
-            "DBSYNC_CLIENT_SECRET",
-            "DBSYNC_TOKEN_URL",
-            "DBSYNC_SCOPES",
-            "DBSYNC_CONFIG",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd.env("DBSYNC_CONFIG_DIR", self.config_dir.path());
-        cmd
-    }
-
-    /// `dbsync --url <sandbox> --auth bearer --token TOKEN ...`
-    fn cmd(&self) -> Command {
-        let mut cmd = self.bare();
-        cmd.args(["--url", &self.url(), "--auth", "bearer", "--token", TOKEN]);
-        cmd
-    }
-
-    /// `dbsync resend FAILED --failed NEW`.
-    fn resend(&self, failed: &std::path::Path, new: impl AsRef<std::ffi::OsStr>) -> Run {
-        run(self
-            .cmd()
-            .arg("resend")
-            .arg(failed)
-            .arg("--failed")
-            .arg(new))
-    }
-
-    fn count(&self) -> usize {
-        self.sandbox.record_count("records")
-    }
+fn count(env: &Env) -> usize {
+    env.sandbox.record_count("records")
 }
 
 struct Run {
@@ -134,7 +61,7 @@ fn write_file(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
 
 #[test]
 fn check_reports_in_every_format() {
-    let env = Env::bearer(3);
+    let env = Env::seeded(3, TOKEN);
     let out = run(env.cmd().args(["check"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
     let report: Value = serde_json::from_str(out.stdout.trim()).unwrap();
@@ -162,7 +89,7 @@ fn check_reports_in_every_format() {
 
 #[test]
 fn list_pages_filters_and_formats() {
-    let env = Env::bearer(250);
+    let env = Env::seeded(250, TOKEN);
     let out = run(env.cmd().args(["list", "--limit", "5"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
     let records = jsonl(&out.stdout);
@@ -221,13 +148,13 @@ fn list_pages_filters_and_formats() {
 
 #[test]
 fn create_get_update_delete_one_record() {
-    let env = Env::bearer(0);
+    let env = Env::seeded(0, TOKEN);
     let data = valid_record(1).to_string();
     let out = run(env.cmd().args(["create", "--data", &data, "--validate"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
     let created: Value = serde_json::from_str(out.stdout.trim()).unwrap();
     let id = created["id"].to_string().trim_matches('"').to_owned();
-    assert_eq!(env.count(), 1);
+    assert_eq!(count(&env), 1);
 
     let out = run(env.cmd().args(["get", &id, "--format", "json"]));
     let got: Value = serde_json::from_str(&out.stdout).unwrap();
@@ -244,7 +171,7 @@ fn create_get_update_delete_one_record() {
     assert_eq!(out.code, 4, "one of the ids does not exist: {}", out.stderr);
     assert_eq!(jsonl(&out.stdout), vec![json!({"id": id, "deleted": true})]);
     assert!(out.stderr.contains("no-such-id"));
-    assert_eq!(env.count(), 0);
+    assert_eq!(count(&env), 0);
     let out = run(env.cmd().args(["get", &id]));
     assert_eq!(out.code, 4);
     assert_eq!(
@@ -257,7 +184,7 @@ fn create_get_update_delete_one_record() {
 
 #[test]
 fn exit_codes_tell_failure_classes_apart() {
-    let env = Env::bearer(2);
+    let env = Env::seeded(2, TOKEN);
     // 2: usage.
     assert_eq!(run(env.cmd().args(["list", "--no-such-flag"])).code, 2);
     assert_eq!(
@@ -272,7 +199,7 @@ fn exit_codes_tell_failure_classes_apart() {
     // 3: bad credentials.
     let out = run(env.bare().args([
         "--url",
-        &env.url(),
+        env.url(),
         "--auth",
         "bearer",
         "--token",
@@ -304,29 +231,35 @@ fn exit_codes_tell_failure_classes_apart() {
     // 1: anything else (an input file that cannot be read).
     let out = run(env.cmd().args(["create", "--file", "/no/such/file.jsonl"]));
     assert_eq!(out.code, 1, "{}", out.stderr);
-    assert_eq!(env.count(), 2);
+    assert_eq!(count(&env), 2);
 }
 
 #[test]
 fn rate_limited_server_error_and_network_exit_codes() {
-    let limited = Env::start(Sandbox::builder().seed_records(1).faults(Faults {
-        every_nth_429: Some(1),
-        retry_after_secs: 1,
-        ..Faults::default()
-    }));
+    let limited = Env::start(
+        Sandbox::builder().seed_records(1).faults(Faults {
+            every_nth_429: Some(1),
+            retry_after_secs: 1,
+            ..Faults::default()
+        }),
+        TOKEN,
+    );
     let out = run(limited
         .bare()
-        .args(["--url", &limited.url(), "--max-retries", "0", "list"]));
+        .args(["--url", limited.url(), "--max-retries", "0", "list"]));
     assert_eq!(out.code, 6, "{}", out.stderr);
     assert!(out.stderr.contains("429"), "{}", out.stderr);
 
-    let failing = Env::start(Sandbox::builder().seed_records(1).faults(Faults {
-        error_rate: 1.0,
-        ..Faults::default()
-    }));
+    let failing = Env::start(
+        Sandbox::builder().seed_records(1).faults(Faults {
+            error_rate: 1.0,
+            ..Faults::default()
+        }),
+        TOKEN,
+    );
     let out = run(failing
         .bare()
-        .args(["--url", &failing.url(), "--max-retries", "0", "list"]));
+        .args(["--url", failing.url(), "--max-retries", "0", "list"]));
     assert_eq!(out.code, 7, "{}", out.stderr);
 
     // A port nobody listens on.
@@ -344,7 +277,7 @@ fn rate_limited_server_error_and_network_exit_codes() {
 
 #[test]
 fn credentials_over_plain_http_to_another_host_are_refused_with_the_way_out() {
-    let env = Env::bearer(0);
+    let env = Env::seeded(0, TOKEN);
     // Refused before anything is sent: no traffic leaves the machine.
     let out = run(env.bare().args([
         "--url",
@@ -366,7 +299,7 @@ fn credentials_over_plain_http_to_another_host_are_refused_with_the_way_out() {
 
 #[test]
 fn bulk_create_of_ten_thousand_json_lines_keeps_every_failure() {
-    let env = Env::bearer(0);
+    let env = Env::seeded(0, TOKEN);
     let dir = tempfile::tempdir().unwrap();
     let mut text = String::new();
     let mut invalid_lines = Vec::new();
@@ -398,7 +331,7 @@ fn bulk_create_of_ten_thousand_json_lines_keeps_every_failure() {
         valid,
         "one line per created record"
     );
-    assert_eq!(env.count(), valid, "the valid records stored exactly once");
+    assert_eq!(count(&env), valid, "the valid records stored exactly once");
     let failures = jsonl(&std::fs::read_to_string(&failed).unwrap());
     let lines: Vec<u64> = failures
         .iter()
@@ -444,7 +377,7 @@ fn bulk_create_of_ten_thousand_json_lines_keeps_every_failure() {
         .arg("--failed")
         .arg(&failed));
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(env.count(), valid + invalid_lines.len() - 1);
+    assert_eq!(count(&env), valid + invalid_lines.len() - 1);
     assert_eq!(
         std::fs::read_to_string(&failed).unwrap(),
         "",
@@ -454,7 +387,7 @@ fn bulk_create_of_ten_thousand_json_lines_keeps_every_failure() {
 
 #[test]
 fn bulk_create_from_a_json_array_and_bulk_update_with_validation() {
-    let env = Env::bearer(5);
+    let env = Env::seeded(5, TOKEN);
     let dir = tempfile::tempdir().unwrap();
     let array = format!(
         "[\n{},\n{},\n{}\n]\n",
@@ -471,7 +404,7 @@ fn bulk_create_from_a_json_array_and_bulk_update_with_validation() {
         .arg("--failed")
         .arg(&failed));
     assert_eq!(out.code, 5, "{}", out.stderr);
-    assert_eq!(env.count(), 7);
+    assert_eq!(count(&env), 7);
     let failures = jsonl(&std::fs::read_to_string(&failed).unwrap());
     assert_eq!(failures.len(), 1);
     assert_eq!(failures[0]["line"], 3);
@@ -523,7 +456,7 @@ fn bulk_create_from_a_json_array_and_bulk_update_with_validation() {
 
 #[test]
 fn validate_lists_every_violation_with_its_line() {
-    let env = Env::bearer(0);
+    let env = Env::seeded(0, TOKEN);
     let dir = tempfile::tempdir().unwrap();
     let schema = write_file(
         dir.path(),
@@ -577,7 +510,7 @@ fn validate_lists_every_violation_with_its_line() {
 
 #[test]
 fn validate_reports_a_unique_value_repeated_within_the_input_with_both_lines() {
-    let env = Env::bearer(0);
+    let env = Env::seeded(0, TOKEN);
     let dir = tempfile::tempdir().unwrap();
     let schema = write_file(
         dir.path(),
@@ -610,10 +543,10 @@ fn validate_reports_a_unique_value_repeated_within_the_input_with_both_lines() {
 #[test]
 fn profiles_are_saved_private_without_secrets_and_used() {
     use std::os::unix::fs::PermissionsExt as _;
-    let env = Env::bearer(3);
+    let env = Env::seeded(3, TOKEN);
     let out = run(env.cmd().args(["connection", "save", "prod"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let path = env.config_dir.path().join("profiles/prod.json");
+    let path = env.dir.path().join("profiles/prod.json");
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(!text.contains(TOKEN));
     assert!(text.contains("${DBSYNC_TOKEN}"), "{text}");
@@ -639,7 +572,7 @@ fn profiles_are_saved_private_without_secrets_and_used() {
         .cmd()
         .args(["connection", "save", "kept", "--store-secret"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let kept = env.config_dir.path().join("profiles/kept.json");
+    let kept = env.dir.path().join("profiles/kept.json");
     assert!(std::fs::read_to_string(&kept).unwrap().contains(TOKEN));
     assert_eq!(
         std::fs::metadata(&kept).unwrap().permissions().mode() & 0o777,
@@ -653,7 +586,7 @@ fn profiles_are_saved_private_without_secrets_and_used() {
             .args(["connection", "show", "kept", "--format", format]));
         assert_eq!(out.code, 0, "{}", out.stderr);
         assert!(!out.stdout.contains(TOKEN) && !out.stderr.contains(TOKEN));
-        assert!(out.stdout.contains(&env.url()), "{}", out.stdout);
+        assert!(out.stdout.contains(env.url()), "{}", out.stdout);
     }
     let out = run(env.bare().args(["connection", "list"]));
     let names: Vec<String> = jsonl(&out.stdout)
@@ -686,7 +619,7 @@ fn profiles_are_saved_private_without_secrets_and_used() {
     assert_eq!(out.code, 8, "the variable's URL was used");
     let out = run(env
         .bare()
-        .args(["--profile", "kept", "--url", &env.url(), "check"])
+        .args(["--profile", "kept", "--url", env.url(), "check"])
         .env("DBSYNC_API_URL", &dead));
     assert_eq!(out.code, 0, "the flag beats the variable: {}", out.stderr);
     let out = run(env
@@ -697,7 +630,7 @@ fn profiles_are_saved_private_without_secrets_and_used() {
     // A failing check refuses to save; remove; unknown names.
     let out = run(env.bare().args([
         "--url",
-        &env.url(),
+        env.url(),
         "--auth",
         "bearer",
         "--token",
@@ -707,7 +640,7 @@ fn profiles_are_saved_private_without_secrets_and_used() {
         "bad",
     ]));
     assert_eq!(out.code, 3);
-    assert!(!env.config_dir.path().join("profiles/bad.json").exists());
+    assert!(!env.dir.path().join("profiles/bad.json").exists());
     assert_eq!(
         run(env.bare().args(["connection", "remove", "prod"])).code,
         0
@@ -722,7 +655,7 @@ fn profiles_are_saved_private_without_secrets_and_used() {
 
 #[test]
 fn settings_file_and_environment_give_the_connection() {
-    let env = Env::bearer(2);
+    let env = Env::seeded(2, TOKEN);
     let dir = tempfile::tempdir().unwrap();
     let config = write_file(
         dir.path(),
@@ -763,6 +696,7 @@ fn no_secret_in_any_output() {
                 password: password.into(),
             })
             .seed_records(3),
+        TOKEN,
     );
     let oauth = Env::start(
         Sandbox::builder()
@@ -771,8 +705,9 @@ fn no_secret_in_any_output() {
                 client_secret: secret.into(),
             })
             .seed_records(3),
+        TOKEN,
     );
-    let bearer = Env::bearer(3);
+    let bearer = Env::seeded(3, TOKEN);
     let dir = tempfile::tempdir().unwrap();
     let file = write_file(
         dir.path(),
@@ -834,7 +769,7 @@ fn no_secret_in_any_output() {
             for verbose in [false, true] {
                 for command in &commands {
                     let mut cmd = env.bare();
-                    cmd.args(["--url", &env.url()]);
+                    cmd.args(["--url", env.url()]);
                     let mut creds = creds.clone();
                     let wrong_secret = format!("{secret}-wrong");
                     if wrong {
@@ -880,7 +815,7 @@ fn no_secret_in_any_output() {
 
 #[test]
 fn completions_for_each_shell() {
-    let env = Env::bearer(0);
+    let env = Env::seeded(0, TOKEN);
     for shell in ["bash", "zsh", "fish"] {
         let out = run(env.bare().args(["completions", shell]));
         assert_eq!(out.code, 0, "{}", out.stderr);
@@ -894,7 +829,7 @@ fn completions_for_each_shell() {
 
 #[test]
 fn help_documents_the_exit_codes() {
-    let env = Env::bearer(0);
+    let env = Env::seeded(0, TOKEN);
     let out = run(env.bare().arg("--help"));
     assert_eq!(out.code, 0);
     for line in [
@@ -973,6 +908,7 @@ fn workflows_run_wait_status_and_cancel() {
                 token: TOKEN.into(),
             })
             .workflow_duration(std::time::Duration::from_millis(200)),
+        TOKEN,
     );
     let out = run(env.cmd().args(["workflow", "list"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -1022,6 +958,7 @@ fn workflows_run_wait_status_and_cancel() {
                 token: TOKEN.into(),
             })
             .workflow_duration(std::time::Duration::from_secs(600)),
+        TOKEN,
     );
     let out = run(env.cmd().args(["workflow", "run", "wf_import_orders"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -1040,7 +977,7 @@ fn workflows_run_wait_status_and_cancel() {
 
 #[test]
 fn logs_export_usage_and_keys() {
-    let env = Env::bearer(3);
+    let env = Env::seeded(3, TOKEN);
     assert_eq!(run(env.cmd().args(["list"])).code, 0);
     assert_eq!(run(env.cmd().args(["get", "404404"])).code, 4);
 
@@ -1106,7 +1043,7 @@ fn logs_export_usage_and_keys() {
     // The new key works as a bearer token; list never shows it.
     let out = run(env.bare().args([
         "--url",
-        &env.url(),
+        env.url(),
         "--auth",
         "bearer",
         "--token",
@@ -1124,7 +1061,7 @@ fn logs_export_usage_and_keys() {
     assert_eq!(
         run(env.bare().args([
             "--url",
-            &env.url(),
+            env.url(),
             "--auth",
             "bearer",
             "--token",
@@ -1138,7 +1075,7 @@ fn logs_export_usage_and_keys() {
     assert_eq!(
         run(env.bare().args([
             "--url",
-            &env.url(),
+            env.url(),
             "--auth",
             "bearer",
             "--token",
@@ -1155,7 +1092,7 @@ fn logs_export_usage_and_keys() {
 fn a_closed_stdout_does_not_stop_a_bulk_create() {
     // `dbsync create --file big.jsonl | head -1`: the reader goes away at once, yet every
     // record is still sent, and the exit code is the create's own (0: all saved).
-    let env = Env::bearer(0);
+    let env = Env::seeded(0, TOKEN);
     let dir = tempfile::tempdir().unwrap();
     let text: String = (0..2_000)
         .map(|i| format!("{}\n", valid_record(i)))
@@ -1163,8 +1100,8 @@ fn a_closed_stdout_does_not_stop_a_bulk_create() {
     let input = write_file(dir.path(), "in.jsonl", &text);
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dbsync"))
         .env_clear()
-        .env("DBSYNC_CONFIG_DIR", env.config_dir.path())
-        .args(["--url", &env.url(), "--auth", "bearer", "--token", TOKEN])
+        .env("DBSYNC_CONFIG_DIR", env.dir.path())
+        .args(["--url", env.url(), "--auth", "bearer", "--token", TOKEN])
         .args(["create", "--file"])
         .arg(&input)
         .stdout(std::process::Stdio::piped())
@@ -1179,7 +1116,7 @@ fn a_closed_stdout_does_not_stop_a_bulk_create() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(env.count(), 2_000);
+    assert_eq!(count(&env), 2_000);
 }
 
 #[test]
@@ -1192,6 +1129,7 @@ fn a_lost_batch_response_leaves_the_idempotency_key_in_the_failed_file_and_no_du
                 token: TOKEN.into(),
             })
             .faults(Faults::first_answer_lost()),
+        TOKEN,
     );
     let dir = tempfile::tempdir().unwrap();
     // 150 records: a request of 100 (lost) and one of 50 with an invalid record (line 120).
@@ -1222,7 +1160,7 @@ fn a_lost_batch_response_leaves_the_idempotency_key_in_the_failed_file_and_no_du
     assert_eq!(out.code, 5, "{}", out.stderr);
     assert_eq!(jsonl(&out.stdout).len(), 49);
     // The lost request was carried out: its 100 records are stored.
-    assert_eq!(env.count(), 149);
+    assert_eq!(count(&env), 149);
     assert!(
         out.stderr
             .contains("100 of the failed record(s) have an unknown outcome"),
@@ -1265,9 +1203,9 @@ fn a_lost_batch_response_leaves_the_idempotency_key_in_the_failed_file_and_no_du
     // ids), creating nothing; the invalid record goes as a new create, is refused again and is
     // in the new failures file, at its line in the old one.
     let failed2 = dir.path().join("failed2.jsonl");
-    let out = env.resend(&failed, &failed2);
+    let out = resend(&env, &failed, &failed2);
     assert_eq!(out.code, 5, "{}", out.stderr);
-    assert_eq!(env.count(), 149, "the replay created nothing");
+    assert_eq!(count(&env), 149, "the replay created nothing");
     let replayed = jsonl(&out.stdout);
     assert_eq!(replayed.len(), 100, "{}", out.stderr);
     for (i, record) in replayed.iter().enumerate() {
@@ -1302,10 +1240,10 @@ fn a_lost_batch_response_leaves_the_idempotency_key_in_the_failed_file_and_no_du
     fixed["record"]["email"] = json!("fixed120@example.com");
     std::fs::write(&failed2, format!("{fixed}\n")).unwrap();
     let failed3 = dir.path().join("failed3.jsonl");
-    let out = env.resend(&failed2, &failed3);
+    let out = resend(&env, &failed2, &failed3);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(jsonl(&out.stdout).len(), 1);
-    assert_eq!(env.count(), 150);
+    assert_eq!(count(&env), 150);
     assert_eq!(std::fs::read_to_string(&failed3).unwrap(), "");
 }
 
@@ -1353,7 +1291,7 @@ fn keyed_line(
 
 #[test]
 fn resend_never_sends_a_record_that_may_exist_without_its_key() {
-    let env = Env::bearer(0);
+    let env = Env::seeded(0, TOKEN);
     let dir = tempfile::tempdir().unwrap();
     let old_format =
         json!({"line": 8, "record": valid_record(2), "error": {"code": 503, "message": "down"}});
@@ -1379,13 +1317,13 @@ fn resend_never_sends_a_record_that_may_exist_without_its_key() {
     .concat();
     let failed = write_file(dir.path(), "failed.jsonl", &text);
     let new = dir.path().join("new.jsonl");
-    let out = env.resend(&failed, &new);
+    let out = resend(&env, &failed, &new);
     assert_eq!(
         out.code, 5,
         "a malformed line is a validation failure: {}",
         out.stderr
     );
-    assert_eq!(env.count(), 1, "only the record not saved was sent");
+    assert_eq!(count(&env), 1, "only the record not saved was sent");
     let created = jsonl(&out.stdout);
     assert_eq!(created.len(), 1);
     assert_eq!(created[0]["email"], "cli.user4@example.com");
@@ -1436,7 +1374,7 @@ fn resend_never_sends_a_record_that_may_exist_without_its_key() {
     // is sent, and the messages are not wrapped again.
     let out = run(env.cmd().arg("resend").arg(&new));
     assert_eq!(out.code, 1, "{}", out.stderr);
-    assert_eq!(env.count(), 1);
+    assert_eq!(count(&env), 1);
     for line in 1..=5 {
         assert!(
             out.stderr
@@ -1452,14 +1390,14 @@ fn resend_never_sends_a_record_that_may_exist_without_its_key() {
     );
 
     // --failed must not be the file read (it would be emptied first).
-    let out = env.resend(&failed, dir.path().join(".").join("failed.jsonl"));
+    let out = resend(&env, &failed, dir.path().join(".").join("failed.jsonl"));
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert_eq!(std::fs::read_to_string(&failed).unwrap(), text);
 }
 
 #[test]
 fn resend_sends_a_key_again_only_while_the_server_keeps_it() {
-    let env = Env::bearer(0);
+    let env = Env::seeded(0, TOKEN);
     let dir = tempfile::tempdir().unwrap();
     // Two records of a request whose answer was lost, and that in fact never arrived.
     let key = "resend-test-key-1";
@@ -1480,9 +1418,9 @@ fn resend_sends_a_key_again_only_while_the_server_keeps_it() {
     .concat();
     std::fs::write(&failed, &old).unwrap();
     let new = dir.path().join("new.jsonl");
-    let out = env.resend(&failed, &new);
+    let out = resend(&env, &failed, &new);
     assert_eq!(out.code, 1, "{}", out.stderr);
-    assert_eq!(env.count(), 0);
+    assert_eq!(count(&env), 0);
     let again = jsonl(&std::fs::read_to_string(&new).unwrap());
     assert_eq!(again.len(), 2);
     for entry in &again {
@@ -1496,7 +1434,7 @@ fn resend_sends_a_key_again_only_while_the_server_keeps_it() {
     let failed_old_format = write_file(dir.path(), "old-format.jsonl", &text);
     let out = run(env.cmd().arg("resend").arg(&failed_old_format));
     assert_eq!(out.code, 1, "{}", out.stderr);
-    assert_eq!(env.count(), 0);
+    assert_eq!(count(&env), 0);
     assert!(out.stderr.contains("no \"key_sent_at\""), "{}", out.stderr);
 
     let now = std::time::SystemTime::now();
@@ -1514,7 +1452,7 @@ fn resend_sends_a_key_again_only_while_the_server_keeps_it() {
         let saved = jsonl(&out.stdout);
         assert_eq!(saved.len(), 2);
         assert_eq!(saved[1]["email"], "cli.user2@example.com");
-        assert_eq!(env.count(), 2);
+        assert_eq!(count(&env), 2);
     }
 
     // The same key with other records (one changed): refused (409), nothing created, and the
@@ -1525,9 +1463,9 @@ fn resend_sends_a_key_again_only_while_the_server_keeps_it() {
     ]
     .concat();
     let failed = write_file(dir.path(), "changed.jsonl", &changed);
-    let out = env.resend(&failed, &new);
+    let out = resend(&env, &failed, &new);
     assert_eq!(out.code, 1, "{}", out.stderr);
-    assert_eq!(env.count(), 2);
+    assert_eq!(count(&env), 2);
     let again = jsonl(&std::fs::read_to_string(&new).unwrap());
     assert_eq!(again.len(), 2);
     for entry in &again {
@@ -1543,7 +1481,7 @@ fn resend_sends_a_key_again_only_while_the_server_keeps_it() {
 
 #[test]
 fn failed_must_not_be_the_input_by_any_name_nor_stdin() {
-    let env = Env::bearer(0);
+    let env = Env::seeded(0, TOKEN);
     let dir = tempfile::tempdir().unwrap();
     let text = failure_line(1, &valid_record(1), "not_saved", None);
     let input = write_file(dir.path(), "failed.jsonl", &text);
@@ -1563,8 +1501,8 @@ fn failed_must_not_be_the_input_by_any_name_nor_stdin() {
         // Stdin redirected from the --failed file.
         let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("dbsync"));
         cmd.env_clear()
-            .env("DBSYNC_CONFIG_DIR", env.config_dir.path())
-            .args(["--url", &env.url(), "--auth", "bearer", "--token", TOKEN]);
+            .env("DBSYNC_CONFIG_DIR", env.dir.path())
+            .args(["--url", env.url(), "--auth", "bearer", "--token", TOKEN]);
         if command == "resend" {
             cmd.args(["resend", "-"]);
         } else {
@@ -1584,7 +1522,7 @@ fn failed_must_not_be_the_input_by_any_name_nor_stdin() {
         );
         assert_eq!(std::fs::read_to_string(&input).unwrap(), text, "{command}");
     }
-    assert_eq!(env.count(), 0);
+    assert_eq!(count(&env), 0);
 }
 
 #[cfg(unix)]

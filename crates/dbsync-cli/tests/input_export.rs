@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 const TOKEN: &str = "tok-input-export-never-print";
 
-type Env = common::BearerEnv;
+type Env = common::TestEnv;
 
 fn count(env: &Env) -> usize {
     env.sandbox.record_count("records")
@@ -135,7 +135,7 @@ fn export_stopped_then_resumed_writes_every_record_exactly_once() {
 
 #[test]
 fn export_killed_mid_way_then_resumed_writes_every_record_exactly_once() {
-    let env = Env::start(
+    let env = Env::bearer(
         Sandbox::builder()
             .seed_records(400)
             .latency(Duration::from_millis(100)),
@@ -180,7 +180,7 @@ fn export_killed_mid_way_then_resumed_writes_every_record_exactly_once() {
 
 #[test]
 fn export_interrupted_by_ctrl_c_saves_its_checkpoint_and_resumes_exactly_once() {
-    let env = Env::start(
+    let env = Env::bearer(
         Sandbox::builder()
             .seed_records(300)
             .latency(Duration::from_millis(100)),

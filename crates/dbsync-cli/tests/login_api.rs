@@ -11,7 +11,7 @@ use serde_json::Value;
 
 const TOKEN: &str = "tok-51c0-login-never-print";
 
-type Env = common::BearerEnv;
+type Env = common::TestEnv;
 
 /// `dbsync` with no DBSYNC_* from outside, profiles in the temporary directory, JSON Lines out.
 fn bare(env: &Env) -> Command {

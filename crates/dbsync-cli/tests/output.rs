@@ -10,7 +10,7 @@ use unicode_width::UnicodeWidthStr as _;
 
 const TOKEN: &str = "tok-output-3c1d-never-print";
 
-type Env = common::BearerEnv;
+type Env = common::TestEnv;
 
 /// `dbsync` with no DBSYNC_*, COLUMNS or NO_COLOR from the outside, profiles in `config_dir`.
 fn bare(config_dir: &std::path::Path) -> Command {

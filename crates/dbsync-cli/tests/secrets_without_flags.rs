@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use dbsync_sandbox::{Sandbox, SandboxAuth, SandboxBuilder};
+use dbsync_sandbox::{Sandbox, SandboxAuth};
 use serde_json::Value;
 
 const TOKEN: &str = "tok-51d3-secret-never-print";
@@ -14,74 +14,22 @@ const PASSWORD: &str = "pw-82c0-secret-never-print";
 const CLIENT_SECRET: &str = "cs-3e9b-secret-never-print";
 const WRONG: &str = "wrong-0aa7-secret-never-print";
 
-/// A sandbox on a runtime that outlives the commands, and a private directory.
-struct Env {
-    sandbox: Sandbox,
-    dir: tempfile::TempDir,
-    _runtime: tokio::runtime::Runtime,
+mod common;
+
+type Env = common::TestEnv;
+
+/// `dbsync --url <sandbox>` with a clean environment, profiles in `dir/config`.
+fn cmd(env: &Env) -> Command {
+    let mut cmd = env.bare();
+    cmd.env("DBSYNC_CONFIG_DIR", env.path("config"));
+    cmd.args(["--url", env.url()]);
+    cmd
 }
 
-impl Env {
-    fn start(builder: SandboxBuilder) -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let sandbox = runtime
-            .block_on(
-                dbsync_openapi::sandbox::check_responses(builder)
-                    .expect("docs/openapi.yaml loads")
-                    .start(),
-            )
-            .unwrap();
-        Self {
-            sandbox,
-            dir: tempfile::tempdir().unwrap(),
-            _runtime: runtime,
-        }
-    }
-
-    fn bearer() -> Self {
-        Self::start(
-            Sandbox::builder()
-                .auth(SandboxAuth::Bearer {
-                    token: TOKEN.into(),
-                })
-                .seed_records(3),
-        )
-    }
-
-    /// `dbsync --url <sandbox>` with no DBSYNC_* variable from the outside.
-    fn cmd(&self) -> Command {
-        let mut cmd = Command::cargo_bin("dbsync").unwrap();
-        for var in [
-            "DBSYNC_API_URL",
-            "DBSYNC_AUTH_TYPE",
-            "DBSYNC_USERNAME",
-            "DBSYNC_PASSWORD",
-            "DBSYNC_PASSWORD_FILE",
-            "DBSYNC_TOKEN",
-            "DBSYNC_TOKEN_FILE",
-            "DBSYNC_CLIENT_ID",
-            "DBSYNC_CLIENT_SECRET",
-            "DBSYNC_CLIENT_SECRET_FILE",
-            "DBSYNC_TOKEN_URL",
-            "DBSYNC_SCOPES",
-            "DBSYNC_CONFIG",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd.env("DBSYNC_CONFIG_DIR", self.dir.path().join("config"));
-        cmd.args(["--url", self.sandbox.base_url()]);
-        cmd
-    }
-
-    fn file(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.dir.path().join(name);
-        std::fs::write(&path, text).unwrap();
-        path
-    }
+fn write_file(env: &Env, name: &str, text: &str) -> PathBuf {
+    let path = env.path(name);
+    std::fs::write(&path, text).unwrap();
+    path
 }
 
 struct Run {
@@ -115,32 +63,30 @@ fn lines(text: &str) -> usize {
 
 #[test]
 fn a_token_from_standard_input_or_a_file_works_and_is_never_printed() {
-    let env = Env::bearer();
+    let env = Env::seeded(3, TOKEN);
     // Standard input, with its trailing newline; -v logs requests and no secret.
-    let out = run(env
-        .cmd()
+    let out = run(cmd(&env)
         .args(["-v", "--auth", "bearer", "--token-stdin", "list"])
         .write_stdin(format!("{TOKEN}\n")));
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(lines(&out.stdout), 3);
     // The type is guessed from the token, as with DBSYNC_TOKEN.
-    let out = run(env
-        .cmd()
+    let out = run(cmd(&env)
         .args(["--token-stdin", "check"])
         .write_stdin(TOKEN));
     assert_eq!(out.code, 0, "{}", out.stderr);
 
     // A file named by DBSYNC_TOKEN_FILE.
-    let token_file = env.file("token", &format!("{TOKEN}\r\n"));
-    let out = run(env.cmd().arg("list").env("DBSYNC_TOKEN_FILE", &token_file));
+    let token_file = write_file(&env, "token", &format!("{TOKEN}\r\n"));
+    let out = run(cmd(&env).arg("list").env("DBSYNC_TOKEN_FILE", &token_file));
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(lines(&out.stdout), 3);
 
     // Failure: a wrong token, from each source, is an auth error (exit 3) without the secret.
-    let out = run(env.cmd().args(["--token-stdin", "list"]).write_stdin(WRONG));
+    let out = run(cmd(&env).args(["--token-stdin", "list"]).write_stdin(WRONG));
     assert_eq!(out.code, 3, "{}", out.stderr);
-    let wrong_file = env.file("wrong", WRONG);
-    let out = run(env.cmd().arg("list").env("DBSYNC_TOKEN_FILE", &wrong_file));
+    let wrong_file = write_file(&env, "wrong", WRONG);
+    let out = run(cmd(&env).arg("list").env("DBSYNC_TOKEN_FILE", &wrong_file));
     assert_eq!(out.code, 3, "{}", out.stderr);
     // Failure: nothing listening (exit 8).
     let out = run(Command::cargo_bin("dbsync")
@@ -161,14 +107,14 @@ fn a_token_from_standard_input_or_a_file_works_and_is_never_printed() {
 
 #[test]
 fn the_order_is_flag_then_stdin_then_variable_then_file() {
-    let env = Env::bearer();
-    let wrong_file = env.file("wrong", WRONG);
-    let right_file = env.file("right", TOKEN);
+    let env = Env::seeded(3, TOKEN);
+    let wrong_file = write_file(&env, "wrong", WRONG);
+    let right_file = write_file(&env, "right", TOKEN);
     let list = |cmd: &mut Command| run(cmd.args(["--auth", "bearer", "list"]));
 
     // Standard input over the variable and the file.
     let out = list(
-        env.cmd()
+        cmd(&env)
             .arg("--token-stdin")
             .write_stdin(TOKEN)
             .env("DBSYNC_TOKEN", WRONG)
@@ -177,19 +123,20 @@ fn the_order_is_flag_then_stdin_then_variable_then_file() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     // The variable over the file (which is then not read: a missing one is no error).
     let out = list(
-        env.cmd()
+        cmd(&env)
             .env("DBSYNC_TOKEN", TOKEN)
             .env("DBSYNC_TOKEN_FILE", env.dir.path().join("missing")),
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
     let out = list(
-        env.cmd()
+        cmd(&env)
             .env("DBSYNC_TOKEN", WRONG)
             .env("DBSYNC_TOKEN_FILE", &right_file),
     );
     assert_eq!(out.code, 3, "{}", out.stderr);
     // The file over the settings file.
-    let config = env.file(
+    let config = write_file(
+        &env,
         "settings.json",
         &format!(
             r#"{{"api_url":"{}","auth":{{"type":"bearer","token":"{WRONG}"}}}}"#,
@@ -209,36 +156,38 @@ fn the_order_is_flag_then_stdin_then_variable_then_file() {
 
 #[test]
 fn password_and_client_secret_from_standard_input_or_files() {
-    let basic = Env::start(Sandbox::builder().auth(SandboxAuth::Basic {
-        username: "alice".into(),
-        password: PASSWORD.into(),
-    }));
-    let out = run(basic
-        .cmd()
+    let basic = Env::start(
+        Sandbox::builder().auth(SandboxAuth::Basic {
+            username: "alice".into(),
+            password: PASSWORD.into(),
+        }),
+        TOKEN,
+    );
+    let out = run(cmd(&basic)
         .args(["--auth", "basic", "--username", "alice", "--password-stdin"])
         .arg("check")
         .write_stdin(format!("{PASSWORD}\n")));
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let file = basic.file("password", PASSWORD);
-    let out = run(basic
-        .cmd()
+    let file = write_file(&basic, "password", PASSWORD);
+    let out = run(cmd(&basic)
         .args(["--auth", "basic", "--username", "alice", "check"])
         .env("DBSYNC_PASSWORD_FILE", &file));
     assert_eq!(out.code, 0, "{}", out.stderr);
 
-    let oauth = Env::start(Sandbox::builder().auth(SandboxAuth::OAuth2 {
-        client_id: "client-1".into(),
-        client_secret: CLIENT_SECRET.into(),
-    }));
-    let out = run(oauth
-        .cmd()
+    let oauth = Env::start(
+        Sandbox::builder().auth(SandboxAuth::OAuth2 {
+            client_id: "client-1".into(),
+            client_secret: CLIENT_SECRET.into(),
+        }),
+        TOKEN,
+    );
+    let out = run(cmd(&oauth)
         .args(["--auth", "oauth2", "--client-id", "client-1"])
         .args(["--client-secret-stdin", "list"])
         .write_stdin(CLIENT_SECRET));
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let file = oauth.file("secret", &format!("{WRONG}\n"));
-    let out = run(oauth
-        .cmd()
+    let file = write_file(&oauth, "secret", &format!("{WRONG}\n"));
+    let out = run(cmd(&oauth)
         .args(["--auth", "oauth2", "--client-id", "client-1", "list"])
         .env("DBSYNC_CLIENT_SECRET_FILE", &file));
     assert_eq!(out.code, 3, "{}", out.stderr);
@@ -246,8 +195,9 @@ fn password_and_client_secret_from_standard_input_or_files() {
 
 #[test]
 fn misuse_is_a_clear_usage_error_and_nothing_is_sent() {
-    let env = Env::bearer();
-    let records = env.file(
+    let env = Env::seeded(3, TOKEN);
+    let records = write_file(
+        &env,
         "records.jsonl",
         r#"{"email":"a@b.co","first_name":"A","last_name":"B","country":"US","active":true}"#,
     );
@@ -290,21 +240,19 @@ fn misuse_is_a_clear_usage_error_and_nothing_is_sent() {
             "takes no secret from standard input",
         ),
     ] {
-        let out = run(env.cmd().args(&args).write_stdin(stdin));
+        let out = run(cmd(&env).args(&args).write_stdin(stdin));
         assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
         assert!(out.stderr.contains(expected), "{args:?}: {}", out.stderr);
         assert_eq!(lines(&out.stdout), 0, "{args:?}");
     }
     // A file given by name is fine beside --token-stdin.
-    let out = run(env
-        .cmd()
+    let out = run(cmd(&env)
         .args(["--token-stdin", "create", "--file"])
         .arg(&records)
         .write_stdin(TOKEN));
     assert_eq!(out.code, 0, "{}", out.stderr);
     // A bad *_FILE: named with its path, exit 2.
-    let out = run(env
-        .cmd()
+    let out = run(cmd(&env)
         .arg("list")
         .env("DBSYNC_TOKEN_FILE", env.dir.path().join("nope")));
     assert_eq!(out.code, 2, "{}", out.stderr);
@@ -318,9 +266,8 @@ fn misuse_is_a_clear_usage_error_and_nothing_is_sent() {
 
 #[test]
 fn a_saved_profile_keeps_a_reference_and_takes_the_secret_from_a_file() {
-    let env = Env::bearer();
-    let out = run(env
-        .cmd()
+    let env = Env::seeded(3, TOKEN);
+    let out = run(cmd(&env)
         .args(["--token-stdin", "connection", "save", "p"])
         .args(["--max-response-bytes", "1048576"])
         .write_stdin(TOKEN));
@@ -330,9 +277,9 @@ fn a_saved_profile_keeps_a_reference_and_takes_the_secret_from_a_file() {
     assert_eq!(saved["auth"]["token"], "${DBSYNC_TOKEN}");
     assert_eq!(saved["max_response_bytes"], 1_048_576);
 
-    let file = env.file("token", TOKEN);
+    let file = write_file(&env, "token", TOKEN);
     let profile_cmd = || {
-        let mut cmd = env.cmd();
+        let mut cmd = cmd(&env);
         cmd.args(["--profile", "p"]);
         cmd
     };
@@ -351,8 +298,9 @@ fn a_saved_profile_keeps_a_reference_and_takes_the_secret_from_a_file() {
 
 #[test]
 fn settings_read_other_variables_only_with_allow_env() {
-    let env = Env::bearer();
-    let config = env.file(
+    let env = Env::seeded(3, TOKEN);
+    let config = write_file(
+        &env,
         "settings.json",
         &format!(
             r#"{{"api_url":"{}","auth":{{"type":"bearer","token":"${{CRM_TOKEN}}"}},

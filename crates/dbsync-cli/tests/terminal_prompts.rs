@@ -147,7 +147,7 @@ fn finish(mut child: Child, pty: &Pty) -> (i32, String) {
     }
 }
 
-type Env = common::BearerEnv;
+type Env = common::TestEnv;
 
 /// `dbsync` with a clean environment, profiles in the temporary directory, JSON Lines out.
 fn bare(env: &Env) -> Command {

@@ -47,10 +47,10 @@ pub fn clean_command() -> assert_cmd::Command {
     assert_cmd::Command::from_std(clean_std_command())
 }
 
-/// A checked sandbox that takes one bearer token (on a runtime of its own, 2 workers) and a
-/// temporary directory for profiles (`DBSYNC_CONFIG_DIR`) and files: where most end-to-end
-/// files start. Each file passes its own token, so a leak names the file.
-pub struct BearerEnv {
+/// A checked sandbox (on a runtime of its own, 2 workers) and a temporary directory for profiles
+/// (`DBSYNC_CONFIG_DIR`) and files: where most end-to-end files start. Each file passes its own
+/// token, so a leak names the file.
+pub struct TestEnv {
     /// The sandbox.
     pub sandbox: Sandbox,
     /// The temporary directory (profiles under `profiles/`).
@@ -59,12 +59,10 @@ pub struct BearerEnv {
     _runtime: tokio::runtime::Runtime,
 }
 
-impl BearerEnv {
-    /// `builder`'s sandbox, taking `token`.
+impl TestEnv {
+    /// `builder`'s sandbox as it is (its own auth, or none); [`Self::cmd`] sends `token` as a
+    /// bearer token.
     pub fn start(builder: SandboxBuilder, token: &'static str) -> Self {
-        let builder = builder.auth(dbsync_sandbox::SandboxAuth::Bearer {
-            token: token.into(),
-        });
         let (runtime, sandbox) = start_checked(builder, 2);
         Self {
             sandbox,
@@ -74,9 +72,17 @@ impl BearerEnv {
         }
     }
 
-    /// A sandbox with `records` seeded records, taking `token`.
+    /// `builder`'s sandbox, taking `token` as its bearer token.
+    pub fn bearer(builder: SandboxBuilder, token: &'static str) -> Self {
+        let builder = builder.auth(dbsync_sandbox::SandboxAuth::Bearer {
+            token: token.into(),
+        });
+        Self::start(builder, token)
+    }
+
+    /// A sandbox with `records` seeded records, taking `token` as its bearer token.
     pub fn seeded(records: u64, token: &'static str) -> Self {
-        Self::start(Sandbox::builder().seed_records(records), token)
+        Self::bearer(Sandbox::builder().seed_records(records), token)
     }
 
     /// The sandbox's base URL.
