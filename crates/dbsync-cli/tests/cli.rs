@@ -11,6 +11,8 @@ const TOKEN: &str = "tok-7f3a9c-never-print-me";
 
 mod common;
 
+use common::{Run, jsonl, run};
+
 type Env = common::TestEnv;
 
 /// `dbsync resend FAILED --failed NEW`.
@@ -20,27 +22,6 @@ fn resend(env: &Env, failed: &std::path::Path, new: impl AsRef<std::ffi::OsStr>)
 
 fn count(env: &Env) -> usize {
     env.sandbox.record_count("records")
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(cmd: &mut Command) -> Run {
-    let output = cmd.output().unwrap();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
-fn jsonl(text: &str) -> Vec<Value> {
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 fn valid_record(i: usize) -> Value {

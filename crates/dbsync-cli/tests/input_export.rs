@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::{jsonl, run};
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
@@ -33,27 +35,6 @@ fn all_ids(env: &Env) -> Vec<String> {
     let out = run(env.cmd().args(["list", "--all", "--format", "jsonl"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
     jsonl(&out.stdout).iter().map(id_of).collect()
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(cmd: &mut Command) -> Run {
-    let output = cmd.timeout(Duration::from_secs(60)).output().unwrap();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
-fn jsonl(text: &str) -> Vec<Value> {
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
 }
 
 fn id_of(record: &Value) -> String {

@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::{Run, jsonl, run};
+
 use std::path::Path;
 
 use assert_cmd::Command;
@@ -28,32 +30,11 @@ fn cmd(env: &Env) -> Command {
 }
 
 /// `dbsync --url <sandbox> login NAME --with-token`, the token piped in.
-fn login(env: &Env, name: &str, token: &str, extra: &[&str]) -> Out {
+fn login(env: &Env, name: &str, token: &str, extra: &[&str]) -> Run {
     run(bare(env)
         .args(["--url", env.url(), "login", name, "--with-token"])
         .args(extra)
         .write_stdin(format!("{token}\n")))
-}
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(cmd: &mut Command) -> Out {
-    let output = cmd.output().unwrap();
-    Out {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
-fn lines(text: &str) -> Vec<Value> {
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 fn files_in(dir: &Path) -> usize {
@@ -94,7 +75,7 @@ fn login_with_token_saves_a_checked_profile_that_becomes_the_default() {
         .env("DBSYNC_TOKEN", TOKEN)
         .args(["api", "GET", "records?limit=2"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(lines(&out.stdout)[0]["data"].as_array().unwrap().len(), 2);
+    assert_eq!(jsonl(&out.stdout)[0]["data"].as_array().unwrap().len(), 2);
 
     // Stored on request, in an owner-only file; a second login does not move the default.
     let out = login(&env, "kept", TOKEN, &["--store-secret"]);
@@ -117,7 +98,7 @@ fn login_with_token_saves_a_checked_profile_that_becomes_the_default() {
         .bare()
         .args(["--profile", "kept", "api", "GET", "/v1/records/1"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(lines(&out.stdout)[0]["id"], 1);
+    assert_eq!(jsonl(&out.stdout)[0]["id"], 1);
 }
 
 #[test]
@@ -167,7 +148,7 @@ fn use_dbsync_profile_and_show_follow_flags_over_environment_over_profile() {
         let out = run(cmd.args(["connection", "show"]));
         assert_eq!(out.code, 0, "{}", out.stderr);
         assert!(!out.stdout.contains(TOKEN), "{}", out.stdout);
-        lines(&out.stdout)
+        jsonl(&out.stdout)
     };
     let source = |rows: &[Value], setting: &str| -> (String, String) {
         let row = rows.iter().find(|r| r["setting"] == setting).unwrap();
@@ -239,13 +220,13 @@ fn api_gets_posts_paginates_and_sends_headers() {
         .cmd()
         .args(["api", "GET", "records?limit=10", "--paginate"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let records = lines(&out.stdout);
+    let records = jsonl(&out.stdout);
     assert_eq!(records.len(), 25);
     assert_eq!(records[24]["id"], 25);
     let out = run(env
         .cmd()
         .args(["api", "GET", "records?limit=10&offset=20", "--paginate"]));
-    assert_eq!(lines(&out.stdout).len(), 5, "{}", out.stderr);
+    assert_eq!(jsonl(&out.stdout).len(), 5, "{}", out.stderr);
 
     let record = r#"{"email":"ada@example.com","first_name":"Ada","last_name":"L","country":"GB","active":true}"#;
     let dir = tempfile::tempdir().unwrap();
@@ -256,7 +237,7 @@ fn api_gets_posts_paginates_and_sends_headers() {
         .args(["api", "POST", "/v1/records", "--data"])
         .arg(format!("@{}", file.display())));
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(lines(&out.stdout)[0]["email"], "ada@example.com");
+    assert_eq!(jsonl(&out.stdout)[0]["email"], "ada@example.com");
     let out = run(env
         .cmd()
         .args([
@@ -319,5 +300,5 @@ fn api_refuses_paths_off_the_origin_headers_and_bad_bodies() {
     assert_eq!(out.code, 2, "{}", out.stderr);
     // Nothing was sent by any of them: the sandbox still has its one record.
     let out = run(cmd(&env).args(["api", "GET", "records"]));
-    assert_eq!(lines(&out.stdout)[0]["meta"]["total"], 1, "{}", out.stderr);
+    assert_eq!(jsonl(&out.stdout)[0]["meta"]["total"], 1, "{}", out.stderr);
 }

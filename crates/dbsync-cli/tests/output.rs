@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::{jsonl, run};
+
 use assert_cmd::Command;
 use serde_json::Value;
 use unicode_width::UnicodeWidthStr as _;
@@ -17,30 +19,6 @@ fn bare(config_dir: &std::path::Path) -> Command {
     let mut cmd = common::clean_command();
     cmd.env("DBSYNC_CONFIG_DIR", config_dir);
     cmd
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(cmd: &mut Command) -> Run {
-    let output = cmd
-        .timeout(std::time::Duration::from_secs(60))
-        .output()
-        .unwrap();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
-fn jsonl(text: &str) -> Vec<Value> {
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
 }
 
 fn keys(record: &Value) -> Vec<&str> {

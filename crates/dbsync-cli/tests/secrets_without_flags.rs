@@ -16,6 +16,8 @@ const WRONG: &str = "wrong-0aa7-secret-never-print";
 
 mod common;
 
+use common::Run;
+
 type Env = common::TestEnv;
 
 /// `dbsync --url <sandbox>` with a clean environment, profiles in `dir/config`.
@@ -32,20 +34,9 @@ fn write_file(env: &Env, name: &str, text: &str) -> PathBuf {
     path
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 /// Runs `cmd` and checks that no secret of this file shows in its output.
 fn run(cmd: &mut Command) -> Run {
-    let output = cmd.output().unwrap();
-    let out = Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
+    let out = common::run(cmd);
     for secret in [TOKEN, PASSWORD, CLIENT_SECRET, WRONG] {
         assert!(
             !out.stdout.contains(secret) && !out.stderr.contains(secret),

@@ -134,3 +134,33 @@ impl TestEnv {
         assert_cmd::Command::from_std(self.cmd_std())
     }
 }
+
+/// What a `dbsync` run gave: its exit code (-1 for a signal) and its output as text.
+pub struct Run {
+    /// The exit code.
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+/// Runs `cmd` to its end, at most 60 s (a hung command fails the test).
+pub fn run(cmd: &mut assert_cmd::Command) -> Run {
+    let output = cmd
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// The JSON values of JSON Lines `text`; a line that is not JSON fails the test, naming it.
+pub fn jsonl(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
