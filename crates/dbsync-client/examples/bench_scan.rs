@@ -29,7 +29,7 @@ mod bench_util;
 
 use std::time::{Duration, Instant};
 
-use bench_util::{compressed, raw_gets};
+use bench_util::{compressed, raw_gets, raw_page, raw_scan};
 
 use dbsync_client::{Connection, Query, Record, ScanOptions};
 use dbsync_sandbox::Sandbox;
@@ -40,17 +40,6 @@ use serde_json::Value;
 
 const SCAN_RECORDS: u64 = 200_000;
 const PAGE: u64 = 1000;
-
-#[derive(Deserialize)]
-struct RawMeta {
-    total: u64,
-}
-
-#[derive(Deserialize)]
-struct RawPage<T> {
-    data: Vec<T>,
-    meta: RawMeta,
-}
 
 /// A seeded record as a connector would type it.
 #[derive(Deserialize)]
@@ -90,23 +79,11 @@ struct Address {
 trait Decoded: DeserializeOwned + Send + 'static {}
 impl<T: DeserializeOwned + Send + 'static> Decoded for T {}
 
-async fn raw_page<T: Decoded>(http: &reqwest::Client, base: &str, offset: u64) -> RawPage<T> {
-    let body = http
-        .get(format!("{base}/v1/records?limit={PAGE}&offset={offset}"))
-        .send()
-        .await
-        .expect("send")
-        .bytes()
-        .await
-        .expect("body");
-    serde_json::from_slice(&body).expect("page")
-}
-
 /// Raw reqwest, one page after the other.
 async fn raw_sequential<T: Decoded>(http: &reqwest::Client, base: &str) -> u64 {
     let (mut offset, mut count) = (0, 0);
     loop {
-        let page = raw_page::<T>(http, base, offset).await;
+        let page = raw_page::<T>(http, base, PAGE, offset).await;
         let len = page.data.len() as u64;
         count += len;
         offset += len;
@@ -114,24 +91,6 @@ async fn raw_sequential<T: Decoded>(http: &reqwest::Client, base: &str) -> u64 {
             return count;
         }
     }
-}
-
-/// Raw reqwest, the first page for the total, then `depth` pages in flight (in tasks).
-async fn raw_pipelined<T: Decoded>(http: &reqwest::Client, base: &str, depth: usize) -> u64 {
-    let first = raw_page::<T>(http, base, 0).await;
-    let total = first.meta.total;
-    let mut count = first.data.len() as u64;
-    let offsets = (1..).map(|k| k * PAGE).take_while(|o| *o < total);
-    let mut pages = futures::stream::iter(offsets)
-        .map(|offset| {
-            let (http, base) = (http.clone(), base.to_owned());
-            tokio::spawn(async move { raw_page::<T>(&http, &base, offset).await })
-        })
-        .buffered(depth);
-    while let Some(page) = pages.next().await {
-        count += page.expect("task").data.len() as u64;
-    }
-    count
 }
 
 /// The client's scan options: the default, or `DBSYNC_BENCH_DEPTH` pages in flight.
@@ -233,7 +192,7 @@ async fn bench_scans<T: Decoded>(base: &str, label: &str, rounds: usize) {
             let (secs, n) = match arm {
                 0 => timed(client_scan::<T>(&connection)).await,
                 1 => timed(raw_sequential::<T>(&http, base)).await,
-                _ => timed(raw_pipelined::<T>(&http, base, 4)).await,
+                _ => timed(raw_scan::<T>(&http, base, PAGE, 4)).await,
             };
             assert_eq!(n, SCAN_RECORDS);
             rates[arm] = n as f64 / secs;

@@ -29,14 +29,11 @@ pub async fn raw_page<T: DeserializeOwned>(
     page: u64,
     offset: u64,
 ) -> RawPage<T> {
-    let body = http
-        .get(format!("{base}/v1/records?limit={page}&offset={offset}"))
-        .send()
-        .await
-        .expect("send")
-        .bytes()
-        .await
-        .expect("body");
+    let body = get_bytes(
+        http,
+        format!("{base}/v1/records?limit={page}&offset={offset}"),
+    )
+    .await;
     serde_json::from_slice(&body).expect("page")
 }
 
@@ -159,15 +156,19 @@ pub fn compressed() -> bool {
 /// `Value` (what `Resource::get` of `Connection::records` decodes into).
 pub async fn raw_gets(http: &reqwest::Client, base: &str, calls: u64) -> u64 {
     for i in 0..calls {
-        let body = http
-            .get(format!("{base}/v1/records/{}", 1 + i % 1000))
-            .send()
-            .await
-            .expect("send")
-            .bytes()
-            .await
-            .expect("body");
+        let body = get_bytes(http, format!("{base}/v1/records/{}", 1 + i % 1000)).await;
         let _: Value = serde_json::from_slice(&body).expect("json");
     }
     calls
+}
+
+/// The body of a GET of `url`, read whole.
+async fn get_bytes(http: &reqwest::Client, url: String) -> bytes::Bytes {
+    http.get(url)
+        .send()
+        .await
+        .expect("send")
+        .bytes()
+        .await
+        .expect("body")
 }
