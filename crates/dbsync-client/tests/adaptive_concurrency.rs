@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::sandbox_connection as connection;
+
 use std::time::Duration;
 
 use dbsync_client::{BatchOptions, Concurrency, Connection, Query, ScanOptions};
@@ -23,13 +25,6 @@ async fn sandbox(records: u64, latency_ms: u64) -> Sandbox {
     .start()
     .await
     .unwrap()
-}
-
-fn connection(sandbox: &Sandbox) -> Connection {
-    Connection::builder()
-        .base_url(sandbox.base_url())
-        .build()
-        .unwrap()
 }
 
 /// The most requests the server was working on at once.

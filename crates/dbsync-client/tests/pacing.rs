@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::sandbox_connection as connection;
+
 use std::time::Duration;
 
 use dbsync_client::{BatchOptions, Connection, Query, Record};
@@ -26,13 +28,6 @@ async fn sandbox(records: u64, per_window: u32) -> Sandbox {
     .start()
     .await
     .unwrap()
-}
-
-fn connection(sandbox: &Sandbox) -> Connection {
-    Connection::builder()
-        .base_url(sandbox.base_url())
-        .build()
-        .unwrap()
 }
 
 fn refused(sandbox: &Sandbox) -> usize {

@@ -17,6 +17,14 @@ pub fn checked(builder: dbsync_sandbox::SandboxBuilder) -> dbsync_sandbox::Sandb
     dbsync_openapi::sandbox::check_responses(builder).expect("docs/openapi.yaml loads")
 }
 
+/// A connection with the default settings to `sandbox` (no credentials).
+pub fn sandbox_connection(sandbox: &dbsync_sandbox::Sandbox) -> Connection {
+    Connection::builder()
+        .base_url(sandbox.base_url())
+        .build()
+        .unwrap()
+}
+
 /// Retries with tiny backoffs, so real-clock tests stay fast.
 pub fn quick_retries() -> RetryPolicy {
     // 3 retries and no deadline: what these tests were written for (the defaults are a safety
