@@ -241,11 +241,7 @@ impl Conformance {
             Value::String(text)
         };
         let validator = self.validator(&format!("{key} {media}"), &schema)?;
-        let errors: Vec<String> = validator
-            .iter_errors(&instance)
-            .take(MAX_REPORTED_ERRORS)
-            .map(|e| format!("at {:?}: {e}", e.instance_path().to_string()))
-            .collect();
+        let errors = violations(&validator, &instance);
         if errors.is_empty() {
             Ok(())
         } else {
@@ -260,11 +256,7 @@ impl Conformance {
     /// allowed): for request bodies and examples. The error lists the first violations.
     pub fn check_value(&self, schema: &Value, instance: &Value) -> Result<(), String> {
         let validator = self.validator(&format!("value {schema}"), schema)?;
-        let errors: Vec<String> = validator
-            .iter_errors(instance)
-            .take(MAX_REPORTED_ERRORS)
-            .map(|e| format!("at {:?}: {e}", e.instance_path().to_string()))
-            .collect();
+        let errors = violations(&validator, instance);
         if errors.is_empty() {
             Ok(())
         } else {
@@ -319,4 +311,13 @@ fn inflate(observed: &Observed<'_>) -> Result<Vec<u8>, String> {
             "Content-Encoding {other} is not one the checker reads"
         )),
     }
+}
+/// The first [`MAX_REPORTED_ERRORS`] violations of `instance` against `validator`, each with
+/// where it is.
+fn violations(validator: &jsonschema::Validator, instance: &Value) -> Vec<String> {
+    validator
+        .iter_errors(instance)
+        .take(MAX_REPORTED_ERRORS)
+        .map(|e| format!("at {:?}: {e}", e.instance_path().to_string()))
+        .collect()
 }
