@@ -433,6 +433,37 @@ impl<T: DeserializeOwned + Send + 'static> Resource<T> {
         scan::partitions(self, query, n, mode).await
     }
 
+    /// Partition `index` (0-based) of the `n` partitions of `query` in `mode`: the same
+    /// partition as `partitions_with(query, n, mode)[index]`, made with at most three requests
+    /// (the total, and in [`ScanMode::Consistent`] the ids at its two boundaries) whatever `n`
+    /// is. This is what each of N processes asks for: N calls of `partitions_with` would
+    /// make N + 1 requests each.
+    ///
+    /// ```no_run
+    /// # async fn run(connection: dbsync_client::Connection) -> Result<(), dbsync_client::Error> {
+    /// use dbsync_client::{Query, ScanMode, ScanOptions};
+    /// use futures::TryStreamExt as _;
+    ///
+    /// let records = connection.records();
+    /// let mine = records
+    ///     .partition_with(Query::new().limit(1000), 2, 4, ScanMode::Consistent)
+    ///     .await?;
+    /// let options = ScanOptions::default().mode(ScanMode::Consistent);
+    /// let rows: Vec<_> = records.scan_partition_with(&mine, options)?.try_collect().await?;
+    /// # let _ = rows;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn partition_with(
+        &self,
+        query: Query,
+        index: usize,
+        n: usize,
+        mode: ScanMode,
+    ) -> Result<Partition, Error> {
+        scan::partition(self, query, index, n, mode).await
+    }
+
     /// Splits the records whose `updated_at` is in `[from, to)` into `n` partitions by date:
     /// `n` slices of equal length, each `[from_i, to_i)` (no request is made). Scanned
     /// separately (each in `mode`), their union is every record of the range exactly once, as

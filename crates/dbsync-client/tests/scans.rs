@@ -311,6 +311,47 @@ async fn consistent_partitions_during_deletes_yield_every_lasting_record_once() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_partition_is_the_same_as_that_partition_of_all_of_them_in_three_requests() {
+    let sandbox = common::checked(Sandbox::builder().seed_records(1_003))
+        .start()
+        .await
+        .unwrap();
+    let connection = Connection::builder()
+        .base_url(sandbox.base_url())
+        .build()
+        .unwrap();
+    let records = connection.records();
+    let query = Query::new().limit(100);
+    for mode in [ScanMode::Plain, ScanMode::Consistent] {
+        let all = records
+            .partitions_with(query.clone(), 7, mode)
+            .await
+            .unwrap();
+        for (index, expected) in all.iter().enumerate() {
+            let before = connection.api_log().unwrap().entries().len();
+            let one = records
+                .partition_with(query.clone(), index, 7, mode)
+                .await
+                .unwrap();
+            let requests = connection.api_log().unwrap().entries().len() - before;
+            assert_eq!(&one, expected, "{mode:?} {index}");
+            let most = if mode == ScanMode::Plain { 1 } else { 3 };
+            assert!(requests <= most, "{mode:?} {index}: {requests} requests");
+        }
+    }
+    let error = records
+        .partition_with(query, 7, 7, ScanMode::Consistent)
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("partition 7 of 7 does not exist"),
+        "{error}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_incremental_scan_in_windows_yields_exactly_the_changed_records_and_a_watermark() {
     let sandbox = common::checked(Sandbox::builder().seed_records(2_000))
         .start()

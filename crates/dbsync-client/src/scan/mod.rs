@@ -35,7 +35,7 @@ pub use options::{
     DEFAULT_MAX_IN_FLIGHT_BYTES, DEFAULT_OVERLAP, DEFAULT_PIPELINE_DEPTH, ScanMode, ScanOptions,
 };
 pub use partition::Partition;
-pub(crate) use partition::{date_partitions, partitions};
+pub(crate) use partition::{date_partitions, partition, partitions};
 
 use cursor::{Cursor, Verdict};
 use fetch::{Fetched, PageTask, spawn_page};

@@ -67,78 +67,149 @@ pub(crate) async fn partitions<T>(
     n: usize,
     mode: ScanMode,
 ) -> Result<Vec<Partition>, Error> {
-    if n == 0 {
-        return Err(Error::config(
-            "a scan cannot be split into 0 partitions: use 1 or more",
-        ));
-    }
-    let start = query.get_offset().unwrap_or(0);
-    let probe = query.clone().offset(start).limit(1);
-    let meta = resource.list_as::<Value>(&probe).await?.meta;
-    let Some(total) = meta.and_then(|m| m.total) else {
-        return Err(Error::config(
-            "partitioning needs the server's meta.total, and the first page has none; scan \
-                 the resource with a single scan instead",
-        ));
-    };
-    let size = total.saturating_sub(start);
-    let count = n as u64;
-    let bounds: Vec<u64> = (0..=count)
-        .map(|i| {
-            let part = u128::from(size) * u128::from(i) / u128::from(count);
-            start + u64::try_from(part).unwrap_or(size)
-        })
-        .collect();
-    // Consistent partitions: the id of the record just before each boundary.
+    let plan = Plan::new(resource, &query, n).await?;
     let mut ids_before: Vec<Option<String>> = vec![None; n + 1];
     if mode == ScanMode::Consistent {
-        for (i, bound) in bounds.iter().enumerate().take(n) {
-            if *bound == 0 {
-                continue;
-            }
-            let ask = query.clone().offset(bound - 1).limit(1);
-            let records = resource.list_as::<Value>(&ask).await?.data;
-            let id = records.first().and_then(record_id).ok_or_else(|| {
-                Error::decode(
-                    None,
-                    format!(
-                        "consistent partitions need an `id` on every record, and the \
-                             record at offset {} has none; use ScanMode::Plain",
-                        bound - 1
-                    ),
-                    b"",
-                )
-            })?;
-            ids_before[i] = Some(id);
+        for (i, id) in ids_before.iter_mut().enumerate().take(n) {
+            *id = plan.id_before(resource, &query, i).await?;
         }
     }
-    let mut partitions = Vec::with_capacity(n);
-    for i in 0..n {
-        let last = i + 1 == n;
-        let (from, to) = (bounds[i], bounds[i + 1]);
-        partitions.push(Partition {
+    Ok((0..n)
+        .map(|i| {
+            plan.partition(
+                resource,
+                &query,
+                mode,
+                i,
+                &ids_before[i],
+                &ids_before[i + 1],
+            )
+        })
+        .collect())
+}
+
+/// Partition `index` of the `n` partitions of `query` in `mode` (see
+/// [`Resource::partition_with`]): the same partition as `partitions(..)[index]`, with at most
+/// three requests whatever `n` is.
+pub(crate) async fn partition<T>(
+    resource: &Resource<T>,
+    query: Query,
+    index: usize,
+    n: usize,
+    mode: ScanMode,
+) -> Result<Partition, Error> {
+    if index >= n {
+        return Err(Error::config(format!(
+            "partition {index} of {n} does not exist: the index is 0-based, below {n}"
+        )));
+    }
+    let plan = Plan::new(resource, &query, n).await?;
+    let (first, next) = if mode == ScanMode::Consistent {
+        let first = plan.id_before(resource, &query, index).await?;
+        let next = if index + 1 < n {
+            plan.id_before(resource, &query, index + 1).await?
+        } else {
+            None
+        };
+        (first, next)
+    } else {
+        (None, None)
+    };
+    Ok(plan.partition(resource, &query, mode, index, &first, &next))
+}
+
+/// The offset bounds of `n` partitions of a list, from its `meta.total`.
+struct Plan {
+    n: usize,
+    /// `n + 1` offsets: partition `i` is `[bounds[i], bounds[i + 1])`.
+    bounds: Vec<u64>,
+}
+
+impl Plan {
+    /// Asks for the total (one request with `limit=1`) and cuts it into `n` ranges.
+    async fn new<T>(resource: &Resource<T>, query: &Query, n: usize) -> Result<Self, Error> {
+        if n == 0 {
+            return Err(Error::config(
+                "a scan cannot be split into 0 partitions: use 1 or more",
+            ));
+        }
+        let start = query.get_offset().unwrap_or(0);
+        let probe = query.clone().offset(start).limit(1);
+        let meta = resource.list_as::<Value>(&probe).await?.meta;
+        let Some(total) = meta.and_then(|m| m.total) else {
+            return Err(Error::config(
+                "partitioning needs the server's meta.total, and the first page has none; scan \
+                 the resource with a single scan instead",
+            ));
+        };
+        let size = total.saturating_sub(start);
+        let count = n as u64;
+        let bounds = (0..=count)
+            .map(|i| {
+                let part = u128::from(size) * u128::from(i) / u128::from(count);
+                start + u64::try_from(part).unwrap_or(size)
+            })
+            .collect();
+        Ok(Self { n, bounds })
+    }
+
+    /// The id of the record just before partition `i` (none for a partition at offset 0):
+    /// one request with `limit=1`.
+    async fn id_before<T>(
+        &self,
+        resource: &Resource<T>,
+        query: &Query,
+        i: usize,
+    ) -> Result<Option<String>, Error> {
+        let bound = self.bounds[i];
+        if bound == 0 {
+            return Ok(None);
+        }
+        let ask = query.clone().offset(bound - 1).limit(1);
+        let records = resource.list_as::<Value>(&ask).await?.data;
+        let id = records.first().and_then(record_id).ok_or_else(|| {
+            Error::decode(
+                None,
+                format!(
+                    "consistent partitions need an `id` on every record, and the record at \
+                     offset {} has none; use ScanMode::Plain",
+                    bound - 1
+                ),
+                b"",
+            )
+        })?;
+        Ok(Some(id))
+    }
+
+    /// Partition `i`, bounded by the ids before it and before the next one (consistent mode).
+    fn partition<T>(
+        &self,
+        resource: &Resource<T>,
+        query: &Query,
+        mode: ScanMode,
+        i: usize,
+        id_before: &Option<String>,
+        id_before_next: &Option<String>,
+    ) -> Partition {
+        let last = i + 1 == self.n;
+        Partition {
             index: i,
-            count: n,
+            count: self.n,
             start: Checkpoint {
                 version: CHECKPOINT_VERSION,
                 resource: resource.name().to_owned(),
                 query: query.clone(),
                 mode,
                 overlap: DEFAULT_OVERLAP,
-                offset: from,
-                last_id: ids_before[i].clone(),
-                end_offset: (!last).then_some(to),
-                upper_id: if last {
-                    None
-                } else {
-                    ids_before[i + 1].clone()
-                },
+                offset: self.bounds[i],
+                last_id: id_before.clone(),
+                end_offset: (!last).then_some(self.bounds[i + 1]),
+                upper_id: if last { None } else { id_before_next.clone() },
                 slices: None,
                 finished: false,
             },
-        });
+        }
     }
-    Ok(partitions)
 }
 
 /// Splits the range `[from, to)` into `n` partitions by date (see
