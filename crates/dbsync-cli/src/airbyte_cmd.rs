@@ -67,6 +67,9 @@ pub struct AirbyteWriteArgs {
     #[arg(long, value_name = "BYTES",
           default_value_t = dbsync_connectors::lines::MAX_LINE_BYTES)]
     pub max_line_bytes: usize,
+    /// Send records without checking them against their stream's json_schema.
+    #[arg(long)]
+    pub no_validate_records: bool,
 }
 
 /// Runs an Airbyte command; a failure is written as a `TRACE` message, then returned.
@@ -144,7 +147,8 @@ async fn run_write<W: Write>(
     let options = WriteOptions::default()
         .failed_dir(Path::new(&args.failed_dir))
         .max_buffered_records(args.buffer_records)
-        .max_line_bytes(args.max_line_bytes);
+        .max_line_bytes(args.max_line_bytes)
+        .validate_records(!args.no_validate_records);
     let input = tokio::io::BufReader::new(tokio::io::stdin());
     airbyte::write(connection, &catalog, input, &options, out).await?;
     Ok(())

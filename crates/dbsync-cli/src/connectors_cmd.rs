@@ -2,7 +2,8 @@
 //! connector config from the global `--config FILE` (settings JSON plus the connector's keys).
 //!
 //! Exit codes: 2 for a bad config, catalog, state or input line (and a stdin-secret flag with
-//! `target`); 5 when the target could not store some records (they are in the journal); a
+//! `target`); 5 when the target could not store some records or a record did not match its
+//! stream's `SCHEMA` (they are in the journal); a
 //! failed call to DBSync exits with its class (3 auth, 7 server, 8 network...).
 
 use std::path::PathBuf;
@@ -50,7 +51,9 @@ fn config_path(connection: &ConnectionArgs) -> Result<&PathBuf, CliError> {
 fn cli_error(error: ConnectorError) -> CliError {
     match error {
         ConnectorError::Client(error) => error.into(),
-        ConnectorError::RecordsFailed { .. } => CliError::new(Exit::Validation, error.to_string()),
+        ConnectorError::RecordsFailed { .. } | ConnectorError::RecordInvalid { .. } => {
+            CliError::new(Exit::Validation, error.to_string())
+        }
         ConnectorError::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe => {
             CliError::other("the output was closed before the run ended")
         }
@@ -131,12 +134,14 @@ where
     T: serde::de::DeserializeOwned + Send + 'static,
 {
     let spec = PartitionSpec::parse_with_env(spec).map_err(cli_error)?;
-    let parts = resource
-        .partitions_with(query, spec.count(), dbsync_client::ScanMode::Consistent)
+    let part = resource
+        .partition_with(
+            query,
+            spec.index(),
+            spec.count(),
+            dbsync_client::ScanMode::Consistent,
+        )
         .await?;
-    let part = parts
-        .get(spec.index())
-        .ok_or_else(|| CliError::usage(format!("partition {spec} does not exist")))?;
     let options = options.mode(dbsync_client::ScanMode::Consistent);
-    Ok(resource.scan_partition_with(part, options)?)
+    Ok(resource.scan_partition_with(&part, options)?)
 }

@@ -44,7 +44,8 @@ Exit codes:
   3  auth (bad or missing credentials)
   4  not found
   5  validation (local or server); also a bulk create/update or `dbsync target` where the
-     server rejected records (they are in the failures journal)
+     server rejected records or a record did not match its SCHEMA (they are in the failures
+     journal)
   6  rate limited after retries
   7  server error (5xx)
   8  network (unreachable, timeout, TLS)

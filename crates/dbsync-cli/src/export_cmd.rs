@@ -167,16 +167,10 @@ async fn start_scan(
 ) -> Result<Scan<Value>, CliError> {
     let query = base_query(args);
     if let Some((index, count)) = partition {
-        let parts = resource
-            .partitions_with(query, count, ScanMode::Consistent)
+        let part = resource
+            .partition_with(query, index, count, ScanMode::Consistent)
             .await?;
-        let part = parts.get(index).ok_or_else(|| {
-            CliError::other(format!(
-                "the server's list split into {} partitions, not {count}",
-                parts.len()
-            ))
-        })?;
-        return Ok(resource.scan_partition_with(part, ScanOptions::default())?);
+        return Ok(resource.scan_partition_with(&part, ScanOptions::default())?);
     }
     let since = match (&args.since, &args.state) {
         (Some(since), _) => Some(since.clone()),

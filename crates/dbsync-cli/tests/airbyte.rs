@@ -344,7 +344,8 @@ fn read_piped_into_write_copies_every_record_once_under_faults_and_a_rerun_copie
     let dir = tempfile::tempdir().unwrap();
     let source_config = source.config(dir.path(), "source.json", json!({}));
     let target_config = target.config(dir.path(), "target.json", json!({}));
-    let catalog = make_catalog(dir.path(), &[("records", "incremental")], "append");
+    // The discovered stream, json_schema included: write checks every record against it.
+    let catalog = discovered_catalog(&source_config, dir.path(), "incremental");
 
     let read_run = read(&source_config, &catalog, &["--state-every", "100"]);
     assert_eq!(read_run.code, 0, "{}", read_run.stderr);
@@ -417,10 +418,14 @@ fn partitioned_reads_take_every_record_once() {
     let config = server.config(dir.path(), "config.json", json!({}));
     let catalog = make_catalog(dir.path(), &[("records", "full_refresh")], "append");
     let mut all = Vec::new();
+    let mut parts = Vec::new();
     for index in 0..3 {
         let part = format!("{index}/3");
         let run = read(&config, &catalog, &["--partition", &part]);
         assert_eq!(run.code, 0, "{}", run.stderr);
+        let last = run.states().last().unwrap().clone();
+        assert_eq!(last["state"]["stream"]["stream_state"]["partition"], part);
+        parts.push(record_ids(&run));
         all.extend(record_ids(&run));
     }
     // `N` alone takes the index from JOB_COMPLETION_INDEX.
@@ -433,13 +438,45 @@ fn partitioned_reads_take_every_record_once() {
         .arg(&catalog)
         .output()
         .unwrap();
-    let from_env: Vec<Value> = messages(&out.stdout)
+    assert_eq!(out.status.code(), Some(0));
+    let from_env: Vec<i64> = messages(&out.stdout)
         .into_iter()
         .filter(|m| m["type"] == "RECORD")
+        .map(|m| m["record"]["data"]["id"].as_i64().unwrap())
         .collect();
-    assert!(!from_env.is_empty() && from_env.len() < 250);
+    assert_eq!(from_env, parts[1]);
     all.sort_unstable();
     assert_eq!(all, (1..=250).collect::<Vec<i64>>());
+
+    // A state part-way through partition 0 resumes partition 0 only.
+    let run = read(
+        &config,
+        &catalog,
+        &["--partition", "0/3", "--state-every", "20"],
+    );
+    let first = run.states()[0].clone();
+    assert!(first["state"]["stream"]["stream_state"]["checkpoint"].is_object());
+    let state = state_file(dir.path(), "part0.json", &first);
+    let resumed = read(
+        &config,
+        &catalog,
+        &["--partition", "0/3", "--state", state.to_str().unwrap()],
+    );
+    assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    assert_eq!(record_ids(&resumed), parts[0][20..].to_vec());
+    for other in [vec!["--partition", "1/3"], vec![]] {
+        let mut args = other.clone();
+        args.extend(["--state", state.to_str().unwrap()]);
+        let refused = read(&config, &catalog, &args);
+        assert_eq!(refused.code, 1, "{other:?}");
+        let (kind, message) = refused.trace_error();
+        assert_eq!(kind, "config_error");
+        assert!(
+            message.contains("part-way through partition 0/3"),
+            "{message}"
+        );
+        assert!(refused.records().is_empty());
+    }
     let incremental = catalog_with(dir.path(), "incremental");
     let refused = read(&config, &incremental, &["--partition", "0/3"]);
     assert_eq!(refused.code, 1, "documented: any failure exits 1");
@@ -448,6 +485,23 @@ fn partitioned_reads_take_every_record_once() {
 
 fn catalog_with(dir: &Path, mode: &str) -> PathBuf {
     make_catalog(dir, &[("records", mode)], "append")
+}
+
+/// A configured catalog of the discovered `records` stream (its json_schema included).
+fn discovered_catalog(config: &Path, dir: &Path, mode: &str) -> PathBuf {
+    let discover = airbyte(args!["discover", "--config", config], None);
+    assert_eq!(discover.code, 0, "{}", discover.stderr);
+    let stream = discover.messages[0]["catalog"]["streams"][0].clone();
+    assert!(stream["json_schema"]["properties"]["email"].is_object());
+    let catalog = json!({"streams": [{"stream": stream, "sync_mode": mode,
+        "cursor_field": ["updated_at"], "destination_sync_mode": "append"}]});
+    let errors = schema_errors("ConfiguredAirbyteCatalog", &catalog);
+    assert!(errors.is_empty(), "{errors:?}");
+    write(
+        dir,
+        &format!("discovered-{mode}.json"),
+        &catalog.to_string(),
+    )
 }
 
 #[test]
@@ -743,4 +797,93 @@ fn a_read_that_fails_leaves_a_state_that_resumes_it_without_missing_or_repeating
     assert!(failures > 0, "the faults never hit");
     ids.sort_unstable();
     assert_eq!(ids, (1..=300).collect::<Vec<i64>>());
+}
+
+#[test]
+fn a_record_that_does_not_match_its_json_schema_is_journaled_and_nothing_since_the_last_state_is_written()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    // The sandbox's `records` stores all of these; the catalog's json_schema (last_name of at
+    // most 6 characters) refuses `Byte100`.
+    let catalog_with_schema = |name: &str, json_schema: Value| {
+        let catalog = json!({"streams": [{"stream": {"name": "records", "json_schema": json_schema,
+            "supported_sync_modes": ["full_refresh"]}, "sync_mode": "full_refresh",
+            "destination_sync_mode": "append"}]});
+        let errors = schema_errors("ConfiguredAirbyteCatalog", &catalog);
+        assert!(errors.is_empty(), "{errors:?}");
+        write(dir.path(), name, &catalog.to_string())
+    };
+    let catalog = catalog_with_schema(
+        "catalog.json",
+        json!({"type": "object", "properties": {"last_name": {"type": "string", "maxLength": 6}}}),
+    );
+    let input = ([
+        record_line(1),
+        state_line(1),
+        record_line(2),
+        record_line(100),
+        record_line(3),
+        state_line(2),
+    ]
+    .join("\n")
+        + "\n")
+        .into_bytes();
+
+    let server = Server::seeded(0);
+    let config = server.config(dir.path(), "config.json", json!({}));
+    let run = write_to(&config, &catalog, dir.path(), input.clone());
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let (failure_type, message) = run.trace_error();
+    assert_eq!(failure_type, "system_error");
+    assert!(
+        message.contains(
+            "line 4: the record does not match the schema of stream `records`: last_name:"
+        ) && message.contains("the records since the last STATE were not written"),
+        "{message}"
+    );
+    // The state before it is echoed, nothing after; record 2 (buffered with it) is not written.
+    assert_eq!(run.states().len(), 1);
+    assert_eq!(run.states()[0]["state"]["stream"]["stream_state"]["n"], 1);
+    assert_eq!(server.sandbox.record_count("records"), 1);
+    let journal =
+        std::fs::read_to_string(dir.path().join("dbsync-airbyte-records-failed.jsonl")).unwrap();
+    let entries: Vec<Value> = journal
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["line"], 4);
+    assert_eq!(entries[0]["error"]["details"][0]["field"], "last_name");
+    assert_eq!(entries[0]["record"]["last_name"], "Byte100");
+    assert!(entries[0]["record"].get("id").is_none());
+
+    // --no-validate-records sends what the server takes.
+    let unchecked = Server::seeded(0);
+    let config = unchecked.config(dir.path(), "unchecked.json", json!({}));
+    let run = airbyte(
+        args![
+            "write",
+            "--config",
+            &config,
+            "--catalog",
+            &catalog,
+            "--failed-dir",
+            dir.path(),
+            "--no-validate-records"
+        ],
+        Some(input.clone()),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(unchecked.sandbox.record_count("records"), 4);
+    assert_eq!(run.states().len(), 2);
+
+    // A json_schema that is not a usable JSON Schema: a config error before anything is sent.
+    let unusable = catalog_with_schema("unusable.json", json!({"type": "no-such-type"}));
+    let run = write_to(&config, &unusable, dir.path(), input);
+    assert_eq!(run.code, 1);
+    let (failure_type, message) = run.trace_error();
+    assert_eq!(failure_type, "config_error");
+    assert!(message.contains("not a usable JSON Schema"), "{message}");
+    assert!(run.states().is_empty());
+    assert_eq!(unchecked.sandbox.record_count("records"), 4);
 }

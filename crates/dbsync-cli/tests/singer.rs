@@ -577,3 +577,131 @@ fn deselected_properties_are_left_out_of_the_schema_and_the_records() {
     }
     assert!(records.iter().any(|r| r.get("first_name").is_some()));
 }
+
+#[test]
+fn a_record_that_does_not_match_its_schema_is_journaled_and_nothing_since_the_last_state_is_written()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    // The sandbox's `records` would store every one of these records: only the SCHEMA message
+    // (first_name of at most 3 characters) tells the bad one apart.
+    let schema = json!({"type": "SCHEMA", "stream": "records", "key_properties": ["id"],
+        "schema": {"type": "object", "required": ["email"], "properties": {
+            "id": {"type": "integer"}, "email": {"type": "string"},
+            "first_name": {"type": "string", "maxLength": 3}}}});
+    let record = |n: u32, first_name: &str| {
+        json!({"type": "RECORD", "stream": "records", "record": {"id": n,
+            "email": format!("s{n}@example.com"), "first_name": first_name, "last_name": "B",
+            "country": "SE", "active": true}})
+    };
+    let state = |n: u32| json!({"type": "STATE", "value": {"n": n}});
+    let input = [
+        schema.clone(),
+        record(1, "Ann"),
+        state(1),
+        record(2, "Bo"),
+        record(3, "Abcdefgh"),
+        record(4, "Cy"),
+        state(2),
+    ]
+    .map(|m| m.to_string() + "\n")
+    .concat();
+
+    let dest = Server::start(Sandbox::builder().seed_records(0));
+    let journal = dir.path().join("failed.jsonl");
+    let config = dest.config(
+        dir.path(),
+        "target.json",
+        json!({"failures_journal": journal}),
+    );
+    let out = target(&config, &input);
+    assert_eq!(out.code, 5, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "input line 5: the record does not match the schema of stream `records`: first_name:"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("the records since the last STATE were not written"),
+        "{}",
+        out.stderr
+    );
+    // The state before it came out, nothing after; s2 (buffered with it) was not written.
+    assert_eq!(messages(&out.stdout), vec![json!({"n": 1})]);
+    let stored: Vec<Value> = dest
+        .records()
+        .into_iter()
+        .map(|r| r["email"].clone())
+        .collect();
+    assert_eq!(stored, vec![json!("s1@example.com")]);
+    let entries: Vec<Value> = messages(&std::fs::read_to_string(&journal).unwrap());
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["line"], 5);
+    assert_eq!(entries[0]["outcome"], "not_saved");
+    assert_eq!(entries[0]["error"]["details"][0]["field"], "first_name");
+    // As it would be sent (no server fields): `dbsync resend` can send it once fixed.
+    assert_eq!(entries[0]["record"]["email"], "s3@example.com");
+    assert!(entries[0]["record"].get("id").is_none());
+
+    // validate_records: false sends what the server takes.
+    let unchecked = Server::start(Sandbox::builder().seed_records(0));
+    let config = unchecked.config(
+        dir.path(),
+        "unchecked.json",
+        json!({"failures_journal": dir.path().join("unchecked.jsonl"), "validate_records": false}),
+    );
+    let out = target(&config, &input);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(unchecked.records().len(), 4);
+    assert_eq!(messages(&out.stdout).len(), 2);
+
+    // A setting that is not a boolean, and a SCHEMA that is not a usable JSON Schema: exit 2,
+    // nothing stored.
+    let config = unchecked.config(dir.path(), "bad.json", json!({"validate_records": "yes"}));
+    let out = target(&config, &input);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .contains("validate_records must be true or false"),
+        "{}",
+        out.stderr
+    );
+    let config = dest.config(
+        dir.path(),
+        "again.json",
+        json!({"failures_journal": journal}),
+    );
+    let unusable = json!({"type": "SCHEMA", "stream": "records", "key_properties": [],
+        "schema": {"type": "object", "properties": {"n": {"type": "no-such-type"}}}});
+    let out = target(
+        &config,
+        &format!("{unusable}\n{}\n{}\n", record(5, "Di"), state(3)),
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("input line 1: the SCHEMA of stream `records` is not a usable JSON Schema"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty());
+    assert_eq!(dest.records().len(), 1);
+
+    // A later SCHEMA of the stream replaces the earlier one.
+    let mut wider = schema.clone();
+    wider["schema"]["properties"]["first_name"]["maxLength"] = json!(10);
+    let input = [
+        schema,
+        record(6, "Ed"),
+        wider,
+        record(7, "Abcdefgh"),
+        state(4),
+    ]
+    .map(|m| m.to_string() + "\n")
+    .concat();
+    let out = target(&config, &input);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(dest.records().len(), 3);
+}

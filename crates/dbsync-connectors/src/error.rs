@@ -49,6 +49,21 @@ pub enum ConnectorError {
         /// The journal file.
         journal: String,
     },
+    /// A record does not match its stream's schema (target): it is in the failures journal, and
+    /// the records buffered since the last `STATE` were not written (a rerun from that state
+    /// sends them once).
+    #[error(
+        "input line {line}: {reason}; the record is in the failures journal `{journal}`; the \
+         records since the last STATE were not written"
+    )]
+    RecordInvalid {
+        /// The record's 1-based input line.
+        line: u64,
+        /// The first mismatch.
+        reason: String,
+        /// The journal file.
+        journal: String,
+    },
 }
 
 impl ConnectorError {

@@ -57,6 +57,9 @@ pub struct ConfiguredStream {
     pub sync_mode: SyncMode,
     /// How the destination writes it (`append` is the only one supported).
     pub destination_sync_mode: String,
+    /// The stream's `json_schema` (`{}` when the catalog gives none): what `write` checks each
+    /// record against.
+    pub json_schema: Value,
 }
 
 /// A configured catalog: the streams to read or write.
@@ -117,10 +120,20 @@ impl ConfiguredCatalog {
             if out.iter().any(|s| s.name == name) {
                 return Err(bad(format!("stream `{name}` is listed twice")));
             }
+            let json_schema = match entry.pointer("/stream/json_schema") {
+                None | Some(Value::Null) => json!({}),
+                Some(schema @ (Value::Object(_) | Value::Bool(_))) => schema.clone(),
+                Some(_) => {
+                    return Err(bad(format!(
+                        "streams[{i}].stream.json_schema is not a JSON Schema object"
+                    )));
+                }
+            };
             out.push(ConfiguredStream {
                 name: name.to_owned(),
                 sync_mode,
                 destination_sync_mode,
+                json_schema,
             });
         }
         Ok(Self { streams: out })

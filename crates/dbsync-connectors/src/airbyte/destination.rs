@@ -10,9 +10,12 @@
 //! later `STATE` is echoed. Bad input (a line that is not JSON, too long, cut off by the end
 //! of the input, a `RECORD` of a stream the catalog does not name) stops the run before the
 //! records buffered since the last `STATE` are written, so that a rerun from that state sends
-//! them again and nothing is stored twice.
+//! them again and nothing is stored twice. So does a record that does not match its stream's
+//! `json_schema` in the configured catalog ([`WriteOptions::validate_records`], on by default;
+//! see [`crate::record_check`]), after it is written to the stream's failures journal.
 
 use std::collections::BTreeMap;
+use std::fs::File;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -26,6 +29,7 @@ use super::error::{AirbyteError, output_error};
 use super::message::{self, Emitter};
 use crate::error::ConnectorError;
 use crate::lines::{LineReader, MAX_LINE_BYTES};
+use crate::record_check::RecordSchema;
 
 /// The most records buffered before they are written, by default.
 pub const DEFAULT_MAX_BUFFERED_RECORDS: usize = 5000;
@@ -47,6 +51,8 @@ pub struct WriteOptions {
     pub failed_dir: PathBuf,
     /// How the batches are sent.
     pub batch: BatchOptions,
+    /// Whether each record is checked against its stream's `json_schema` before it is sent.
+    pub validate_records: bool,
 }
 
 impl Default for WriteOptions {
@@ -57,6 +63,7 @@ impl Default for WriteOptions {
             max_buffered_bytes: DEFAULT_MAX_BUFFERED_BYTES,
             failed_dir: PathBuf::from("."),
             batch: BatchOptions::default(),
+            validate_records: true,
         }
     }
 }
@@ -71,6 +78,12 @@ impl WriteOptions {
     /// Write once `records` records (at least 1) are buffered.
     pub fn max_buffered_records(mut self, records: usize) -> Self {
         self.max_buffered_records = records.max(1);
+        self
+    }
+
+    /// Check each record against its stream's `json_schema` (default), or send it unchecked.
+    pub fn validate_records(mut self, validate: bool) -> Self {
+        self.validate_records = validate;
         self
     }
 
@@ -130,6 +143,20 @@ pub async fn write<R: AsyncBufRead + Unpin, W: Write>(
             .resource::<Value>(&stream.name)
             .map_err(|e| AirbyteError::from_client("stream", &e).in_stream(&stream.name))?;
     }
+    let mut schemas: BTreeMap<&str, RecordSchema> = BTreeMap::new();
+    if options.validate_records {
+        for stream in &catalog.streams {
+            let schema = RecordSchema::compile(&stream.json_schema).map_err(|reason| {
+                AirbyteError::config(format!(
+                    "stream `{}`: its json_schema is not a usable JSON Schema ({reason}); \
+                     write with --no-validate-records to send its records unchecked",
+                    stream.name
+                ))
+                .in_stream(&stream.name)
+            })?;
+            schemas.insert(&stream.name, schema);
+        }
+    }
     let mut report = WriteReport::default();
     let mut buffer = Buffer::default();
     let mut lines = LineReader::new(input, options.max_line_bytes);
@@ -152,7 +179,8 @@ pub async fn write<R: AsyncBufRead + Unpin, W: Write>(
         let size = line.len();
         match message.get("type").and_then(Value::as_str) {
             Some("RECORD") => {
-                let (stream, data) = take_record(&mut message, number, catalog)?;
+                let (stream, data) = take_record(&mut message, number, catalog, &schemas)
+                    .map_err(|invalid| invalid.journal(options))?;
                 report.records += 1;
                 buffer.bytes += size;
                 buffer.records += 1;
@@ -192,12 +220,57 @@ pub async fn write<R: AsyncBufRead + Unpin, W: Write>(
     Ok(report)
 }
 
-/// The stream and data of a `RECORD` message, without the fields the server sets.
+/// Why a `RECORD` was not taken.
+enum NotTaken {
+    /// Not a record of the catalog's streams.
+    Bad(AirbyteError),
+    /// It does not match its stream's schema: the journal entry to write.
+    Mismatch {
+        stream: String,
+        line: u64,
+        entry: Box<JournalEntry>,
+    },
+}
+
+impl From<AirbyteError> for NotTaken {
+    fn from(error: AirbyteError) -> Self {
+        Self::Bad(error)
+    }
+}
+
+impl NotTaken {
+    /// The run's error, once a mismatched record is in its stream's journal.
+    fn journal(self, options: &WriteOptions) -> AirbyteError {
+        let (stream, line, entry) = match self {
+            Self::Bad(error) => return error,
+            Self::Mismatch {
+                stream,
+                line,
+                entry,
+            } => (stream, line, entry),
+        };
+        let path = journal_path(options, &stream);
+        if let Err(error) = append_to_journal(&mut None, &path, &entry) {
+            return error.in_stream(&stream);
+        }
+        AirbyteError::system(format!(
+            "line {line}: {}; the record is in the journal {}; the records since the last \
+             STATE were not written",
+            entry.message().unwrap_or_default(),
+            path.display()
+        ))
+        .in_stream(&stream)
+    }
+}
+
+/// The stream and data of a `RECORD` message, checked against the stream's schema (when
+/// `schemas` has it) and without the fields the server sets.
 fn take_record(
     message: &mut Value,
     number: u64,
     catalog: &ConfiguredCatalog,
-) -> Result<(String, Value), AirbyteError> {
+    schemas: &BTreeMap<&str, RecordSchema>,
+) -> Result<(String, Value), NotTaken> {
     let record = message.get_mut("record");
     let stream = record
         .as_ref()
@@ -205,27 +278,60 @@ fn take_record(
         .and_then(Value::as_str)
         .map(str::to_owned);
     let Some(stream) = stream else {
-        return Err(AirbyteError::system(format!(
-            "line {number}: a RECORD without record.stream"
-        )));
+        return Err(
+            AirbyteError::system(format!("line {number}: a RECORD without record.stream")).into(),
+        );
     };
     if !catalog.streams.iter().any(|s| s.name == stream) {
         return Err(AirbyteError::config(format!(
             "line {number}: a RECORD of stream `{stream}`, which the catalog does not name"
         ))
-        .in_stream(&stream));
+        .in_stream(&stream)
+        .into());
     }
     let data = record.and_then(|r| r.get_mut("data")).map(Value::take);
-    let Some(Value::Object(mut data)) = data else {
+    let Some(mut data @ Value::Object(_)) = data else {
         return Err(
             AirbyteError::system(format!("line {number}: record.data is not an object"))
-                .in_stream(&stream),
+                .in_stream(&stream)
+                .into(),
         );
     };
-    for field in dbsync_validate::SERVER_FIELDS {
-        data.remove(field);
+    let mismatch = schemas
+        .get(stream.as_str())
+        .and_then(|schema| schema.check(&stream, &data).err());
+    if let Some(object) = data.as_object_mut() {
+        for field in dbsync_validate::SERVER_FIELDS {
+            object.remove(field);
+        }
     }
-    Ok((stream, Value::Object(data)))
+    if let Some(error) = mismatch {
+        return Err(NotTaken::Mismatch {
+            entry: Box::new(JournalEntry::not_saved(number, data, error)),
+            stream,
+            line: number,
+        });
+    }
+    Ok((stream, data))
+}
+
+/// Writes `entry` to the journal at `path`, creating (truncating) it when `journal` is none.
+fn append_to_journal(
+    journal: &mut Option<Journal<File>>,
+    path: &std::path::Path,
+    entry: &JournalEntry,
+) -> Result<(), AirbyteError> {
+    if journal.is_none() {
+        *journal = Some(Journal::create(path).map_err(|e| {
+            AirbyteError::system(format!("cannot create the journal {}: {e}", path.display()))
+        })?);
+    }
+    if let Some(journal) = journal.as_mut() {
+        journal.write(entry).map_err(|e| {
+            AirbyteError::system(format!("cannot write the journal {}: {e}", path.display()))
+        })?;
+    }
+    Ok(())
 }
 
 /// Writes every buffered record; journals the failures and then fails.
@@ -257,23 +363,7 @@ async fn flush(
             let Some(entry) = JournalEntry::from_outcome(line, &outcome) else {
                 continue;
             };
-            let path = journal_path(options, &stream);
-            if journal.is_none() {
-                journal = Some(Journal::create(&path).map_err(|e| {
-                    AirbyteError::system(format!(
-                        "cannot create the journal {}: {e}",
-                        path.display()
-                    ))
-                })?);
-            }
-            if let Some(journal) = journal.as_mut() {
-                journal.write(&entry).map_err(|e| {
-                    AirbyteError::system(format!(
-                        "cannot write the journal {}: {e}",
-                        path.display()
-                    ))
-                })?;
-            }
+            append_to_journal(&mut journal, &journal_path(options, &stream), &entry)?;
             stream_failed += 1;
         }
         if stream_failed > 0 {

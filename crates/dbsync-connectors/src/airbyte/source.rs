@@ -133,9 +133,14 @@ async fn read_stream<W: Write>(
     // watermark only.
     let previous = previous.filter(|s| s.sync_mode == mode.as_str());
     let watermark = previous.and_then(|s| s.watermark.clone());
-    let checkpoint = previous
-        .and_then(|s| s.checkpoint.clone())
-        .filter(|c| !c.is_finished());
+    let partition = options.partition.map(|p| p.to_string());
+    let checkpoint = match previous {
+        Some(state) => state.resumable(partition.as_deref())?.cloned(),
+        None => None,
+    };
+    let state_of = |watermark: Option<String>, checkpoint: Option<dbsync_client::Checkpoint>| {
+        StreamState::new(name, mode, watermark, checkpoint).in_partition(partition.clone())
+    };
     let client = |what: &str, e: dbsync_client::Error| AirbyteError::from_client(what, &e);
     let scan_options = ScanOptions::default().mode(ScanMode::Consistent);
     let query = Query::new().limit(PAGE_SIZE);
@@ -164,17 +169,12 @@ async fn read_stream<W: Write>(
                 "every record".to_owned(),
             ),
             Some(part) => {
-                let parts = resource
-                    .partitions_with(query, part.count(), ScanMode::Consistent)
+                let mine = resource
+                    .partition_with(query, part.index(), part.count(), ScanMode::Consistent)
                     .await
                     .map_err(|e| client("splitting into partitions", e))?;
-                let Some(mine) = parts.get(part.index()) else {
-                    return Err(AirbyteError::system(format!(
-                        "partition {part} was not made"
-                    )));
-                };
                 let scan = resource
-                    .scan_partition_with(mine, scan_options)
+                    .scan_partition_with(&mine, scan_options)
                     .map_err(|e| client("starting the partition", e))?;
                 (scan, format!("partition {part}"))
             }
@@ -192,8 +192,7 @@ async fn read_stream<W: Write>(
             Ok(record) => record,
             Err(error) => {
                 // Everything yielded so far was emitted: the checkpoint resumes after it.
-                let state =
-                    StreamState::new(name, mode, watermark.clone(), Some(scan.checkpoint()));
+                let state = state_of(watermark.clone(), Some(scan.checkpoint()));
                 emit_state(out, name, &state, report)?;
                 return Err(client("reading", error));
             }
@@ -205,7 +204,7 @@ async fn read_stream<W: Write>(
         report.records += 1;
         if since_state >= options.state_every {
             since_state = 0;
-            let state = StreamState::new(name, mode, watermark.clone(), Some(scan.checkpoint()));
+            let state = state_of(watermark.clone(), Some(scan.checkpoint()));
             emit_state(out, name, &state, report)?;
         }
     }
@@ -213,12 +212,7 @@ async fn read_stream<W: Write>(
         SyncMode::Incremental => scan.watermark().or(watermark),
         SyncMode::FullRefresh => None,
     };
-    emit_state(
-        out,
-        name,
-        &StreamState::new(name, mode, final_watermark, None),
-        report,
-    )?;
+    emit_state(out, name, &state_of(final_watermark, None), report)?;
     out.emit_now(&message::log(
         "INFO",
         &format!("stream `{name}`: {count} records"),

@@ -37,6 +37,10 @@ pub struct StreamState {
     pub watermark: Option<String>,
     /// The position of an unfinished read (`None` once the read finished).
     pub checkpoint: Option<Checkpoint>,
+    /// The partition `I/N` of a partitioned read (absent otherwise): its checkpoint resumes
+    /// only that partition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<String>,
 }
 
 impl StreamState {
@@ -53,7 +57,33 @@ impl StreamState {
             sync_mode: mode.as_str().to_owned(),
             watermark,
             checkpoint,
+            partition: None,
         }
+    }
+
+    /// The same state, of partition `partition` (`I/N`) of a partitioned read.
+    pub fn in_partition(mut self, partition: Option<String>) -> Self {
+        self.partition = partition;
+        self
+    }
+
+    /// The checkpoint to resume from in a read of `partition`: `None` when there is none or the
+    /// read finished. A checkpoint of another partition (or of an unpartitioned read, for a
+    /// partitioned one, and the other way round) is a `config_error`: its records are not this
+    /// read's.
+    pub fn resumable(&self, partition: Option<&str>) -> Result<Option<&Checkpoint>, AirbyteError> {
+        let checkpoint = self.checkpoint.as_ref().filter(|c| !c.is_finished());
+        if checkpoint.is_some() && self.partition.as_deref() != partition {
+            return Err(AirbyteError::config(format!(
+                "the state of stream `{}` is part-way through partition {}, and this read is {}: \
+                 give each partition its own state",
+                self.resource,
+                self.partition.as_deref().unwrap_or("(none)"),
+                partition.unwrap_or("not partitioned")
+            ))
+            .in_stream(&self.resource));
+        }
+        Ok(checkpoint)
     }
 
     /// Parses the `stream_state` of stream `stream`, refusing another version or resource.

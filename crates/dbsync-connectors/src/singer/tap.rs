@@ -196,13 +196,10 @@ impl<W: Write> Run<W> {
             return Ok(resource.resume_with(checkpoint, options)?);
         }
         if let Some(spec) = self.partition {
-            let parts = resource
-                .partitions_with(query, spec.count(), ScanMode::Consistent)
+            let part = resource
+                .partition_with(query, spec.index(), spec.count(), ScanMode::Consistent)
                 .await?;
-            let part = parts.get(spec.index()).ok_or_else(|| {
-                ConnectorError::Config(format!("partition {spec} does not exist"))
-            })?;
-            return Ok(resource.scan_partition_with(part, options)?);
+            return Ok(resource.scan_partition_with(&part, options)?);
         }
         Ok(match method {
             ReplicationMethod::Incremental => {

@@ -4,8 +4,14 @@
 //! `Idempotency-Key`, so a lost answer never creates a record twice). Server fields (`id`,
 //! `created_at`, `updated_at`) are left out of what is sent: the destination assigns its own.
 //!
-//! Records are buffered up to `batch_size` (all streams together) and written when the buffer
-//! is full, at each `STATE` and at the end. A `STATE`'s value is written to standard output (one
+//! Each `RECORD` is first checked against its stream's latest `SCHEMA` (config
+//! `validate_records`, default `true`; see [`crate::record_check`]). A record that does not
+//! match goes to the failures journal and stops the run before the records buffered since the
+//! last `STATE` are written ([`ConnectorError::RecordInvalid`](crate::error::ConnectorError::RecordInvalid)):
+//! a rerun from that state sends each of them once.
+//!
+//! Records are buffered up to `batch_size` (all streams together) and [`MAX_BUFFERED_BYTES`]
+//! of input lines, and written when the buffer is full, at each `STATE` and at the end. A `STATE`'s value is written to standard output (one
 //! JSON line, the Singer target convention) only once every record before it is stored. The
 //! first record that is not stored (refused, or its outcome unknown) goes to the failures
 //! journal with the rest of its batch's failures; then the target stops reading, emits no
@@ -25,9 +31,15 @@ use super::state::MAX_STATE_BYTES;
 use crate::config::ConnectorConfig;
 use crate::error::ConnectorError;
 use crate::lines::LineReader;
+use crate::record_check::RecordSchema;
 
 /// The target's own config keys.
-pub const TARGET_KEYS: [&str; 3] = ["stream_map", "failures_journal", "batch_size"];
+pub const TARGET_KEYS: [&str; 4] = [
+    "stream_map",
+    "failures_journal",
+    "batch_size",
+    "validate_records",
+];
 /// The failures journal, by default.
 pub const DEFAULT_JOURNAL: &str = "dbsync-target-failures.jsonl";
 /// Records buffered (all streams) before they are written, by default.
@@ -36,6 +48,8 @@ pub const DEFAULT_BATCH_SIZE: u64 = 1000;
 pub const MAX_BATCH_SIZE: u64 = 100_000;
 /// The most streams one run may see.
 pub const MAX_STREAMS: usize = 1000;
+/// The most bytes of `RECORD` lines buffered before they are written (64 MiB).
+pub const MAX_BUFFERED_BYTES: usize = 64 * 1024 * 1024;
 
 /// What a target run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -60,6 +74,8 @@ pub fn read_config(path: &std::path::Path) -> Result<ConnectorConfig, ConnectorE
 
 struct StreamInfo {
     resource: Resource<Value>,
+    /// The stream's latest `SCHEMA`, compiled (none when records are not checked).
+    schema: Option<RecordSchema>,
 }
 
 /// The target's run over `input`, writing states to `out`.
@@ -69,10 +85,13 @@ pub struct Target<W: Write> {
     journal_path: PathBuf,
     journal: Option<Journal<File>>,
     batch_size: usize,
+    validate: bool,
     options: BatchOptions,
     streams: HashMap<String, StreamInfo>,
     /// Buffered records: stream, input line, record.
     buffer: Vec<(String, u64, Value)>,
+    /// The input bytes of the buffered records.
+    buffered_bytes: usize,
     out: W,
     summary: TargetSummary,
 }
@@ -113,15 +132,26 @@ impl<W: Write> Target<W> {
             }
         };
         let batch_size = config.positive("batch_size", DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE)?;
+        let validate = match config.get("validate_records") {
+            None | Some(Value::Null) => true,
+            Some(Value::Bool(validate)) => *validate,
+            Some(_) => {
+                return Err(ConnectorError::Config(
+                    "validate_records must be true or false".into(),
+                ));
+            }
+        };
         Ok(Self {
             connection: config.connect()?,
             stream_map,
             journal_path,
             journal: None,
             batch_size: usize::try_from(batch_size).unwrap_or(1000),
+            validate,
             options: BatchOptions::default(),
             streams: HashMap::new(),
             buffer: Vec::new(),
+            buffered_bytes: 0,
             out,
             summary: TargetSummary::default(),
         })
@@ -135,11 +165,18 @@ impl<W: Write> Target<W> {
     ) -> Result<TargetSummary, ConnectorError> {
         let mut lines = LineReader::new(input, max_line);
         while let Some((number, line)) = lines.next_line().await? {
+            let size = line.len();
             match super::messages::parse_line(number, line)? {
-                super::messages::Message::Schema { stream, .. } => self.schema(number, stream)?,
+                super::messages::Message::Schema { stream, schema } => {
+                    self.schema(number, stream, &schema)?;
+                }
                 super::messages::Message::Record { stream, record } => {
                     self.record(number, &stream, record)?;
-                    if self.buffer.len() >= self.batch_size && !self.flush().await? {
+                    self.buffered_bytes = self.buffered_bytes.saturating_add(size);
+                    if (self.buffer.len() >= self.batch_size
+                        || self.buffered_bytes >= MAX_BUFFERED_BYTES)
+                        && !self.flush().await?
+                    {
                         return Err(self.failed());
                     }
                 }
@@ -166,8 +203,28 @@ impl<W: Write> Target<W> {
         }
     }
 
-    fn schema(&mut self, line: u64, stream: String) -> Result<(), ConnectorError> {
-        if self.streams.contains_key(&stream) {
+    /// A `SCHEMA`: the stream's resource on its first, the records' schema on every one (a
+    /// stream's schema may change during a run; the latest applies).
+    fn schema(&mut self, line: u64, stream: String, schema: &Value) -> Result<(), ConnectorError> {
+        let compile = |validate: bool| -> Result<Option<RecordSchema>, ConnectorError> {
+            if !validate {
+                return Ok(None);
+            }
+            RecordSchema::compile(schema)
+                .map(Some)
+                .map_err(|reason| ConnectorError::Input {
+                    line,
+                    message: format!(
+                        "the SCHEMA of stream `{}` is not a usable JSON Schema ({reason}); \
+                         set validate_records to false to send its records unchecked",
+                        stream.chars().take(64).collect::<String>()
+                    ),
+                })
+        };
+        if let Some(info) = self.streams.get_mut(&stream) {
+            if info.schema.as_ref().is_some_and(|s| !s.is_from(schema)) {
+                info.schema = compile(self.validate)?;
+            }
             return Ok(());
         }
         if self.streams.len() >= MAX_STREAMS {
@@ -187,7 +244,8 @@ impl<W: Write> Target<W> {
                     stream.chars().take(64).collect::<String>()
                 ),
             })?;
-        self.streams.insert(stream, StreamInfo { resource });
+        let schema = compile(self.validate)?;
+        self.streams.insert(stream, StreamInfo { resource, schema });
         Ok(())
     }
 
@@ -195,9 +253,9 @@ impl<W: Write> Target<W> {
         &mut self,
         line: u64,
         stream: &str,
-        mut record: Map<String, Value>,
+        record: Map<String, Value>,
     ) -> Result<(), ConnectorError> {
-        if !self.streams.contains_key(stream) {
+        let Some(info) = self.streams.get(stream) else {
             return Err(ConnectorError::Input {
                 line,
                 message: format!(
@@ -205,13 +263,28 @@ impl<W: Write> Target<W> {
                     stream.chars().take(64).collect::<String>()
                 ),
             });
-        }
-        for field in dbsync_validate::SERVER_FIELDS {
-            record.remove(field);
+        };
+        let mut record = Value::Object(record);
+        let mismatch = info
+            .schema
+            .as_ref()
+            .and_then(|schema| schema.check(stream, &record).err());
+        if let Some(object) = record.as_object_mut() {
+            for field in dbsync_validate::SERVER_FIELDS {
+                object.remove(field);
+            }
         }
         self.summary.records += 1;
-        self.buffer
-            .push((stream.to_owned(), line, Value::Object(record)));
+        if let Some(error) = mismatch {
+            let entry = JournalEntry::not_saved(line, record, error);
+            self.journal_entry(&entry)?;
+            return Err(ConnectorError::RecordInvalid {
+                line,
+                reason: entry.message().unwrap_or_default().to_owned(),
+                journal: self.journal_path.display().to_string(),
+            });
+        }
+        self.buffer.push((stream.to_owned(), line, record));
         Ok(())
     }
 
@@ -236,6 +309,7 @@ impl<W: Write> Target<W> {
     /// Writes every buffered record; `false` when any was not stored (they are journaled).
     async fn flush(&mut self) -> Result<bool, ConnectorError> {
         let buffer = std::mem::take(&mut self.buffer);
+        self.buffered_bytes = 0;
         let mut ok = true;
         // One durable write per stream, in order of first appearance.
         let mut groups: Vec<(String, Vec<u64>, Vec<Value>)> = Vec::new();

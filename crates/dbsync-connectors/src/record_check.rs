@@ -1,0 +1,240 @@
+//! Records checked against the JSON Schema their stream declares (a Singer `SCHEMA` message, an
+//! Airbyte configured stream's `json_schema`) before a target or destination sends them. A
+//! record that does not match is not sent: it goes to the failures journal with the reasons, in
+//! the shape of a server refusal (`code` null, `message`, `details` with `field` and `message`).
+//!
+//! Compiled with the `jsonschema` crate. A schema without `$schema` is read as draft 7 (what
+//! Singer taps write; Airbyte's schemas are draft 7 too); one with `$schema` as it says.
+//! `format` is an annotation, not checked: taps disagree on formats such as `date-time`, and
+//! DBSync checks the formats of its own schema when it stores the record. Only references inside
+//! the schema resolve (no file or network is read). Patterns run with a backtracking limit, so
+//! a pathological pattern cannot stall a run: a match that exceeds it counts as a mismatch.
+
+use jsonschema::{Draft, PatternOptions, Validator};
+use serde_json::{Value, json};
+
+/// The most mismatches listed for one record.
+pub const MAX_DETAILS: usize = 10;
+/// The longest message of one mismatch, in characters.
+const MAX_MESSAGE_CHARS: usize = 200;
+/// Backtracking steps one pattern match may take (fancy-regex's own default, set here so that
+/// it stays the bound whatever the crates' defaults become).
+pub const PATTERN_BACKTRACK_LIMIT: usize = 1_000_000;
+/// The largest compiled pattern, in bytes (the regex crate's default: a Unicode class repeated
+/// up to 61 times, as in the email pattern of DBSync's own schemas, needs several MiB).
+pub const PATTERN_SIZE_LIMIT: usize = 10 * 1024 * 1024;
+
+/// A stream's compiled record schema.
+pub struct RecordSchema {
+    /// The schema as declared (to tell a repeated declaration from a changed one).
+    source: Value,
+    validator: Validator,
+}
+
+impl std::fmt::Debug for RecordSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordSchema").finish_non_exhaustive()
+    }
+}
+
+impl RecordSchema {
+    /// Compiles `schema`; the error says why it is not a usable JSON Schema.
+    pub fn compile(schema: &Value) -> Result<Self, String> {
+        let mut options = jsonschema::options()
+            .should_validate_formats(false)
+            .with_pattern_options(
+                PatternOptions::fancy_regex()
+                    .backtrack_limit(PATTERN_BACKTRACK_LIMIT)
+                    .size_limit(PATTERN_SIZE_LIMIT),
+            );
+        if schema.get("$schema").is_none() {
+            options = options.with_draft(Draft::Draft7);
+        }
+        let validator = options
+            .build(schema)
+            .map_err(|e| shorten(&e.masked().to_string()))?;
+        Ok(Self {
+            source: schema.clone(),
+            validator,
+        })
+    }
+
+    /// Whether this was compiled from `schema`.
+    pub fn is_from(&self, schema: &Value) -> bool {
+        self.source == *schema
+    }
+
+    /// `Ok` when `record` matches; otherwise the journal's error object: `code` null, a
+    /// `message` naming the stream and the first mismatch, and up to [`MAX_DETAILS`] `details`
+    /// (`field`: the JSON pointer of the value, empty for the record; `message`). Messages
+    /// name the rule, not the value.
+    pub fn check(&self, stream: &str, record: &Value) -> Result<(), Value> {
+        if self.validator.is_valid(record) {
+            return Ok(());
+        }
+        let details: Vec<Value> = self
+            .validator
+            .iter_errors(record)
+            .take(MAX_DETAILS)
+            .map(|e| {
+                let field = e
+                    .instance_path()
+                    .as_str()
+                    .trim_start_matches('/')
+                    .to_owned();
+                json!({"field": field, "message": shorten(&e.masked().to_string())})
+            })
+            .collect();
+        let first = details
+            .first()
+            .map(|d| {
+                let field = d["field"].as_str().unwrap_or_default();
+                let message = d["message"].as_str().unwrap_or_default();
+                if field.is_empty() {
+                    message.to_owned()
+                } else {
+                    format!("{field}: {message}")
+                }
+            })
+            .unwrap_or_default();
+        Err(json!({
+            "code": null,
+            "message": format!(
+                "the record does not match the schema of stream `{}`: {first}",
+                shorten(stream)
+            ),
+            "details": details,
+        }))
+    }
+}
+
+fn shorten(text: &str) -> String {
+    if text.chars().count() <= MAX_MESSAGE_CHARS {
+        return text.to_owned();
+    }
+    let mut short: String = text.chars().take(MAX_MESSAGE_CHARS).collect();
+    short.push_str("...");
+    short
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema() -> RecordSchema {
+        RecordSchema::compile(&json!({
+            "type": "object",
+            "properties": {
+                "age": {"type": "integer", "minimum": 0},
+                "code": {"type": "string", "pattern": "^[A-Z]{2}$"},
+                "seen": {"type": ["null", "string"], "format": "date-time"},
+            },
+            "required": ["age"],
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_matching_record_passes_and_formats_are_not_checked() {
+        let schema = schema();
+        assert!(schema.check("s", &json!({"age": 3, "code": "SE"})).is_ok());
+        assert!(
+            schema
+                .check("s", &json!({"age": 3, "seen": "yesterday"}))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_mismatch_names_the_field_and_the_rule_but_not_the_value() {
+        let schema = schema();
+        let secret_like = "VALUE-THAT-MUST-NOT-BE-QUOTED";
+        let error = schema
+            .check("people", &json!({"age": secret_like, "code": "xyz"}))
+            .unwrap_err();
+        assert_eq!(error["code"], Value::Null);
+        let message = error["message"].as_str().unwrap();
+        assert!(message.starts_with("the record does not match the schema of stream `people`: "));
+        let fields: Vec<&str> = error["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["field"].as_str().unwrap())
+            .collect();
+        assert!(
+            fields.contains(&"age") && fields.contains(&"code"),
+            "{error}"
+        );
+        assert!(!error.to_string().contains(secret_like), "{error}");
+        let missing = schema.check("people", &json!({})).unwrap_err();
+        assert_eq!(missing["details"][0]["field"], "");
+        assert!(
+            missing["message"].as_str().unwrap().contains("age"),
+            "{missing}"
+        );
+    }
+
+    #[test]
+    fn details_are_bounded() {
+        let properties: serde_json::Map<String, Value> = (0..50)
+            .map(|i| (format!("f{i}"), json!({"type": "integer"})))
+            .collect();
+        let schema =
+            RecordSchema::compile(&json!({"type": "object", "properties": properties})).unwrap();
+        let record: serde_json::Map<String, Value> =
+            (0..50).map(|i| (format!("f{i}"), json!("x"))).collect();
+        let error = schema.check("s", &Value::Object(record)).unwrap_err();
+        assert_eq!(error["details"].as_array().unwrap().len(), MAX_DETAILS);
+    }
+
+    #[test]
+    fn draft_4_style_and_declared_drafts_compile_and_unusable_schemas_are_refused() {
+        // No `$schema`: draft 7, which still takes Singer's usual `type` lists.
+        assert!(RecordSchema::compile(&json!({"type": ["null", "object"]})).is_ok());
+        let declared = json!({"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "type": "object", "properties": {"n": {"type": "integer"}}});
+        let schema = RecordSchema::compile(&declared).unwrap();
+        assert!(schema.is_from(&declared));
+        assert!(schema.check("s", &json!({"n": "x"})).is_err());
+        for bad in [
+            json!({"type": "no-such-type"}),
+            json!({"$ref": "https://example.com/remote.json"}),
+            json!({"type": "string", "pattern": "("}),
+        ] {
+            assert!(RecordSchema::compile(&bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_tap_s_own_schemas_accept_the_longest_valid_email_and_url() {
+        // The JSON Schema of a DBSync schema expresses email and url as lookahead patterns,
+        // which run on the backtracking engine: a long valid value stays under the limit.
+        let dbsync = dbsync_validate::Schema::from_json(&json!({"fields": [
+            {"name": "email", "type": "string", "format": "email", "required": true},
+            {"name": "site", "type": "string", "format": "url"}]}))
+        .unwrap();
+        let schema = RecordSchema::compile(&dbsync.to_json_schema()).unwrap();
+        let local = "a.".repeat(31) + "bc";
+        let label = "d".repeat(58);
+        let domain = format!("{label}.{label}.{label}.example.com");
+        let email = format!("{local}@{domain}");
+        assert!(email.len() <= 254, "{}", email.len());
+        let site = format!("https://{domain}/{}", "p/".repeat(500));
+        let record = json!({"id": 1, "email": email, "site": site});
+        assert_eq!(schema.check("s", &record), Ok(()));
+        let error = schema
+            .check("s", &json!({"email": "not-an-email"}))
+            .unwrap_err();
+        assert_eq!(error["details"][0]["field"], "email");
+    }
+
+    #[test]
+    fn a_pathological_pattern_does_not_stall() {
+        let schema = RecordSchema::compile(&json!({"type": "object", "properties": {
+            "s": {"type": "string", "pattern": "^(a+)+\\1$"}}}))
+        .unwrap();
+        // Without the backtracking limit this match takes about 2^40 steps.
+        let record = json!({"s": format!("{}b", "a".repeat(40))});
+        assert!(schema.check("s", &record).is_err());
+    }
+}
