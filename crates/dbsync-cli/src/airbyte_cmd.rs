@@ -63,9 +63,10 @@ pub struct AirbyteWriteArgs {
     #[arg(long, value_name = "N",
           default_value_t = airbyte::destination::DEFAULT_MAX_BUFFERED_RECORDS)]
     pub buffer_records: usize,
-    /// The longest input line, in bytes.
+    /// The longest input line, in bytes (at most 1 GiB).
     #[arg(long, value_name = "BYTES",
-          default_value_t = dbsync_connectors::lines::MAX_LINE_BYTES)]
+          default_value_t = dbsync_connectors::lines::MAX_LINE_BYTES,
+          value_parser = crate::connectors_cmd::line_limit)]
     pub max_line_bytes: usize,
     /// Send records without checking them against their stream's json_schema.
     #[arg(long)]

@@ -36,10 +36,19 @@ pub struct TapArgs {
 /// `dbsync target`: a Singer target (the config is the global `--config FILE`).
 #[derive(Debug, Clone, Args)]
 pub struct TargetArgs {
-    /// The longest input line, in bytes (default 16 MiB).
+    /// The longest input line, in bytes (default 16 MiB, at most 1 GiB).
     #[arg(long, value_name = "BYTES", default_value_t = dbsync_connectors::lines::MAX_LINE_BYTES,
-          value_parser = clap::value_parser!(usize))]
+          value_parser = line_limit)]
     pub max_line_bytes: usize,
+}
+
+/// `--max-line-bytes`: 1 to `lines::LINE_LIMIT_CEILING` (1 GiB).
+pub fn line_limit(text: &str) -> Result<usize, String> {
+    let ceiling = dbsync_connectors::lines::LINE_LIMIT_CEILING;
+    match text.parse::<usize>() {
+        Ok(bytes) if (1..=ceiling).contains(&bytes) => Ok(bytes),
+        _ => Err(format!("a number of bytes from 1 to {ceiling} (1 GiB)")),
+    }
 }
 
 fn config_path(connection: &ConnectionArgs) -> Result<&PathBuf, CliError> {
@@ -144,4 +153,19 @@ where
         .await?;
     let options = options.mode(dbsync_client::ScanMode::Consistent);
     Ok(resource.scan_partition_with(&part, options)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_limit_is_one_byte_to_one_gib() {
+        assert_eq!(line_limit("1"), Ok(1));
+        assert_eq!(line_limit("1073741824"), Ok(1 << 30));
+        for bad in ["0", "1073741825", "18446744073709551615", "-1", "16MiB"] {
+            let error = line_limit(bad).unwrap_err();
+            assert!(error.contains("from 1 to 1073741824"), "{bad}: {error}");
+        }
+    }
 }

@@ -9,6 +9,8 @@ use crate::error::ConnectorError;
 
 /// The longest line read, by default (16 MiB).
 pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+/// The highest line limit a reader takes (1 GiB): a larger one is lowered to it.
+pub const LINE_LIMIT_CEILING: usize = 1024 * 1024 * 1024;
 
 /// Reads lines one at a time, each at most `max` bytes.
 #[derive(Debug)]
@@ -20,11 +22,11 @@ pub struct LineReader<R> {
 }
 
 impl<R: AsyncBufRead + Unpin> LineReader<R> {
-    /// A reader of lines of at most `max` bytes.
+    /// A reader of lines of at most `max` bytes (1 to [`LINE_LIMIT_CEILING`]).
     pub fn new(reader: R, max: usize) -> Self {
         Self {
             reader,
-            max,
+            max: max.clamp(1, LINE_LIMIT_CEILING),
             line: 0,
             buf: Vec::new(),
         }
@@ -49,7 +51,7 @@ impl<R: AsyncBufRead + Unpin> LineReader<R> {
                     None => (available.len(), false),
                 };
                 // The line, its `\r\n` and nothing more is held.
-                if self.buf.len() + take > self.max + 2 {
+                if self.buf.len().saturating_add(take) > self.max.saturating_add(2) {
                     return Err(self.too_long(line));
                 }
                 self.buf.extend_from_slice(&available[..take]);
@@ -129,6 +131,16 @@ mod tests {
         assert_eq!(all(b"0123456789\r\n", 10).await.unwrap().len(), 1);
         let error = all(b"0123456789a\n", 10).await.unwrap_err().to_string();
         assert!(error.contains("longer than 10"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_limit_is_held_between_one_byte_and_the_ceiling() {
+        // usize::MAX overflowed `max + 2` (a panic in debug builds) before the ceiling.
+        assert_eq!(all(b"abc\n", usize::MAX).await.unwrap().len(), 1);
+        let reader = LineReader::new(&b""[..], usize::MAX);
+        assert_eq!(reader.max, LINE_LIMIT_CEILING);
+        let error = all(b"ab\n", 0).await.unwrap_err().to_string();
+        assert!(error.contains("longer than 1"), "{error}");
     }
 
     #[tokio::test]

@@ -68,9 +68,38 @@ impl Schema {
     /// # Ok::<(), dbsync_validate::SchemaError>(())
     /// ```
     pub fn to_json_schema(&self) -> Value {
+        self.json_schema(FormatRules::Patterns)
+    }
+
+    /// The JSON Schema of [`Schema::to_json_schema`] for consumers whose regular expressions
+    /// lack Unicode property classes: the `email` and `url` formats are `"format": "email"`
+    /// and `"format": "uri"` instead of patterns built on `\p{Alphabetic}` and `\p{N}`, which
+    /// Python's `re` (Python Singer targets, Airbyte's Python destinations) and ECMA-262
+    /// without the `u` flag cannot compile. A field's own `pattern` is kept as it is.
+    ///
+    /// The Singer and Airbyte catalogs use this one. It accepts every record
+    /// [`Schema::to_json_schema`] accepts; with `format` asserted, `email` and `uri` are the
+    /// JSON Schema formats, which differ from DBSync's at the edges (`docs/schema-tools.md`).
+    ///
+    /// ```
+    /// use dbsync_validate::{Field, Format, Schema};
+    ///
+    /// let schema = Schema::builder()
+    ///     .field(Field::string("email").required().format(Format::Email))
+    ///     .build()?;
+    /// let js = schema.to_portable_json_schema();
+    /// assert_eq!(js["properties"]["email"]["format"], "email");
+    /// assert!(js["properties"]["email"].get("pattern").is_none());
+    /// # Ok::<(), dbsync_validate::SchemaError>(())
+    /// ```
+    pub fn to_portable_json_schema(&self) -> Value {
+        self.json_schema(FormatRules::Annotations)
+    }
+
+    fn json_schema(&self, formats: FormatRules) -> Value {
         let mut properties = Map::new();
         for field in self.fields() {
-            let mut property = field_schema(field);
+            let mut property = field_schema(field, formats);
             if SERVER_FIELDS.contains(&field.name()) {
                 property.insert("readOnly".into(), Value::Bool(true));
             }
@@ -102,6 +131,15 @@ impl Schema {
     }
 }
 
+/// How the `email` and `url` formats are written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FormatRules {
+    /// As patterns that accept exactly what DBSync accepts.
+    Patterns,
+    /// As the JSON Schema formats `email` and `uri`, portable to every regex dialect.
+    Annotations,
+}
+
 /// The description of a server field the schema does not list.
 fn server_field(name: &str) -> Value {
     if name == "id" {
@@ -124,7 +162,7 @@ fn json_type(ty: FieldType) -> &'static str {
 }
 
 /// One field's subschema.
-fn field_schema(field: &Field) -> Map<String, Value> {
+fn field_schema(field: &Field, formats: FormatRules) -> Map<String, Value> {
     let mut out = Map::new();
     let ty = field.field_type();
     let name = Value::String(json_type(ty).to_owned());
@@ -161,6 +199,15 @@ fn field_schema(field: &Field) -> Map<String, Value> {
         None => None,
         Some(Format::Uuid) => {
             out.insert("format".into(), "uuid".into());
+            None
+        }
+        Some(Format::Email | Format::Url) if formats == FormatRules::Annotations => {
+            let name = if field.format_value() == Some(Format::Email) {
+                "email"
+            } else {
+                "uri"
+            };
+            out.insert("format".into(), name.into());
             None
         }
         Some(Format::Email) => Some(EMAIL_PATTERN),

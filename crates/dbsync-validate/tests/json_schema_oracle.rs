@@ -197,10 +197,20 @@ fn validate_agrees_with_the_json_schema() {
                 .should_validate_formats(true)
                 .build(&schema.to_json_schema())
                 .expect("the JSON Schema compiles");
+            // The catalogs' portable form, as a consumer that does not assert formats reads it.
+            let portable = jsonschema::options()
+                .build(&schema.to_portable_json_schema())
+                .expect("the portable JSON Schema compiles");
             for (picks, unknown) in records {
                 let record = record(&specs, picks, unknown);
                 let ours = schema.validate(&record);
                 let theirs = oracle.is_valid(&record);
+                prop_assert!(
+                    !theirs || portable.is_valid(&record),
+                    "the portable schema refuses {} (schema {})",
+                    record,
+                    schema.to_json()
+                );
                 let (valid, invalid) = counts.get();
                 counts.set(if theirs {
                     (valid + 1, invalid)
@@ -246,6 +256,33 @@ fn validate_agrees_with_the_json_schema() {
         valid >= 100 && invalid >= 100,
         "valid {valid}, invalid {invalid}"
     );
+}
+
+#[test]
+fn the_portable_schema_has_no_unicode_property_classes() {
+    // Python's `re` (Singer targets, Airbyte's Python destinations) refuses `\p{..}`.
+    let schema = Schema::from_json(&json!({"fields": [
+        {"name": "email", "type": "string", "format": "email", "required": true},
+        {"name": "site", "type": "string", "format": "url"},
+        {"name": "code", "type": "string", "format": "email", "pattern": "^[a-z]+@"}]}))
+    .unwrap();
+    let exact = schema.to_json_schema().to_string();
+    assert!(exact.contains("\\p{"), "{exact}");
+    let portable = schema.to_portable_json_schema();
+    let text = portable.to_string();
+    assert!(!text.contains("\\p{") && !text.contains("\\P{"), "{text}");
+    let properties = &portable["properties"];
+    assert_eq!(properties["email"]["format"], "email");
+    assert_eq!(properties["site"]["format"], "uri");
+    // A field's own pattern stays.
+    assert_eq!(properties["code"]["pattern"], "^[a-z]+@");
+    assert_eq!(properties["code"]["format"], "email");
+    let oracle = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&portable)
+        .unwrap();
+    assert!(oracle.is_valid(&json!({"email": "ada@example.com", "site": "https://example.com/x"})));
+    assert!(!oracle.is_valid(&json!({"email": "not-an-email"})));
 }
 
 #[test]
