@@ -313,13 +313,17 @@ impl<W: Write> Target<W> {
         let mut ok = true;
         // One durable write per stream, in order of first appearance.
         let mut groups: Vec<(String, Vec<u64>, Vec<Value>)> = Vec::new();
+        let mut group_of: HashMap<String, usize> = HashMap::new();
         for (stream, line, record) in buffer {
-            match groups.iter_mut().find(|(s, _, _)| *s == stream) {
+            match group_of.get(&stream).and_then(|&at| groups.get_mut(at)) {
                 Some((_, lines, records)) => {
                     lines.push(line);
                     records.push(record);
                 }
-                None => groups.push((stream, vec![line], vec![record])),
+                None => {
+                    group_of.insert(stream.clone(), groups.len());
+                    groups.push((stream, vec![line], vec![record]));
+                }
             }
         }
         for (stream, lines, records) in groups {
