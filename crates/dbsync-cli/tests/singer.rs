@@ -705,3 +705,38 @@ fn a_record_that_does_not_match_its_schema_is_journaled_and_nothing_since_the_la
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(dest.records().len(), 3);
 }
+
+fn rfc3339(at: time::OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+#[test]
+fn every_record_carries_an_rfc3339_utc_time_extracted_within_the_run() {
+    // Pins `time_extracted` on every RECORD (docs/connectors.md, "each with `time_extracted`"):
+    // present, RFC 3339, UTC, and taken during the run (not a constant or a record field).
+    let source = Server::start(Sandbox::builder().seed_records(120));
+    let dir = tempfile::tempdir().unwrap();
+    let config = source.config(dir.path(), "tap.json", json!({"page_size": 25}));
+    let started = time::OffsetDateTime::now_utc();
+    let out = tap(&config, &[]);
+    let ended = time::OffsetDateTime::now_utc();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let messages = check_messages(&out.stdout);
+    let records: Vec<&Value> = messages.iter().filter(|m| m["type"] == "RECORD").collect();
+    assert_eq!(records.len(), 120);
+    for record in records {
+        let text = record["time_extracted"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no time_extracted: {record}"));
+        let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+            .unwrap_or_else(|e| panic!("{e}: {record}"));
+        assert!(at.offset().is_utc(), "not UTC: {text}");
+        assert!(
+            started <= at && at <= ended,
+            "{text} is not within {} .. {}",
+            rfc3339(started),
+            rfc3339(ended)
+        );
+    }
+}
