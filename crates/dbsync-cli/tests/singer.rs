@@ -740,3 +740,125 @@ fn every_record_carries_an_rfc3339_utc_time_extracted_within_the_run() {
         );
     }
 }
+
+fn gadgets_schema() -> dbsync_sandbox::Schema {
+    dbsync_sandbox::Schema::from_json(&json!({
+        "fields": [
+            {"name": "label", "type": "string", "required": true, "min_length": 1, "max_length": 40},
+            {"name": "size", "type": "integer", "min": 1, "max": 9}
+        ],
+        "additional_fields": false
+    }))
+    .unwrap()
+}
+
+/// The streams of the SCHEMA and RECORD messages, each run of one stream once, in order.
+fn stream_order(messages: &[Value]) -> Vec<String> {
+    let mut order: Vec<String> = Vec::new();
+    for message in messages.iter().filter(|m| m["type"] != "STATE") {
+        let stream = message["stream"].as_str().unwrap();
+        if order.last().map(String::as_str) != Some(stream) {
+            order.push(stream.to_owned());
+        }
+    }
+    order
+}
+
+#[test]
+fn only_the_selected_streams_are_synced_in_catalog_order() {
+    // Pins stream selection with two resources: a stream of the config that the catalog does
+    // not select gets no SCHEMA, RECORD or bookmark; selected streams are synced one after the
+    // other in the catalog's order (not the config's).
+    let gadgets: Vec<Value> = (1..=12)
+        .map(|n| json!({"label": format!("gadget {n}"), "size": n % 9 + 1}))
+        .collect();
+    let source = Server::start(
+        Sandbox::builder()
+            .seed_records(15)
+            .schema("gadgets", gadgets_schema())
+            .fixtures("gadgets", gadgets),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = source.config(
+        dir.path(),
+        "tap.json",
+        json!({"resources": ["records", "gadgets"], "page_size": 5, "state_every": 4}),
+    );
+    let discovered = tap(&config, &["--discover"]);
+    assert_eq!(discovered.code, 0, "{}", discovered.stderr);
+    let catalog: Value = serde_json::from_str(&discovered.stdout).unwrap();
+    assert!(singer_schemas()["CATALOG"].is_valid(&catalog), "{catalog}");
+    let names: Vec<&Value> = catalog["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| &s["tap_stream_id"])
+        .collect();
+    assert_eq!(names, [&json!("records"), &json!("gadgets")]);
+    assert!(catalog["streams"][1]["schema"]["properties"]["label"].is_object());
+    let select = |catalog: &mut Value, index: usize| {
+        let top = &mut catalog["streams"][index]["metadata"][0];
+        assert_eq!(top["breadcrumb"], json!([]));
+        top["metadata"]["selected"] = json!(true);
+        // The fixture rows were updated when the sandbox started, within the incremental
+        // settle second: FULL_TABLE reads them all.
+        top["metadata"]["replication-method"] = json!("FULL_TABLE");
+    };
+    let sync = |catalog: &Value, name: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, catalog.to_string()).unwrap();
+        let out = tap(&config, &["--catalog", path.to_str().unwrap()]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        check_messages(&out.stdout)
+    };
+
+    // Only `gadgets` selected (`records` as discovered, without `selected`).
+    let mut only_gadgets = catalog.clone();
+    select(&mut only_gadgets, 1);
+    let messages = sync(&only_gadgets, "only-gadgets.json");
+    assert_eq!(stream_order(&messages), ["gadgets"]);
+    assert_eq!(messages.iter().filter(|m| m["type"] == "SCHEMA").count(), 1);
+    let labels: Vec<&Value> = records_of(&messages).iter().map(|r| &r["label"]).collect();
+    assert_eq!(labels.len(), 12);
+    assert_eq!(labels[0], "gadget 1");
+    for state in messages.iter().filter(|m| m["type"] == "STATE") {
+        let bookmarks: Vec<&String> = state["value"]["bookmarks"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
+        assert_eq!(bookmarks, ["gadgets"], "{state}");
+    }
+
+    // Both selected: in the discovered order, then with the catalog's streams reversed.
+    let mut both = catalog.clone();
+    select(&mut both, 0);
+    select(&mut both, 1);
+    let mut reversed = both.clone();
+    reversed["streams"].as_array_mut().unwrap().reverse();
+    for (catalog, order) in [
+        (both, ["records", "gadgets"]),
+        (reversed, ["gadgets", "records"]),
+    ] {
+        let messages = sync(&catalog, &format!("{}-first.json", order[0]));
+        assert_eq!(stream_order(&messages), order);
+        let schemas: Vec<&str> = messages
+            .iter()
+            .filter(|m| m["type"] == "SCHEMA")
+            .map(|m| m["stream"].as_str().unwrap())
+            .collect();
+        assert_eq!(schemas, order);
+        let count = |stream: &str| {
+            messages
+                .iter()
+                .filter(|m| m["type"] == "RECORD" && m["stream"] == stream)
+                .count()
+        };
+        assert_eq!((count("records"), count("gadgets")), (15, 12));
+        let last = &messages.last().unwrap()["value"]["bookmarks"];
+        assert!(
+            last["records"].is_object() && last["gadgets"].is_object(),
+            "{last}"
+        );
+    }
+}
