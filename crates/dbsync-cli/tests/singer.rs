@@ -862,3 +862,107 @@ fn only_the_selected_streams_are_synced_in_catalog_order() {
         );
     }
 }
+
+#[test]
+fn the_target_writes_a_stream_to_the_resource_stream_map_names() {
+    // Pins `stream_map` in the target: records of stream `people` go to the `records` resource
+    // (not to a `people` resource), and a stream_map value that is not a resource name is a
+    // config error (exit 2) before anything is stored.
+    let dest = Server::start(Sandbox::builder().seed_records(0));
+    let dir = tempfile::tempdir().unwrap();
+    let schema = json!({"type": "SCHEMA", "stream": "people", "key_properties": ["id"],
+        "schema": {"type": "object"}});
+    let record = |n: u32| {
+        json!({"type": "RECORD", "stream": "people", "record": {
+            "email": format!("m{n}@example.com"), "first_name": "A", "last_name": "B",
+            "country": "SE", "active": true}})
+    };
+    let input = [
+        schema,
+        record(1),
+        record(2),
+        record(3),
+        json!({"type": "STATE", "value": {"n": 1}}),
+    ]
+    .map(|m| m.to_string() + "\n")
+    .concat();
+
+    let config = dest.config(
+        dir.path(),
+        "mapped.json",
+        json!({"failures_journal": dir.path().join("failed.jsonl"),
+            "stream_map": {"people": "records"}}),
+    );
+    let out = target(&config, &input);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(messages(&out.stdout), vec![json!({"n": 1})]);
+    assert_eq!(
+        emails(dest.records()),
+        emails([1, 2, 3].map(|n| json!({"email": format!("m{n}@example.com")})))
+    );
+    assert_eq!(dest.sandbox.record_count("people"), 0);
+
+    for (name, resource) in [("upper.json", "Records"), ("slash.json", "a/b")] {
+        let config = dest.config(
+            dir.path(),
+            name,
+            json!({"failures_journal": dir.path().join("failed.jsonl"),
+                "stream_map": {"people": resource}}),
+        );
+        let out = target(&config, &input);
+        assert_eq!(out.code, 2, "{resource}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("stream_map.people must be a resource name"),
+            "{resource}: {}",
+            out.stderr
+        );
+        assert!(out.stdout.is_empty(), "{resource}: {}", out.stdout);
+        assert_eq!(dest.records().len(), 3, "{resource}");
+    }
+}
+
+#[test]
+fn a_target_config_that_is_not_the_settings_format_is_a_config_error() {
+    // Pins the target's config check: an unknown key (`url`) or a file that is not JSON stops
+    // the target with exit 2 and the problem on stderr, before any state or record is written.
+    let dest = Server::start(Sandbox::builder().seed_records(0));
+    let dir = tempfile::tempdir().unwrap();
+    let input = [
+        json!({"type": "SCHEMA", "stream": "records", "key_properties": ["id"],
+            "schema": {"type": "object"}}),
+        json!({"type": "RECORD", "stream": "records", "record": {"email": "c1@example.com",
+            "first_name": "A", "last_name": "B", "country": "SE", "active": true}}),
+        json!({"type": "STATE", "value": {"n": 1}}),
+    ]
+    .map(|m| m.to_string() + "\n")
+    .concat();
+    // Otherwise a working config: without `url` it stores the record.
+    let unknown = dest.config(
+        dir.path(),
+        "unknown.json",
+        json!({"url": dest.sandbox.base_url(),
+            "failures_journal": dir.path().join("failed.jsonl")}),
+    );
+    let not_json = dir.path().join("not-json.json");
+    std::fs::write(&not_json, "api_url = \"http://127.0.0.1:1\"").unwrap();
+    for (config, needles) in [
+        (
+            &unknown,
+            &[
+                "url is not a known setting",
+                "connector keys: resources, start_date, stream_map",
+            ][..],
+        ),
+        (&not_json, &["not-json.json: not valid JSON"][..]),
+    ] {
+        let out = target(config, &input);
+        assert_eq!(out.code, 2, "{config:?}: {}", out.stderr);
+        for needle in needles {
+            assert!(out.stderr.contains(needle), "{config:?}: {}", out.stderr);
+        }
+        assert!(out.stdout.is_empty(), "{config:?}: {}", out.stdout);
+        assert!(dest.records().is_empty(), "{config:?}");
+    }
+    assert!(!dir.path().join("failed.jsonl").exists());
+}
