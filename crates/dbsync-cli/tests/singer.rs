@@ -29,13 +29,31 @@ impl Server {
         Self { sandbox, runtime }
     }
 
-    /// Every record of `records`, read with the client.
-    fn records(&self) -> Vec<Value> {
-        let connection = dbsync_client::Connection::builder()
+    fn connection(&self) -> dbsync_client::Connection {
+        dbsync_client::Connection::builder()
             .base_url(self.sandbox.base_url())
             .auth(dbsync_client::BearerAuth::new(TOKEN))
             .build()
-            .unwrap();
+            .unwrap()
+    }
+
+    /// Updates the records `ids` of `records` through the client: their `updated_at` becomes
+    /// the sandbox's now.
+    fn touch(&self, ids: &[i64]) {
+        let records = self.connection().records();
+        self.runtime.block_on(async {
+            for id in ids {
+                records
+                    .update(id, &json!({"first_name": "Touched"}))
+                    .await
+                    .unwrap();
+            }
+        });
+    }
+
+    /// Every record of `records`, read with the client.
+    fn records(&self) -> Vec<Value> {
+        let connection = self.connection();
         self.runtime.block_on(async {
             use futures::TryStreamExt as _;
             connection
@@ -706,6 +724,26 @@ fn a_record_that_does_not_match_its_schema_is_journaled_and_nothing_since_the_la
     assert_eq!(dest.records().len(), 3);
 }
 
+/// The ids of the records of `messages`, in order.
+fn ids_of(messages: &[Value]) -> Vec<i64> {
+    records_of(messages)
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect()
+}
+
+/// The value of the last `STATE` of `messages`, written to `dir/name`.
+fn last_state(messages: &[Value], dir: &Path, name: &str) -> PathBuf {
+    let state = messages
+        .iter()
+        .rev()
+        .find(|m| m["type"] == "STATE")
+        .expect("a STATE");
+    let path = dir.join(name);
+    std::fs::write(&path, state["value"].to_string()).unwrap();
+    path
+}
+
 fn rfc3339(at: time::OffsetDateTime) -> String {
     at.format(&time::format_description::well_known::Rfc3339)
         .unwrap()
@@ -920,6 +958,86 @@ fn the_target_writes_a_stream_to_the_resource_stream_map_names() {
         assert!(out.stdout.is_empty(), "{resource}: {}", out.stdout);
         assert_eq!(dest.records().len(), 3, "{resource}");
     }
+}
+
+#[test]
+fn a_first_incremental_run_starts_at_start_date() {
+    // Pins `start_date`: a first INCREMENTAL run (no state) emits only the records updated at or
+    // after it; the seeded records (updated in 2024) are before it.
+    let source = Server::start(Sandbox::builder().seed_records(30));
+    let dir = tempfile::tempdir().unwrap();
+    let start_date = time::OffsetDateTime::now_utc();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let touched = [4, 17, 29];
+    source.touch(&touched);
+    // Past the tap's upper bound (now minus 1 s).
+    std::thread::sleep(std::time::Duration::from_millis(1300));
+
+    let config = source.config(
+        dir.path(),
+        "tap.json",
+        json!({"start_date": rfc3339(start_date), "page_size": 10}),
+    );
+    let out = tap(&config, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let messages = check_messages(&out.stdout);
+    let mut ids = ids_of(&messages);
+    ids.sort_unstable();
+    assert_eq!(ids, touched);
+    for record in records_of(&messages) {
+        let at = time::OffsetDateTime::parse(
+            record["updated_at"].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap();
+        assert!(at >= start_date, "{record}");
+    }
+    // Without start_date the same run starts at the beginning.
+    let config = source.config(dir.path(), "all.json", json!({"page_size": 10}));
+    let out = tap(&config, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(records_of(&check_messages(&out.stdout)).len(), 30);
+}
+
+#[test]
+fn a_rerun_from_the_final_state_emits_exactly_the_records_updated_since() {
+    // Pins incremental pick-up: from a finished run's final state, the next run emits the
+    // records updated since (each once) and nothing else; a run from that run's final state
+    // emits nothing.
+    let source = Server::start(Sandbox::builder().seed_records(40));
+    let dir = tempfile::tempdir().unwrap();
+    let config = source.config(
+        dir.path(),
+        "tap.json",
+        json!({"page_size": 15, "state_every": 10}),
+    );
+    let first = tap(&config, &[]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let first = check_messages(&first.stdout);
+    assert_eq!(records_of(&first).len(), 40);
+    let state = last_state(&first, dir.path(), "first.json");
+
+    let touched = [5, 22, 38];
+    source.touch(&touched);
+    // Past the tap's upper bound (now minus 1 s).
+    std::thread::sleep(std::time::Duration::from_millis(1300));
+    let second = tap(&config, &["--state", state.to_str().unwrap()]);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    let second = check_messages(&second.stdout);
+    let mut ids = ids_of(&second);
+    ids.sort_unstable();
+    assert_eq!(ids, touched);
+    assert!(
+        records_of(&second)
+            .iter()
+            .all(|r| r["first_name"] == "Touched")
+    );
+
+    let state = last_state(&second, dir.path(), "second.json");
+    let third = tap(&config, &["--state", state.to_str().unwrap()]);
+    assert_eq!(third.code, 0, "{}", third.stderr);
+    let third = check_messages(&third.stdout);
+    assert!(records_of(&third).is_empty(), "{third:?}");
 }
 
 #[test]
