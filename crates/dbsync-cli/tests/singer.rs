@@ -1041,6 +1041,49 @@ fn a_rerun_from_the_final_state_emits_exactly_the_records_updated_since() {
 }
 
 #[test]
+fn list_all_takes_the_partition_index_from_job_completion_index() {
+    // Pins `dbsync list --all --partition N` reading I from JOB_COMPLETION_INDEX: the same ids
+    // as `--partition I/N`, for each I.
+    let source = Server::start(Sandbox::builder().seed_records(90));
+    let list = |index: Option<usize>, partition: String| {
+        let mut cmd = dbsync();
+        if let Some(index) = index {
+            cmd.env("JOB_COMPLETION_INDEX", index.to_string());
+        }
+        let out = run(cmd
+            .args([
+                "--url",
+                source.sandbox.base_url(),
+                "--auth",
+                "bearer",
+                "--format",
+                "jsonl",
+            ])
+            .args(["list", "--all", "--page-size", "20", "--partition"])
+            .arg(partition));
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        messages(&out.stdout)
+            .iter()
+            .map(|r| r["id"].as_i64().unwrap())
+            .collect::<Vec<i64>>()
+    };
+    let mut all = Vec::new();
+    for index in 0..3 {
+        let explicit = list(None, format!("{index}/3"));
+        let from_env = list(Some(index), "3".to_owned());
+        assert!(
+            !explicit.is_empty() && explicit.len() < 90,
+            "{index}: {}",
+            explicit.len()
+        );
+        assert_eq!(from_env, explicit, "partition {index}");
+        all.extend(from_env);
+    }
+    all.sort_unstable();
+    assert_eq!(all, (1..=90).collect::<Vec<i64>>());
+}
+
+#[test]
 fn a_target_config_that_is_not_the_settings_format_is_a_config_error() {
     // Pins the target's config check: an unknown key (`url`) or a file that is not JSON stops
     // the target with exit 2 and the problem on stderr, before any state or record is written.
