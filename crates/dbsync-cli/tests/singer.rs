@@ -1084,6 +1084,68 @@ fn list_all_takes_the_partition_index_from_job_completion_index() {
 }
 
 #[test]
+fn a_tap_that_fails_mid_scan_leaves_a_state_that_resumes_without_missing_or_repeating() {
+    // Pins the tap's failure state: without retries a third of the requests fail, each failed
+    // run ends with a STATE holding the checkpoint (then a non-zero exit), and the next run from
+    // that STATE continues: the records before each run's last STATE are every id once.
+    let source = Server::start(Sandbox::builder().seed_records(300).faults(Faults {
+        seed: 11,
+        error_rate: 0.3,
+        ..Faults::default()
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    // The catalog, discovered on a sandbox without faults (the same `records` schema).
+    let clean = Server::start(Sandbox::builder().seed_records(0));
+    let clean_config = clean.config(dir.path(), "clean.json", json!({}));
+    let catalog = discover_selected(&clean_config, dir.path(), "INCREMENTAL");
+    let config = source.config(
+        dir.path(),
+        "tap.json",
+        json!({"retry": {"max_retries": 0}, "state_every": 25, "page_size": 20}),
+    );
+    let mut ids = Vec::new();
+    let mut state: Option<PathBuf> = None;
+    let (mut failures, mut mid_scan) = (0, 0);
+    for attempt in 0..60 {
+        let mut args = vec!["--catalog", catalog.to_str().unwrap()];
+        if let Some(path) = &state {
+            args.extend(["--state", path.to_str().unwrap()]);
+        }
+        let out = tap(&config, &args);
+        let messages = check_messages(&out.stdout);
+        // Only the records before the last STATE count: the rest would be read again.
+        let last = messages.iter().rposition(|m| m["type"] == "STATE");
+        ids.extend(ids_of(&messages[..last.map_or(0, |at| at + 1)]));
+        if last.is_some() {
+            state = Some(last_state(
+                &messages,
+                dir.path(),
+                &format!("state{attempt}.json"),
+            ));
+        }
+        if out.code == 0 {
+            break;
+        }
+        failures += 1;
+        assert_ne!(out.code, 2, "{}", out.stderr);
+        assert!(!out.stderr.is_empty());
+        let end = messages.last().unwrap();
+        assert_eq!(end["type"], "STATE", "{}", out.stdout);
+        assert!(
+            end["value"]["bookmarks"]["records"]["checkpoint"].is_object(),
+            "{end}"
+        );
+        if !records_of(&messages).is_empty() {
+            mid_scan += 1;
+        }
+    }
+    assert!(failures > 0, "the faults never hit");
+    assert!(mid_scan > 0, "no run failed after emitting records");
+    ids.sort_unstable();
+    assert_eq!(ids, (1..=300).collect::<Vec<i64>>());
+}
+
+#[test]
 fn a_target_config_that_is_not_the_settings_format_is_a_config_error() {
     // Pins the target's config check: an unknown key (`url`) or a file that is not JSON stops
     // the target with exit 2 and the problem on stderr, before any state or record is written.
