@@ -280,15 +280,29 @@ fn spec_check_and_discover_follow_the_protocol() {
     let spec = airbyte(args!["spec"], None);
     assert_eq!(spec.code, 0);
     let specification = &spec.messages[0]["spec"]["connectionSpecification"];
+    // Pins that each secret of the settings is in the spec and marked `airbyte_secret: true`
+    // (Airbyte masks those): at least one auth option has each of `token`, `password` and
+    // `client_secret`, every option that has one marks it, and so does the top-level `proxy`
+    // (its URL may carry credentials).
+    let options = specification["properties"]["auth"]["oneOf"]
+        .as_array()
+        .unwrap();
     for secret in ["token", "password", "client_secret"] {
-        let marked = specification["properties"]["auth"]["oneOf"]
-            .as_array()
-            .unwrap()
+        let fields: Vec<&Value> = options
             .iter()
             .filter_map(|option| option["properties"].get(secret))
-            .all(|field| field["airbyte_secret"] == true);
-        assert!(marked, "{secret}");
+            .collect();
+        assert!(!fields.is_empty(), "no auth option has {secret}");
+        assert!(
+            fields.iter().all(|field| field["airbyte_secret"] == true),
+            "{secret}: {fields:?}"
+        );
     }
+    assert_eq!(
+        specification["properties"]["proxy"]["airbyte_secret"],
+        json!(true),
+        "{specification}"
+    );
     // The spec describes the config the tests use.
     let config_path = server.config(dir.path(), "config.json", json!({"resources": ["records"]}));
     let config: Value =

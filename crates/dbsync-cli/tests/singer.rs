@@ -29,13 +29,31 @@ impl Server {
         Self { sandbox, runtime }
     }
 
-    /// Every record of `records`, read with the client.
-    fn records(&self) -> Vec<Value> {
-        let connection = dbsync_client::Connection::builder()
+    fn connection(&self) -> dbsync_client::Connection {
+        dbsync_client::Connection::builder()
             .base_url(self.sandbox.base_url())
             .auth(dbsync_client::BearerAuth::new(TOKEN))
             .build()
-            .unwrap();
+            .unwrap()
+    }
+
+    /// Updates the records `ids` of `records` through the client: their `updated_at` becomes
+    /// the sandbox's now.
+    fn touch(&self, ids: &[i64]) {
+        let records = self.connection().records();
+        self.runtime.block_on(async {
+            for id in ids {
+                records
+                    .update(id, &json!({"first_name": "Touched"}))
+                    .await
+                    .unwrap();
+            }
+        });
+    }
+
+    /// Every record of `records`, read with the client.
+    fn records(&self) -> Vec<Value> {
+        let connection = self.connection();
         self.runtime.block_on(async {
             use futures::TryStreamExt as _;
             connection
@@ -704,4 +722,470 @@ fn a_record_that_does_not_match_its_schema_is_journaled_and_nothing_since_the_la
     let out = target(&config, &input);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(dest.records().len(), 3);
+}
+
+/// The ids of the records of `messages`, in order.
+fn ids_of(messages: &[Value]) -> Vec<i64> {
+    records_of(messages)
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect()
+}
+
+/// The value of the last `STATE` of `messages`, written to `dir/name`.
+fn last_state(messages: &[Value], dir: &Path, name: &str) -> PathBuf {
+    let state = messages
+        .iter()
+        .rev()
+        .find(|m| m["type"] == "STATE")
+        .expect("a STATE");
+    let path = dir.join(name);
+    std::fs::write(&path, state["value"].to_string()).unwrap();
+    path
+}
+
+fn rfc3339(at: time::OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+#[test]
+fn every_record_carries_an_rfc3339_utc_time_extracted_within_the_run() {
+    // Pins `time_extracted` on every RECORD (docs/connectors.md, "each with `time_extracted`"):
+    // present, RFC 3339, UTC, and taken during the run (not a constant or a record field).
+    let source = Server::start(Sandbox::builder().seed_records(120));
+    let dir = tempfile::tempdir().unwrap();
+    let config = source.config(dir.path(), "tap.json", json!({"page_size": 25}));
+    let started = time::OffsetDateTime::now_utc();
+    let out = tap(&config, &[]);
+    let ended = time::OffsetDateTime::now_utc();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let messages = check_messages(&out.stdout);
+    let records: Vec<&Value> = messages.iter().filter(|m| m["type"] == "RECORD").collect();
+    assert_eq!(records.len(), 120);
+    for record in records {
+        let text = record["time_extracted"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no time_extracted: {record}"));
+        let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+            .unwrap_or_else(|e| panic!("{e}: {record}"));
+        assert!(at.offset().is_utc(), "not UTC: {text}");
+        assert!(
+            started <= at && at <= ended,
+            "{text} is not within {} .. {}",
+            rfc3339(started),
+            rfc3339(ended)
+        );
+    }
+}
+
+fn gadgets_schema() -> dbsync_sandbox::Schema {
+    dbsync_sandbox::Schema::from_json(&json!({
+        "fields": [
+            {"name": "label", "type": "string", "required": true, "min_length": 1, "max_length": 40},
+            {"name": "size", "type": "integer", "min": 1, "max": 9}
+        ],
+        "additional_fields": false
+    }))
+    .unwrap()
+}
+
+/// The streams of the SCHEMA and RECORD messages, each run of one stream once, in order.
+fn stream_order(messages: &[Value]) -> Vec<String> {
+    let mut order: Vec<String> = Vec::new();
+    for message in messages.iter().filter(|m| m["type"] != "STATE") {
+        let stream = message["stream"].as_str().unwrap();
+        if order.last().map(String::as_str) != Some(stream) {
+            order.push(stream.to_owned());
+        }
+    }
+    order
+}
+
+#[test]
+fn only_the_selected_streams_are_synced_in_catalog_order() {
+    // Pins stream selection with two resources: a stream of the config that the catalog does
+    // not select gets no SCHEMA, RECORD or bookmark; selected streams are synced one after the
+    // other in the catalog's order (not the config's).
+    let gadgets: Vec<Value> = (1..=12)
+        .map(|n| json!({"label": format!("gadget {n}"), "size": n % 9 + 1}))
+        .collect();
+    let source = Server::start(
+        Sandbox::builder()
+            .seed_records(15)
+            .schema("gadgets", gadgets_schema())
+            .fixtures("gadgets", gadgets),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = source.config(
+        dir.path(),
+        "tap.json",
+        json!({"resources": ["records", "gadgets"], "page_size": 5, "state_every": 4}),
+    );
+    let discovered = tap(&config, &["--discover"]);
+    assert_eq!(discovered.code, 0, "{}", discovered.stderr);
+    let catalog: Value = serde_json::from_str(&discovered.stdout).unwrap();
+    assert!(singer_schemas()["CATALOG"].is_valid(&catalog), "{catalog}");
+    let names: Vec<&Value> = catalog["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| &s["tap_stream_id"])
+        .collect();
+    assert_eq!(names, [&json!("records"), &json!("gadgets")]);
+    assert!(catalog["streams"][1]["schema"]["properties"]["label"].is_object());
+    let select = |catalog: &mut Value, index: usize| {
+        let top = &mut catalog["streams"][index]["metadata"][0];
+        assert_eq!(top["breadcrumb"], json!([]));
+        top["metadata"]["selected"] = json!(true);
+        // The fixture rows were updated when the sandbox started, within the incremental
+        // settle second: FULL_TABLE reads them all.
+        top["metadata"]["replication-method"] = json!("FULL_TABLE");
+    };
+    let sync = |catalog: &Value, name: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, catalog.to_string()).unwrap();
+        let out = tap(&config, &["--catalog", path.to_str().unwrap()]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        check_messages(&out.stdout)
+    };
+
+    // Only `gadgets` selected (`records` as discovered, without `selected`).
+    let mut only_gadgets = catalog.clone();
+    select(&mut only_gadgets, 1);
+    let messages = sync(&only_gadgets, "only-gadgets.json");
+    assert_eq!(stream_order(&messages), ["gadgets"]);
+    assert_eq!(messages.iter().filter(|m| m["type"] == "SCHEMA").count(), 1);
+    let labels: Vec<&Value> = records_of(&messages).iter().map(|r| &r["label"]).collect();
+    assert_eq!(labels.len(), 12);
+    assert_eq!(labels[0], "gadget 1");
+    for state in messages.iter().filter(|m| m["type"] == "STATE") {
+        let bookmarks: Vec<&String> = state["value"]["bookmarks"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
+        assert_eq!(bookmarks, ["gadgets"], "{state}");
+    }
+
+    // Both selected: in the discovered order, then with the catalog's streams reversed.
+    let mut both = catalog.clone();
+    select(&mut both, 0);
+    select(&mut both, 1);
+    let mut reversed = both.clone();
+    reversed["streams"].as_array_mut().unwrap().reverse();
+    for (catalog, order) in [
+        (both, ["records", "gadgets"]),
+        (reversed, ["gadgets", "records"]),
+    ] {
+        let messages = sync(&catalog, &format!("{}-first.json", order[0]));
+        assert_eq!(stream_order(&messages), order);
+        let schemas: Vec<&str> = messages
+            .iter()
+            .filter(|m| m["type"] == "SCHEMA")
+            .map(|m| m["stream"].as_str().unwrap())
+            .collect();
+        assert_eq!(schemas, order);
+        let count = |stream: &str| {
+            messages
+                .iter()
+                .filter(|m| m["type"] == "RECORD" && m["stream"] == stream)
+                .count()
+        };
+        assert_eq!((count("records"), count("gadgets")), (15, 12));
+        let last = &messages.last().unwrap()["value"]["bookmarks"];
+        assert!(
+            last["records"].is_object() && last["gadgets"].is_object(),
+            "{last}"
+        );
+    }
+}
+
+#[test]
+fn the_target_writes_a_stream_to_the_resource_stream_map_names() {
+    // Pins `stream_map` in the target: records of stream `people` go to the `records` resource
+    // (not to a `people` resource), and a stream_map value that is not a resource name is a
+    // config error (exit 2) before anything is stored.
+    let dest = Server::start(Sandbox::builder().seed_records(0));
+    let dir = tempfile::tempdir().unwrap();
+    let schema = json!({"type": "SCHEMA", "stream": "people", "key_properties": ["id"],
+        "schema": {"type": "object"}});
+    let record = |n: u32| {
+        json!({"type": "RECORD", "stream": "people", "record": {
+            "email": format!("m{n}@example.com"), "first_name": "A", "last_name": "B",
+            "country": "SE", "active": true}})
+    };
+    let input = [
+        schema,
+        record(1),
+        record(2),
+        record(3),
+        json!({"type": "STATE", "value": {"n": 1}}),
+    ]
+    .map(|m| m.to_string() + "\n")
+    .concat();
+
+    let config = dest.config(
+        dir.path(),
+        "mapped.json",
+        json!({"failures_journal": dir.path().join("failed.jsonl"),
+            "stream_map": {"people": "records"}}),
+    );
+    let out = target(&config, &input);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(messages(&out.stdout), vec![json!({"n": 1})]);
+    assert_eq!(
+        emails(dest.records()),
+        emails([1, 2, 3].map(|n| json!({"email": format!("m{n}@example.com")})))
+    );
+    assert_eq!(dest.sandbox.record_count("people"), 0);
+
+    for (name, resource) in [("upper.json", "Records"), ("slash.json", "a/b")] {
+        let config = dest.config(
+            dir.path(),
+            name,
+            json!({"failures_journal": dir.path().join("failed.jsonl"),
+                "stream_map": {"people": resource}}),
+        );
+        let out = target(&config, &input);
+        assert_eq!(out.code, 2, "{resource}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("stream_map.people must be a resource name"),
+            "{resource}: {}",
+            out.stderr
+        );
+        assert!(out.stdout.is_empty(), "{resource}: {}", out.stdout);
+        assert_eq!(dest.records().len(), 3, "{resource}");
+    }
+}
+
+#[test]
+fn a_first_incremental_run_starts_at_start_date() {
+    // Pins `start_date`: a first INCREMENTAL run (no state) emits only the records updated at or
+    // after it; the seeded records (updated in 2024) are before it.
+    let source = Server::start(Sandbox::builder().seed_records(30));
+    let dir = tempfile::tempdir().unwrap();
+    let start_date = time::OffsetDateTime::now_utc();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let touched = [4, 17, 29];
+    source.touch(&touched);
+    // Past the tap's upper bound (now minus 1 s).
+    std::thread::sleep(std::time::Duration::from_millis(1300));
+
+    let config = source.config(
+        dir.path(),
+        "tap.json",
+        json!({"start_date": rfc3339(start_date), "page_size": 10}),
+    );
+    let out = tap(&config, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let messages = check_messages(&out.stdout);
+    let mut ids = ids_of(&messages);
+    ids.sort_unstable();
+    assert_eq!(ids, touched);
+    for record in records_of(&messages) {
+        let at = time::OffsetDateTime::parse(
+            record["updated_at"].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap();
+        assert!(at >= start_date, "{record}");
+    }
+    // Without start_date the same run starts at the beginning.
+    let config = source.config(dir.path(), "all.json", json!({"page_size": 10}));
+    let out = tap(&config, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(records_of(&check_messages(&out.stdout)).len(), 30);
+}
+
+#[test]
+fn a_rerun_from_the_final_state_emits_exactly_the_records_updated_since() {
+    // Pins incremental pick-up: from a finished run's final state, the next run emits the
+    // records updated since (each once) and nothing else; a run from that run's final state
+    // emits nothing.
+    let source = Server::start(Sandbox::builder().seed_records(40));
+    let dir = tempfile::tempdir().unwrap();
+    let config = source.config(
+        dir.path(),
+        "tap.json",
+        json!({"page_size": 15, "state_every": 10}),
+    );
+    let first = tap(&config, &[]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let first = check_messages(&first.stdout);
+    assert_eq!(records_of(&first).len(), 40);
+    let state = last_state(&first, dir.path(), "first.json");
+
+    let touched = [5, 22, 38];
+    source.touch(&touched);
+    // Past the tap's upper bound (now minus 1 s).
+    std::thread::sleep(std::time::Duration::from_millis(1300));
+    let second = tap(&config, &["--state", state.to_str().unwrap()]);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    let second = check_messages(&second.stdout);
+    let mut ids = ids_of(&second);
+    ids.sort_unstable();
+    assert_eq!(ids, touched);
+    assert!(
+        records_of(&second)
+            .iter()
+            .all(|r| r["first_name"] == "Touched")
+    );
+
+    let state = last_state(&second, dir.path(), "second.json");
+    let third = tap(&config, &["--state", state.to_str().unwrap()]);
+    assert_eq!(third.code, 0, "{}", third.stderr);
+    let third = check_messages(&third.stdout);
+    assert!(records_of(&third).is_empty(), "{third:?}");
+}
+
+#[test]
+fn list_all_takes_the_partition_index_from_job_completion_index() {
+    // Pins `dbsync list --all --partition N` reading I from JOB_COMPLETION_INDEX: the same ids
+    // as `--partition I/N`, for each I.
+    let source = Server::start(Sandbox::builder().seed_records(90));
+    let list = |index: Option<usize>, partition: String| {
+        let mut cmd = dbsync();
+        if let Some(index) = index {
+            cmd.env("JOB_COMPLETION_INDEX", index.to_string());
+        }
+        let out = run(cmd
+            .args([
+                "--url",
+                source.sandbox.base_url(),
+                "--auth",
+                "bearer",
+                "--format",
+                "jsonl",
+            ])
+            .args(["list", "--all", "--page-size", "20", "--partition"])
+            .arg(partition));
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        messages(&out.stdout)
+            .iter()
+            .map(|r| r["id"].as_i64().unwrap())
+            .collect::<Vec<i64>>()
+    };
+    let mut all = Vec::new();
+    for index in 0..3 {
+        let explicit = list(None, format!("{index}/3"));
+        let from_env = list(Some(index), "3".to_owned());
+        assert!(
+            !explicit.is_empty() && explicit.len() < 90,
+            "{index}: {}",
+            explicit.len()
+        );
+        assert_eq!(from_env, explicit, "partition {index}");
+        all.extend(from_env);
+    }
+    all.sort_unstable();
+    assert_eq!(all, (1..=90).collect::<Vec<i64>>());
+}
+
+#[test]
+fn a_tap_that_fails_mid_scan_leaves_a_state_that_resumes_without_missing_or_repeating() {
+    // Pins the tap's failure state: without retries a third of the requests fail, each failed
+    // run ends with a STATE holding the checkpoint (then a non-zero exit), and the next run from
+    // that STATE continues: the records before each run's last STATE are every id once.
+    let source = Server::start(Sandbox::builder().seed_records(300).faults(Faults {
+        seed: 11,
+        error_rate: 0.3,
+        ..Faults::default()
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    // The catalog, discovered on a sandbox without faults (the same `records` schema).
+    let clean = Server::start(Sandbox::builder().seed_records(0));
+    let clean_config = clean.config(dir.path(), "clean.json", json!({}));
+    let catalog = discover_selected(&clean_config, dir.path(), "INCREMENTAL");
+    let config = source.config(
+        dir.path(),
+        "tap.json",
+        json!({"retry": {"max_retries": 0}, "state_every": 25, "page_size": 20}),
+    );
+    let mut ids = Vec::new();
+    let mut state: Option<PathBuf> = None;
+    let (mut failures, mut mid_scan) = (0, 0);
+    for attempt in 0..60 {
+        let mut args = vec!["--catalog", catalog.to_str().unwrap()];
+        if let Some(path) = &state {
+            args.extend(["--state", path.to_str().unwrap()]);
+        }
+        let out = tap(&config, &args);
+        let messages = check_messages(&out.stdout);
+        // Only the records before the last STATE count: the rest would be read again.
+        let last = messages.iter().rposition(|m| m["type"] == "STATE");
+        ids.extend(ids_of(&messages[..last.map_or(0, |at| at + 1)]));
+        if last.is_some() {
+            state = Some(last_state(
+                &messages,
+                dir.path(),
+                &format!("state{attempt}.json"),
+            ));
+        }
+        if out.code == 0 {
+            break;
+        }
+        failures += 1;
+        assert_ne!(out.code, 2, "{}", out.stderr);
+        assert!(!out.stderr.is_empty());
+        let end = messages.last().unwrap();
+        assert_eq!(end["type"], "STATE", "{}", out.stdout);
+        assert!(
+            end["value"]["bookmarks"]["records"]["checkpoint"].is_object(),
+            "{end}"
+        );
+        if !records_of(&messages).is_empty() {
+            mid_scan += 1;
+        }
+    }
+    assert!(failures > 0, "the faults never hit");
+    assert!(mid_scan > 0, "no run failed after emitting records");
+    ids.sort_unstable();
+    assert_eq!(ids, (1..=300).collect::<Vec<i64>>());
+}
+
+#[test]
+fn a_target_config_that_is_not_the_settings_format_is_a_config_error() {
+    // Pins the target's config check: an unknown key (`url`) or a file that is not JSON stops
+    // the target with exit 2 and the problem on stderr, before any state or record is written.
+    let dest = Server::start(Sandbox::builder().seed_records(0));
+    let dir = tempfile::tempdir().unwrap();
+    let input = [
+        json!({"type": "SCHEMA", "stream": "records", "key_properties": ["id"],
+            "schema": {"type": "object"}}),
+        json!({"type": "RECORD", "stream": "records", "record": {"email": "c1@example.com",
+            "first_name": "A", "last_name": "B", "country": "SE", "active": true}}),
+        json!({"type": "STATE", "value": {"n": 1}}),
+    ]
+    .map(|m| m.to_string() + "\n")
+    .concat();
+    // Otherwise a working config: without `url` it stores the record.
+    let unknown = dest.config(
+        dir.path(),
+        "unknown.json",
+        json!({"url": dest.sandbox.base_url(),
+            "failures_journal": dir.path().join("failed.jsonl")}),
+    );
+    let not_json = dir.path().join("not-json.json");
+    std::fs::write(&not_json, "api_url = \"http://127.0.0.1:1\"").unwrap();
+    for (config, needles) in [
+        (
+            &unknown,
+            &[
+                "url is not a known setting",
+                "connector keys: resources, start_date, stream_map",
+            ][..],
+        ),
+        (&not_json, &["not-json.json: not valid JSON"][..]),
+    ] {
+        let out = target(config, &input);
+        assert_eq!(out.code, 2, "{config:?}: {}", out.stderr);
+        for needle in needles {
+            assert!(out.stderr.contains(needle), "{config:?}: {}", out.stderr);
+        }
+        assert!(out.stdout.is_empty(), "{config:?}: {}", out.stdout);
+        assert!(dest.records().is_empty(), "{config:?}");
+    }
+    assert!(!dir.path().join("failed.jsonl").exists());
 }
