@@ -247,18 +247,31 @@ fn read(config: &Path, catalog: &Path, extra: &[&str]) -> Run {
 }
 
 fn write_to(config: &Path, catalog: &Path, dir: &Path, input: Vec<u8>) -> Run {
-    airbyte(
-        args![
-            "write",
-            "--config",
-            config,
-            "--catalog",
-            catalog,
-            "--failed-dir",
-            dir
-        ],
-        Some(input),
-    )
+    write_with(config, catalog, dir, &[], input)
+}
+
+/// `write` with journals in `dir` and `extra` flags.
+fn write_with(config: &Path, catalog: &Path, dir: &Path, extra: &[&str], input: Vec<u8>) -> Run {
+    let mut args: Vec<&std::ffi::OsStr> = vec![
+        "write".as_ref(),
+        "--config".as_ref(),
+        config.as_os_str(),
+        "--catalog".as_ref(),
+        catalog.as_os_str(),
+        "--failed-dir".as_ref(),
+        dir.as_os_str(),
+    ];
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
+    airbyte(&args, Some(input))
+}
+
+/// The entries of the `records` stream's failures journal in `dir`.
+fn journal_entries(dir: &Path) -> Vec<Value> {
+    std::fs::read_to_string(dir.join("dbsync-airbyte-records-failed.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 /// The `[state]` list a `--state` file holds, from a STATE message.
@@ -667,19 +680,12 @@ fn bad_input_to_write_stops_before_the_next_state_and_stores_nothing_after_the_l
     ];
     let mut stored = 0;
     for (name, input, needle) in cases {
-        let run = airbyte(
-            args![
-                "write",
-                "--config",
-                &config,
-                "--catalog",
-                &catalog,
-                "--failed-dir",
-                dir.path(),
-                "--max-line-bytes",
-                "4096"
-            ],
-            Some(input.into_bytes()),
+        let run = write_with(
+            &config,
+            &catalog,
+            dir.path(),
+            &["--max-line-bytes", "4096"],
+            input.into_bytes(),
         );
         assert_ne!(run.code, 0, "{name}");
         let (_, message) = run.trace_error();
@@ -703,12 +709,7 @@ fn bad_input_to_write_stops_before_the_next_state_and_stores_nothing_after_the_l
     let run = write_to(&config, &catalog, dir.path(), input.into_bytes());
     assert_ne!(run.code, 0);
     assert!(run.states().is_empty());
-    let journal =
-        std::fs::read_to_string(dir.path().join("dbsync-airbyte-records-failed.jsonl")).unwrap();
-    let entries: Vec<Value> = journal
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let entries = journal_entries(dir.path());
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0]["line"], 2);
     assert_eq!(entries[0]["record"]["email"], "not-an-email");
@@ -859,12 +860,7 @@ fn a_record_that_does_not_match_its_json_schema_is_journaled_and_nothing_since_t
     assert_eq!(run.states().len(), 1);
     assert_eq!(run.states()[0]["state"]["stream"]["stream_state"]["n"], 1);
     assert_eq!(server.sandbox.record_count("records"), 1);
-    let journal =
-        std::fs::read_to_string(dir.path().join("dbsync-airbyte-records-failed.jsonl")).unwrap();
-    let entries: Vec<Value> = journal
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let entries = journal_entries(dir.path());
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0]["line"], 4);
     assert_eq!(entries[0]["error"]["details"][0]["field"], "last_name");
@@ -874,18 +870,12 @@ fn a_record_that_does_not_match_its_json_schema_is_journaled_and_nothing_since_t
     // --no-validate-records sends what the server takes.
     let unchecked = Server::seeded(0);
     let config = unchecked.config(dir.path(), "unchecked.json", json!({}));
-    let run = airbyte(
-        args![
-            "write",
-            "--config",
-            &config,
-            "--catalog",
-            &catalog,
-            "--failed-dir",
-            dir.path(),
-            "--no-validate-records"
-        ],
-        Some(input.clone()),
+    let run = write_with(
+        &config,
+        &catalog,
+        dir.path(),
+        &["--no-validate-records"],
+        input.clone(),
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(unchecked.sandbox.record_count("records"), 4);
