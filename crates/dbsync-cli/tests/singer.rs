@@ -119,6 +119,11 @@ fn target(config: &Path, input: &str) -> Out {
         .write_stdin(input.to_owned()))
 }
 
+/// Messages as the input of a target: one JSON line each.
+fn lines(messages: &[Value]) -> String {
+    messages.iter().map(|m| m.to_string() + "\n").collect()
+}
+
 fn messages(out: &str) -> Vec<Value> {
     out.lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -612,7 +617,7 @@ fn a_record_that_does_not_match_its_schema_is_journaled_and_nothing_since_the_la
             "country": "SE", "active": true}})
     };
     let state = |n: u32| json!({"type": "STATE", "value": {"n": n}});
-    let input = [
+    let input = lines(&[
         schema.clone(),
         record(1, "Ann"),
         state(1),
@@ -620,9 +625,7 @@ fn a_record_that_does_not_match_its_schema_is_journaled_and_nothing_since_the_la
         record(3, "Abcdefgh"),
         record(4, "Cy"),
         state(2),
-    ]
-    .map(|m| m.to_string() + "\n")
-    .concat();
+    ]);
 
     let dest = Server::start(Sandbox::builder().seed_records(0));
     let journal = dir.path().join("failed.jsonl");
@@ -710,15 +713,13 @@ fn a_record_that_does_not_match_its_schema_is_journaled_and_nothing_since_the_la
     // A later SCHEMA of the stream replaces the earlier one.
     let mut wider = schema.clone();
     wider["schema"]["properties"]["first_name"]["maxLength"] = json!(10);
-    let input = [
+    let input = lines(&[
         schema,
         record(6, "Ed"),
         wider,
         record(7, "Abcdefgh"),
         state(4),
-    ]
-    .map(|m| m.to_string() + "\n")
-    .concat();
+    ]);
     let out = target(&config, &input);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(dest.records().len(), 3);
@@ -915,15 +916,13 @@ fn the_target_writes_a_stream_to_the_resource_stream_map_names() {
             "email": format!("m{n}@example.com"), "first_name": "A", "last_name": "B",
             "country": "SE", "active": true}})
     };
-    let input = [
+    let input = lines(&[
         schema,
         record(1),
         record(2),
         record(3),
         json!({"type": "STATE", "value": {"n": 1}}),
-    ]
-    .map(|m| m.to_string() + "\n")
-    .concat();
+    ]);
 
     let config = dest.config(
         dir.path(),
@@ -1151,15 +1150,13 @@ fn a_target_config_that_is_not_the_settings_format_is_a_config_error() {
     // the target with exit 2 and the problem on stderr, before any state or record is written.
     let dest = Server::start(Sandbox::builder().seed_records(0));
     let dir = tempfile::tempdir().unwrap();
-    let input = [
+    let input = lines(&[
         json!({"type": "SCHEMA", "stream": "records", "key_properties": ["id"],
             "schema": {"type": "object"}}),
         json!({"type": "RECORD", "stream": "records", "record": {"email": "c1@example.com",
             "first_name": "A", "last_name": "B", "country": "SE", "active": true}}),
         json!({"type": "STATE", "value": {"n": 1}}),
-    ]
-    .map(|m| m.to_string() + "\n")
-    .concat();
+    ]);
     // Otherwise a working config: without `url` it stores the record.
     let unknown = dest.config(
         dir.path(),
