@@ -164,3 +164,60 @@ pub fn jsonl(text: &str) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect()
 }
+
+/// What `upstream | downstream` did ([`pipe`]).
+pub struct Piped {
+    /// The exit codes (-1 when killed by a signal).
+    pub codes: (i32, i32),
+    /// The downstream's standard output.
+    pub stdout: String,
+    /// The two standard errors, upstream's first.
+    pub stderr: (String, String),
+}
+
+/// Runs `upstream | downstream` through an OS pipe, as a shell would: the downstream reads
+/// while the upstream writes. Both are killed and the test fails after 60 s.
+pub fn pipe(mut upstream: std::process::Command, mut downstream: std::process::Command) -> Piped {
+    use std::io::Read as _;
+    use std::process::Stdio;
+    let read_all = |mut from: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            from.read_to_end(&mut text).unwrap();
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    };
+    let mut up = upstream
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut down = downstream
+        .stdin(up.stdout.take().unwrap())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let up_err = read_all(Box::new(up.stderr.take().unwrap()));
+    let down_out = read_all(Box::new(down.stdout.take().unwrap()));
+    let down_err = read_all(Box::new(down.stderr.take().unwrap()));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let (mut up_status, mut down_status) = (None, None);
+    while up_status.is_none() || down_status.is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = up.kill();
+            let _ = down.kill();
+            panic!("the pipe did not end within 60 s");
+        }
+        up_status = up_status.or(up.try_wait().unwrap());
+        down_status = down_status.or(down.try_wait().unwrap());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let code =
+        |status: Option<std::process::ExitStatus>| status.and_then(|s| s.code()).unwrap_or(-1);
+    Piped {
+        codes: (code(up_status), code(down_status)),
+        stdout: down_out.join().unwrap(),
+        stderr: (up_err.join().unwrap(), down_err.join().unwrap()),
+    }
+}
