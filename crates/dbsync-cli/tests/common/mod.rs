@@ -202,21 +202,18 @@ pub fn pipe(mut upstream: std::process::Command, mut downstream: std::process::C
     let down_out = read_all(Box::new(down.stdout.take().unwrap()));
     let down_err = read_all(Box::new(down.stderr.take().unwrap()));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let (mut up_status, mut down_status) = (None, None);
-    while up_status.is_none() || down_status.is_none() {
+    while up.try_wait().unwrap().is_none() || down.try_wait().unwrap().is_none() {
         if std::time::Instant::now() > deadline {
             let _ = up.kill();
             let _ = down.kill();
+            let _ = (up.wait(), down.wait());
             panic!("the pipe did not end within 60 s");
         }
-        up_status = up_status.or(up.try_wait().unwrap());
-        down_status = down_status.or(down.try_wait().unwrap());
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    let code =
-        |status: Option<std::process::ExitStatus>| status.and_then(|s| s.code()).unwrap_or(-1);
+    let code = |status: std::process::ExitStatus| status.code().unwrap_or(-1);
     Piped {
-        codes: (code(up_status), code(down_status)),
+        codes: (code(up.wait().unwrap()), code(down.wait().unwrap())),
         stdout: down_out.join().unwrap(),
         stderr: (up_err.join().unwrap(), down_err.join().unwrap()),
     }
