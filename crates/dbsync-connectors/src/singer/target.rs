@@ -10,7 +10,7 @@
 //! last `STATE` are written ([`ConnectorError::RecordInvalid`](crate::error::ConnectorError::RecordInvalid)):
 //! a rerun from that state sends each of them once.
 //!
-//! Records are buffered up to `batch_size` (all streams together) and [`MAX_BUFFERED_BYTES`]
+//! Records are buffered up to `batch_size` (all streams together) and [`MAX_BUFFERED_BYTES`](crate::singer::target::MAX_BUFFERED_BYTES)
 //! of input lines, and written when the buffer is full, at each `STATE` and at the end. A `STATE`'s value is written to standard output (one
 //! JSON line, the Singer target convention) only once every record before it is stored. The
 //! first record that is not stored (refused, or its outcome unknown) goes to the failures
