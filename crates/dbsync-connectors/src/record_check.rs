@@ -108,6 +108,24 @@ impl RecordSchema {
     }
 }
 
+/// A record as a target or destination received it, made ready to send: checked against
+/// `schema` (when given) as received, then without the fields the server sets
+/// (`dbsync_validate::SERVER_FIELDS`: the destination assigns its own). The second value is the
+/// journal's error when the record does not match.
+pub fn ready_to_send(
+    schema: Option<&RecordSchema>,
+    stream: &str,
+    mut record: Value,
+) -> (Value, Option<Value>) {
+    let mismatch = schema.and_then(|schema| schema.check(stream, &record).err());
+    if let Some(object) = record.as_object_mut() {
+        for field in dbsync_validate::SERVER_FIELDS {
+            object.remove(field);
+        }
+    }
+    (record, mismatch)
+}
+
 fn shorten(text: &str) -> String {
     if text.chars().count() <= MAX_MESSAGE_CHARS {
         return text.to_owned();
@@ -226,6 +244,20 @@ mod tests {
             .check("s", &json!({"email": "not-an-email"}))
             .unwrap_err();
         assert_eq!(error["details"][0]["field"], "email");
+    }
+
+    #[test]
+    fn a_record_is_checked_as_received_and_sent_without_the_server_fields() {
+        let schema = RecordSchema::compile(&json!({"type": "object", "required": ["id"],
+            "properties": {"id": {"type": "integer"}, "n": {"type": "integer"}}}))
+        .unwrap();
+        let received = json!({"id": 7, "n": 1, "created_at": "2024-01-01T00:00:00Z"});
+        let (sent, mismatch) = ready_to_send(Some(&schema), "s", received.clone());
+        assert_eq!((sent, mismatch), (json!({"n": 1}), None));
+        let (sent, mismatch) = ready_to_send(Some(&schema), "s", json!({"id": 7, "n": "x"}));
+        assert_eq!(sent, json!({"n": "x"}));
+        assert_eq!(mismatch.unwrap()["details"][0]["field"], "n");
+        assert_eq!(ready_to_send(None, "s", received).1, None);
     }
 
     #[test]

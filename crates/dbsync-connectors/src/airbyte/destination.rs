@@ -29,7 +29,7 @@ use super::error::{AirbyteError, output_error};
 use super::message::{self, Emitter};
 use crate::error::ConnectorError;
 use crate::lines::{LineReader, MAX_LINE_BYTES};
-use crate::record_check::RecordSchema;
+use crate::record_check::{RecordSchema, ready_to_send};
 
 /// The most records buffered before they are written, by default.
 pub const DEFAULT_MAX_BUFFERED_RECORDS: usize = 5000;
@@ -290,21 +290,14 @@ fn take_record(
         .into());
     }
     let data = record.and_then(|r| r.get_mut("data")).map(Value::take);
-    let Some(mut data @ Value::Object(_)) = data else {
+    let Some(data @ Value::Object(_)) = data else {
         return Err(
             AirbyteError::system(format!("line {number}: record.data is not an object"))
                 .in_stream(&stream)
                 .into(),
         );
     };
-    let mismatch = schemas
-        .get(stream.as_str())
-        .and_then(|schema| schema.check(&stream, &data).err());
-    if let Some(object) = data.as_object_mut() {
-        for field in dbsync_validate::SERVER_FIELDS {
-            object.remove(field);
-        }
-    }
+    let (data, mismatch) = ready_to_send(schemas.get(stream.as_str()), &stream, data);
     if let Some(error) = mismatch {
         return Err(NotTaken::Mismatch {
             entry: Box::new(JournalEntry::not_saved(number, data, error)),

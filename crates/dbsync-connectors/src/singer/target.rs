@@ -7,15 +7,18 @@
 //! Each `RECORD` is first checked against its stream's latest `SCHEMA` (config
 //! `validate_records`, default `true`; see [`crate::record_check`]). A record that does not
 //! match goes to the failures journal and stops the run before the records buffered since the
-//! last `STATE` are written ([`ConnectorError::RecordInvalid`](crate::error::ConnectorError::RecordInvalid)):
-//! a rerun from that state sends each of them once.
+//! last `STATE` are written
+//! ([`ConnectorError::RecordInvalid`](crate::error::ConnectorError::RecordInvalid)): a rerun
+//! from that state sends each of them once.
 //!
-//! Records are buffered up to `batch_size` (all streams together) and [`MAX_BUFFERED_BYTES`](crate::singer::target::MAX_BUFFERED_BYTES)
-//! of input lines, and written when the buffer is full, at each `STATE` and at the end. A `STATE`'s value is written to standard output (one
-//! JSON line, the Singer target convention) only once every record before it is stored. The
-//! first record that is not stored (refused, or its outcome unknown) goes to the failures
-//! journal with the rest of its batch's failures; then the target stops reading, emits no
-//! further state, and fails with [`ConnectorError::RecordsFailed`](crate::error::ConnectorError::RecordsFailed).
+//! Records are buffered up to `batch_size` (all streams together) and
+//! [`MAX_BUFFERED_BYTES`](crate::singer::target::MAX_BUFFERED_BYTES) of input lines, and written
+//! when the buffer is full, at each `STATE` and at the end. A `STATE`'s value is written to
+//! standard output (one JSON line, the Singer target convention) only once every record before
+//! it is stored. The first record that is not stored (refused, or its outcome unknown) goes to
+//! the failures journal with the rest of its batch's failures; then the target stops reading,
+//! emits no further state, and fails with
+//! [`ConnectorError::RecordsFailed`](crate::error::ConnectorError::RecordsFailed).
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -31,7 +34,7 @@ use super::state::MAX_STATE_BYTES;
 use crate::config::ConnectorConfig;
 use crate::error::ConnectorError;
 use crate::lines::LineReader;
-use crate::record_check::RecordSchema;
+use crate::record_check::{RecordSchema, ready_to_send};
 
 /// The target's own config keys.
 pub const TARGET_KEYS: [&str; 4] = [
@@ -264,16 +267,7 @@ impl<W: Write> Target<W> {
                 ),
             });
         };
-        let mut record = Value::Object(record);
-        let mismatch = info
-            .schema
-            .as_ref()
-            .and_then(|schema| schema.check(stream, &record).err());
-        if let Some(object) = record.as_object_mut() {
-            for field in dbsync_validate::SERVER_FIELDS {
-                object.remove(field);
-            }
-        }
+        let (record, mismatch) = ready_to_send(info.schema.as_ref(), stream, Value::Object(record));
         self.summary.records += 1;
         if let Some(error) = mismatch {
             let entry = JournalEntry::not_saved(line, record, error);
