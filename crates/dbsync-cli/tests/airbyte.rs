@@ -853,7 +853,7 @@ fn a_record_that_does_not_match_its_json_schema_is_journaled_and_nothing_since_t
     assert!(
         message.contains(
             "line 4: the record does not match the schema of stream `records`: last_name:"
-        ) && message.contains("the records since the last STATE were not written"),
+        ) && message.contains("the records buffered since the last write were not sent"),
         "{message}"
     );
     // The state before it is echoed, nothing after; record 2 (buffered with it) is not written.

@@ -658,7 +658,7 @@ fn a_record_that_does_not_match_its_schema_is_journaled_and_nothing_since_the_la
     );
     assert!(
         out.stderr
-            .contains("the records since the last STATE were not written"),
+            .contains("the records buffered since the last write were not sent"),
         "{}",
         out.stderr
     );

@@ -172,8 +172,8 @@ pub use retry_quota::{
 };
 pub use scan::{
     CHECKPOINT_VERSION, Checkpoint, DEFAULT_MAX_IN_FLIGHT_BYTES, DEFAULT_OVERLAP,
-    DEFAULT_PIPELINE_DEPTH, DEFAULT_SETTLE, IncrementalOptions, Partition, Scan, ScanMode,
-    ScanOptions,
+    DEFAULT_PIPELINE_DEPTH, DEFAULT_SETTLE, IncrementalOptions, MAX_PARTITIONS, Partition, Scan,
+    ScanMode, ScanOptions,
 };
 pub use settings::{
     AuthSettings, ConnectionSettings, EnvLookup, PaginationSettings, RateLimitSettings,

@@ -349,6 +349,24 @@ async fn one_partition_is_the_same_as_that_partition_of_all_of_them_in_three_req
             .contains("partition 7 of 7 does not exist"),
         "{error}"
     );
+    // A huge N is refused before anything is allocated for it.
+    for n in [dbsync_client::MAX_PARTITIONS + 1, usize::MAX] {
+        let error = records
+            .partition_with(Query::new(), 0, n, ScanMode::Plain)
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("at most 1000000"), "{error}");
+        let error = records
+            .partitions_with(Query::new(), n, ScanMode::Plain)
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("at most 1000000"), "{error}");
+    }
+    let error = records
+        .partition_with(Query::new(), 0, 0, ScanMode::Plain)
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("0 partitions"), "{error}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

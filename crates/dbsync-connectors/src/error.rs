@@ -49,12 +49,11 @@ pub enum ConnectorError {
         /// The journal file.
         journal: String,
     },
-    /// A record does not match its stream's schema (target): it is in the failures journal, and
-    /// the records buffered since the last `STATE` were not written (a rerun from that state
-    /// sends them once).
+    /// A record does not match its stream's schema (target): it is in the failures journal, the
+    /// records buffered with it were not written, and no state was emitted past it.
     #[error(
         "input line {line}: {reason}; the record is in the failures journal `{journal}`; the \
-         records since the last STATE were not written"
+         records buffered since the last write were not sent and no STATE was emitted past it"
     )]
     RecordInvalid {
         /// The record's 1-based input line.

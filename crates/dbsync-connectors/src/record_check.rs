@@ -3,12 +3,19 @@
 //! record that does not match is not sent: it goes to the failures journal with the reasons, in
 //! the shape of a server refusal (`code` null, `message`, `details` with `field` and `message`).
 //!
-//! Compiled with the `jsonschema` crate. A schema without `$schema` is read as draft 7 (what
-//! Singer taps write; Airbyte's schemas are draft 7 too); one with `$schema` as it says.
-//! `format` is an annotation, not checked: taps disagree on formats such as `date-time`, and
-//! DBSync checks the formats of its own schema when it stores the record. Only references inside
-//! the schema resolve (no file or network is read). Patterns run with a backtracking limit, so
-//! a pathological pattern cannot stall a run: a match that exceeds it counts as a mismatch.
+//! Compiled with the `jsonschema` crate. A schema with `$schema` is read as the draft it names.
+//! One without is read as draft 7 (singer-sdk's and Airbyte's), and if it does not compile as
+//! draft 7, as draft 4 (singer-python's: `"exclusiveMaximum": true` and the like). `format` is
+//! an annotation, not checked: taps disagree on formats such as `date-time`, and DBSync checks
+//! the formats of its own schema when it stores the record. Only references inside the schema
+//! resolve (no file or network is read).
+//!
+//! Limits, so that a schema cannot take a run's memory or time: a schema is at most
+//! [`MAX_SCHEMA_BYTES`] as JSON with at most [`MAX_PATTERNS`] patterns, each compiled within
+//! [`PATTERN_SIZE_LIMIT`]; a pattern match gives up after [`PATTERN_BACKTRACK_LIMIT`]
+//! backtracking steps (the record counts as not matching).
+
+use std::hash::{DefaultHasher, Hash as _, Hasher as _};
 
 use jsonschema::{Draft, PatternOptions, Validator};
 use serde_json::{Value, json};
@@ -23,11 +30,15 @@ pub const PATTERN_BACKTRACK_LIMIT: usize = 1_000_000;
 /// The largest compiled pattern, in bytes (the regex crate's default: a Unicode class repeated
 /// up to 61 times, as in the email pattern of DBSync's own schemas, needs several MiB).
 pub const PATTERN_SIZE_LIMIT: usize = 10 * 1024 * 1024;
+/// The largest schema compiled, as JSON text (1 MiB).
+pub const MAX_SCHEMA_BYTES: usize = 1024 * 1024;
+/// The most `pattern`s and `patternProperties` entries in one schema.
+pub const MAX_PATTERNS: usize = 100;
 
 /// A stream's compiled record schema.
 pub struct RecordSchema {
-    /// The schema as declared (to tell a repeated declaration from a changed one).
-    source: Value,
+    /// A hash of the schema's JSON text (to tell a repeated declaration from a changed one).
+    source: u64,
     validator: Validator,
 }
 
@@ -40,28 +51,49 @@ impl std::fmt::Debug for RecordSchema {
 impl RecordSchema {
     /// Compiles `schema`; the error says why it is not a usable JSON Schema.
     pub fn compile(schema: &Value) -> Result<Self, String> {
-        let mut options = jsonschema::options()
-            .should_validate_formats(false)
-            .with_pattern_options(
-                PatternOptions::fancy_regex()
-                    .backtrack_limit(PATTERN_BACKTRACK_LIMIT)
-                    .size_limit(PATTERN_SIZE_LIMIT),
-            );
-        if schema.get("$schema").is_none() {
-            options = options.with_draft(Draft::Draft7);
+        let size = schema.to_string().len();
+        if size > MAX_SCHEMA_BYTES {
+            return Err(format!(
+                "{size} bytes as JSON, over the limit of {MAX_SCHEMA_BYTES}"
+            ));
         }
-        let validator = options
-            .build(schema)
-            .map_err(|e| shorten(&e.masked().to_string()))?;
+        let patterns = count_patterns(schema);
+        if patterns > MAX_PATTERNS {
+            return Err(format!(
+                "{patterns} patterns, over the limit of {MAX_PATTERNS}"
+            ));
+        }
+        let build = |draft: Option<Draft>| {
+            let mut options = jsonschema::options()
+                .should_validate_formats(false)
+                .with_pattern_options(
+                    PatternOptions::fancy_regex()
+                        .backtrack_limit(PATTERN_BACKTRACK_LIMIT)
+                        .size_limit(PATTERN_SIZE_LIMIT),
+                );
+            if let Some(draft) = draft {
+                options = options.with_draft(draft);
+            }
+            options
+                .build(schema)
+                .map_err(|e| shorten(&e.masked().to_string()))
+        };
+        let validator = if schema.get("$schema").is_some() {
+            build(None)?
+        } else {
+            build(Some(Draft::Draft7)).or_else(|draft7| {
+                build(Some(Draft::Draft4)).map_err(|_| format!("{draft7} (as draft 7 and 4)"))
+            })?
+        };
         Ok(Self {
-            source: schema.clone(),
+            source: fingerprint(schema),
             validator,
         })
     }
 
     /// Whether this was compiled from `schema`.
     pub fn is_from(&self, schema: &Value) -> bool {
-        self.source == *schema
+        self.source == fingerprint(schema)
     }
 
     /// `Ok` when `record` matches; otherwise the journal's error object: `code` null, a
@@ -124,6 +156,36 @@ pub fn ready_to_send(
         }
     }
     (record, mismatch)
+}
+
+fn fingerprint(schema: &Value) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    schema.to_string().hash(&mut hasher);
+    hasher.finish()
+}
+
+/// The `pattern` strings and `patternProperties` entries anywhere in `schema` (iteratively: a
+/// deep schema cannot overflow the stack).
+fn count_patterns(schema: &Value) -> usize {
+    let mut count = 0usize;
+    let mut pending = vec![schema];
+    while let Some(value) = pending.pop() {
+        match value {
+            Value::Object(map) => {
+                for (key, member) in map {
+                    match (key.as_str(), member) {
+                        ("pattern", Value::String(_)) => count += 1,
+                        ("patternProperties", Value::Object(entries)) => count += entries.len(),
+                        _ => {}
+                    }
+                    pending.push(member);
+                }
+            }
+            Value::Array(items) => pending.extend(items),
+            _ => {}
+        }
+    }
+    count
 }
 
 fn shorten(text: &str) -> String {
@@ -221,6 +283,36 @@ mod tests {
         ] {
             assert!(RecordSchema::compile(&bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_singer_python_draft_4_schema_compiles_as_draft_4() {
+        // pipelinewise taps write draft 4's boolean exclusiveMaximum; draft 7 refuses it.
+        let schema = json!({"type": "object", "properties": {"n": {
+            "type": ["null", "number"], "exclusiveMaximum": true, "maximum": 100}}});
+        let schema = RecordSchema::compile(&schema).unwrap();
+        assert!(schema.check("s", &json!({"n": 99.5})).is_ok());
+        assert!(schema.check("s", &json!({"n": 100})).is_err());
+        assert!(schema.check("s", &json!({"n": null})).is_ok());
+    }
+
+    #[test]
+    fn a_schema_is_bounded_in_size_and_patterns() {
+        let many: serde_json::Map<String, Value> = (0..=MAX_PATTERNS)
+            .map(|i| (format!("f{i}"), json!({"type": "string", "pattern": "^a"})))
+            .collect();
+        let error = RecordSchema::compile(&json!({"properties": many})).unwrap_err();
+        assert!(
+            error.contains("101 patterns, over the limit of 100"),
+            "{error}"
+        );
+        let big = json!({"description": "x".repeat(MAX_SCHEMA_BYTES)});
+        let error = RecordSchema::compile(&big).unwrap_err();
+        assert!(error.contains("over the limit of 1048576"), "{error}");
+        // A changed schema is told from a repeated one.
+        let one = json!({"type": "object"});
+        let compiled = RecordSchema::compile(&one).unwrap();
+        assert!(compiled.is_from(&one) && !compiled.is_from(&json!({"type": "array"})));
     }
 
     #[test]

@@ -198,6 +198,9 @@ pub fn pipe(mut upstream: std::process::Command, mut downstream: std::process::C
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // The command still holds the pipe's read end: drop it, so that the upstream sees a closed
+    // pipe when the downstream exits early, as in a shell.
+    drop(downstream);
     let up_err = read_all(Box::new(up.stderr.take().unwrap()));
     let down_out = read_all(Box::new(down.stdout.take().unwrap()));
     let down_err = read_all(Box::new(down.stderr.take().unwrap()));

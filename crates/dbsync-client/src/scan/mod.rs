@@ -34,7 +34,7 @@ pub use incremental::{DEFAULT_SETTLE, IncrementalOptions};
 pub use options::{
     DEFAULT_MAX_IN_FLIGHT_BYTES, DEFAULT_OVERLAP, DEFAULT_PIPELINE_DEPTH, ScanMode, ScanOptions,
 };
-pub use partition::Partition;
+pub use partition::{MAX_PARTITIONS, Partition};
 pub(crate) use partition::{date_partitions, partition, partitions};
 
 use cursor::{Cursor, Verdict};

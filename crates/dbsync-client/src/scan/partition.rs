@@ -13,6 +13,10 @@ use super::id::record_id;
 use super::incremental::{Slices, format_time, parse_time};
 use super::options::{DEFAULT_OVERLAP, ScanMode};
 
+/// The most partitions a scan is split into ([`Resource::partitions_with`],
+/// [`Resource::partition_with`]).
+pub const MAX_PARTITIONS: usize = 1_000_000;
+
 /// One part of a partitioned scan ([`Resource::partitions`]): serializable, so it can be sent
 /// to another task, process or worker, which scans it with [`Resource::scan_partition`].
 ///
@@ -98,7 +102,7 @@ pub(crate) async fn partition<T>(
     n: usize,
     mode: ScanMode,
 ) -> Result<Partition, Error> {
-    if index >= n {
+    if n > 0 && index >= n {
         return Err(Error::config(format!(
             "partition {index} of {n} does not exist: the index is 0-based, below {n}"
         )));
@@ -118,11 +122,14 @@ pub(crate) async fn partition<T>(
     Ok(plan.partition(resource, &query, mode, index, &first, &next))
 }
 
-/// The offset bounds of `n` partitions of a list, from its `meta.total`.
+/// The offset bounds of `n` partitions of a list, from its `meta.total`: partition `i` is
+/// `[bound(i), bound(i + 1))`, each bound computed when asked (nothing is held per partition).
 struct Plan {
     n: usize,
-    /// `n + 1` offsets: partition `i` is `[bounds[i], bounds[i + 1])`.
-    bounds: Vec<u64>,
+    /// The first offset of the scan.
+    start: u64,
+    /// Records from `start` to the end of the list.
+    size: u64,
 }
 
 impl Plan {
@@ -132,6 +139,11 @@ impl Plan {
             return Err(Error::config(
                 "a scan cannot be split into 0 partitions: use 1 or more",
             ));
+        }
+        if n > MAX_PARTITIONS {
+            return Err(Error::config(format!(
+                "a scan cannot be split into {n} partitions: at most {MAX_PARTITIONS}"
+            )));
         }
         let start = query.get_offset().unwrap_or(0);
         let probe = query.clone().offset(start).limit(1);
@@ -143,14 +155,14 @@ impl Plan {
             ));
         };
         let size = total.saturating_sub(start);
-        let count = n as u64;
-        let bounds = (0..=count)
-            .map(|i| {
-                let part = u128::from(size) * u128::from(i) / u128::from(count);
-                start + u64::try_from(part).unwrap_or(size)
-            })
-            .collect();
-        Ok(Self { n, bounds })
+        Ok(Self { n, start, size })
+    }
+
+    /// The first offset of partition `i` (`i == n`: the end of the list).
+    fn bound(&self, i: usize) -> u64 {
+        let part = u128::from(self.size) * i as u128 / self.n.max(1) as u128;
+        self.start
+            .saturating_add(u64::try_from(part).unwrap_or(self.size))
     }
 
     /// The id of the record just before partition `i` (none for a partition at offset 0):
@@ -161,7 +173,7 @@ impl Plan {
         query: &Query,
         i: usize,
     ) -> Result<Option<String>, Error> {
-        let bound = self.bounds[i];
+        let bound = self.bound(i);
         if bound == 0 {
             return Ok(None);
         }
@@ -201,9 +213,9 @@ impl Plan {
                 query: query.clone(),
                 mode,
                 overlap: DEFAULT_OVERLAP,
-                offset: self.bounds[i],
+                offset: self.bound(i),
                 last_id: id_before.clone(),
-                end_offset: (!last).then_some(self.bounds[i + 1]),
+                end_offset: (!last).then_some(self.bound(i + 1)),
                 upper_id: if last { None } else { id_before_next.clone() },
                 slices: None,
                 finished: false,

@@ -254,8 +254,8 @@ impl NotTaken {
             return error.in_stream(&stream);
         }
         AirbyteError::system(format!(
-            "line {line}: {}; the record is in the journal {}; the records since the last \
-             STATE were not written",
+            "line {line}: {}; the record is in the journal {}; the records buffered since the \
+             last write were not sent and no STATE is echoed past it",
             entry.message().unwrap_or_default(),
             path.display()
         ))

@@ -6,10 +6,11 @@
 //!
 //! Each `RECORD` is first checked against its stream's latest `SCHEMA` (config
 //! `validate_records`, default `true`; see [`crate::record_check`]). A record that does not
-//! match goes to the failures journal and stops the run before the records buffered since the
-//! last `STATE` are written
-//! ([`ConnectorError::RecordInvalid`](crate::error::ConnectorError::RecordInvalid)): a rerun
-//! from that state sends each of them once.
+//! match goes to the failures journal and stops the run before the records buffered with it
+//! are written, with no state past it
+//! ([`ConnectorError::RecordInvalid`](crate::error::ConnectorError::RecordInvalid)). A rerun
+//! from the last state sends again what was read since: once for the buffered records, a
+//! second time for records already written because the buffer filled after that state.
 //!
 //! Records are buffered up to `batch_size` (all streams together) and
 //! [`MAX_BUFFERED_BYTES`](crate::singer::target::MAX_BUFFERED_BYTES) of input lines, and written
