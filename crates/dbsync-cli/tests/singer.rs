@@ -390,32 +390,32 @@ fn partitioned_taps_read_every_id_exactly_once() {
     // `dbsync list --all --partition I/N` splits the same way.
     let mut listed = BTreeMap::new();
     for index in 0..3 {
-        let out = run(dbsync()
-            .args([
-                "--url",
-                source.sandbox.base_url(),
-                "--auth",
-                "bearer",
-                "--format",
-                "jsonl",
-            ])
-            .args([
-                "list",
-                "--all",
-                "--page-size",
-                "40",
-                "--partition",
-                &format!("{index}/3"),
-            ]));
-        assert_eq!(out.code, 0, "{}", out.stderr);
-        for record in messages(&out.stdout) {
-            *listed.entry(record["id"].to_string()).or_insert(0) += 1;
+        for id in listed_ids(&source, &format!("{index}/3"), None) {
+            *listed.entry(id.to_string()).or_insert(0) += 1;
         }
     }
     assert_eq!(listed, ids);
     let bad = tap(&config, &["--partition", "4/4"]);
     assert_eq!(bad.code, 2);
     assert!(bad.stderr.contains("below N"), "{}", bad.stderr);
+}
+
+/// The ids `dbsync list --all --page-size 20 --partition PARTITION` prints, with
+/// `JOB_COMPLETION_INDEX` set to `job_index` when given.
+fn listed_ids(server: &Server, partition: &str, job_index: Option<usize>) -> Vec<i64> {
+    let mut cmd = dbsync();
+    if let Some(index) = job_index {
+        cmd.env("JOB_COMPLETION_INDEX", index.to_string());
+    }
+    let out = run(cmd
+        .args(["--url", server.sandbox.base_url(), "--auth", "bearer"])
+        .args(["--format", "jsonl", "list", "--all", "--page-size", "20"])
+        .args(["--partition", partition]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    messages(&out.stdout)
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect()
 }
 
 #[test]
@@ -1057,32 +1057,10 @@ fn list_all_takes_the_partition_index_from_job_completion_index() {
     // Pins `dbsync list --all --partition N` reading I from JOB_COMPLETION_INDEX: the same ids
     // as `--partition I/N`, for each I.
     let source = Server::start(Sandbox::builder().seed_records(90));
-    let list = |index: Option<usize>, partition: String| {
-        let mut cmd = dbsync();
-        if let Some(index) = index {
-            cmd.env("JOB_COMPLETION_INDEX", index.to_string());
-        }
-        let out = run(cmd
-            .args([
-                "--url",
-                source.sandbox.base_url(),
-                "--auth",
-                "bearer",
-                "--format",
-                "jsonl",
-            ])
-            .args(["list", "--all", "--page-size", "20", "--partition"])
-            .arg(partition));
-        assert_eq!(out.code, 0, "{}", out.stderr);
-        messages(&out.stdout)
-            .iter()
-            .map(|r| r["id"].as_i64().unwrap())
-            .collect::<Vec<i64>>()
-    };
     let mut all = Vec::new();
     for index in 0..3 {
-        let explicit = list(None, format!("{index}/3"));
-        let from_env = list(Some(index), "3".to_owned());
+        let explicit = listed_ids(&source, &format!("{index}/3"), None);
+        let from_env = listed_ids(&source, "3", Some(index));
         assert!(
             !explicit.is_empty() && explicit.len() < 90,
             "{index}: {}",
