@@ -316,10 +316,7 @@ async fn one_partition_is_the_same_as_that_partition_of_all_of_them_in_three_req
         .start()
         .await
         .unwrap();
-    let connection = Connection::builder()
-        .base_url(sandbox.base_url())
-        .build()
-        .unwrap();
+    let connection = connect(&sandbox);
     let records = connection.records();
     let query = Query::new().limit(100);
     for mode in [ScanMode::Plain, ScanMode::Consistent] {
