@@ -11,9 +11,11 @@
 //! resolve (no file or network is read).
 //!
 //! Limits, so that a schema cannot take a run's memory or time: a schema is at most
-//! [`MAX_SCHEMA_BYTES`] as JSON with at most [`MAX_PATTERNS`] patterns, each compiled within
-//! [`PATTERN_SIZE_LIMIT`]; a pattern match gives up after [`PATTERN_BACKTRACK_LIMIT`]
-//! backtracking steps (the record counts as not matching).
+//! [`MAX_SCHEMA_BYTES`](crate::record_check::MAX_SCHEMA_BYTES) as JSON with at most
+//! [`MAX_PATTERNS`](crate::record_check::MAX_PATTERNS) patterns, each compiled within
+//! [`PATTERN_SIZE_LIMIT`](crate::record_check::PATTERN_SIZE_LIMIT); a pattern match gives up
+//! after [`PATTERN_BACKTRACK_LIMIT`](crate::record_check::PATTERN_BACKTRACK_LIMIT) backtracking
+//! steps (the record counts as not matching).
 
 use std::hash::{DefaultHasher, Hash as _, Hasher as _};
 
