@@ -1005,6 +1005,33 @@ async fn a_success_that_is_not_json_never_quotes_the_body() {
 }
 
 #[tokio::test]
+async fn a_success_of_the_wrong_shape_never_quotes_its_values() {
+    // The parser's "invalid type: string \"...\"" quotes the value: a body that is only a
+    // string, or a field holding a secret where a number belongs, must not reach the error
+    // (found by never_panics.rs with the client secret as the body).
+    for body in [
+        json!(CLIENT_SECRET),
+        json!(["at-SECRET-8"]),
+        json!({"access_token": "at-SECRET-2", "token_type": "Bearer", "expires_in": "at-SECRET-3"}),
+        json!({"access_token": "at-SECRET-4", "token_type": "Bearer", "scope": ["at-SECRET-5"]}),
+    ] {
+        let server = MockServer::start().await;
+        token_endpoint()
+            .respond_with(ResponseTemplate::new(200).set_body_json(&body))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let auth = client_credentials(&server).build().unwrap();
+        let error = authorization(&auth).await.unwrap_err();
+        assert!(
+            matches!(error, AuthError::InvalidTokenResponse { status: 200, .. }),
+            "{body}: {error:?}"
+        );
+        assert_no_secret(&error);
+    }
+}
+
+#[tokio::test]
 async fn a_token_response_with_wrong_fields_is_explained() {
     for (body, expected) in [
         (json!({"token_type": "Bearer"}), "access_token"),

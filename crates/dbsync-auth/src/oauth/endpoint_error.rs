@@ -70,11 +70,16 @@ impl FailedRequest<'_> {
             RequestTokenError::Request(error) => self.request_failed(error),
             RequestTokenError::Parse(error, body) => {
                 let reason = if status.is_some_and(|s| s.is_success()) {
-                    // The body of a successful response may hold a token: never quote it, and
-                    // quote the parser's message only when it is not about a token field.
+                    // The body of a successful response may hold a token or a secret: never
+                    // quote it. The parser's message is quoted only when it names a missing
+                    // field (our own field's name); its other messages quote values (`invalid
+                    // type: string "..."`).
                     let path = error.path().to_string();
                     let inner = error.inner();
-                    if path.contains("token") || inner.is_syntax() || inner.is_eof() {
+                    let names_a_missing_field = inner.is_data()
+                        && !path.contains("token")
+                        && inner.to_string().starts_with("missing field `");
+                    if !names_a_missing_field {
                         format!(
                             "the body is not a JSON token response ({:?} error at `{path}`, line \
                              {}, column {})",
