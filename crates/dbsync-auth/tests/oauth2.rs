@@ -977,6 +977,18 @@ async fn an_html_500_is_a_clear_retryable_error() {
     assert_no_secret(&error);
 }
 
+/// The error of a client-credentials authorization whose token endpoint gives `answer` once.
+async fn error_for_answer(answer: ResponseTemplate) -> AuthError {
+    let server = MockServer::start().await;
+    token_endpoint()
+        .respond_with(answer)
+        .expect(1)
+        .mount(&server)
+        .await;
+    let auth = client_credentials(&server).build().unwrap();
+    authorization(&auth).await.unwrap_err()
+}
+
 #[tokio::test]
 async fn a_success_that_is_not_json_never_quotes_the_body() {
     // Some servers answer form-encoded: the body holds the token, which must not be echoed.
@@ -985,17 +997,11 @@ async fn a_success_that_is_not_json_never_quotes_the_body() {
         "text/plain",
         "application/x-www-form-urlencoded",
     ] {
-        let server = MockServer::start().await;
-        token_endpoint()
-            .respond_with(
-                ResponseTemplate::new(200)
-                    .set_body_raw("access_token=at-SECRET-7&token_type=bearer", content_type),
-            )
-            .expect(1)
-            .mount(&server)
-            .await;
-        let auth = client_credentials(&server).build().unwrap();
-        let error = authorization(&auth).await.unwrap_err();
+        let error = error_for_answer(
+            ResponseTemplate::new(200)
+                .set_body_raw("access_token=at-SECRET-7&token_type=bearer", content_type),
+        )
+        .await;
         assert!(
             matches!(error, AuthError::InvalidTokenResponse { status: 200, .. }),
             "{error:?}"
@@ -1015,14 +1021,7 @@ async fn a_success_of_the_wrong_shape_never_quotes_its_values() {
         json!({"access_token": "at-SECRET-2", "token_type": "Bearer", "expires_in": "at-SECRET-3"}),
         json!({"access_token": "at-SECRET-4", "token_type": "Bearer", "scope": ["at-SECRET-5"]}),
     ] {
-        let server = MockServer::start().await;
-        token_endpoint()
-            .respond_with(ResponseTemplate::new(200).set_body_json(&body))
-            .expect(1)
-            .mount(&server)
-            .await;
-        let auth = client_credentials(&server).build().unwrap();
-        let error = authorization(&auth).await.unwrap_err();
+        let error = error_for_answer(ResponseTemplate::new(200).set_body_json(&body)).await;
         assert!(
             matches!(error, AuthError::InvalidTokenResponse { status: 200, .. }),
             "{body}: {error:?}"
@@ -1045,14 +1044,7 @@ async fn a_token_response_with_wrong_fields_is_explained() {
         ),
         (json!({"access_token": "", "token_type": "Bearer"}), "empty"),
     ] {
-        let server = MockServer::start().await;
-        token_endpoint()
-            .respond_with(ResponseTemplate::new(200).set_body_json(body))
-            .expect(1)
-            .mount(&server)
-            .await;
-        let auth = client_credentials(&server).build().unwrap();
-        let error = authorization(&auth).await.unwrap_err();
+        let error = error_for_answer(ResponseTemplate::new(200).set_body_json(body)).await;
         assert!(error.to_string().contains(expected), "{error}");
         assert_no_secret(&error);
     }

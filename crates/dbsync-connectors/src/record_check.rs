@@ -53,7 +53,8 @@ impl std::fmt::Debug for RecordSchema {
 impl RecordSchema {
     /// Compiles `schema`; the error says why it is not a usable JSON Schema.
     pub fn compile(schema: &Value) -> Result<Self, String> {
-        let size = schema.to_string().len();
+        let text = schema.to_string();
+        let size = text.len();
         if size > MAX_SCHEMA_BYTES {
             return Err(format!(
                 "{size} bytes as JSON, over the limit of {MAX_SCHEMA_BYTES}"
@@ -88,14 +89,14 @@ impl RecordSchema {
             })?
         };
         Ok(Self {
-            source: fingerprint(schema),
+            source: fingerprint(&text),
             validator,
         })
     }
 
     /// Whether this was compiled from `schema`.
     pub fn is_from(&self, schema: &Value) -> bool {
-        self.source == fingerprint(schema)
+        self.source == fingerprint(&schema.to_string())
     }
 
     /// `Ok` when `record` matches; otherwise the journal's error object: `code` null, a
@@ -160,9 +161,10 @@ pub fn ready_to_send(
     (record, mismatch)
 }
 
-fn fingerprint(schema: &Value) -> u64 {
+/// A hash of a schema's JSON text.
+fn fingerprint(text: &str) -> u64 {
     let mut hasher = DefaultHasher::new();
-    schema.to_string().hash(&mut hasher);
+    text.hash(&mut hasher);
     hasher.finish()
 }
 

@@ -201,13 +201,12 @@ fn field_schema(field: &Field, formats: FormatRules) -> Map<String, Value> {
             out.insert("format".into(), "uuid".into());
             None
         }
-        Some(Format::Email | Format::Url) if formats == FormatRules::Annotations => {
-            let name = if field.format_value() == Some(Format::Email) {
-                "email"
-            } else {
-                "uri"
-            };
-            out.insert("format".into(), name.into());
+        Some(Format::Email) if formats == FormatRules::Annotations => {
+            out.insert("format".into(), "email".into());
+            None
+        }
+        Some(Format::Url) if formats == FormatRules::Annotations => {
+            out.insert("format".into(), "uri".into());
             None
         }
         Some(Format::Email) => Some(EMAIL_PATTERN),

@@ -189,3 +189,30 @@ pub async fn discover(
     }
     Ok(json!({"type": "CATALOG", "catalog": {"streams": streams}}))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stream_s_json_schema_is_kept_and_must_be_a_schema() {
+        let stream = |schema: Value| {
+            json!({"streams": [{"stream": {"name": "records", "json_schema": schema},
+                "sync_mode": "full_refresh", "destination_sync_mode": "append"}]})
+        };
+        let kept = json!({"type": "object", "properties": {"n": {"type": "integer"}}});
+        let catalog = ConfiguredCatalog::from_json_value(&stream(kept.clone())).unwrap();
+        assert_eq!(catalog.streams[0].json_schema, kept);
+        let absent = ConfiguredCatalog::from_json_value(&stream(Value::Null)).unwrap();
+        assert_eq!(absent.streams[0].json_schema, json!({}));
+        for bad in [json!("object"), json!(1), json!([])] {
+            let error = ConfiguredCatalog::from_json_value(&stream(bad.clone())).unwrap_err();
+            assert!(
+                error
+                    .to_string()
+                    .contains("json_schema is not a JSON Schema object"),
+                "{bad}: {error}"
+            );
+        }
+    }
+}
